@@ -1,0 +1,271 @@
+"""The exact L2 order book of one instrument on one venue.
+
+Levels are kept as scaled integers (see ``orderscope.fixed``), so a venue's diffs are applied
+exactly as sent and two prices can never collapse into one. Each side is a dict
+``price -> size`` plus a sorted list of its prices: updating an existing level is one dict
+store, and only inserting or deleting a level touches the sorted list (a C-level memmove via
+``bisect``). Reading the best level or the top N is a slice.
+
+The book never "fixes" what a venue sends. A crossed book (best bid >= best ask) is flagged and
+counted, not altered; a book whose updates may have been missed is marked OUT_OF_SYNC by its
+connector and stays so until a snapshot replaces it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+
+from orderscope.model import BookState, Instrument, Level
+
+
+@dataclass(slots=True)
+class BookCounters:
+    """What happened to a book; every field only ever grows."""
+
+    snapshots: int = 0
+    deltas: int = 0  # delta messages applied
+    levels_applied: int = 0  # level updates applied (snapshot levels included)
+    skipped_deltas: int = 0  # deltas dropped because the book was not synced
+    gaps: int = 0
+    resyncs: int = 0  # snapshots that restored an OUT_OF_SYNC book
+    checksums_ok: int = 0
+    checksums_failed: int = 0
+    crossed_updates: int = 0  # updates after which best bid >= best ask
+    errors: int = 0  # bad frames attributed to this book
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _apply_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
+    count = 0
+    for price, size in levels:
+        count += 1
+        if size:
+            if price not in sizes:
+                insort(prices, price)
+            sizes[price] = size
+        elif price in sizes:
+            del sizes[price]
+            del prices[bisect_left(prices, price)]
+    return count
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """A market order walked through one side of the book.
+
+    ``cost`` is exact: sum(price * size) in units of 10**-(price_decimals + size_decimals).
+    """
+
+    requested: int  # size units
+    filled: int  # size units; < requested when the book ran out
+    cost: int
+    levels: int  # levels touched (the last one possibly partially)
+    worst_price: int | None
+
+    def average_price(self, instrument: Instrument) -> float | None:
+        if not self.filled:
+            return None
+        return float(self.cost / self.filled / 10**instrument.price_decimals)
+
+
+class L2Book:
+    """Bids and asks of one instrument, with its sync state and counters."""
+
+    __slots__ = (
+        "_ask_prices",
+        "_ask_sizes",
+        "_bid_prices",
+        "_bid_sizes",
+        "counters",
+        "crossed",
+        "instrument",
+        "max_depth",
+        "sequence",
+        "state",
+    )
+
+    def __init__(self, instrument: Instrument, max_depth: int | None = None) -> None:
+        self.instrument = instrument
+        self.max_depth = max_depth  # keep at most this many levels a side (venue's depth)
+        self._bid_sizes: dict[int, int] = {}
+        self._bid_prices: list[int] = []  # ascending: best bid is last
+        self._ask_sizes: dict[int, int] = {}
+        self._ask_prices: list[int] = []  # ascending: best ask is first
+        self.state = BookState.AWAITING_SNAPSHOT
+        self.sequence = 0  # venue update id of the last applied message
+        self.crossed = False
+        self.counters = BookCounters()
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def apply_snapshot(
+        self, bids: Iterable[Level], asks: Iterable[Level], sequence: int = 0
+    ) -> None:
+        """Replace the whole book. Restores an OUT_OF_SYNC book (counted as a resync)."""
+        self._bid_sizes.clear()
+        self._bid_prices.clear()
+        self._ask_sizes.clear()
+        self._ask_prices.clear()
+        n = _apply_levels(self._bid_sizes, self._bid_prices, bids)
+        n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
+        counters = self.counters
+        counters.snapshots += 1
+        counters.levels_applied += n
+        if self.state is BookState.OUT_OF_SYNC:
+            counters.resyncs += 1
+        self.state = BookState.SYNCED
+        self.sequence = sequence
+        self._after_update()
+
+    def apply_delta(self, bids: Iterable[Level], asks: Iterable[Level], sequence: int = 0) -> None:
+        """Apply absolute sizes for changed levels (size 0 deletes) exactly as given."""
+        n = _apply_levels(self._bid_sizes, self._bid_prices, bids)
+        n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
+        counters = self.counters
+        counters.deltas += 1
+        counters.levels_applied += n
+        if sequence:
+            self.sequence = sequence
+        self._after_update()
+
+    def _after_update(self) -> None:
+        if self.max_depth is not None:
+            self._trim(self.max_depth)
+        bid_prices = self._bid_prices
+        ask_prices = self._ask_prices
+        self.crossed = bool(bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0])
+        if self.crossed:
+            self.counters.crossed_updates += 1
+
+    def _trim(self, depth: int) -> None:
+        bid_prices = self._bid_prices
+        if len(bid_prices) > depth:
+            for price in bid_prices[: len(bid_prices) - depth]:
+                del self._bid_sizes[price]
+            del bid_prices[: len(bid_prices) - depth]
+        ask_prices = self._ask_prices
+        if len(ask_prices) > depth:
+            for price in ask_prices[depth:]:
+                del self._ask_sizes[price]
+            del ask_prices[depth:]
+
+    def mark_out_of_sync(self) -> bool:
+        """Flag the book as possibly wrong. Returns True if that changed its state."""
+        if self.state is BookState.OUT_OF_SYNC:
+            return False
+        self.state = BookState.OUT_OF_SYNC
+        return True
+
+    def clear(self) -> None:
+        """Forget every level (the book waits for a snapshot again)."""
+        self._bid_sizes.clear()
+        self._bid_prices.clear()
+        self._ask_sizes.clear()
+        self._ask_prices.clear()
+        self.crossed = False
+        self.sequence = 0
+
+    # -- reads -----------------------------------------------------------------------------
+
+    @property
+    def is_synced(self) -> bool:
+        return self.state is BookState.SYNCED
+
+    def depth(self) -> tuple[int, int]:
+        """Number of (bid, ask) levels."""
+        return len(self._bid_prices), len(self._ask_prices)
+
+    def best_bid(self) -> Level | None:
+        if not self._bid_prices:
+            return None
+        price = self._bid_prices[-1]
+        return price, self._bid_sizes[price]
+
+    def best_ask(self) -> Level | None:
+        if not self._ask_prices:
+            return None
+        price = self._ask_prices[0]
+        return price, self._ask_sizes[price]
+
+    def bids(self, n: int | None = None) -> list[Level]:
+        """The best ``n`` bids (all if None), best first."""
+        prices = self._bid_prices
+        chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
+        sizes = self._bid_sizes
+        return [(p, sizes[p]) for p in chosen]
+
+    def asks(self, n: int | None = None) -> list[Level]:
+        """The best ``n`` asks (all if None), best first."""
+        prices = self._ask_prices if n is None else self._ask_prices[:n]
+        sizes = self._ask_sizes
+        return [(p, sizes[p]) for p in prices]
+
+    def bid_size(self, price: int) -> int:
+        return self._bid_sizes.get(price, 0)
+
+    def ask_size(self, price: int) -> int:
+        return self._ask_sizes.get(price, 0)
+
+    def mid2(self) -> int | None:
+        """Twice the mid price (an exact int); None if a side is empty."""
+        if not self._bid_prices or not self._ask_prices:
+            return None
+        return self._bid_prices[-1] + self._ask_prices[0]
+
+    def mid(self) -> float | None:
+        mid2 = self.mid2()
+        return None if mid2 is None else mid2 / 2 / 10**self.instrument.price_decimals
+
+    def spread(self) -> int | None:
+        """Best ask - best bid in price units (negative when crossed)."""
+        if not self._bid_prices or not self._ask_prices:
+            return None
+        return self._ask_prices[0] - self._bid_prices[-1]
+
+    def size_within_bps(self, bps: float) -> tuple[int, int]:
+        """Total (bid, ask) size at prices within ``bps`` basis points of the mid."""
+        mid2 = self.mid2()
+        if mid2 is None:
+            return 0, 0
+        # Bounds are compared in twice-price units to stay exact on the mid.
+        half_width2 = mid2 * bps / 10_000
+        low2, high2 = mid2 - half_width2, mid2 + half_width2
+        bid_total = 0
+        for price in reversed(self._bid_prices):
+            if 2 * price < low2:
+                break
+            bid_total += self._bid_sizes[price]
+        ask_total = 0
+        for price in self._ask_prices:
+            if 2 * price > high2:
+                break
+            ask_total += self._ask_sizes[price]
+        return bid_total, ask_total
+
+    def walk(self, is_buy: bool, quantity: int) -> Walk:
+        """A market order of ``quantity`` (size units): buys walk the asks, sells the bids."""
+        if quantity < 0:
+            raise ValueError("quantity must be >= 0")
+        if is_buy:
+            prices: Iterable[int] = self._ask_prices
+            sizes = self._ask_sizes
+        else:
+            prices = reversed(self._bid_prices)
+            sizes = self._bid_sizes
+        remaining = quantity
+        cost = 0
+        levels = 0
+        worst: int | None = None
+        for price in prices:
+            if remaining <= 0:
+                break
+            take = min(remaining, sizes[price])
+            cost += take * price
+            remaining -= take
+            levels += 1
+            worst = price
+        return Walk(quantity, quantity - remaining, cost, levels, worst)

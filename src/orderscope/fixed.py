@@ -1,0 +1,95 @@
+"""Fixed-point numbers: venue decimal strings <-> scaled integers, exactly.
+
+Every price and size in orderscope is an ``int`` in units of ``10**-decimals``, where
+``decimals`` belongs to the instrument (``Instrument.price_decimals``/``size_decimals``).
+Integers keep the venue's precision exactly (two distinct prices can never merge, sums never
+drift) and are what the hot loops want. Floats appear only at the edges (display, analytics
+that are statistical by nature).
+
+The parser is the hot path of every connector, so it avoids ``Decimal`` and regexes: it works
+on the string with ``str.find``/slicing and one ``int()`` call.
+"""
+
+from __future__ import annotations
+
+import math
+
+POW10: tuple[int, ...] = tuple(10**i for i in range(40))
+
+
+class NumberFormatError(ValueError):
+    """A string that is not a plain non-negative decimal number at the expected precision."""
+
+
+def parse_fixed(text: str, decimals: int) -> int:
+    """Parse a non-negative decimal string into an int scaled by ``10**decimals``.
+
+    Trailing zeros beyond ``decimals`` are accepted ("354.16000000" at 2 decimals is 35416);
+    a non-zero digit beyond ``decimals`` raises, because rounding it would change the number.
+    Signs, exponents, spaces, NaN and infinities raise: venues send none of them for prices and
+    sizes, so seeing one means the frame is bad.
+    """
+    dot = text.find(".")
+    if dot < 0:
+        digits = text
+        frac_len = 0
+    else:
+        digits = text[:dot] + text[dot + 1 :]
+        frac_len = len(text) - dot - 1
+    if not (digits.isdigit() and digits.isascii()):
+        raise NumberFormatError(f"not a plain non-negative decimal: {text!r}")
+    shift = decimals - frac_len
+    if shift >= 0:
+        return int(digits) * POW10[shift]
+    if digits[shift:].strip("0"):
+        raise NumberFormatError(f"{text!r} has more than {decimals} decimals")
+    return int(digits[:shift] or "0")
+
+
+def parse_fixed_float(value: float, decimals: int) -> int:
+    """Convert a JSON number that a venue sends as a float into a scaled int.
+
+    Venues that send numbers (not strings) still mean a decimal at a known precision; the
+    nearest scaled integer is taken and checked to be that decimal, not an approximation of a
+    finer one.
+    """
+    if not math.isfinite(value) or value < 0:
+        raise NumberFormatError(f"not a finite non-negative number: {value!r}")
+    scaled = value * POW10[decimals]
+    nearest = round(scaled)
+    if abs(scaled - nearest) > 1e-6 * max(1.0, abs(scaled)):
+        raise NumberFormatError(f"{value!r} has more than {decimals} decimals")
+    return int(nearest)
+
+
+def format_fixed(value: int, decimals: int, *, strip: bool = False) -> str:
+    """Render a scaled int as a decimal string with ``decimals`` places (or minimal if strip)."""
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    if decimals == 0:
+        return f"{sign}{value}"
+    whole, frac = divmod(value, POW10[decimals])
+    frac_text = str(frac).rjust(decimals, "0")
+    if strip:
+        frac_text = frac_text.rstrip("0")
+        if not frac_text:
+            return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac_text}"
+
+
+def decimals_of(text: str) -> int:
+    """Number of significant decimals in a tick/lot size string ("0.01000" -> 2, "1" -> 0)."""
+    text = text.strip()
+    if "e" in text.lower():
+        # Some venues publish tick sizes as floats ("1e-05").
+        mantissa, _, exponent = text.lower().partition("e")
+        return max(0, decimals_of(mantissa) - int(exponent))
+    dot = text.find(".")
+    if dot < 0:
+        return 0
+    return len(text[dot + 1 :].rstrip("0"))
+
+
+def to_float(value: int, decimals: int) -> float:
+    """A scaled int as the nearest float (for display and statistics only)."""
+    return value / POW10[decimals]

@@ -1,0 +1,233 @@
+"""The shape every venue connector has.
+
+A connector turns what the venue says into normalized events and keeps one exact ``L2Book`` per
+subscribed instrument in sync by the venue's own rules. It does no I/O: the live transport, the
+capture replay and the tests all hand it the same four kinds of input,
+
+- ``on_open(conn, url)``: a WebSocket connection was opened (its URL may carry subscriptions),
+- ``on_sent(conn, text)``: a frame the client sent (subscriptions),
+- ``on_frame(conn, frame, recv_ns, out)``: a frame received,
+- ``on_rest(url, body, recv_ns, out)``: a REST response it asked for (book snapshots),
+
+and read ``resync_requests`` to learn which books need a fresh snapshot. A connector validates a
+whole frame before it changes anything, and raises a ``FrameError`` for bad input; ``feed`` (in
+this module) catches exactly that, counts it, resyncs the book it concerned and goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
+
+import msgspec
+
+from orderscope.book import L2Book
+from orderscope.capture import CaptureRecord, RecordKind
+from orderscope.errors import FrameError, MalformedFrame, UnknownSymbol, UnsubscribedChannel
+from orderscope.model import BookState, BookStatus, Instrument, MarketEvent
+
+log = logging.getLogger("orderscope.venues")
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """Frame-level counters of one venue feed."""
+
+    frames: int = 0  # frames received
+    control_frames: int = 0  # acks, heartbeats, status messages
+    ignored_frames: int = 0  # subscribed data orderscope does not normalize, or filtered out
+    rest_responses: int = 0
+    errors: Counter[str] = field(default_factory=Counter)  # by FrameError.kind
+    recent_errors: deque[FrameError] = field(default_factory=lambda: deque(maxlen=20))
+
+
+class Venue(ABC):
+    """A venue connector. Subclasses set ``name`` and implement the parsing."""
+
+    name: ClassVar[str]  # registry key, lower case: "binance"
+    capture_prefix: ClassVar[str]  # file prefix in captures: "BINANCE"
+    #: The protocol this connector speaks, said out loud (venues move on).
+    protocol: ClassVar[str] = ""
+
+    def __init__(
+        self, instruments: Iterable[Instrument], symbols: Iterable[str] | None = None
+    ) -> None:
+        self.instruments: dict[str, Instrument] = {}
+        self.by_venue_symbol: dict[str, Instrument] = {}
+        for instrument in instruments:
+            self.instruments[instrument.symbol] = instrument
+            self.by_venue_symbol[instrument.venue_symbol] = instrument
+        wanted = set(symbols) if symbols is not None else None
+        if wanted is not None:
+            unknown = wanted - self.instruments.keys()
+            if unknown:
+                raise UnknownSymbol(
+                    self.name, "config", ",".join(sorted(unknown)), "not listed by the venue"
+                )
+        self.symbols = wanted  # None: every instrument the session subscribed to
+        self.books: dict[str, L2Book] = {}
+        self.symbol_frames: Counter[str] = Counter()
+        self.stats = FeedStats()
+        self.subscriptions: set[tuple[str, str]] = set()  # (channel, venue symbol)
+        self.resync_requests: set[str] = set()  # unified symbols that need a snapshot
+        self._logged: set[tuple[str, str, str]] = set()
+
+    # -- the inputs ------------------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def parse_instruments(cls, url: str, body: str | bytes) -> list[Instrument]:
+        """Instruments from one of the venue's exchange-info REST responses."""
+
+    def on_open(self, conn: int, url: str, recv_ns: int) -> None:  # noqa: B027 - optional hook
+        """A connection opened; venues that subscribe in the URL read it here."""
+
+    def on_sent(self, conn: int, text: str, recv_ns: int) -> None:  # noqa: B027 - optional hook
+        """A frame the client sent; venues record the subscriptions in it."""
+
+    @abstractmethod
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        """Handle one received frame, appending the events it makes to ``out``."""
+
+    def on_rest(self, url: str, body: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        """Handle a REST response (a book snapshot). Venues without REST snapshots ignore it."""
+        self.stats.rest_responses += 1
+
+    # -- helpers for subclasses ------------------------------------------------------------
+
+    def wants(self, symbol: str) -> bool:
+        return self.symbols is None or symbol in self.symbols
+
+    def instrument(self, venue_symbol: str, channel: str, frame: str | bytes) -> Instrument:
+        try:
+            return self.by_venue_symbol[venue_symbol]
+        except KeyError:
+            raise UnknownSymbol(
+                self.name, channel, frame, f"unknown symbol {venue_symbol!r}"
+            ) from None
+
+    def check_subscribed(self, channel: str, instrument: Instrument, frame: str | bytes) -> None:
+        if (channel, instrument.venue_symbol) not in self.subscriptions:
+            raise UnsubscribedChannel(
+                self.name,
+                channel,
+                frame,
+                f"not subscribed to {channel} {instrument.venue_symbol}",
+                instrument.symbol,
+            )
+
+    def book(self, instrument: Instrument, max_depth: int | None = None) -> L2Book:
+        book = self.books.get(instrument.symbol)
+        if book is None:
+            book = self.books[instrument.symbol] = L2Book(instrument, max_depth)
+        return book
+
+    def decode(
+        self,
+        decoder: msgspec.json.Decoder[T],
+        data: str | bytes | msgspec.Raw,
+        channel: str,
+        frame: str | bytes,
+        symbol: str | None = None,
+        *,
+        book: bool = False,
+    ) -> T:
+        """Decode with a typed msgspec decoder, turning its errors into a MalformedFrame."""
+        try:
+            return decoder.decode(data)
+        except msgspec.DecodeError as exc:
+            raise MalformedFrame(self.name, channel, frame, str(exc), symbol, book=book) from None
+
+    def out_of_sync(
+        self,
+        book: L2Book,
+        reason: str,
+        exch_ns: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+        *,
+        gap: bool = True,
+    ) -> None:
+        """Flag a book as possibly wrong (a gap, a checksum mismatch, a bad frame)."""
+        if gap:
+            book.counters.gaps += 1
+        self.resync_requests.add(book.instrument.symbol)
+        if book.mark_out_of_sync():
+            out.append(
+                BookStatus(
+                    self.name,
+                    book.instrument.symbol,
+                    exch_ns,
+                    recv_ns,
+                    BookState.OUT_OF_SYNC,
+                    reason,
+                )
+            )
+
+    def synced(
+        self,
+        book: L2Book,
+        was: BookState,
+        exch_ns: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+        reason: str = "snapshot",
+    ) -> None:
+        """Announce that a snapshot made a book trustworthy again."""
+        self.resync_requests.discard(book.instrument.symbol)
+        if was is not BookState.SYNCED:
+            out.append(
+                BookStatus(
+                    self.name, book.instrument.symbol, exch_ns, recv_ns, BookState.SYNCED, reason
+                )
+            )
+
+    def handle_error(self, error: FrameError, recv_ns: int, out: list[MarketEvent]) -> None:
+        """Count a bad frame, log it once per kind, and resync the book it touched."""
+        self.stats.errors[error.kind] += 1
+        self.stats.recent_errors.append(error)
+        key = (error.kind, error.channel, error.symbol or "")
+        if key not in self._logged:
+            self._logged.add(key)
+            log.warning("%s", error)
+        if error.symbol is None:
+            return
+        book = self.books.get(error.symbol)
+        if book is not None:
+            book.counters.errors += 1
+            if error.book:
+                self.out_of_sync(book, f"bad frame: {error.kind}", 0, recv_ns, out, gap=False)
+
+
+def feed(venue: Venue, record: CaptureRecord, out: list[MarketEvent]) -> None:
+    """Route one capture record (or live frame) to its connector, containing bad frames.
+
+    On a ``FrameError`` the events the frame produced so far are dropped (the connector changed
+    no state before raising), the error is counted and the affected book resynced.
+    """
+    kind = record.kind
+    if kind is RecordKind.RECV:
+        venue.stats.frames += 1
+        mark = len(out)
+        try:
+            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
+        except FrameError as error:
+            del out[mark:]
+            venue.handle_error(error, record.recv_ns, out)
+    elif kind is RecordKind.REST:
+        mark = len(out)
+        try:
+            venue.on_rest(record.url, record.payload, record.recv_ns, out)
+        except FrameError as error:
+            del out[mark:]
+            venue.handle_error(error, record.recv_ns, out)
+    elif kind is RecordKind.SENT:
+        text = record.payload if isinstance(record.payload, str) else record.payload.decode()
+        venue.on_sent(record.conn, text, record.recv_ns)
+    else:
+        venue.on_open(record.conn, record.url, record.recv_ns)

@@ -1,0 +1,538 @@
+"""Binance spot: combined streams (``/stream?streams=...``) and REST depth snapshots.
+
+Protocol: the public market-data WebSocket API as documented for spot (``depth@100ms`` diffs
+with ``U``/``u`` update ids, ``aggTrade``, ``trade``, ``bookTicker``, ``ticker``) and REST
+``GET /api/v3/depth``. Binance USD-M futures (``binance_futures``) speaks the same protocol with
+a different continuity rule and is a subclass.
+
+Book sync, as Binance documents it for spot:
+
+1. buffer the diffs of a symbol, then take a REST snapshot (``lastUpdateId``);
+2. drop buffered diffs with ``u <= lastUpdateId``;
+3. the first diff applied must contain ``lastUpdateId + 1`` (``U <= lastUpdateId + 1 <= u``);
+4. afterwards every diff's ``U`` must be the previous diff's ``u + 1``.
+
+Anything else is a gap: the book is marked OUT_OF_SYNC, diffs are buffered again, and the next
+snapshot (live: a new REST request; replay: the next one in the capture) restores it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+
+from orderscope.book import L2Book
+from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
+from orderscope.fixed import NumberFormatError, decimals_of, parse_fixed
+from orderscope.model import (
+    BestBidOffer,
+    BookDelta,
+    BookSnapshot,
+    BookState,
+    Instrument,
+    InstrumentKind,
+    Level,
+    MarketEvent,
+    Side,
+    Ticker,
+    Trade,
+)
+from orderscope.symbols import unified_symbol
+from orderscope.venues.base import Venue
+
+MS = 1_000_000  # nanoseconds per millisecond
+MAX_BUFFERED_DIFFS = 5_000  # per symbol while waiting for a snapshot
+
+
+class _Envelope(msgspec.Struct):
+    stream: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"")
+    e: str = ""  # raw (non-combined) streams put the event type at the top level
+    id: int | str | None = None  # replies to SUBSCRIBE/UNSUBSCRIBE requests
+    result: msgspec.Raw | None = None
+    code: int | None = None
+    msg: str = ""
+
+
+class _Depth(msgspec.Struct):
+    s: str
+    U: int
+    u: int
+    b: list[tuple[str, str]]
+    a: list[tuple[str, str]]
+    E: int = 0
+    T: int = 0  # futures: transaction time
+    pu: int = -1  # futures: the previous diff's u
+
+
+class _AggTrade(msgspec.Struct):
+    s: str
+    p: str
+    q: str
+    T: int
+    m: bool  # the buyer was the maker: the aggressor sold
+    a: int = -1  # aggTrade id
+    t: int = -1  # trade id (the raw ``trade`` stream)
+
+
+class _BookTicker(msgspec.Struct):
+    s: str
+    b: str
+    B: str
+    a: str
+    A: str
+    u: int = 0
+    E: int = 0
+    T: int = 0
+
+
+class _Ticker24h(msgspec.Struct):
+    s: str
+    c: str
+    o: str
+    h: str
+    l: str  # noqa: E741 - Binance's field name
+    v: str
+    E: int = 0
+    b: str | None = None
+    a: str | None = None
+
+
+class _RestDepth(msgspec.Struct):
+    lastUpdateId: int
+    bids: list[tuple[str, str]]
+    asks: list[tuple[str, str]]
+    E: int = 0
+    T: int = 0
+
+
+class _Filter(msgspec.Struct):
+    filterType: str
+    tickSize: str = ""
+    stepSize: str = ""
+
+
+class _SymbolInfo(msgspec.Struct):
+    symbol: str
+    baseAsset: str
+    quoteAsset: str
+    filters: list[_Filter]
+    status: str = ""
+    baseAssetPrecision: int = 8
+    quotePrecision: int = 8
+    pricePrecision: int = 0  # futures
+    quantityPrecision: int = 0  # futures
+    contractType: str = ""  # futures: PERPETUAL, CURRENT_QUARTER, ...
+    deliveryDate: int = 0
+    marginAsset: str = ""
+
+
+class _ExchangeInfo(msgspec.Struct):
+    symbols: list[_SymbolInfo]
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_DEPTH = msgspec.json.Decoder(_Depth)
+_AGG_TRADE = msgspec.json.Decoder(_AggTrade)
+_BOOK_TICKER = msgspec.json.Decoder(_BookTicker)
+_TICKER = msgspec.json.Decoder(_Ticker24h)
+_REST_DEPTH = msgspec.json.Decoder(_RestDepth)
+_EXCHANGE_INFO = msgspec.json.Decoder(_ExchangeInfo)
+
+_EVENT_TYPES = {
+    "depthUpdate": "depth",
+    "aggTrade": "aggTrade",
+    "trade": "trade",
+    "bookTicker": "bookTicker",
+    "24hrTicker": "ticker",
+}
+_SYMBOL_IN_URL = re.compile(r"[?&]symbol=([A-Za-z0-9_]+)")
+
+
+def _channel_of(stream_suffix: str) -> str:
+    """``depth@100ms`` -> ``depth``; ``kline_1m`` -> ``kline_1m`` (not normalized)."""
+    return stream_suffix.split("@", 1)[0]
+
+
+@dataclass(slots=True)
+class _DepthSync:
+    """Per-symbol state of the snapshot + diff protocol."""
+
+    #: diffs received while the book waits for a snapshot, each with its ``pu`` (futures)
+    buffer: deque[tuple[BookDelta, int]] = field(
+        default_factory=lambda: deque(maxlen=MAX_BUFFERED_DIFFS)
+    )
+    bridged: bool = False  # the first diff after the snapshot has been applied
+
+
+class BinanceSpot(Venue):
+    name = "binance"
+    capture_prefix = "BINANCE"
+    protocol = "Binance spot WebSocket streams + REST /api/v3/depth (2021-2026 format)"
+    rest_depth_path: ClassVar[str] = "https://api.binance.com/api/v3/depth"
+
+    def __init__(self, instruments: list[Instrument], symbols: list[str] | None = None) -> None:
+        super().__init__(instruments, symbols)
+        self._sync: dict[str, _DepthSync] = {}
+
+    # -- instruments -----------------------------------------------------------------------
+
+    @classmethod
+    def parse_instruments(cls, url: str, body: str | bytes) -> list[Instrument]:
+        info = _EXCHANGE_INFO.decode(body)
+        instruments = []
+        for s in info.symbols:
+            kind, settle, expiry = cls._kind(s)
+            if kind is None:
+                continue
+            tick = next((f.tickSize for f in s.filters if f.filterType == "PRICE_FILTER"), "")
+            step = next((f.stepSize for f in s.filters if f.filterType == "LOT_SIZE"), "")
+            price_decimals, size_decimals = cls._decimals(s, tick, step)
+            instruments.append(
+                Instrument(
+                    venue=cls.name,
+                    symbol=unified_symbol(s.baseAsset, s.quoteAsset, kind, settle, expiry),
+                    venue_symbol=s.symbol,
+                    base=s.baseAsset,
+                    quote=s.quoteAsset,
+                    kind=kind,
+                    price_decimals=price_decimals,
+                    size_decimals=size_decimals,
+                    tick_size=parse_fixed(tick, price_decimals) if tick else 1,
+                    lot_size=parse_fixed(step, size_decimals) if step else 1,
+                    settle=settle,
+                )
+            )
+        return instruments
+
+    @classmethod
+    def _kind(cls, s: _SymbolInfo) -> tuple[InstrumentKind | None, str | None, str | None]:
+        return InstrumentKind.SPOT, None, None
+
+    @classmethod
+    def _decimals(cls, s: _SymbolInfo, tick: str, step: str) -> tuple[int, int]:
+        # Spot sends every price and size with the asset precision (8): keep all of it, so a
+        # level at a price finer than today's tick (left from an older tick size) stays exact.
+        return max(s.quotePrecision, decimals_of(tick)), max(
+            s.baseAssetPrecision, decimals_of(step)
+        )
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def on_open(self, conn: int, url: str, recv_ns: int) -> None:
+        streams = parse_qs(urlsplit(url).query).get("streams", [])
+        for group in streams:
+            for stream in group.split("/"):
+                self._add_stream(stream)
+        path = urlsplit(url).path
+        if path.startswith("/ws/") and "@" in path:  # raw stream: /ws/btcusdt@depth
+            self._add_stream(path[4:])
+
+    def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
+        try:
+            request = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return
+        if isinstance(request, dict) and request.get("method") == "SUBSCRIBE":
+            for stream in request.get("params", []):
+                self._add_stream(str(stream))
+
+    def _add_stream(self, stream: str) -> None:
+        symbol, _, suffix = stream.partition("@")
+        self.subscriptions.add((_channel_of(suffix), symbol.upper()))
+
+    def stream_names(self, instrument: Instrument) -> list[str]:
+        """The streams a live session subscribes to for one instrument."""
+        low = instrument.venue_symbol.lower()
+        return [f"{low}@depth@100ms", f"{low}@aggTrade", f"{low}@bookTicker"]
+
+    def snapshot_url(self, instrument: Instrument, limit: int = 1000) -> str:
+        return f"{self.rest_depth_path}?symbol={instrument.venue_symbol}&limit={limit}"
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        env = self.decode(_ENVELOPE, frame, "?", frame)
+        if env.stream:
+            venue_symbol, _, suffix = env.stream.partition("@")
+            channel = _channel_of(suffix)
+            data: str | bytes | msgspec.Raw = env.data
+            venue_symbol = venue_symbol.upper()
+        elif env.e:
+            channel = _EVENT_TYPES.get(env.e, env.e)
+            data = frame
+            venue_symbol = ""
+        else:
+            self._control(env, frame)
+            return
+        handler = _HANDLERS.get(channel)
+        if handler is None:
+            if venue_symbol and (channel, venue_symbol) not in self.subscriptions:
+                raise MalformedFrame(self.name, channel, frame, f"unexpected stream {env.stream!r}")
+            self.stats.ignored_frames += 1  # subscribed (klines...) but not normalized
+            return
+        handler(self, channel, venue_symbol, data, frame, recv_ns, out)
+
+    def _control(self, env: _Envelope, frame: str | bytes) -> None:
+        if env.code is not None:
+            raise VenueErrorMessage(self.name, "control", frame, f"error {env.code}: {env.msg}")
+        if env.id is None:
+            raise MalformedFrame(self.name, "?", frame, "neither a stream frame nor a reply")
+        self.stats.control_frames += 1
+
+    def _prepare(self, channel: str, venue_symbol: str, frame: str | bytes) -> Instrument | None:
+        instrument = self.instrument(venue_symbol, channel, frame)
+        self.check_subscribed(channel, instrument, frame)
+        if not self.wants(instrument.symbol):
+            self.stats.ignored_frames += 1
+            return None
+        self.symbol_frames[instrument.symbol] += 1
+        return instrument
+
+    def _levels(
+        self,
+        raw: list[tuple[str, str]],
+        instrument: Instrument,
+        frame: str | bytes,
+        channel: str,
+        *,
+        book: bool = True,
+    ) -> list[Level]:
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        try:
+            return [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in raw]
+        except NumberFormatError as exc:
+            raise BadValue(
+                self.name, channel, frame, str(exc), instrument.symbol, book=book
+            ) from None
+
+    def _on_depth(
+        self,
+        channel: str,
+        venue_symbol: str,
+        data: str | bytes | msgspec.Raw,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        msg = self.decode(_DEPTH, data, channel, frame, book=True)
+        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        if instrument is None:
+            return
+        exch_ns = (msg.T or msg.E) * MS
+        delta = BookDelta(
+            self.name,
+            instrument.symbol,
+            exch_ns,
+            recv_ns,
+            self._levels(msg.b, instrument, frame, channel),
+            self._levels(msg.a, instrument, frame, channel),
+            msg.U,
+            msg.u,
+        )
+        # Binance-specific: ``pu`` rides along in sequence bookkeeping for futures.
+        self._apply_diff(instrument, delta, msg.pu, out)
+
+    def _apply_diff(
+        self, instrument: Instrument, delta: BookDelta, prev_u: int, out: list[MarketEvent]
+    ) -> None:
+        book = self.book(instrument)
+        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
+        if book.state is not BookState.SYNCED:
+            sync.buffer.append((delta, prev_u))
+            return
+        self._apply_synced(book, sync, delta, prev_u, out)
+
+    def _apply_synced(
+        self, book: L2Book, sync: _DepthSync, delta: BookDelta, prev_u: int, out: list[MarketEvent]
+    ) -> None:
+        if not sync.bridged:
+            if self._is_stale(book.sequence, delta):
+                book.counters.skipped_deltas += 1
+                return
+            if not self._bridges(book.sequence, delta):
+                self._gap(book, sync, delta, prev_u, "first diff does not follow the snapshot", out)
+                return
+            sync.bridged = True
+        elif not self._continues(book.sequence, delta, prev_u):
+            self._gap(book, sync, delta, prev_u, "update id gap", out)
+            return
+        book.apply_delta(delta.bids, delta.asks, delta.last_sequence)
+        out.append(delta)
+
+    def _gap(
+        self,
+        book: L2Book,
+        sync: _DepthSync,
+        delta: BookDelta,
+        prev_u: int,
+        reason: str,
+        out: list[MarketEvent],
+    ) -> None:
+        self.out_of_sync(
+            book,
+            f"{reason} (last u={book.sequence}, got U={delta.first_sequence} "
+            f"u={delta.last_sequence})",
+            delta.exch_ns,
+            delta.recv_ns,
+            out,
+        )
+        sync.bridged = False
+        sync.buffer.clear()
+        sync.buffer.append((delta, prev_u))
+
+    # The sync rules, overridden by USD-M futures.
+    @staticmethod
+    def _is_stale(snapshot_id: int, delta: BookDelta) -> bool:
+        return delta.last_sequence <= snapshot_id
+
+    @staticmethod
+    def _bridges(snapshot_id: int, delta: BookDelta) -> bool:
+        return delta.first_sequence <= snapshot_id + 1 <= delta.last_sequence
+
+    @staticmethod
+    def _continues(last_u: int, delta: BookDelta, prev_u: int) -> bool:
+        return delta.first_sequence == last_u + 1
+
+    # -- REST snapshot ---------------------------------------------------------------------
+
+    def on_rest(self, url: str, body: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        self.stats.rest_responses += 1
+        if "/depth" not in url:
+            return
+        match = _SYMBOL_IN_URL.search(url)
+        if match is None:
+            raise MalformedFrame(self.name, "rest depth", url, "no symbol in the snapshot URL")
+        instrument = self.instrument(match.group(1).upper(), "rest depth", body)
+        if not self.wants(instrument.symbol):
+            return
+        msg = self.decode(_REST_DEPTH, body, "rest depth", body, instrument.symbol, book=True)
+        bids = self._levels(msg.bids, instrument, body, "rest depth")
+        asks = self._levels(msg.asks, instrument, body, "rest depth")
+        book = self.book(instrument)
+        was = book.state
+        exch_ns = (msg.T or msg.E) * MS
+        book.apply_snapshot(bids, asks, msg.lastUpdateId)
+        out.append(
+            BookSnapshot(
+                self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, msg.lastUpdateId
+            )
+        )
+        self.synced(book, was, exch_ns, recv_ns, out)
+        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
+        sync.bridged = False
+        buffered = list(sync.buffer)
+        sync.buffer.clear()
+        for delta, prev_u in buffered:
+            if book.state is BookState.SYNCED:
+                self._apply_synced(book, sync, delta, prev_u, out)
+            else:  # a gap inside the buffer: keep the rest for the next snapshot
+                sync.buffer.append((delta, prev_u))
+
+    # -- trades and tickers ----------------------------------------------------------------
+
+    def _on_trade(
+        self,
+        channel: str,
+        venue_symbol: str,
+        data: str | bytes | msgspec.Raw,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        msg = self.decode(_AGG_TRADE, data, channel, frame)
+        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        if instrument is None:
+            return
+        price, size = self._levels([(msg.p, msg.q)], instrument, frame, channel, book=False)[0]
+        if size == 0:
+            raise BadValue(self.name, channel, frame, "trade of size 0", instrument.symbol)
+        trade_id = msg.a if channel == "aggTrade" else msg.t
+        out.append(
+            Trade(
+                self.name,
+                instrument.symbol,
+                msg.T * MS,
+                recv_ns,
+                price,
+                size,
+                Side.SELL if msg.m else Side.BUY,
+                str(trade_id),
+            )
+        )
+
+    def _on_book_ticker(
+        self,
+        channel: str,
+        venue_symbol: str,
+        data: str | bytes | msgspec.Raw,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        msg = self.decode(_BOOK_TICKER, data, channel, frame)
+        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        if instrument is None:
+            return
+        (bid, bid_size), (ask, ask_size) = self._levels(
+            [(msg.b, msg.B), (msg.a, msg.A)], instrument, frame, channel, book=False
+        )
+        out.append(
+            BestBidOffer(
+                self.name,
+                instrument.symbol,
+                (msg.T or msg.E) * MS,
+                recv_ns,
+                bid,
+                bid_size,
+                ask,
+                ask_size,
+            )
+        )
+
+    def _on_ticker(
+        self,
+        channel: str,
+        venue_symbol: str,
+        data: str | bytes | msgspec.Raw,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        msg = self.decode(_TICKER, data, channel, frame)
+        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        if instrument is None:
+            return
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        try:
+            out.append(
+                Ticker(
+                    self.name,
+                    instrument.symbol,
+                    msg.E * MS,
+                    recv_ns,
+                    last_price=parse_fixed(msg.c, pd),
+                    open_24h=parse_fixed(msg.o, pd),
+                    high_24h=parse_fixed(msg.h, pd),
+                    low_24h=parse_fixed(msg.l, pd),
+                    volume_24h=parse_fixed(msg.v, sd),
+                    best_bid=parse_fixed(msg.b, pd) if msg.b else None,
+                    best_ask=parse_fixed(msg.a, pd) if msg.a else None,
+                )
+            )
+        except NumberFormatError as exc:
+            raise BadValue(self.name, channel, frame, str(exc), instrument.symbol) from None
+
+
+_HANDLERS = {
+    "depth": BinanceSpot._on_depth,
+    "aggTrade": BinanceSpot._on_trade,
+    "trade": BinanceSpot._on_trade,
+    "bookTicker": BinanceSpot._on_book_ticker,
+    "ticker": BinanceSpot._on_ticker,
+}
