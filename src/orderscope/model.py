@@ -115,6 +115,27 @@ class Ticker(Event, frozen=True, gc=False, tag="ticker"):
     best_ask: int | None = None
 
 
+class FundingRate(Event, frozen=True, gc=False, tag="funding"):
+    """Perpetual funding: the current (predicted) rate and the mark price where sent."""
+
+    rate: str  # decimal string as the venue sends it, e.g. "0.00010000" (per funding interval)
+    next_funding_ns: int = 0
+    mark_price: int | None = None
+    index_price: int | None = None
+
+
+class OpenInterest(Event, frozen=True, gc=False, tag="open_interest"):
+    open_interest: int  # base units at size_decimals (contracts converted)
+
+
+class Liquidation(Event, frozen=True, gc=False, tag="liquidation"):
+    """A forced order: ``side`` is the side of the liquidation order (SELL closes a long)."""
+
+    price: int
+    size: int
+    side: Side
+
+
 class BookState(enum.StrEnum):
     """Whether a book can be trusted."""
 
@@ -130,4 +151,14 @@ class BookStatus(Event, frozen=True, gc=False, tag="book_status"):
     reason: str
 
 
-MarketEvent = Trade | BookSnapshot | BookDelta | BestBidOffer | Ticker | BookStatus
+MarketEvent = (
+    Trade
+    | BookSnapshot
+    | BookDelta
+    | BestBidOffer
+    | Ticker
+    | BookStatus
+    | FundingRate
+    | OpenInterest
+    | Liquidation
+)

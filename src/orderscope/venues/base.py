@@ -27,8 +27,15 @@ import msgspec
 
 from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind
-from orderscope.errors import FrameError, MalformedFrame, UnknownSymbol, UnsubscribedChannel
-from orderscope.model import BookState, BookStatus, Instrument, MarketEvent
+from orderscope.errors import (
+    BadValue,
+    FrameError,
+    MalformedFrame,
+    UnknownSymbol,
+    UnsubscribedChannel,
+)
+from orderscope.fixed import NumberFormatError, parse_fixed
+from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEvent
 
 log = logging.getLogger("orderscope.venues")
 T = TypeVar("T")
@@ -109,6 +116,43 @@ class Venue(ABC):
         except KeyError:
             raise UnknownSymbol(
                 self.name, channel, frame, f"unknown symbol {venue_symbol!r}"
+            ) from None
+
+    def attribute(self, channel: str, venue_symbol: str, frame: str | bytes) -> Instrument | None:
+        """The instrument a data frame is about, checked against the subscriptions.
+
+        Raises UnknownSymbol / UnsubscribedChannel; returns None (and counts the frame as
+        ignored) when the instrument is filtered out by ``symbols``. Counts the frame for the
+        symbol otherwise.
+        """
+        instrument = self.instrument(venue_symbol, channel, frame)
+        self.check_subscribed(channel, instrument, frame)
+        if not self.wants(instrument.symbol):
+            self.stats.ignored_frames += 1
+            return None
+        self.symbol_frames[instrument.symbol] += 1
+        return instrument
+
+    def parse_levels(
+        self,
+        raw: Iterable[tuple[str, str]] | Iterable[list[str]],
+        instrument: Instrument,
+        frame: str | bytes,
+        channel: str,
+        *,
+        book: bool = True,
+    ) -> list[Level]:
+        """Decimal-string (price, size) pairs -> exact scaled ints, or BadValue."""
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        try:
+            return [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in raw]
+        except NumberFormatError as exc:
+            raise BadValue(
+                self.name, channel, frame, str(exc), instrument.symbol, book=book
+            ) from None
+        except ValueError as exc:  # a level that is not a pair
+            raise MalformedFrame(
+                self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
 
     def check_subscribed(self, channel: str, instrument: Instrument, frame: str | bytes) -> None:

@@ -36,7 +36,6 @@ from orderscope.model import (
     BookState,
     Instrument,
     InstrumentKind,
-    Level,
     MarketEvent,
     Side,
     Ticker,
@@ -285,32 +284,6 @@ class BinanceSpot(Venue):
             raise MalformedFrame(self.name, "?", frame, "neither a stream frame nor a reply")
         self.stats.control_frames += 1
 
-    def _prepare(self, channel: str, venue_symbol: str, frame: str | bytes) -> Instrument | None:
-        instrument = self.instrument(venue_symbol, channel, frame)
-        self.check_subscribed(channel, instrument, frame)
-        if not self.wants(instrument.symbol):
-            self.stats.ignored_frames += 1
-            return None
-        self.symbol_frames[instrument.symbol] += 1
-        return instrument
-
-    def _levels(
-        self,
-        raw: list[tuple[str, str]],
-        instrument: Instrument,
-        frame: str | bytes,
-        channel: str,
-        *,
-        book: bool = True,
-    ) -> list[Level]:
-        pd, sd = instrument.price_decimals, instrument.size_decimals
-        try:
-            return [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in raw]
-        except NumberFormatError as exc:
-            raise BadValue(
-                self.name, channel, frame, str(exc), instrument.symbol, book=book
-            ) from None
-
     def _on_depth(
         self,
         channel: str,
@@ -321,7 +294,7 @@ class BinanceSpot(Venue):
         out: list[MarketEvent],
     ) -> None:
         msg = self.decode(_DEPTH, data, channel, frame, book=True)
-        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        instrument = self.attribute(channel, venue_symbol or msg.s, frame)
         if instrument is None:
             return
         exch_ns = (msg.T or msg.E) * MS
@@ -330,8 +303,8 @@ class BinanceSpot(Venue):
             instrument.symbol,
             exch_ns,
             recv_ns,
-            self._levels(msg.b, instrument, frame, channel),
-            self._levels(msg.a, instrument, frame, channel),
+            self.parse_levels(msg.b, instrument, frame, channel),
+            self.parse_levels(msg.a, instrument, frame, channel),
             msg.U,
             msg.u,
         )
@@ -412,8 +385,8 @@ class BinanceSpot(Venue):
         if not self.wants(instrument.symbol):
             return
         msg = self.decode(_REST_DEPTH, body, "rest depth", body, instrument.symbol, book=True)
-        bids = self._levels(msg.bids, instrument, body, "rest depth")
-        asks = self._levels(msg.asks, instrument, body, "rest depth")
+        bids = self.parse_levels(msg.bids, instrument, body, "rest depth")
+        asks = self.parse_levels(msg.asks, instrument, body, "rest depth")
         book = self.book(instrument)
         was = book.state
         exch_ns = (msg.T or msg.E) * MS
@@ -446,10 +419,10 @@ class BinanceSpot(Venue):
         out: list[MarketEvent],
     ) -> None:
         msg = self.decode(_AGG_TRADE, data, channel, frame)
-        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        instrument = self.attribute(channel, venue_symbol or msg.s, frame)
         if instrument is None:
             return
-        price, size = self._levels([(msg.p, msg.q)], instrument, frame, channel, book=False)[0]
+        price, size = self.parse_levels([(msg.p, msg.q)], instrument, frame, channel, book=False)[0]
         if size == 0:
             raise BadValue(self.name, channel, frame, "trade of size 0", instrument.symbol)
         trade_id = msg.a if channel == "aggTrade" else msg.t
@@ -476,10 +449,10 @@ class BinanceSpot(Venue):
         out: list[MarketEvent],
     ) -> None:
         msg = self.decode(_BOOK_TICKER, data, channel, frame)
-        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        instrument = self.attribute(channel, venue_symbol or msg.s, frame)
         if instrument is None:
             return
-        (bid, bid_size), (ask, ask_size) = self._levels(
+        (bid, bid_size), (ask, ask_size) = self.parse_levels(
             [(msg.b, msg.B), (msg.a, msg.A)], instrument, frame, channel, book=False
         )
         out.append(
@@ -505,7 +478,7 @@ class BinanceSpot(Venue):
         out: list[MarketEvent],
     ) -> None:
         msg = self.decode(_TICKER, data, channel, frame)
-        instrument = self._prepare(channel, venue_symbol or msg.s, frame)
+        instrument = self.attribute(channel, venue_symbol or msg.s, frame)
         if instrument is None:
             return
         pd, sd = instrument.price_decimals, instrument.size_decimals
