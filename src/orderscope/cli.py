@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 import typer
@@ -64,57 +64,63 @@ def replay(files: Files, symbol: Symbols = None, as_json: AsJson = False) -> Non
     _print_report(report)
 
 
-def _print_report(report: dict[str, object]) -> None:
+def _short(number: str) -> str:
+    """A decimal string for reading: trailing zeros dropped (the JSON keeps them)."""
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+BOOK_COLUMNS = ("book", "state", "deltas", "gaps", "resync", "cksum", "crossed", "bid", "ask")
+TRADE_COLUMNS = ("trades", "count", "volume", "buy", "sell", "vwap", "first", "last")
+
+
+def _table(title: str, headers: tuple[str, ...], rows: list[list[str]]) -> Table:
+    table = Table(title=title, show_edge=False, title_justify="left", pad_edge=False)
+    for n, header in enumerate(headers):
+        table.add_column(header, no_wrap=True, justify="left" if n == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _print_report(report: dict[str, Any]) -> None:
     console = Console()
-    venues = report["venues"]
-    assert isinstance(venues, list)
-    for venue in venues:
+    for venue in report["venues"]:
         errors = ", ".join(f"{k}={v}" for k, v in venue["errors"].items()) or "none"
-        console.rule(f"[bold]{venue['venue']}[/]  frames={venue['frames']}  errors: {errors}")
-        table = Table(show_edge=False, pad_edge=False)
-        for column in (
-            "symbol",
-            "frames",
-            "state",
-            "snap",
-            "deltas",
-            "gaps",
-            "resyncs",
-            "cksum ok/bad",
-            "crossed",
-            "best bid",
-            "best ask",
-            "trades",
-            "volume",
-            "vwap",
-            "first event",
-            "last event",
-        ):
-            table.add_column(column, justify="left" if column in ("symbol", "state") else "right")
+        console.rule(f"[bold]{venue['venue']}[/]  frames {venue['frames']}  errors: {errors}")
+        books, trades = [], []
         for s in venue["symbols"]:
-            book = s["book"] or {}
-            trades = s["trades"]
-            bid = book.get("top_bids") or [["-", ""]]
-            ask = book.get("top_asks") or [["-", ""]]
-            table.add_row(
-                s["symbol"],
-                str(s["frames"]),
-                book.get("state", "-"),
-                str(book.get("snapshots", "-")),
-                str(book.get("deltas", "-")),
-                str(book.get("gaps", "-")),
-                str(book.get("resyncs", "-")),
-                f"{book.get('checksums_ok', 0)}/{book.get('checksums_failed', 0)}",
-                str(book.get("crossed_updates", "-")),
-                bid[0][0],
-                ask[0][0],
-                str(trades["count"]),
-                trades["volume"],
-                f"{trades['vwap']:.8g}" if trades["vwap"] is not None else "-",
-                (s["first_event_time"] or "-")[:23],
-                (s["last_event_time"] or "-")[:23],
-            )
-        console.print(table)
+            if (book := s["book"]) is not None:
+                top_bid = (book["top_bids"] or [["-"]])[0][0]
+                top_ask = (book["top_asks"] or [["-"]])[0][0]
+                books.append(
+                    [
+                        s["symbol"],
+                        book["state"],
+                        str(book["deltas"]),
+                        str(book["gaps"]),
+                        str(book["resyncs"]),
+                        f"{book['checksums_ok']}/{book['checksums_failed']}",
+                        str(book["crossed_updates"]),
+                        _short(top_bid),
+                        _short(top_ask),
+                    ]
+                )
+            if (t := s["trades"])["count"]:
+                trades.append(
+                    [
+                        s["symbol"],
+                        str(t["count"]),
+                        _short(t["volume"]),
+                        _short(t["buy_volume"]),
+                        _short(t["sell_volume"]),
+                        f"{t['vwap']:.6g}",
+                        (s["first_event_time"] or "-")[11:19],
+                        (s["last_event_time"] or "-")[11:19],
+                    ]
+                )
+        console.print(_table("", BOOK_COLUMNS, books))
+        if trades:
+            console.print(_table("", TRADE_COLUMNS, trades))
 
 
 @app.command()

@@ -155,6 +155,7 @@ class Replay:
                 set(venue.symbol_frames)
                 | set(venue.books)
                 | {s for (v, s) in self.spans if v == venue.name}
+                | (venue.symbols or set())  # asked for by name: listed even without data
             )
             venues.append(
                 {

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 
 from orderscope.book import L2Book
-from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
+from orderscope.errors import BadValue, MalformedFrame, UnsubscribedChannel, VenueErrorMessage
 from orderscope.fixed import NumberFormatError, decimals_of, parse_fixed
 from orderscope.model import (
     BestBidOffer,
@@ -272,7 +272,9 @@ class BinanceSpot(Venue):
         handler = _HANDLERS.get(channel)
         if handler is None:
             if venue_symbol and (channel, venue_symbol) not in self.subscriptions:
-                raise MalformedFrame(self.name, channel, frame, f"unexpected stream {env.stream!r}")
+                raise UnsubscribedChannel(
+                    self.name, channel, frame, f"not subscribed to {env.stream}"
+                )
             self.stats.ignored_frames += 1  # subscribed (klines...) but not normalized
             return
         handler(self, channel, venue_symbol, data, frame, recv_ns, out)
@@ -293,7 +295,9 @@ class BinanceSpot(Venue):
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        msg = self.decode(_DEPTH, data, channel, frame, book=True)
+        # Name the symbol before decoding, so a broken diff still resyncs the right book.
+        hint = self.by_venue_symbol.get(venue_symbol)
+        msg = self.decode(_DEPTH, data, channel, frame, hint.symbol if hint else None, book=True)
         instrument = self.attribute(channel, venue_symbol or msg.s, frame)
         if instrument is None:
             return
