@@ -124,6 +124,44 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 @app.command()
+def cob(
+    files: Files,
+    symbol: Annotated[str, typer.Option("--symbol", "-s", help="unified symbol (BTC/USDT)")],
+    bucket_bps: Annotated[
+        float | None, typer.Option(help="bucket width in bps of the mid (default 1 bp)")
+    ] = None,
+    bucket_quote: Annotated[
+        str | None, typer.Option(help="bucket width as a quote amount, e.g. 10 for $10")
+    ] = None,
+    buckets: Annotated[int, typer.Option(help="buckets a side to print")] = 10,
+    impact: Annotated[
+        str | None, typer.Option(help="also walk and route a market order of this base size")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Replay captures into the consolidated book of SYMBOL; print it and its metrics."""
+    from orderscope.cob.command import print_report, run
+
+    try:
+        (unified,) = _symbols([symbol]) or [symbol]
+        report = run(
+            files,
+            unified,
+            bucket_bps=bucket_bps,
+            bucket_quote=bucket_quote,
+            buckets=buckets,
+            impact_size=impact,
+        )
+    except OrderscopeError as error:
+        _fail(error)
+        return
+    if as_json:
+        sys.stdout.buffer.write(msgspec.json.encode(report) + b"\n")
+        return
+    print_report(report)
+
+
+@app.command()
 def demo(
     files: Annotated[
         list[Path] | None, typer.Argument(help="captures (default: ../shared/data/captures)")

@@ -1,0 +1,249 @@
+"""Liquidity metrics of a consolidated book, and their rolling statistics in event time.
+
+Exact ints stay exact (best prices, spreads in price units, real sizes); what is statistical by
+nature (mid, bps, imbalance, weighted liquidity) is a float. Venue weights apply here and only
+here: weighted liquidity is ``sum(weight * size)``, and the imbalance, the venue shares and the
+dominant venue of a level use it. Walking the book (impact, routing, arbitrage) uses the real
+sizes.
+
+Rolling statistics are taken on the COB's event-time grid (``CobConfig.tick_ns``): at each tick
+boundary the state is sampled once, and a window is the samples whose time is within
+``window_ns`` of now (a time window: nothing is counted in samples). When events are sparse and
+the clock jumps over several boundaries, the state held over all of them, so it is sampled at
+each (up to the longest window). The resolution is the tick: a spike that starts and ends
+between two ticks is not seen, which keeps the per-delta path free of statistics work.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import deque
+from typing import TYPE_CHECKING
+
+from orderscope.cob.config import FEE_ONE
+from orderscope.cob.records import CobMetrics, DepthBand, Stat, VenueStatus, WindowStats
+from orderscope.fixed import POW10
+
+if TYPE_CHECKING:
+    from orderscope.cob.consolidated import ConsolidatedBook
+    from orderscope.cob.member import Member
+
+BPS = 10_000
+
+#: One sample: (time, mid, spread bps, bid liquidity, ask liquidity, imbalance or nan).
+Sample = tuple[int, float, float, float, float, float]
+
+
+def _imbalance(bid: float, ask: float) -> float | None:
+    total = bid + ask
+    return (bid - ask) / total if total else None
+
+
+def band_keys(mid2: int, bps: float) -> tuple[int, int]:
+    """The lowest bid and highest ask price (COB units) within ``bps`` of the mid, inclusive.
+
+    Exact: ``bps`` is taken at 1e-6 bp resolution and the bounds are integer divisions.
+    """
+    den = BPS * 1_000_000
+    num = round(bps * 1_000_000)
+    low = -(-mid2 * (den - num) // (2 * den))  # ceil(mid * (1 - bps/1e4))
+    high = mid2 * (den + num) // (2 * den)  # floor(mid * (1 + bps/1e4))
+    return low, high
+
+
+def _member_band(m: Member, is_bid: bool, low: int, high: int) -> int:
+    """A member's size (COB units) at COB prices within [low, high]."""
+    pm = m.pm
+    prices = m.bid_prices if is_bid else m.ask_prices
+    sizes = m.bid_sizes if is_bid else m.ask_sizes
+    # venue prices p with low <= p * pm <= high
+    start = bisect_left(prices, -(-low // pm))
+    stop = bisect_right(prices, high // pm)
+    return sum(sizes[p] for p in prices[start:stop]) * m.sm
+
+
+def band_liquidity(cob: ConsolidatedBook, bps: float) -> tuple[float, float]:
+    """Weighted (bid, ask) base liquidity within ``bps`` of the mid."""
+    mid2 = cob.mid2()
+    if mid2 is None:
+        return 0.0, 0.0
+    low, high = band_keys(mid2, bps)
+    scale = POW10[cob.size_decimals]
+    if not cob.weighted:
+        bid_side, ask_side = cob.bids, cob.asks
+        bids = bid_side.prices[bisect_left(bid_side.prices, low) :]
+        asks = ask_side.prices[: bisect_right(ask_side.prices, high)]
+        bid_sizes, ask_sizes = bid_side.sizes, ask_side.sizes
+        return (
+            sum(bid_sizes[p] for p in bids) / scale,
+            sum(ask_sizes[p] for p in asks) / scale,
+        )
+    bid = ask = 0.0
+    for m in cob.active_members:
+        bid += m.weight * _member_band(m, True, low, high)
+        ask += m.weight * _member_band(m, False, low, high)
+    return bid / scale, ask / scale
+
+
+def _weighted_totals(cob: ConsolidatedBook) -> tuple[float, float]:
+    if not cob.weighted:
+        return float(cob.bids.total), float(cob.asks.total)
+    bid = ask = 0.0
+    for m in cob.active_members:
+        bid += m.weight * m.bid_total * m.sm
+        ask += m.weight * m.ask_total * m.sm
+    return bid, ask
+
+
+def vw_mid(cob: ConsolidatedBook, n: int) -> float | None:
+    """Mean of the size-weighted average prices of the top ``n`` bids and top ``n`` asks."""
+    bids = cob.bid_levels(n)
+    asks = cob.ask_levels(n)
+    if not bids or not asks:
+        return None
+    bid_vwap = sum(p * s for p, s in bids) / sum(s for _, s in bids)
+    ask_vwap = sum(p * s for p, s in asks) / sum(s for _, s in asks)
+    return (bid_vwap + ask_vwap) / 2 / POW10[cob.price_decimals]
+
+
+def micro_price(cob: ConsolidatedBook) -> float | None:
+    """Best bid and ask weighted by the opposite side's size: leans toward the thinner side."""
+    bid = cob.best_bid()
+    ask = cob.best_ask()
+    if bid is None or ask is None:
+        return None
+    (bp, bs), (ap, az) = bid, ask
+    return (bp * az + ap * bs) / (bs + az) / POW10[cob.price_decimals]
+
+
+def spread_bps(bid: int | None, ask: int | None) -> float | None:
+    if bid is None or ask is None or bid + ask <= 0:
+        return None
+    return (ask - bid) * 2 * BPS / (bid + ask)
+
+
+def venue_status(
+    cob: ConsolidatedBook, m: Member, bid_total: float, ask_total: float
+) -> VenueStatus:
+    best_bid = m.best_bid()
+    best_ask = m.best_ask()
+    pm = m.pm
+    bid = best_bid * pm if best_bid is not None and pm else None
+    ask = best_ask * pm if best_ask is not None and pm else None
+    bid_levels, ask_levels = m.depth()
+    weighted_bid = m.weight * m.bid_total * m.sm
+    weighted_ask = m.weight * m.ask_total * m.sm
+    return VenueStatus(
+        venue=m.label,
+        exchange=m.venue,
+        symbol=m.instrument.symbol,
+        state=m.state,
+        reason=m.reason,
+        since_ns=m.since_ns,
+        last_update_ns=m.last_ns,
+        weight=m.weight,
+        taker_fee=m.fee / FEE_ONE,
+        bid_levels=bid_levels,
+        ask_levels=ask_levels,
+        best_bid=bid,
+        best_ask=ask,
+        spread_bps=spread_bps(bid, ask),
+        bid_liquidity=m.bid_total * m.sm,
+        ask_liquidity=m.ask_total * m.sm,
+        bid_share=weighted_bid / bid_total if m.active and bid_total else None,
+        ask_share=weighted_ask / ask_total if m.active and ask_total else None,
+        crossed=best_bid is not None and best_ask is not None and best_bid >= best_ask,
+        counters=m.counters.as_dict(),
+    )
+
+
+def compute(cob: ConsolidatedBook, now: int) -> CobMetrics:
+    config = cob.config
+    best_bid = cob.best_bid()
+    best_ask = cob.best_ask()
+    bid = best_bid[0] if best_bid else None
+    ask = best_ask[0] if best_ask else None
+    mid2 = cob.mid2()
+    px = POW10[cob.price_decimals]
+    sz = POW10[cob.size_decimals]
+    bid_total, ask_total = _weighted_totals(cob)
+    depth = []
+    for bps in config.depth_bps:
+        band_bid, band_ask = band_liquidity(cob, bps)
+        depth.append(DepthBand(bps, band_bid, band_ask, _imbalance(band_bid, band_ask)))
+    band_bid, band_ask = band_liquidity(cob, config.imbalance_bps)
+    return CobMetrics(
+        ts=now,
+        best_bid=bid,
+        best_ask=ask,
+        mid=mid2 / 2 / px if mid2 is not None else None,
+        spread=ask - bid if bid is not None and ask is not None else None,
+        spread_bps=spread_bps(bid, ask),
+        crossed=cob.crossed(),
+        vw_mid=vw_mid(cob, config.vwap_levels),
+        micro_price=micro_price(cob),
+        bid_liquidity=bid_total / sz,
+        ask_liquidity=ask_total / sz,
+        imbalance=_imbalance(band_bid, band_ask),
+        depth=depth,
+        venues=[venue_status(cob, m, bid_total, ask_total) for m in cob.members],
+        rolling=cob.stats.windows(now),
+    )
+
+
+def sample_stats(cob: ConsolidatedBook, boundary: int, crossed: int) -> None:
+    """Sample the state at a tick boundary (held over ``crossed`` boundaries) into the stats."""
+    mid2 = cob.mid2()
+    if mid2 is None:
+        return
+    best_bid = cob.bids.prices[-1]
+    best_ask = cob.asks.prices[0]
+    bid, ask = band_liquidity(cob, cob.config.imbalance_bps)
+    imbalance = _imbalance(bid, ask)
+    values = (
+        mid2 / 2 / POW10[cob.price_decimals],
+        (best_ask - best_bid) * 2 * BPS / mid2,
+        bid,
+        ask,
+        float("nan") if imbalance is None else imbalance,
+    )
+    cob.stats.add(boundary, cob.config.tick_ns, crossed, values)
+
+
+class RollingStats:
+    """Samples of the COB state on the tick grid, kept for the longest window."""
+
+    def __init__(self, windows_ns: tuple[int, ...]) -> None:
+        self.windows_ns = tuple(sorted(windows_ns))
+        self.horizon = self.windows_ns[-1]
+        self.samples: deque[Sample] = deque()
+
+    def add(
+        self, ts: int, tick_ns: int, copies: int, values: tuple[float, float, float, float, float]
+    ) -> None:
+        copies = min(copies, self.horizon // tick_ns + 1)
+        samples = self.samples
+        for k in range(copies - 1, -1, -1):
+            samples.append((ts - k * tick_ns, *values))
+        cutoff = ts - self.horizon
+        while samples and samples[0][0] <= cutoff:
+            samples.popleft()
+
+    def windows(self, now: int) -> list[WindowStats]:
+        return [self.window(w, now) for w in self.windows_ns]
+
+    def window(self, window_ns: int, now: int) -> WindowStats:
+        cutoff = now - window_ns
+        chosen = [s for s in self.samples if cutoff < s[0] <= now]
+        if not chosen:
+            return WindowStats(window_ns, 0, None, None, None, None, None)
+        columns = list(zip(*chosen, strict=True))
+        stats = [_stat(columns[i]) for i in range(1, 6)]
+        return WindowStats(window_ns, len(chosen), *stats)
+
+
+def _stat(values: tuple[float, ...]) -> Stat | None:
+    present = [v for v in values if v == v]  # NaN marks "no value" (an empty band)
+    if not present:
+        return None
+    return Stat(min(present), max(present), sum(present) / len(present))
