@@ -63,7 +63,7 @@ def check_consolidation(cob: ConsolidatedBook, books: dict[str, L2Book]) -> None
     assert cob.ask_levels() == asks
     assert cob.bids.total == sum(s for _, s in bids)
     assert cob.asks.total == sum(s for _, s in asks)
-    assert set(cob.bids.changed) == {p for p, _ in bids}
+    assert set(cob.bids.levels) == {p for p, _ in bids}
     for is_bid, expected in ((True, bids), (False, asks)):
         for level in cob.levels(is_bid, len(expected)):
             parts = {v.venue: v.size for v in level.venues}
@@ -126,9 +126,9 @@ def test_cob_equals_sum_of_venue_books_at_every_step(ops: list[tuple[object, ...
                 assert {p: s for p, s in gone.items() if s} == dict(own)
         check_consolidation(cob, in_cob)
         for member in cob.members:
-            if member.book_state is BookState.SYNCED:  # the mirror is the venue's book
-                assert member.bids() == books[member.venue].bids()
-                assert member.asks() == books[member.venue].asks()
+            if member.book_state is BookState.SYNCED:  # the COB holds the venue's book
+                assert cob.venue_levels(member, True) == books[member.venue].bids()
+                assert cob.venue_levels(member, False) == books[member.venue].asks()
 
 
 def test_common_scale_is_exact_and_distinct_prices_stay_distinct() -> None:
@@ -277,7 +277,7 @@ def test_max_depth_trims_like_the_venue_book() -> None:
     for ts, bids in enumerate(([(101, 2)], [(102, 5), (97, 1)], [(102, 0)]), 1):
         book.apply_delta(bids, [])
         cob.update(delta("a", T0 + ts * MS, bids, []))
-        assert cob.member("a").bids() == book.bids()
+        assert cob.venue_levels(cob.member("a"), True) == book.bids()
         assert cob.bid_levels() == book.bids()
 
 
@@ -329,3 +329,16 @@ def test_config_errors() -> None:
         CobConfig(weights={"a": 0})
     with pytest.raises(ConfigError):
         ConsolidatedBook([])
+
+
+def test_level_age_is_the_event_time_of_its_last_change() -> None:
+    cob = make_cob()
+    cob.update(snapshot("a", T0, [(10000, 1000), (9990, 1000)], []))
+    cob.update(snapshot("b", T0 + 5 * MS, [], []))
+    cob.update(delta("b", T0 + 7 * MS, [(1000, 10)], []))  # b joins a at 100.0
+    cob.update(delta("b", T0 + 9 * MS, [(1000, 10)], []))  # the same size: no change
+    top, second = cob.levels(True, 2)
+    assert (top.price, top.changed_ns) == (100000, T0 + 7 * MS)
+    assert (second.price, second.changed_ns) == (99900, T0)
+    cob.update(status("b", T0 + 11 * MS, BookState.OUT_OF_SYNC))  # b leaves: its levels change
+    assert cob.levels(True, 1)[0].changed_ns == T0 + 11 * MS

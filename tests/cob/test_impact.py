@@ -66,7 +66,7 @@ def ladder_costs(cob: ConsolidatedBook, venue: str, is_buy: bool) -> list[int]:
     """The fee-adjusted price of each successive unit on one venue (best first)."""
     m = cob.member(venue)
     factor = FEE_ONE + m.fee if is_buy else FEE_ONE - m.fee
-    levels = m.asks() if is_buy else m.bids()
+    levels = cob.venue_levels(m, not is_buy)
     return [price * m.pm * factor for price, size in levels for _ in range(size * m.sm)]
 
 

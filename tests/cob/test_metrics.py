@@ -46,6 +46,7 @@ def test_weights_change_the_analytics_not_the_levels() -> None:
     assert level.size == 25000 and level.dominant == "a"  # 1.0 vs 0.25 * 1.5
     m = cob.metrics()
     assert m.bid_liquidity == pytest.approx(1.0 + 0.375)
+    assert m.depth[0].bid == pytest.approx(1.0 + 0.375)  # the bands are weighted too
     assert m.venues[0].bid_share == pytest.approx(1.0 / 1.375)
     unweighted = make_cob()
     unweighted.update(snapshot("a", T0, [(10000, 1000)], []))

@@ -39,45 +39,41 @@ class ArbitrageSignal(msgspec.Struct, frozen=True, gc=False):
     description: str
 
 
-def _match(buyer: Member, seller: Member) -> tuple[int, int, int] | None:
+def _match(cob: ConsolidatedBook, buyer: Member, seller: Member) -> tuple[int, int, int] | None:
     """(size, profit, first-unit edge) of buying on ``buyer`` and selling on ``seller``.
 
     ``profit`` is in units of 10**-(price + size + fee decimals); None when not profitable.
     """
-    asks = buyer.ask_prices
-    bids = seller.bid_prices
-    if not asks or not bids:
+    asks = cob.venue_ladder(buyer, False)
+    bids = cob.venue_ladder(seller, True)
+    ask = next(asks, None)
+    bid = next(bids, None)
+    if ask is None or bid is None:
         return None
-    buy_factor = buyer.pm * (FEE_ONE + buyer.fee)
-    sell_factor = seller.pm * (FEE_ONE - seller.fee)
-    first_edge = bids[-1] * sell_factor - asks[0] * buy_factor
-    if first_edge <= 0:
-        return None
-    ask_sizes, bid_sizes = buyer.ask_sizes, seller.bid_sizes
-    ai, bi = 0, len(bids) - 1
-    ask_left = ask_sizes[asks[0]] * buyer.sm
-    bid_left = bid_sizes[bids[-1]] * seller.sm
+    buy_factor = FEE_ONE + buyer.fee
+    sell_factor = FEE_ONE - seller.fee
+    (ask_price, ask_left), (bid_price, bid_left) = ask, bid
+    first_edge = bid_price * sell_factor - ask_price * buy_factor
     size = profit = 0
-    while True:
-        edge = bids[bi] * sell_factor - asks[ai] * buy_factor
-        if edge <= 0:
-            break
+    edge = first_edge
+    while edge > 0:
         take = min(ask_left, bid_left)
         size += take
         profit += take * edge
         ask_left -= take
         bid_left -= take
         if not ask_left:
-            ai += 1
-            if ai == len(asks):
+            ask = next(asks, None)
+            if ask is None:
                 break
-            ask_left = ask_sizes[asks[ai]] * buyer.sm
+            ask_price, ask_left = ask
         if not bid_left:
-            bi -= 1
-            if bi < 0:
+            bid = next(bids, None)
+            if bid is None:
                 break
-            bid_left = bid_sizes[bids[bi]] * seller.sm
-    return size, profit, first_edge
+            bid_price, bid_left = bid
+        edge = bid_price * sell_factor - ask_price * buy_factor
+    return (size, profit, first_edge) if size else None
 
 
 def find_opportunities(cob: ConsolidatedBook, now: int) -> list[ArbitrageSignal]:
@@ -89,12 +85,13 @@ def find_opportunities(cob: ConsolidatedBook, now: int) -> list[ArbitrageSignal]
         for seller in members:
             if buyer is seller:
                 continue
-            found = _match(buyer, seller)
+            found = _match(cob, buyer, seller)
             if found is None:
                 continue
             size, profit, edge = found
-            buy_price = buyer.ask_prices[0] * buyer.pm
-            sell_price = seller.bid_prices[-1] * seller.pm
+            buy_price = cob.venue_best(buyer, False)
+            sell_price = cob.venue_best(seller, True)
+            assert buy_price is not None and sell_price is not None
             edge_bps = edge * 10_000 / (buy_price * (FEE_ONE + buyer.fee))
             text = (
                 f"buy {format_fixed(size, cob.size_decimals, strip=True)} {cob.base} on "

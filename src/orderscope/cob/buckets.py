@@ -16,6 +16,7 @@ import msgspec
 
 from orderscope.cob.config import parse_decimal
 from orderscope.cob.records import VenueLevel
+from orderscope.cob.side import TOTAL
 from orderscope.errors import ConfigError
 from orderscope.fixed import POW10
 
@@ -120,7 +121,8 @@ class _Open:
 
 
 def _side(cob: ConsolidatedBook, is_bid: bool, width: int, count: int) -> list[Bucket]:
-    sizes = (cob.bids if is_bid else cob.asks).sizes
+    levels = (cob.bids if is_bid else cob.asks).levels
+    members = [(m.slot, m.label, m.weight) for m in cob.members]
     scale = POW10[cob.size_decimals]
     rank = {m.label: n for n, m in enumerate(cob.members)}
     out: list[Bucket] = []
@@ -135,15 +137,18 @@ def _side(cob: ConsolidatedBook, is_bid: bool, width: int, count: int) -> list[B
                 if len(out) == count:
                     return out
             bucket = _Open(grid)
-        total = sizes[price]
+        entry = levels[price]
+        total = entry[TOTAL]
         bucket.size += total
         bucket.notional += total * price
         bucket.levels += 1
-        for member, venue_size in cob.venue_sizes(price, is_bid):
-            part = bucket.parts.setdefault(member.label, [0, 0])
-            part[0] += venue_size
-            part[1] += venue_size * price
-            bucket.weighted += member.weight * venue_size
+        for slot, label, weight in members:
+            venue_size = entry[slot]
+            if venue_size:
+                part = bucket.parts.setdefault(label, [0, 0])
+                part[0] += venue_size
+                part[1] += venue_size * price
+                bucket.weighted += weight * venue_size
     if bucket is not None and len(out) < count:
         out.append(bucket.close(rank, scale))
     return out

@@ -1,27 +1,29 @@
 """The consolidated order book (COB) of one instrument across venues.
 
-The COB keeps, per side, a dict ``price -> total size`` and a sorted price list on one common
-integer scale: prices at the largest price precision among the venues (plus ``rate_decimals``
-when a venue's quote is converted), sizes at the largest size precision. A venue's price is
-rescaled by an exact power of ten (times its integer conversion rate), so no two distinct venue
-prices can merge by rounding and the totals are exact sums of the venues' books.
+Each side is a dict ``price -> entry`` plus a sorted price list, where an entry is a list
+``[size of venue 0, ..., size of venue n-1, total, changed_ns]``: the per-venue breakdown is the
+level itself, and a venue's delta costs one dict read per level it changes (about what the
+venue's own ``L2Book`` pays). Prices are on one common integer scale: the largest price
+precision among the venues (plus ``rate_decimals`` when a venue's quote is converted), sizes at
+the largest size precision. A venue's price is rescaled by an exact power of ten (times its
+integer conversion rate), so no two distinct venue prices merge by rounding and every total
+is the exact sum of the venues' books.
 
-It is incremental: a venue's ``BookDelta`` changes its mirror and the totals at the prices it
-touched, nothing else. A venue enters the COB only while its book is trustworthy and fresh
-(``VenueState.ACTIVE``); when it goes out of sync, awaits a snapshot, lacks a conversion rate
-or sends nothing for ``stale_after_ns`` of event time, its whole contribution is taken out and
-its state says why. A stale venue comes back with its next book event; an out-of-sync one
-only with a snapshot.
+A venue is in the COB only while its book is trustworthy and fresh (``VenueState.ACTIVE``).
+When it goes out of sync, awaits a snapshot, lacks a conversion rate or sends nothing for
+``stale_after_ns`` of event time, its whole contribution is taken out (its book is "parked" on
+its ``Member``) and its state says why. A stale venue comes back with its next book event (its
+connector flags gaps, so an update that arrives is a correct one); an out-of-sync one only
+with a snapshot.
 
 Time is the events' receive time (``recv_ns``), the one clock all venues share (venues' own
-clocks differ and some send none); it never runs backwards. Every ``tick_ns`` of event time
-the COB checks staleness, updates live conversion rates, samples its rolling statistics and, if
+clocks differ and some send none); it never runs backwards. Every ``tick_ns`` of event time the
+COB checks staleness, updates live conversion rates, samples its rolling statistics and, if
 asked, hands a display snapshot to ``on_tick``.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
@@ -30,7 +32,9 @@ from orderscope.cob import metrics as cob_metrics
 from orderscope.cob.arbitrage import ArbitrageSignal, ArbitrageTracker
 from orderscope.cob.config import CobConfig, parse_rate
 from orderscope.cob.member import Member, VenueState
+from orderscope.cob.rates import RateSource
 from orderscope.cob.records import CobLevel, CobMetrics, CobSnapshot, VenueLevel
+from orderscope.cob.side import CHANGED, TOTAL, CobSide, apply_levels
 from orderscope.errors import ConfigError
 from orderscope.fixed import POW10
 from orderscope.model import (
@@ -44,65 +48,6 @@ from orderscope.model import (
 )
 
 
-class CobSide:
-    """One side of the COB: total size per price, sorted prices, last-change time per price."""
-
-    __slots__ = ("changed", "prices", "sizes", "total")
-
-    def __init__(self) -> None:
-        self.sizes: dict[int, int] = {}
-        self.prices: list[int] = []  # ascending on both sides (best bid last, best ask first)
-        self.changed: dict[int, int] = {}
-        self.total = 0
-
-
-def apply_levels(
-    levels: Iterable[Level],
-    pm: int,
-    sm: int,
-    msizes: dict[int, int],
-    mprices: list[int],
-    side: CobSide,
-    ts: int,
-) -> int:
-    """Apply a venue's absolute level sizes to its mirror and the COB totals in one pass.
-
-    Returns the change of the venue's side total (venue size units). This is the hot loop of
-    the COB: locals only, one dict read per level, the sorted lists touched only when a level
-    appears or disappears.
-    """
-    csizes = side.sizes
-    cprices = side.prices
-    changed = side.changed
-    moved = 0
-    for price, size in levels:
-        old = msizes.get(price, 0)
-        if size == old:
-            continue
-        if size:
-            if not old:
-                insort(mprices, price)
-            msizes[price] = size
-        else:
-            del msizes[price]
-            del mprices[bisect_left(mprices, price)]
-        diff = size - old
-        moved += diff
-        key = price * pm
-        diff *= sm
-        total = csizes.get(key, 0) + diff
-        if total:
-            if total == diff:  # the price was not in the COB
-                insort(cprices, key)
-            csizes[key] = total
-            changed[key] = ts
-        else:
-            del csizes[key]
-            del cprices[bisect_left(cprices, key)]
-            del changed[key]
-    return moved
-
-
 @dataclass(slots=True)
 class CobCounters:
     events: int = 0  # events of member venues handled
@@ -111,43 +56,6 @@ class CobCounters:
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-class _RateSource:
-    """A stablecoin book whose mid converts one member quote into the COB's quote."""
-
-    __slots__ = ("book", "inverse", "quote")
-
-    def __init__(self, instrument: Instrument, cob_quote: str) -> None:
-        if instrument.quote == cob_quote:
-            self.quote, self.inverse = instrument.base, False  # USDT/USD: USD per USDT
-        elif instrument.base == cob_quote:
-            self.quote, self.inverse = instrument.quote, True  # USD/USDT: 1 / mid
-        else:
-            raise ConfigError(
-                f"{instrument.venue} {instrument.symbol} does not convert to {cob_quote}"
-            )
-        self.book = L2Book(instrument)
-
-    def rate(self, decimals: int) -> int | None:
-        """COB quote per unit of ``quote`` at ``decimals``, rounded half to even; None unknown."""
-        book = self.book
-        mid2 = book.mid2()
-        if not book.is_synced or book.crossed or not mid2:
-            return None
-        scale = 2 * POW10[book.instrument.price_decimals]
-        num, den = (
-            (mid2 * POW10[decimals], scale)
-            if not self.inverse
-            else (
-                scale * POW10[decimals],
-                mid2,
-            )
-        )
-        quotient, rest = divmod(num, den)
-        if 2 * rest > den or (2 * rest == den and quotient % 2):
-            quotient += 1
-        return quotient or None
 
 
 class ConsolidatedBook:
@@ -161,7 +69,7 @@ class ConsolidatedBook:
         on_tick: Callable[[CobSnapshot], None] | None = None,
         on_signal: Callable[[ArbitrageSignal], None] | None = None,
     ) -> None:
-        chosen = list(instruments)
+        chosen = sorted(instruments, key=lambda i: (i.venue, i.symbol))
         if not chosen:
             raise ConfigError("a consolidated book needs at least one venue")
         self.config = config = config or CobConfig()
@@ -186,26 +94,27 @@ class ConsolidatedBook:
         if len(self._by_key) != len(self.members):
             raise ConfigError("the same venue instrument is listed twice")
         self.weighted = any(m.weight != 1.0 for m in self.members)
-        self.bids = CobSide()
-        self.asks = CobSide()
+        self.bids = CobSide(len(self.members))
+        self.asks = CobSide(len(self.members))
         self.clock = 0
         self._next_tick = 0  # 0: the tick grid starts at the first event
         self.stats = cob_metrics.RollingStats(config.windows_ns)
         self.arbitrage = ArbitrageTracker(self, on_signal)
         self.counters = CobCounters()
         self.on_tick = on_tick
-        self._rate_sources: dict[tuple[str, str], _RateSource] = {}
+        self._rate_sources: dict[tuple[str, str], RateSource] = {}
 
     def _make_members(self, chosen: list[Instrument]) -> list[Member]:
         config = self.config
         venues = [i.venue for i in chosen]
         members = []
-        for inst in sorted(chosen, key=lambda i: (i.venue, i.symbol)):
+        for slot, inst in enumerate(chosen):
             label = inst.venue if venues.count(inst.venue) == 1 else f"{inst.venue} {inst.quote}"
             members.append(
                 Member(
                     inst,
                     label,
+                    slot,
                     scale=POW10[self.price_decimals - self.rate_decimals - inst.price_decimals],
                     sm=POW10[self.size_decimals - inst.size_decimals],
                     rate=self._configured_rate(inst.quote),
@@ -233,17 +142,14 @@ class ConsolidatedBook:
         raise ConfigError(f"no venue {label!r} in the {self.symbol} COB")
 
     def set_rate(self, quote: str, rate: str | int) -> None:
-        """Set the conversion of ``quote`` into the COB's quote (decimal string, or an int at
-        ``rate_decimals``); the venues quoted in it are re-keyed exactly."""
+        """Set the conversion of ``quote`` into the COB's quote (a decimal string, or an int
+        at ``rate_decimals``); the venues quoted in it are re-keyed exactly."""
         if quote == self.quote:
             raise ConfigError(f"{quote} is the COB's own quote")
-        value = (
-            parse_rate(rate, self.rate_decimals, f"rate {quote}->{self.quote}")
-            if isinstance(rate, str)
-            else rate
-        )
+        what = f"rate {quote}->{self.quote}"
+        value = parse_rate(rate, self.rate_decimals, what) if isinstance(rate, str) else rate
         if value <= 0:
-            raise ConfigError(f"rate {quote}->{self.quote} must be > 0")
+            raise ConfigError(f"{what} must be > 0")
         touched = [m for m in self.members if m.instrument.quote == quote]
         if not touched:
             raise ConfigError(f"no venue of the {self.symbol} COB quotes in {quote}")
@@ -252,15 +158,15 @@ class ConsolidatedBook:
                 continue
             before = m.state
             if m.active:
-                self._add(m, -1, self.clock)
+                self._take_out(m, self.clock)
             m.set_rate(value)
             self.counters.rate_changes += 1
-            self._settle(m, before, self.clock, f"{quote} rate {value}")
+            self._settle(m, before, self.clock, f"{quote} rate set")
 
     def add_rate_source(self, instrument: Instrument) -> None:
         """Convert a quote with a live stablecoin book (e.g. kraken USDT/USD for a USD COB):
-        feed its events to ``update`` like the members'; its mid sets the rate at each tick."""
-        source = _RateSource(instrument, self.quote)
+        feed its events to ``update`` like the venues'; its mid sets the rate at each tick."""
+        source = RateSource(instrument, self.quote)
         if not any(m.instrument.quote == source.quote for m in self.members):
             raise ConfigError(f"no venue of the {self.symbol} COB quotes in {source.quote}")
         self._rate_sources[(instrument.venue, instrument.symbol)] = source
@@ -269,7 +175,7 @@ class ConsolidatedBook:
         """Take a venue out of the COB for good (its contribution removed exactly)."""
         m = self.member(label)
         if m.active:
-            self._add(m, -1, self.clock)
+            self._take_out(m, self.clock)
             m.counters.leaves += 1
         self.members.remove(m)
         del self._by_key[(m.venue, m.instrument.symbol)]
@@ -295,9 +201,14 @@ class ConsolidatedBook:
             source = self._rate_sources.get(key)
             if source is not None:
                 self._advance(event.recv_ns)
-                _apply_to_book(source.book, event)
+                source.update(event)
             return
-        now = self._advance(event.recv_ns)
+        ts = event.recv_ns
+        if ts >= self._next_tick:
+            self._tick(ts)
+        if ts > self.clock:
+            self.clock = ts
+        now = self.clock
         self.counters.events += 1
         # ``type() is`` rather than isinstance: the cheapest dispatch on the hot path.
         if type(event) is BookDelta:
@@ -329,38 +240,51 @@ class ConsolidatedBook:
             m.stale = False
             self._settle(m, before, now, "book update after being stale")
         if not m.active:
-            m.apply_mirror(bids, asks)
+            m.apply_parked(bids, asks)
             return
-        pm, sm = m.pm, m.sm
-        moved = apply_levels(bids, pm, sm, m.bid_sizes, m.bid_prices, self.bids, now)
-        m.bid_total += moved
-        self.bids.total += moved * sm
-        moved = apply_levels(asks, pm, sm, m.ask_sizes, m.ask_prices, self.asks, now)
-        m.ask_total += moved
-        self.asks.total += moved * sm
-        if m.max_depth is not None:
-            self._trim(m, now)
-        bid_prices = self.bids.prices
-        ask_prices = self.asks.prices
+        slot, pm, sm = m.slot, m.pm, m.sm
+        bid_side, ask_side = self.bids, self.asks
+        if bids:
+            moved, count = apply_levels(bids, slot, pm, sm, bid_side, now)
+            m.bid_total += moved
+            m.bid_count += count
+            bid_side.total += moved
+        if asks:
+            moved, count = apply_levels(asks, slot, pm, sm, ask_side, now)
+            m.ask_total += moved
+            m.ask_count += count
+            ask_side.total += moved
+        depth = m.max_depth
+        if depth is not None and (m.bid_count > depth or m.ask_count > depth):
+            self._trim(m, depth, now)
+        bid_prices, ask_prices = bid_side.prices, ask_side.prices
         if (bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]) or self.arbitrage.open:
             self.arbitrage.check(now)
 
-    def _trim(self, m: Member, now: int) -> None:
-        bid_excess, ask_excess = m.excess_levels()
-        if bid_excess:
-            moved = apply_levels(bid_excess, m.pm, m.sm, m.bid_sizes, m.bid_prices, self.bids, now)
-            m.bid_total += moved
-            self.bids.total += moved * m.sm
-        if ask_excess:
-            moved = apply_levels(ask_excess, m.pm, m.sm, m.ask_sizes, m.ask_prices, self.asks, now)
-            m.ask_total += moved
-            self.asks.total += moved * m.sm
+    def _trim(self, m: Member, depth: int, now: int) -> None:
+        """Drop the venue's worst levels beyond ``depth``, as its L2Book with max_depth does."""
+        for side, is_bid, count in (
+            (self.bids, True, m.bid_count),
+            (self.asks, False, m.ask_count),
+        ):
+            if count <= depth:
+                continue
+            worst = self._venue_prices(m, side, worst_first=True, is_bid=is_bid)
+            excess = [(next(worst) // m.pm, 0) for _ in range(count - depth)]
+            moved, removed = apply_levels(excess, m.slot, m.pm, m.sm, side, now)
+            side.total += moved
+            if is_bid:
+                m.bid_total += moved
+                m.bid_count += removed
+            else:
+                m.ask_total += moved
+                m.ask_count += removed
 
     def _snapshot(self, m: Member, bids: Iterable[Level], asks: Iterable[Level], now: int) -> None:
         before = m.state
         if m.active:
-            self._add(m, -1, now)
-        m.load(bids, asks)
+            self._take_out(m, now)
+        m.park(bids, asks)
         m.book_state = BookState.SYNCED
         m.stale = False
         m.last_ns = now
@@ -380,12 +304,12 @@ class ConsolidatedBook:
     # -- membership ------------------------------------------------------------------------
 
     def _settle(self, m: Member, before: VenueState, now: int, reason: str) -> None:
-        """After a member's flags changed: join or leave the COB, record the transition."""
+        """After a member's flags changed: enter or leave the COB, record the transition."""
         if m.eligible and not m.active:
-            self._add(m, 1, now)
+            self._bring_in(m, now)
             m.counters.joins += 1
         elif m.active and not m.eligible:
-            self._add(m, -1, now)
+            self._take_out(m, now)
             m.counters.leaves += 1
         if m.state is not before:
             m.since_ns = now
@@ -393,27 +317,56 @@ class ConsolidatedBook:
             if self.arbitrage.open:
                 self.arbitrage.check(now)
 
-    def _add(self, m: Member, sign: int, now: int) -> None:
-        """Add (+1) or take out (-1) a member's whole mirror to or from the totals."""
-        pm, sm = m.pm, m.sm
-        for msizes, side, total in (
-            (m.bid_sizes, self.bids, m.bid_total),
-            (m.ask_sizes, self.asks, m.ask_total),
-        ):
-            csizes = side.sizes
-            changed = side.changed
-            for price, size in msizes.items():
+    def _bring_in(self, m: Member, now: int) -> None:
+        """Add a member's parked book to the COB's entries."""
+        slot, pm, sm = m.slot, m.pm, m.sm
+        totals = []
+        for side, parked in ((self.bids, m.parked_bids), (self.asks, m.parked_asks)):
+            levels = side.levels
+            width = side.width
+            moved = 0
+            for price, size in parked.items():
                 key = price * pm
-                new = csizes.get(key, 0) + sign * size * sm
-                if new:
-                    csizes[key] = new
-                    changed[key] = now
-                else:
-                    del csizes[key]
-                    del changed[key]
-            side.prices[:] = sorted(csizes)
-            side.total += sign * total * sm
-        m.active = sign > 0
+                size *= sm
+                entry = levels.get(key)
+                if entry is None:
+                    entry = levels[key] = [0] * width
+                entry[slot] = size
+                entry[TOTAL] += size
+                entry[CHANGED] = now
+                moved += size
+            side.prices[:] = sorted(levels)
+            side.total += moved
+            totals.append(moved)
+        m.bid_total, m.ask_total = totals
+        m.bid_count, m.ask_count = len(m.parked_bids), len(m.parked_asks)
+        m.parked_bids, m.parked_asks = {}, {}
+        m.active = True
+
+    def _take_out(self, m: Member, now: int) -> None:
+        """Take a member's levels out of the COB's entries and park them on the member."""
+        slot, pm, sm = m.slot, m.pm, m.sm
+        parked: list[dict[int, int]] = []
+        for side in (self.bids, self.asks):
+            levels = side.levels
+            own: dict[int, int] = {}
+            for key, entry in list(levels.items()):
+                size = entry[slot]
+                if not size:
+                    continue
+                own[key // pm] = size // sm
+                entry[slot] = 0
+                entry[TOTAL] -= size
+                entry[CHANGED] = now
+                if not entry[TOTAL]:
+                    del levels[key]
+            side.prices[:] = sorted(levels)
+            parked.append(own)
+        self.bids.total -= m.bid_total
+        self.asks.total -= m.ask_total
+        m.parked_bids, m.parked_asks = parked
+        m.bid_total = m.ask_total = m.bid_count = m.ask_count = 0
+        m.active = False
 
     # -- the event-time grid ---------------------------------------------------------------
 
@@ -426,7 +379,10 @@ class ConsolidatedBook:
         crossed = (boundary - self._next_tick) // tick + 1
         self.counters.ticks += 1
         self._check_stale(boundary)
-        self._update_rates(boundary)
+        for source in self._rate_sources.values():
+            rate = source.rate(self.rate_decimals)
+            if rate is not None:
+                self.set_rate(source.quote, rate)
         cob_metrics.sample_stats(self, boundary, crossed)
         self._next_tick = boundary + tick
         if self.on_tick is not None:
@@ -441,13 +397,7 @@ class ConsolidatedBook:
                 m.counters.stale += 1
                 self._settle(m, before, now, f"no book event for {(now - m.last_ns) // 10**6} ms")
 
-    def _update_rates(self, now: int) -> None:
-        for source in self._rate_sources.values():
-            rate = source.rate(self.rate_decimals)
-            if rate is not None:
-                self.set_rate(source.quote, rate)
-
-    # -- reads -----------------------------------------------------------------------------
+    # -- reads: the consolidated book ------------------------------------------------------
 
     @property
     def active_members(self) -> list[Member]:
@@ -455,11 +405,11 @@ class ConsolidatedBook:
 
     def best_bid(self) -> Level | None:
         prices = self.bids.prices
-        return (prices[-1], self.bids.sizes[prices[-1]]) if prices else None
+        return (prices[-1], self.bids.levels[prices[-1]][TOTAL]) if prices else None
 
     def best_ask(self) -> Level | None:
         prices = self.asks.prices
-        return (prices[0], self.asks.sizes[prices[0]]) if prices else None
+        return (prices[0], self.asks.levels[prices[0]][TOTAL]) if prices else None
 
     def mid2(self) -> int | None:
         """Twice the mid (exact), COB price units; None if a side is empty."""
@@ -479,58 +429,93 @@ class ConsolidatedBook:
         """The best ``n`` (price, total size) bids, best first."""
         prices = self.bids.prices
         chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
-        sizes = self.bids.sizes
-        return [(p, sizes[p]) for p in chosen]
+        levels = self.bids.levels
+        return [(p, levels[p][TOTAL]) for p in chosen]
 
     def ask_levels(self, n: int | None = None) -> list[Level]:
         prices = self.asks.prices if n is None else self.asks.prices[:n]
-        sizes = self.asks.sizes
-        return [(p, sizes[p]) for p in prices]
+        levels = self.asks.levels
+        return [(p, levels[p][TOTAL]) for p in prices]
 
     def venue_sizes(self, price: int, is_bid: bool) -> list[tuple[Member, int]]:
-        """Each active venue's size at a COB price (COB size units), in member order."""
-        out = []
-        for m in self.members:
-            if not m.active:
-                continue
-            venue_price, rest = divmod(price, m.pm)
-            if rest:
-                continue
-            size = (m.bid_sizes if is_bid else m.ask_sizes).get(venue_price)
-            if size:
-                out.append((m, size * m.sm))
-        return out
+        """Each venue's size at a COB price (COB size units), in member order."""
+        entry = (self.bids if is_bid else self.asks).levels.get(price)
+        if entry is None:
+            return []
+        return [(m, entry[m.slot]) for m in self.members if entry[m.slot]]
 
     def levels(self, is_bid: bool, n: int) -> list[CobLevel]:
         """The best ``n`` levels of a side with their per-venue breakdown."""
         side = self.bids if is_bid else self.asks
         prices = side.prices[: -n - 1 : -1] if is_bid else side.prices[:n]
-        sizes = side.sizes
-        changed = side.changed
-        active = [
-            (m.label, m.pm, m.sm, m.weight, m.bid_sizes if is_bid else m.ask_sizes)
-            for m in self.members
-            if m.active
-        ]
+        levels = side.levels
+        members = [(m.slot, m.label, m.weight) for m in self.members]
         out = []
         for price in prices:
+            entry = levels[price]
             parts = []
             dominant = ""
             top = 0.0
-            for label, pm, sm, weight, msizes in active:
-                venue_price, rest = divmod(price, pm)
-                if rest:
-                    continue
-                size = msizes.get(venue_price)
+            for slot, label, weight in members:
+                size = entry[slot]
                 if size:
-                    size *= sm
                     parts.append(VenueLevel(label, size, size * price))
                     if size * weight > top:
                         top = size * weight
                         dominant = label
-            size = sizes[price]
-            out.append(CobLevel(price, size, size * price, parts, dominant, changed[price]))
+            size = entry[TOTAL]
+            out.append(CobLevel(price, size, size * price, parts, dominant, entry[CHANGED]))
         return out
+
+    # -- reads: one venue ------------------------------------------------------------------
+
+    def _venue_prices(
+        self, m: Member, side: CobSide, *, worst_first: bool, is_bid: bool
+    ) -> Iterator[int]:
+        """COB prices where an active member has size, best (or worst) first."""
+        slot = m.slot
+        levels = side.levels
+        ascending = is_bid == worst_first  # bid prices ascend from the worst
+        ordered = iter(side.prices) if ascending else reversed(side.prices)
+        return (price for price in ordered if levels[price][slot])
+
+    def venue_ladder(self, m: Member, is_bid: bool) -> Iterator[Level]:
+        """An active member's (COB price, COB size) levels of a side, best first."""
+        side = self.bids if is_bid else self.asks
+        levels = side.levels
+        slot = m.slot
+        for price in self._venue_prices(m, side, worst_first=False, is_bid=is_bid):
+            yield price, levels[price][slot]
+
+    def venue_levels(self, m: Member, is_bid: bool, n: int | None = None) -> list[Level]:
+        """A member's book side in its own units, best first (what its L2Book holds)."""
+        if not m.active:
+            parked = m.parked_bids if is_bid else m.parked_asks
+            return sorted(parked.items(), reverse=is_bid)[:n]
+        out: list[Level] = []
+        for price, size in self.venue_ladder(m, is_bid):
+            if n is not None and len(out) >= n:
+                break
+            out.append((price // m.pm, size // m.sm))
+        return out
+
+    def venue_best(self, m: Member, is_bid: bool) -> int | None:
+        """A member's best price on the COB's scale (None without levels or a rate)."""
+        best = self.venue_levels(m, is_bid, 1)
+        return best[0][0] * m.pm if best and m.pm else None
+
+    def venue_depth(self, m: Member) -> tuple[int, int]:
+        if m.active:
+            return m.bid_count, m.ask_count
+        return len(m.parked_bids), len(m.parked_asks)
+
+    def venue_totals(self, m: Member) -> tuple[int, int]:
+        """A member's (bid, ask) liquidity in COB size units."""
+        if m.active:
+            return m.bid_total, m.ask_total
+        return sum(m.parked_bids.values()) * m.sm, sum(m.parked_asks.values()) * m.sm
+
+    # -- reads: figures --------------------------------------------------------------------
 
     def metrics(self) -> CobMetrics:
         return cob_metrics.compute(self, self.clock)
@@ -549,13 +534,3 @@ class ConsolidatedBook:
             self.levels(False, n),
             cob_metrics.compute(self, now),
         )
-
-
-def _apply_to_book(book: L2Book, event: MarketEvent) -> None:
-    """Keep a rate source's book from its venue's events (same rules as the members)."""
-    if isinstance(event, BookSnapshot):
-        book.apply_snapshot(event.bids, event.asks, event.sequence)
-    elif isinstance(event, BookDelta) and book.is_synced:
-        book.apply_delta(event.bids, event.asks, event.last_sequence)
-    elif isinstance(event, BookStatus) and event.state is not BookState.SYNCED:
-        book.mark_out_of_sync()

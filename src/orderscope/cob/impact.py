@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from orderscope.cob.config import FEE_DECIMALS, FEE_ONE
+from orderscope.cob.side import TOTAL
 from orderscope.fixed import POW10
 
 if TYPE_CHECKING:
@@ -126,14 +127,10 @@ def _greedy(
     return accs, False
 
 
-def _member_ladder(m: Member, index: int, is_buy: bool) -> Iterator[Step]:
-    pm, sm = m.pm, m.sm
+def _member_ladder(cob: ConsolidatedBook, m: Member, index: int, is_buy: bool) -> Iterator[Step]:
     factor = FEE_ONE + m.fee if is_buy else FEE_ONE - m.fee
-    prices = m.ask_prices if is_buy else reversed(m.bid_prices)
-    sizes = m.ask_sizes if is_buy else m.bid_sizes
-    for price in prices:
-        key = price * pm
-        yield key * factor, index, key, sizes[price] * sm
+    for price, size in cob.venue_ladder(m, not is_buy):
+        yield price * factor, index, price, size
 
 
 def _merged(ladders: list[Iterator[Step]], is_buy: bool) -> Iterator[Step]:
@@ -161,9 +158,8 @@ def impact(cob: ConsolidatedBook, is_buy: bool, quantity: int, *, by_quote: bool
     """Walk the COB (real sizes of the active venues, fees excluded)."""
     if quantity < 0:
         raise ValueError("quantity must be >= 0")
-    side = cob.asks if is_buy else cob.bids
-    sizes = side.sizes
-    ladder = ((p, 0, p, sizes[p]) for p in cob.prices(not is_buy))
+    levels = (cob.asks if is_buy else cob.bids).levels
+    ladder = ((p, 0, p, levels[p][TOTAL]) for p in cob.prices(not is_buy))
     (acc,), complete = _greedy(ladder, quantity, by_quote, is_buy, 1)
     best = cob.best_ask() if is_buy else cob.best_bid()
     best_price = best[0] if best else None
@@ -207,7 +203,7 @@ def route(cob: ConsolidatedBook, is_buy: bool, quantity: int, *, by_quote: bool 
         raise ValueError("quantity must be >= 0")
     members = cob.active_members
     target = quantity * FEE_ONE if by_quote else quantity  # quote amounts carry the fee scale
-    ladders = [_member_ladder(m, i, is_buy) for i, m in enumerate(members)]
+    ladders = [_member_ladder(cob, m, i, is_buy) for i, m in enumerate(members)]
     accs, complete = _greedy(_merged(ladders, is_buy), target, by_quote, is_buy, len(members))
     legs = [_fill(cob, m.label, a) for m, a in zip(members, accs, strict=True) if a.filled]
     split = _Acc(
@@ -217,7 +213,7 @@ def route(cob: ConsolidatedBook, is_buy: bool, quantity: int, *, by_quote: bool 
     )
     best: tuple[tuple[int, int, int], _Acc, Member, bool] | None = None
     for m in members:
-        (acc, *_), alone = _greedy(_member_ladder(m, 0, is_buy), target, by_quote, is_buy, 1)
+        (acc, *_), alone = _greedy(_member_ladder(cob, m, 0, is_buy), target, by_quote, is_buy, 1)
         score = _score(acc, alone, is_buy, by_quote)
         if best is None or score > best[0]:
             best = (score, acc, m, alone)

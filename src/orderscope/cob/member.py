@@ -1,23 +1,23 @@
 """One venue's book inside a consolidated book.
 
-A ``Member`` keeps an exact mirror of the venue's L2 book, in the venue's own units, built from
-the same ``BookSnapshot``/``BookDelta`` events the venue's ``L2Book`` was built from (a COB can
-be fed by a recording or another process, so it does not reach into connectors). The COB maps
-it onto its common integer scale with two exact multipliers:
+While a venue is in the COB its levels live in the COB itself: every consolidated level is a
+list holding each venue's size at that price (the venue's ``slot``), so the breakdown costs
+nothing extra and a venue's delta touches one dict entry per level. The COB maps a venue onto
+its common integer scale with two exact multipliers:
 
 - ``pm``: price multiplier, ``10**(cob_decimals - venue_decimals) * rate`` where ``rate`` is
   the conversion to the COB's quote at ``rate_decimals`` (``10**rate_decimals`` for a venue
   already in that quote);
 - ``sm``: size multiplier, ``10**(cob_size_decimals - venue_size_decimals)``.
 
-Keeping the mirror in venue units means a conversion rate can change without touching it, and
-``bids()``/``asks()`` equal the venue's ``L2Book`` level for level.
+While a venue is out of the COB (stale, out of sync, awaiting a rate) its book is "parked" here
+in its own units, so it can come back without waiting for a snapshot when that is safe (a
+stale venue's next update, a rate that arrives) and can still be shown.
 """
 
 from __future__ import annotations
 
 import enum
-from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
@@ -37,7 +37,7 @@ class VenueState(enum.StrEnum):
 @dataclass(slots=True)
 class MemberCounters:
     snapshots: int = 0
-    deltas: int = 0  # deltas applied to the mirror
+    deltas: int = 0  # deltas applied
     skipped_deltas: int = 0  # deltas while awaiting a snapshot / out of sync (not applied)
     joins: int = 0  # times the venue entered the COB
     leaves: int = 0  # times it left (stale, out of sync, removed)
@@ -47,34 +47,32 @@ class MemberCounters:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def mirror_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
-    """Apply absolute sizes to one side of a mirror alone; return the change of its total."""
-    moved = 0
+def park_levels(sizes: dict[int, int], levels: Iterable[Level]) -> None:
+    """Apply absolute sizes to a parked side (size 0 deletes)."""
     for price, size in levels:
-        old = sizes.get(price, 0)
-        if size == old:
-            continue
         if size:
-            if not old:
-                insort(prices, price)
             sizes[price] = size
         else:
-            del sizes[price]
-            del prices[bisect_left(prices, price)]
-        moved += size - old
-    return moved
+            sizes.pop(price, None)
+
+
+def trim_parked(sizes: dict[int, int], depth: int | None, is_bid: bool) -> None:
+    """Keep the best ``depth`` levels, as the venue's L2Book (with ``max_depth``) does."""
+    if depth is None or len(sizes) <= depth:
+        return
+    ordered = sorted(sizes, reverse=is_bid)
+    for price in ordered[depth:]:
+        del sizes[price]
 
 
 class Member:
-    """A venue's mirror book plus its place in the COB (state, weight, fee, multipliers)."""
+    """A venue of the COB: where its levels sit in the COB's entries, its state, fee, weight."""
 
     __slots__ = (
         "active",
-        "ask_prices",
-        "ask_sizes",
+        "ask_count",
         "ask_total",
-        "bid_prices",
-        "bid_sizes",
+        "bid_count",
         "bid_total",
         "book_state",
         "counters",
@@ -83,11 +81,14 @@ class Member:
         "label",
         "last_ns",
         "max_depth",
+        "parked_asks",
+        "parked_bids",
         "pm",
         "rate",
         "reason",
         "scale",
         "since_ns",
+        "slot",
         "sm",
         "stale",
         "weight",
@@ -97,6 +98,7 @@ class Member:
         self,
         instrument: Instrument,
         label: str,
+        slot: int,
         *,
         scale: int,
         sm: int,
@@ -107,22 +109,23 @@ class Member:
     ) -> None:
         self.instrument = instrument
         self.label = label  # the venue name, or "venue QUOTE" when a venue has two members
-        self.scale = scale  # 10**(cob price decimals - venue price decimals)
+        self.slot = slot  # its index in every COB level entry
+        self.scale = scale  # 10**(cob price decimals - rate decimals - venue price decimals)
         self.sm = sm
         self.rate = rate
         self.pm = scale * rate if rate is not None else 0
         self.weight = weight
         self.fee = fee  # taker fee, units of 10**-FEE_DECIMALS
         self.max_depth = max_depth
-        self.bid_sizes: dict[int, int] = {}
-        self.bid_prices: list[int] = []  # ascending: best bid last
-        self.ask_sizes: dict[int, int] = {}
-        self.ask_prices: list[int] = []  # ascending: best ask first
-        self.bid_total = 0  # venue size units
+        self.active = False  # its levels are in the COB's entries
+        self.bid_total = 0  # COB size units, while active
         self.ask_total = 0
+        self.bid_count = 0  # levels, while active
+        self.ask_count = 0
+        self.parked_bids: dict[int, int] = {}  # venue units, while not active
+        self.parked_asks: dict[int, int] = {}
         self.book_state = BookState.AWAITING_SNAPSHOT
         self.stale = False
-        self.active = False
         self.last_ns = 0  # event time of the venue's last book event
         self.since_ns = 0  # event time the current state began
         self.reason = "no snapshot yet"
@@ -153,61 +156,16 @@ class Member:
         self.rate = rate
         self.pm = self.scale * rate if rate is not None else 0
 
-    # -- the mirror ------------------------------------------------------------------------
+    def park(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
+        """Replace the parked book (levels of size 0 dropped), trimmed to ``max_depth``."""
+        self.parked_bids = {p: s for p, s in bids if s}
+        self.parked_asks = {p: s for p, s in asks if s}
+        trim_parked(self.parked_bids, self.max_depth, True)
+        trim_parked(self.parked_asks, self.max_depth, False)
 
-    def load(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
-        """Replace the mirror with a snapshot (levels of size 0 are dropped, as L2Book does)."""
-        self.bid_sizes = {p: s for p, s in bids if s}
-        self.ask_sizes = {p: s for p, s in asks if s}
-        self.bid_prices = sorted(self.bid_sizes)
-        self.ask_prices = sorted(self.ask_sizes)
-        self.trim_mirror()
-        self.bid_total = sum(self.bid_sizes.values())
-        self.ask_total = sum(self.ask_sizes.values())
-
-    def apply_mirror(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
+    def apply_parked(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """A delta while the venue is outside the COB (synced, but e.g. awaiting a rate)."""
-        self.bid_total += mirror_levels(self.bid_sizes, self.bid_prices, bids)
-        self.ask_total += mirror_levels(self.ask_sizes, self.ask_prices, asks)
-        self.trim_mirror()
-
-    def trim_mirror(self) -> None:
-        bid_excess, ask_excess = self.excess_levels()
-        if bid_excess:
-            self.bid_total += mirror_levels(self.bid_sizes, self.bid_prices, bid_excess)
-        if ask_excess:
-            self.ask_total += mirror_levels(self.ask_sizes, self.ask_prices, ask_excess)
-
-    def excess_levels(self) -> tuple[list[Level], list[Level]]:
-        """Deletions of the (worst) levels beyond ``max_depth``, as the venue's L2Book trims."""
-        depth = self.max_depth
-        if depth is None:
-            return [], []
-        bids = self.bid_prices
-        asks = self.ask_prices
-        bid_excess = [(p, 0) for p in bids[: len(bids) - depth]] if len(bids) > depth else []
-        ask_excess = [(p, 0) for p in asks[depth:]]
-        return bid_excess, ask_excess
-
-    # -- reads (venue units) ---------------------------------------------------------------
-
-    def best_bid(self) -> int | None:
-        return self.bid_prices[-1] if self.bid_prices else None
-
-    def best_ask(self) -> int | None:
-        return self.ask_prices[0] if self.ask_prices else None
-
-    def bids(self, n: int | None = None) -> list[Level]:
-        """The best ``n`` bids (all if None), best first, in venue units."""
-        prices = self.bid_prices
-        chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
-        sizes = self.bid_sizes
-        return [(p, sizes[p]) for p in chosen]
-
-    def asks(self, n: int | None = None) -> list[Level]:
-        prices = self.ask_prices if n is None else self.ask_prices[:n]
-        sizes = self.ask_sizes
-        return [(p, sizes[p]) for p in prices]
-
-    def depth(self) -> tuple[int, int]:
-        return len(self.bid_prices), len(self.ask_prices)
+        park_levels(self.parked_bids, bids)
+        park_levels(self.parked_asks, asks)
+        trim_parked(self.parked_bids, self.max_depth, True)
+        trim_parked(self.parked_asks, self.max_depth, False)

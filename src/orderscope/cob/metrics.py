@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from orderscope.cob.config import FEE_ONE
 from orderscope.cob.records import CobMetrics, DepthBand, Stat, VenueStatus, WindowStats
+from orderscope.cob.side import TOTAL
 from orderscope.fixed import POW10
 
 if TYPE_CHECKING:
@@ -51,38 +53,48 @@ def band_keys(mid2: int, bps: float) -> tuple[int, int]:
     return low, high
 
 
-def _member_band(m: Member, is_bid: bool, low: int, high: int) -> int:
-    """A member's size (COB units) at COB prices within [low, high]."""
-    pm = m.pm
-    prices = m.bid_prices if is_bid else m.ask_prices
-    sizes = m.bid_sizes if is_bid else m.ask_sizes
-    # venue prices p with low <= p * pm <= high
-    start = bisect_left(prices, -(-low // pm))
-    stop = bisect_right(prices, high // pm)
-    return sum(sizes[p] for p in prices[start:stop]) * m.sm
+def band_liquidity(cob: ConsolidatedBook, bands: Sequence[float]) -> list[tuple[float, float]]:
+    """Weighted (bid, ask) base liquidity within each of ``bands`` (bps) of the mid.
 
-
-def band_liquidity(cob: ConsolidatedBook, bps: float) -> tuple[float, float]:
-    """Weighted (bid, ask) base liquidity within ``bps`` of the mid."""
+    One walk a side from the best price out to the widest band, whatever the number of bands.
+    """
     mid2 = cob.mid2()
     if mid2 is None:
-        return 0.0, 0.0
-    low, high = band_keys(mid2, bps)
+        return [(0.0, 0.0)] * len(bands)
+    order = sorted(range(len(bands)), key=lambda i: bands[i])
+    edges = [band_keys(mid2, bands[i]) for i in order]
+    bids = _cumulative(cob, True, [low for low, _ in edges])
+    asks = _cumulative(cob, False, [high for _, high in edges])
     scale = POW10[cob.size_decimals]
-    if not cob.weighted:
-        bid_side, ask_side = cob.bids, cob.asks
-        bids = bid_side.prices[bisect_left(bid_side.prices, low) :]
-        asks = ask_side.prices[: bisect_right(ask_side.prices, high)]
-        bid_sizes, ask_sizes = bid_side.sizes, ask_side.sizes
-        return (
-            sum(bid_sizes[p] for p in bids) / scale,
-            sum(ask_sizes[p] for p in asks) / scale,
-        )
-    bid = ask = 0.0
-    for m in cob.active_members:
-        bid += m.weight * _member_band(m, True, low, high)
-        ask += m.weight * _member_band(m, False, low, high)
-    return bid / scale, ask / scale
+    out = [(0.0, 0.0)] * len(bands)
+    for n, i in enumerate(order):
+        out[i] = (bids[n] / scale, asks[n] / scale)
+    return out
+
+
+def _cumulative(cob: ConsolidatedBook, is_bid: bool, limits: list[int]) -> list[float]:
+    """Weighted size from the best price out to each limit price (nearest limit first)."""
+    side = cob.bids if is_bid else cob.asks
+    levels, prices = side.levels, side.prices
+    weights = [(m.slot, m.weight) for m in cob.members] if cob.weighted else None
+    out: list[float] = []
+    total = 0.0
+    reached = len(prices) if is_bid else 0  # the segment already summed ends (starts) here
+    for limit in limits:
+        if is_bid:
+            start = bisect_left(prices, limit)
+            segment = prices[start:reached] if start < reached else []
+            reached = min(reached, start)
+        else:
+            stop = bisect_right(prices, limit)
+            segment = prices[reached:stop] if stop > reached else []
+            reached = max(reached, stop)
+        if weights is None:
+            total += sum(levels[p][TOTAL] for p in segment)
+        else:
+            total += sum(w * levels[p][s] for p in segment for s, w in weights)
+        out.append(total)
+    return out
 
 
 def _weighted_totals(cob: ConsolidatedBook) -> tuple[float, float]:
@@ -90,8 +102,8 @@ def _weighted_totals(cob: ConsolidatedBook) -> tuple[float, float]:
         return float(cob.bids.total), float(cob.asks.total)
     bid = ask = 0.0
     for m in cob.active_members:
-        bid += m.weight * m.bid_total * m.sm
-        ask += m.weight * m.ask_total * m.sm
+        bid += m.weight * m.bid_total
+        ask += m.weight * m.ask_total
     return bid, ask
 
 
@@ -125,14 +137,12 @@ def spread_bps(bid: int | None, ask: int | None) -> float | None:
 def venue_status(
     cob: ConsolidatedBook, m: Member, bid_total: float, ask_total: float
 ) -> VenueStatus:
-    best_bid = m.best_bid()
-    best_ask = m.best_ask()
-    pm = m.pm
-    bid = best_bid * pm if best_bid is not None and pm else None
-    ask = best_ask * pm if best_ask is not None and pm else None
-    bid_levels, ask_levels = m.depth()
-    weighted_bid = m.weight * m.bid_total * m.sm
-    weighted_ask = m.weight * m.ask_total * m.sm
+    bid = cob.venue_best(m, True)
+    ask = cob.venue_best(m, False)
+    bid_levels, ask_levels = cob.venue_depth(m)
+    bid_liquidity, ask_liquidity = cob.venue_totals(m)
+    own_bid = cob.venue_levels(m, True, 1)
+    own_ask = cob.venue_levels(m, False, 1)
     return VenueStatus(
         venue=m.label,
         exchange=m.venue,
@@ -148,11 +158,11 @@ def venue_status(
         best_bid=bid,
         best_ask=ask,
         spread_bps=spread_bps(bid, ask),
-        bid_liquidity=m.bid_total * m.sm,
-        ask_liquidity=m.ask_total * m.sm,
-        bid_share=weighted_bid / bid_total if m.active and bid_total else None,
-        ask_share=weighted_ask / ask_total if m.active and ask_total else None,
-        crossed=best_bid is not None and best_ask is not None and best_bid >= best_ask,
+        bid_liquidity=bid_liquidity,
+        ask_liquidity=ask_liquidity,
+        bid_share=m.weight * bid_liquidity / bid_total if m.active and bid_total else None,
+        ask_share=m.weight * ask_liquidity / ask_total if m.active and ask_total else None,
+        crossed=bool(own_bid and own_ask and own_bid[0][0] >= own_ask[0][0]),
         counters=m.counters.as_dict(),
     )
 
@@ -167,11 +177,11 @@ def compute(cob: ConsolidatedBook, now: int) -> CobMetrics:
     px = POW10[cob.price_decimals]
     sz = POW10[cob.size_decimals]
     bid_total, ask_total = _weighted_totals(cob)
-    depth = []
-    for bps in config.depth_bps:
-        band_bid, band_ask = band_liquidity(cob, bps)
-        depth.append(DepthBand(bps, band_bid, band_ask, _imbalance(band_bid, band_ask)))
-    band_bid, band_ask = band_liquidity(cob, config.imbalance_bps)
+    *bands, (band_bid, band_ask) = band_liquidity(cob, [*config.depth_bps, config.imbalance_bps])
+    depth = [
+        DepthBand(bps, bid_size, ask_size, _imbalance(bid_size, ask_size))
+        for bps, (bid_size, ask_size) in zip(config.depth_bps, bands, strict=True)
+    ]
     return CobMetrics(
         ts=now,
         best_bid=bid,
@@ -198,7 +208,7 @@ def sample_stats(cob: ConsolidatedBook, boundary: int, crossed: int) -> None:
         return
     best_bid = cob.bids.prices[-1]
     best_ask = cob.asks.prices[0]
-    bid, ask = band_liquidity(cob, cob.config.imbalance_bps)
+    ((bid, ask),) = band_liquidity(cob, [cob.config.imbalance_bps])
     imbalance = _imbalance(bid, ask)
     values = (
         mid2 / 2 / POW10[cob.price_decimals],
