@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orderscope.cob import CobConfig, ConsolidatedBook
-from orderscope.cob.metrics import band_keys
+from orderscope.cob.metrics import band_keys, band_liquidity
+from orderscope.model import Level
 from tests.cob.synthetic import MS, SECOND, T0, delta, instrument, make_cob, snapshot
 
 
@@ -99,3 +102,42 @@ def test_empty_side_gives_no_mid_metrics() -> None:
     m = cob.metrics()
     assert m.mid is None and m.spread_bps is None and m.micro_price is None
     assert m.imbalance is None or not math.isnan(m.imbalance)
+
+
+side = st.lists(st.tuples(st.integers(99000, 101000), st.integers(1, 10**6)), max_size=30)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    side, side, side, side, st.lists(st.floats(0.5, 150.0), min_size=1, max_size=4), st.booleans()
+)
+def test_band_liquidity_equals_the_naive_sum(
+    a_bids: list[Level],
+    a_asks: list[Level],
+    c_bids: list[Level],
+    c_asks: list[Level],
+    bands: list[float],
+    weighted: bool,
+) -> None:
+    weights = {"a": 0.5, "c": 2.0} if weighted else {}
+    cob = make_cob(weights=weights)
+    cob.update(
+        snapshot("a", T0, [(p // 10, s) for p, s in a_bids], [(p // 10, s) for p, s in a_asks])
+    )
+    cob.update(snapshot("c", T0, c_bids, c_asks))
+    mid2 = cob.mid2()
+    got = band_liquidity(cob, bands)
+    for bps, (bid, ask) in zip(bands, got, strict=True):
+        if mid2 is None:
+            assert (bid, ask) == (0.0, 0.0)
+            continue
+        low, high = band_keys(mid2, bps)
+        expected = []
+        for is_bid in (True, False):
+            total = 0.0
+            for price in (cob.bids if is_bid else cob.asks).levels:
+                if (price >= low) if is_bid else (price <= high):
+                    for m, size in cob.venue_sizes(price, is_bid):
+                        total += m.weight * size
+            expected.append(total / 10**cob.size_decimals)
+        assert bid == pytest.approx(expected[0]) and ask == pytest.approx(expected[1])

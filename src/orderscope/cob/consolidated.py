@@ -383,10 +383,14 @@ class ConsolidatedBook:
             rate = source.rate(self.rate_decimals)
             if rate is not None:
                 self.set_rate(source.quote, rate)
-        cob_metrics.sample_stats(self, boundary, crossed)
         self._next_tick = boundary + tick
-        if self.on_tick is not None:
-            self.on_tick(self.snapshot(boundary))
+        if self.on_tick is None:  # the imbalance band alone feeds the rolling stats
+            band = cob_metrics.band_liquidity(self, [self.config.imbalance_bps])[0]
+            cob_metrics.sample_stats(self, boundary, crossed, band)
+            return
+        bands = cob_metrics.all_bands(self)  # computed once for the stats and the display
+        cob_metrics.sample_stats(self, boundary, crossed, bands[-1])
+        self.on_tick(self._snapshot_at(boundary, self.config.display_levels, bands))
 
     def _check_stale(self, now: int) -> None:
         limit = self.config.stale_after_ns
@@ -523,7 +527,11 @@ class ConsolidatedBook:
     def snapshot(self, ts: int | None = None, levels: int | None = None) -> CobSnapshot:
         """The top ``levels`` (default ``display_levels``) a side with breakdown, and metrics."""
         n = self.config.display_levels if levels is None else levels
-        now = self.clock if ts is None else ts
+        return self._snapshot_at(self.clock if ts is None else ts, n, None)
+
+    def _snapshot_at(
+        self, now: int, n: int, bands: list[tuple[float, float]] | None
+    ) -> CobSnapshot:
         return CobSnapshot(
             now,
             self.symbol,
@@ -532,5 +540,5 @@ class ConsolidatedBook:
             self.size_decimals,
             self.levels(True, n),
             self.levels(False, n),
-            cob_metrics.compute(self, now),
+            cob_metrics.compute(self, now, bands),
         )

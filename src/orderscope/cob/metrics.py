@@ -16,9 +16,11 @@ between two ticks is not seen, which keeps the per-delta path free of statistics
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from orderscope.cob.config import FEE_ONE
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from orderscope.cob.member import Member
 
 BPS = 10_000
+
+_total_of = itemgetter(TOTAL)
 
 #: One sample: (time, mid, spread bps, bid liquidity, ask liquidity, imbalance or nan).
 Sample = tuple[int, float, float, float, float, float]
@@ -54,17 +58,15 @@ def band_keys(mid2: int, bps: float) -> tuple[int, int]:
 
 
 def band_liquidity(cob: ConsolidatedBook, bands: Sequence[float]) -> list[tuple[float, float]]:
-    """Weighted (bid, ask) base liquidity within each of ``bands`` (bps) of the mid.
-
-    One walk a side from the best price out to the widest band, whatever the number of bands.
-    """
+    """Weighted (bid, ask) base liquidity within each of ``bands`` (bps) of the mid."""
     mid2 = cob.mid2()
     if mid2 is None:
         return [(0.0, 0.0)] * len(bands)
     order = sorted(range(len(bands)), key=lambda i: bands[i])
     edges = [band_keys(mid2, bands[i]) for i in order]
-    bids = _cumulative(cob, True, [low for low, _ in edges])
-    asks = _cumulative(cob, False, [high for _, high in edges])
+    bid_total, ask_total = _weighted_totals(cob)
+    bids = _cumulative(cob, True, [low for low, _ in edges], bid_total)
+    asks = _cumulative(cob, False, [high for _, high in edges], ask_total)
     scale = POW10[cob.size_decimals]
     out = [(0.0, 0.0)] * len(bands)
     for n, i in enumerate(order):
@@ -72,34 +74,44 @@ def band_liquidity(cob: ConsolidatedBook, bands: Sequence[float]) -> list[tuple[
     return out
 
 
-def _cumulative(cob: ConsolidatedBook, is_bid: bool, limits: list[int]) -> list[float]:
-    """Weighted size from the best price out to each limit price (nearest limit first)."""
+def _cumulative(
+    cob: ConsolidatedBook, is_bid: bool, limits: list[int], total: float
+) -> list[float]:
+    """Weighted size from the best price out to each limit price (nearest limit first).
+
+    The side is cut into rings (best to the first limit, first to second, ..., the rest);
+    every ring is summed except the largest, which is the side's ``total`` minus the others.
+    A band usually holds most of a venue's depth, so this sums the few levels outside it
+    rather than the many inside.
+    """
     side = cob.bids if is_bid else cob.asks
     levels, prices = side.levels, side.prices
+    # ring boundaries as positions in ``prices``, walking from the best price outward
+    cuts = [
+        bisect_left(prices, limit) if is_bid else bisect_right(prices, limit) for limit in limits
+    ]
+    edge = len(prices) if is_bid else 0
+    bounds = [edge, *cuts, 0 if is_bid else len(prices)]
+    rings = [
+        (min(a, b), max(a, b)) if (b <= a if is_bid else b >= a) else (a, a)
+        for a, b in itertools.pairwise(bounds)
+    ]
+    largest = max(range(len(rings)), key=lambda k: rings[k][1] - rings[k][0])
     weights = [(m.slot, m.weight) for m in cob.members] if cob.weighted else None
-    out: list[float] = []
-    total = 0.0
-    reached = len(prices) if is_bid else 0  # the segment already summed ends (starts) here
-    for limit in limits:
-        if is_bid:
-            start = bisect_left(prices, limit)
-            segment = prices[start:reached] if start < reached else []
-            reached = min(reached, start)
+    sums: list[float] = []
+    for k, (start, stop) in enumerate(rings):
+        segment = prices[start:stop] if k != largest else []
+        if weights is None:  # map/itemgetter: the sum runs in C, 3x a generator's speed
+            sums.append(sum(map(_total_of, map(levels.__getitem__, segment))))
         else:
-            stop = bisect_right(prices, limit)
-            segment = prices[reached:stop] if stop > reached else []
-            reached = max(reached, stop)
-        if weights is None:
-            total += sum(levels[p][TOTAL] for p in segment)
-        else:
-            total += sum(w * levels[p][s] for p in segment for s, w in weights)
-        out.append(total)
-    return out
+            sums.append(sum(w * levels[p][s] for p in segment for s, w in weights))
+    sums[largest] = total - (sum(sums) - sums[largest])
+    return list(itertools.accumulate(sums[: len(limits)]))
 
 
 def _weighted_totals(cob: ConsolidatedBook) -> tuple[float, float]:
-    if not cob.weighted:
-        return float(cob.bids.total), float(cob.asks.total)
+    if not cob.weighted:  # exact ints (a float would round sums beyond 2**53 units)
+        return cob.bids.total, cob.asks.total
     bid = ask = 0.0
     for m in cob.active_members:
         bid += m.weight * m.bid_total
@@ -167,7 +179,15 @@ def venue_status(
     )
 
 
-def compute(cob: ConsolidatedBook, now: int) -> CobMetrics:
+def all_bands(cob: ConsolidatedBook) -> list[tuple[float, float]]:
+    """Liquidity in every configured depth band, then in the imbalance band (last)."""
+    return band_liquidity(cob, [*cob.config.depth_bps, cob.config.imbalance_bps])
+
+
+def compute(
+    cob: ConsolidatedBook, now: int, bands: list[tuple[float, float]] | None = None
+) -> CobMetrics:
+    """Every metric at ``now``; ``bands`` (from ``all_bands``) when already computed."""
     config = cob.config
     best_bid = cob.best_bid()
     best_ask = cob.best_ask()
@@ -177,10 +197,10 @@ def compute(cob: ConsolidatedBook, now: int) -> CobMetrics:
     px = POW10[cob.price_decimals]
     sz = POW10[cob.size_decimals]
     bid_total, ask_total = _weighted_totals(cob)
-    *bands, (band_bid, band_ask) = band_liquidity(cob, [*config.depth_bps, config.imbalance_bps])
+    *depth_bands, (band_bid, band_ask) = bands or all_bands(cob)
     depth = [
         DepthBand(bps, bid_size, ask_size, _imbalance(bid_size, ask_size))
-        for bps, (bid_size, ask_size) in zip(config.depth_bps, bands, strict=True)
+        for bps, (bid_size, ask_size) in zip(config.depth_bps, depth_bands, strict=True)
     ]
     return CobMetrics(
         ts=now,
@@ -201,14 +221,17 @@ def compute(cob: ConsolidatedBook, now: int) -> CobMetrics:
     )
 
 
-def sample_stats(cob: ConsolidatedBook, boundary: int, crossed: int) -> None:
-    """Sample the state at a tick boundary (held over ``crossed`` boundaries) into the stats."""
+def sample_stats(
+    cob: ConsolidatedBook, boundary: int, crossed: int, band: tuple[float, float]
+) -> None:
+    """Sample the state at a tick boundary (held over ``crossed`` boundaries) into the stats;
+    ``band`` is the liquidity in the imbalance band."""
     mid2 = cob.mid2()
     if mid2 is None:
         return
     best_bid = cob.bids.prices[-1]
     best_ask = cob.asks.prices[0]
-    ((bid, ask),) = band_liquidity(cob, [cob.config.imbalance_bps])
+    bid, ask = band
     imbalance = _imbalance(bid, ask)
     values = (
         mid2 / 2 / POW10[cob.price_decimals],
