@@ -39,13 +39,15 @@ def _fail(error: OrderscopeError) -> None:
     raise typer.Exit(2)
 
 
-def _symbols(values: list[str] | None) -> list[str] | None:
-    if not values:
-        return None
+def _symbol(value: str) -> str:
     try:
-        return [normalize_user_symbol(v) for v in values]
+        return normalize_user_symbol(value)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def _symbols(values: list[str] | None) -> list[str] | None:
+    return [_symbol(v) for v in values] if values else None
 
 
 @app.command()
@@ -143,10 +145,9 @@ def cob(
     from orderscope.cob.command import print_report, run
 
     try:
-        (unified,) = _symbols([symbol]) or [symbol]
         report = run(
             files,
-            unified,
+            _symbol(symbol),
             bucket_bps=bucket_bps,
             bucket_quote=bucket_quote,
             buckets=buckets,

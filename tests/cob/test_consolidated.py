@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderscope.book import L2Book
-from orderscope.cob import CobConfig, CobSnapshot, ConsolidatedBook, VenueState
+from orderscope.cob import CobConfig, CobSnapshot, ConsolidatedBook, VenueState, select_group
 from orderscope.errors import ConfigError
 from orderscope.model import BookSnapshot, BookState, Level, Side, Trade
 from tests.cob.synthetic import (
@@ -79,26 +79,45 @@ def check_consolidation(cob: ConsolidatedBook, books: dict[str, L2Book]) -> None
             assert parts[level.dominant] == max(parts.values())
 
 
+#: Gaps between events: most are short, some make the venues that stay silent go stale.
+GAPS = st.sampled_from([MS, MS, 40 * MS, 400 * MS, 1050 * MS, 1150 * MS])
+STALE_AFTER = SECOND
+TICK = 100 * MS
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(operation(), max_size=40))
-def test_cob_equals_sum_of_venue_books_at_every_step(ops: list[tuple[object, ...]]) -> None:
-    cob = make_cob(stale_after_ns=3600 * SECOND)  # staleness has its own tests
+@given(st.lists(st.tuples(GAPS, operation()), max_size=40))
+def test_cob_equals_sum_of_venue_books_at_every_step(
+    steps: list[tuple[int, tuple[object, ...]]],
+) -> None:
+    cob = make_cob(stale_after_ns=STALE_AFTER, tick_ns=TICK)
     books = {i.venue: L2Book(i) for i in three_venues()}
-    in_cob: dict[str, L2Book] = {}  # the reference: venues synced and not removed
+    # the reference: which venues should be in, from the rules (synced, not removed, fresh at
+    # the last tick boundary the COB's clock crossed)
+    synced: set[str] = set()
     removed: set[str] = set()
+    last: dict[str, int] = {}
+    boundary: int | None = None
+    next_tick = 0
     ts = T0
-    for op in ops:
-        ts += MS
+    for gap, op in steps:
+        ts += gap
         kind, venue = op[0], op[1]
         assert isinstance(venue, str)
         if venue in removed:
             continue
         book = books[venue]
+        if kind != "remove":  # an event: the clock may cross a tick boundary first
+            if ts >= next_tick:
+                if next_tick:
+                    boundary = ts - ts % TICK
+                next_tick = ts - ts % TICK + TICK
+            last[venue] = ts
         if kind == "snapshot":
             bids, asks = op[2], op[3]
             book.apply_snapshot(bids, asks)  # type: ignore[arg-type]
             cob.update(snapshot(venue, ts, bids, asks))  # type: ignore[arg-type]
-            in_cob[venue] = book
+            synced.add(venue)
         elif kind == "delta":
             bids, asks = op[2], op[3]
             if book.is_synced:  # a connector emits no delta for a book that is not synced
@@ -107,13 +126,13 @@ def test_cob_equals_sum_of_venue_books_at_every_step(ops: list[tuple[object, ...
         elif kind == "out_of_sync":
             book.mark_out_of_sync()
             cob.update(status(venue, ts, BookState.OUT_OF_SYNC))
-            in_cob.pop(venue, None)
+            synced.discard(venue)
         else:
             before_bids, before_asks = cob.bid_levels(), cob.ask_levels()
-            contribution = {venue: book} if venue in in_cob else {}
+            contribution = {venue: book} if cob.member(venue).active else {}
             cob.remove_venue(venue)
             removed.add(venue)
-            in_cob.pop(venue, None)
+            synced.discard(venue)
             # exactly the venue's contribution left: before - after == its rescaled book
             own_bids, own_asks = naive_sum(contribution, cob.price_decimals, cob.size_decimals)
             for before, after, own in (
@@ -124,7 +143,20 @@ def test_cob_equals_sum_of_venue_books_at_every_step(ops: list[tuple[object, ...
                 for price, size in after:
                     gone[price] -= size
                 assert {p: s for p, s in gone.items() if s} == dict(own)
-        check_consolidation(cob, in_cob)
+        stale = {v for v in synced if boundary is not None and boundary - last[v] > STALE_AFTER}
+        for member in cob.members:
+            expected = (
+                VenueState.STALE
+                if member.venue in stale
+                else VenueState.ACTIVE
+                if member.venue in synced
+                else member.state  # awaiting a snapshot or out of sync: checked below
+            )
+            assert member.state is expected
+            assert member.active == (member.venue in synced - stale)
+            if member.venue not in synced:
+                assert member.state in (VenueState.AWAITING_SNAPSHOT, VenueState.OUT_OF_SYNC)
+        check_consolidation(cob, {v: books[v] for v in synced - stale})
         for member in cob.members:
             if member.book_state is BookState.SYNCED:  # the COB holds the venue's book
                 assert cob.venue_levels(member, True) == books[member.venue].bids()
@@ -342,3 +374,33 @@ def test_level_age_is_the_event_time_of_its_last_change() -> None:
     assert (second.price, second.changed_ns) == (99900, T0)
     cob.update(status("b", T0 + 11 * MS, BookState.OUT_OF_SYNC))  # b leaves: its levels change
     assert cob.levels(True, 1)[0].changed_ns == T0 + 11 * MS
+
+
+def test_heartbeat_advances_event_time_without_events() -> None:
+    cob = make_cob(stale_after_ns=SECOND)
+    cob.update(snapshot("a", T0, [(10000, 1)], []))
+    cob.advance(T0 + 1500 * MS)  # a live session's clock, nothing received
+    assert cob.member("a").state is VenueState.STALE and cob.bid_levels() == []
+
+
+def test_venue_groups() -> None:
+    listed = [
+        instrument("a", quote="USDT"),
+        instrument("b", quote="USD"),
+        instrument("c", quote="USDC"),
+        instrument("d", quote="EUR"),
+        instrument("e", quote="USDT", base="ETH"),
+    ]
+    assert [i.venue for i in select_group(listed, "btc", "usdt")] == ["a"]
+    assert [i.venue for i in select_group(listed, "BTC", "ALL")] == ["a", "b", "c"]
+    with pytest.raises(ConfigError, match="group"):
+        select_group(listed, "BTC", "EUR")
+    cob = ConsolidatedBook(
+        select_group(listed, "BTC", "ALL"),
+        CobConfig(
+            quote="USD",
+            rates={"USDT": "0.9995", "USDC": "1.0001"},
+            taker_fees={"a": "0", "b": "0", "c": "0"},
+        ),
+    )
+    assert cob.symbol == "BTC/USD" and [m.rate for m in cob.members] == [999500, 10**6, 1000100]

@@ -33,7 +33,9 @@ FORMAT = "orderscope.cob/1"
 def merged_events(session: Replay) -> Iterator[MarketEvent]:
     """Every event of every venue of a replay, the venues merged in receive-time order."""
 
-    def records(venue: Venue, stream: Iterator[CaptureRecord]) -> Iterator[tuple[int, Venue, Any]]:
+    def records(
+        venue: Venue, stream: Iterator[CaptureRecord]
+    ) -> Iterator[tuple[int, Venue, CaptureRecord]]:
         for record in stream:
             yield record.recv_ns, venue, record
 
