@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
@@ -53,6 +53,23 @@ class FeedStats:
     recent_errors: deque[FrameError] = field(default_factory=lambda: deque(maxlen=20))
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where a venue lives. Configurable, so a live session can point at the emulator."""
+
+    ws: str  # base of the WebSocket URLs, e.g. wss://stream.binance.com:9443
+    rest: str  # base of the REST URLs, e.g. https://api.binance.com
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """One WebSocket connection a live session opens: its URL and the frames to send first."""
+
+    url: str
+    subscribe: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()  # unified symbols whose data arrives on this connection
+
+
 class Venue(ABC):
     """A venue connector. Subclasses set ``name`` and implement the parsing."""
 
@@ -60,10 +77,22 @@ class Venue(ABC):
     capture_prefix: ClassVar[str]  # file prefix in captures: "BINANCE"
     #: The protocol this connector speaks, said out loud (venues move on).
     protocol: ClassVar[str] = ""
+    default_endpoints: ClassVar[Endpoints]
+    #: An application-level ping the venue expects from the client: (frame, every N seconds).
+    client_ping: ClassVar[tuple[str, float] | None] = None
+    #: REST requests per second the shared HTTP client allows itself towards this venue.
+    rest_requests_per_second: ClassVar[float] = 2.0
 
     def __init__(
-        self, instruments: Iterable[Instrument], symbols: Iterable[str] | None = None
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
     ) -> None:
+        self.endpoints = endpoints if endpoints is not None else self.default_endpoints
+        #: frames the connector wants sent back on a connection (pongs): (conn, frame)
+        self.replies: list[tuple[int, str]] = []
         self.instruments: dict[str, Instrument] = {}
         self.by_venue_symbol: dict[str, Instrument] = {}
         for instrument in instruments:
@@ -104,6 +133,25 @@ class Venue(ABC):
     def on_rest(self, url: str, body: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
         """Handle a REST response (a book snapshot). Venues without REST snapshots ignore it."""
         self.stats.rest_responses += 1
+
+    # -- what a live session needs ---------------------------------------------------------
+
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        """REST URLs whose responses ``parse_instruments`` reads."""
+        return []
+
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """The WebSocket connections (URL and subscribe frames) for these instruments."""
+        raise NotImplementedError(f"{self.name}: live sessions are not supported yet")
+
+    def snapshot_url(self, instrument: Instrument) -> str | None:
+        """The REST URL of a book snapshot, or None when the venue sends snapshots itself."""
+        return None
+
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
+        """Frames that make the venue send a fresh snapshot (venues without REST snapshots)."""
+        return []
 
     # -- helpers for subclasses ------------------------------------------------------------
 
