@@ -18,25 +18,27 @@ semantics: JSON objects ``{"channel", "type": "snapshot"|"update", "data": [...]
 arrays, ``method: subscribe`` requests with ``params``, symbols written ``BTC/USD`` (no XBT),
 prices and quantities as JSON numbers, RFC 3339 timestamps, a checksum on snapshots as well as
 updates, sequential integer trade ids, and an L3 (order-by-order) book. The checksum algorithm is
-the same. This module speaks v1 only, which Kraken still serves and which the captures record.
+the same, but v2's numbers must be formatted with the precisions its ``instrument`` channel
+publishes. This module speaks v1 only, which Kraken still serves and the captures record.
 
 Book checksum, as Kraken documents it for v1: apply *every* level of the frame (both payloads),
 trim to the subscribed depth, then concatenate the top 10 asks (ascending) and the top 10 bids
 (descending), each level as its price with ``.`` and leading zeros removed followed by its volume
 likewise, and compare the CRC32 of that string (unsigned) with ``c``. The strings are Kraken's
 wire formatting, which carries more decimals than ``pair_decimals`` (XMR/USD: 2 decimals, wire
-``"354.15000000"``): the wire decimals are learned per book from its snapshot and the scaled ints
-are re-scaled to them, so the checksum costs integer multiplies and ``str``, not string parsing.
+``"354.15000000"``): the wire decimals are learned per book from its snapshot, and a level is
+written for the checksum as its scaled int followed by the missing zeros (one ``%`` format).
 
 A checksum mismatch increments ``checksums_failed`` and marks the book OUT_OF_SYNC. It is not a
 sequence gap (v1 has no sequence numbers), so ``gaps`` is left alone; the symbol goes into
 ``resync_requests`` (live: unsubscribe and subscribe the book again, which sends a fresh
-snapshot; replay: the next snapshot in the capture). Until then updates are skipped
-(``skipped_deltas``), as are updates that arrive before the first snapshot.
+snapshot; replay: the next snapshot in the capture). A bad book frame does the same (through
+``Venue.handle_error``), since an update may have been lost. Until the snapshot, updates are
+skipped (``skipped_deltas``), as are updates that arrive before the first snapshot.
 
 Trade ids: v1 trades carry none. orderscope builds ``"<time_ns>-<n>"``, ``n`` counting trades of
-the symbol with the same timestamp in arrival order (0 for the first), which is deterministic for
-a given stream and unique within it.
+the symbol with the same timestamp in arrival order (0 for the first): deterministic for a given
+stream, and unique within it while a symbol's trade times only move forward (as in the captures).
 """
 
 from __future__ import annotations
