@@ -10,8 +10,9 @@ from orderscope.errors import ConfigError
 from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
+from orderscope.venues.kraken import Kraken
 
-REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in (BinanceSpot, BinanceFutures)}
+REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in (BinanceSpot, BinanceFutures, Kraken)}
 
 
 def venue_class(name: str) -> type[Venue]:
