@@ -10,8 +10,11 @@ from orderscope.errors import ConfigError
 from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
+from orderscope.venues.coinbase import CoinbaseAdvanced, CoinbaseExchange
 
-REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in (BinanceSpot, BinanceFutures)}
+REGISTRY: dict[str, type[Venue]] = {
+    cls.name: cls for cls in (BinanceSpot, BinanceFutures, CoinbaseExchange, CoinbaseAdvanced)
+}
 
 
 def venue_class(name: str) -> type[Venue]:
