@@ -322,6 +322,17 @@ def test_snapshot_and_update_apply_exactly(exchange: CoinbaseExchange) -> None:
     ]
 
 
+def test_sizes_finer_than_the_lot_size_stay_exact(exchange: CoinbaseExchange) -> None:
+    # BAND-GBP trades in lots of 0.01, but an order resting from before an increment change
+    # can show a finer size: 8 decimals are kept, so it parses exactly instead of failing.
+    send(exchange, {**SNAPSHOT, "product_id": "BAND-GBP", "bids": [["14.7366", "27.57"]]})
+    [delta] = send(exchange, l2update(["buy", "14.7365", "0.12345678"], product="BAND-GBP"))
+    assert isinstance(delta, BookDelta)
+    assert delta.bids == [(1_473_650_000, 12_345_678)]
+    assert exchange.instruments["BAND/GBP"].lot_size == 1_000_000
+    assert exchange.stats.errors == Counter()
+
+
 @pytest.mark.parametrize(("maker", "aggressor"), [("buy", Side.SELL), ("sell", Side.BUY)])
 def test_match_side_is_the_maker_side_so_the_aggressor_is_the_other(
     exchange: CoinbaseExchange, maker: str, aggressor: Side

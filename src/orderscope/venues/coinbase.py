@@ -65,7 +65,7 @@ public channels).
   "product_id", "updates": [{"side": "bid"|"offer", "event_time", "price_level",
   "new_quantity"}]}``; ``new_quantity`` is the new absolute size, ``"0"`` removes the level.
 - ``market_trades``: events ``{"type", "trades": [{"trade_id", "product_id", "price", "size",
-  "side": "BUY"|"SELL", "time"}]}``. The documentation does not say whose side ``side`` is; it
+  "side": "BUY"|"SELL", "time"}]}``. The documentation found does not say whose side it is; it
   is taken, as on the Exchange feed (same matching engine), to be the maker's, so the aggressor
   is the opposite (NautilusTrader's adapter reads it the same way). Unverified against a
   recording: check it on the first live capture (a buy aggressor trades at the ask). The first
@@ -77,8 +77,11 @@ public channels).
 ``sequence_num`` counts every message of a connection, all channels together. A number that is
 not the previous one + 1 means a message was lost, and nobody can tell for which product: every
 ``l2_data`` book of that connection is marked OUT_OF_SYNC until its next snapshot (live:
-re-subscribe ``level2``). A frame that cannot be read does not advance the count, so the next
-frame reports the gap.
+re-subscribe ``level2``). A bad ``l2_data`` frame whose envelope can be read counts as received
+and marks the books of the products it names (all of the connection's books if it names none
+readable); a frame whose envelope cannot be read is not counted, so the next frame reports the
+gap. Coinbase serves ``-USDC`` products' market data as the matching ``-USD`` products: subscribe
+with the ``-USD`` ids.
 """
 
 from __future__ import annotations
@@ -903,6 +906,7 @@ class CoinbaseAdvanced(_Coinbase):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        self._pending = None
         env = self.decode(_ADVANCED_ENVELOPE, frame, "?", frame)
         if env.type == "error":
             raise VenueErrorMessage(self.name, "control", frame, env.message or "error")
