@@ -10,9 +10,18 @@ from orderscope.errors import ConfigError
 from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
+from orderscope.venues.coinbase import CoinbaseAdvanced, CoinbaseExchange
 from orderscope.venues.kraken import Kraken
 
-REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in (BinanceSpot, BinanceFutures, Kraken)}
+# One connector a line, so that adding a venue is a one-line change.
+CONNECTORS: tuple[type[Venue], ...] = (
+    BinanceSpot,
+    BinanceFutures,
+    CoinbaseExchange,
+    CoinbaseAdvanced,
+    Kraken,
+)
+REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in CONNECTORS}
 
 
 def venue_class(name: str) -> type[Venue]:
