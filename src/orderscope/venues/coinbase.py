@@ -88,7 +88,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Literal
@@ -113,7 +113,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Venue, log
+from orderscope.venues.base import Connection, Endpoints, Venue, log
 
 #: Decimals kept for every Coinbase price and size, at least. Coinbase writes amounts with up to
 #: 8 decimals (sizes and 24h volumes as "94381.28000000"), increments have been changed over the
@@ -212,9 +212,13 @@ class _Coinbase(Venue):
     """Timestamps, numbers and trade-id continuity, common to both Coinbase feeds."""
 
     def __init__(
-        self, instruments: Iterable[Instrument], symbols: Iterable[str] | None = None
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
     ) -> None:
-        super().__init__(instruments, symbols)
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self.trade_gaps: Counter[str] = Counter()  # trade-id jumps per unified symbol
         self.duplicate_trades: Counter[str] = Counter()  # trade ids seen again (dropped)
         self._last_trade_id: dict[str, int] = {}
@@ -508,6 +512,35 @@ class CoinbaseExchange(_Coinbase):
     )
     #: Live subscriptions today: level2 needs authentication, level2_batch does not.
     live_channels: ClassVar[tuple[str, ...]] = ("level2_batch", "ticker", "matches")
+    default_endpoints = Endpoints(
+        "wss://ws-feed.exchange.coinbase.com", "https://api.exchange.coinbase.com"
+    )
+
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/products"]
+
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        return [
+            Connection(
+                self.endpoints.ws,
+                (self.subscribe_request(instruments),),
+                tuple(i.symbol for i in instruments),
+            )
+        ]
+
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
+        # The feed sends a fresh level2 snapshot when the channel is subscribed again.
+        book_channel = self.live_channels[0]
+        unsubscribe = {
+            "type": "unsubscribe",
+            "product_ids": [instrument.venue_symbol],
+            "channels": [book_channel],
+        }
+        return [
+            msgspec.json.encode(unsubscribe).decode(),
+            self.subscribe_request([instrument], [book_channel]),
+        ]
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -843,11 +876,18 @@ class CoinbaseAdvanced(_Coinbase):
         "market_trades, ticker, heartbeats; per-connection sequence_num gap detection"
     )
     live_channels: ClassVar[tuple[str, ...]] = ("level2", "market_trades", "ticker", "heartbeats")
+    default_endpoints = Endpoints(
+        "wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com"
+    )
 
     def __init__(
-        self, instruments: Iterable[Instrument], symbols: Iterable[str] | None = None
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
     ) -> None:
-        super().__init__(instruments, symbols)
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self._next_sequence: dict[int, int] = {}  # connection -> the sequence_num expected next
         self._book_conn: dict[str, int] = {}  # unified symbol -> connection of its l2_data
         self._pending: _Pending | None = None
@@ -888,6 +928,27 @@ class CoinbaseAdvanced(_Coinbase):
                 request["jwt"] = jwt
             frames.append(msgspec.json.encode(request).decode())
         return frames
+
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/api/v3/brokerage/market/products"]
+
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        return [
+            Connection(
+                self.endpoints.ws,
+                tuple(self.subscribe_requests(instruments)),
+                tuple(i.symbol for i in instruments),
+            )
+        ]
+
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
+        request = {
+            "type": "subscribe",
+            "channel": "level2",
+            "product_ids": [instrument.venue_symbol],
+        }
+        return [msgspec.json.encode(request).decode()]
 
     def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
         try:

@@ -44,6 +44,7 @@ stream, and unique within it while a symbol's trade times only move forward (as 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -70,7 +71,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import common_asset, unified_symbol
-from orderscope.venues.base import Venue
+from orderscope.venues.base import Connection, Endpoints, Venue
 
 DEFAULT_BOOK_DEPTH = 10  # Kraken's default when a book subscription names no depth
 CHECKSUM_LEVELS = 10
@@ -220,10 +221,16 @@ class Kraken(Venue):
     name = "kraken"
     capture_prefix = "KRAKEN"
     protocol = "Kraken spot WebSocket API v1 (wss://ws.kraken.com) + REST AssetPairs"
-    ws_url = "wss://ws.kraken.com"
+    default_endpoints = Endpoints("wss://ws.kraken.com", "https://api.kraken.com")
 
-    def __init__(self, instruments: list[Instrument], symbols: list[str] | None = None) -> None:
-        super().__init__(instruments, symbols)
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
+    ) -> None:
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self._wire: dict[str, _BookWire] = {}
         self._last_trade: dict[str, tuple[int, int]] = {}  # symbol -> (time_ns, n)
 
@@ -277,6 +284,29 @@ class Kraken(Venue):
         pairs = [request.pair] if isinstance(request.pair, str) else request.pair
         for pair in pairs:
             self.subscriptions.add((channel, pair))
+
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/0/public/AssetPairs"]
+
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        return [
+            Connection(
+                self.endpoints.ws,
+                tuple(self.subscribe_requests(list(instruments))),
+                tuple(i.symbol for i in instruments),
+            )
+        ]
+
+    def resubscribe_frames(self, instrument: Instrument, depth: int = 1000) -> list[str]:
+        """Unsubscribe and subscribe the book again: Kraken answers with a fresh snapshot."""
+        book = {"name": "book", "depth": depth}
+        return [
+            msgspec.json.encode(
+                {"event": event, "pair": [instrument.venue_symbol], "subscription": book}
+            ).decode()
+            for event in ("unsubscribe", "subscribe")
+        ]
 
     def subscribe_requests(self, instruments: list[Instrument], depth: int = 1000) -> list[str]:
         """The frames a live session sends for these instruments (book, trades, ticker)."""
