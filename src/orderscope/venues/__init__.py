@@ -10,9 +10,12 @@ from orderscope.errors import ConfigError
 from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
+from orderscope.venues.bitfinex import Bitfinex
 from orderscope.venues.okx import Okx
 
-REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in (BinanceSpot, BinanceFutures, Okx)}
+REGISTRY: dict[str, type[Venue]] = {
+    cls.name: cls for cls in (BinanceSpot, BinanceFutures, Okx, Bitfinex)
+}
 
 
 def venue_class(name: str) -> type[Venue]:
