@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from orderscope.book import L2Book
-from orderscope.capture import CaptureRecord, RecordKind, read_capture_file
+from orderscope.capture import CaptureRecord, RecordKind, group_captures, read_capture_file
 from orderscope.fixed import parse_fixed
 from orderscope.model import (
     BookState,
@@ -25,7 +25,7 @@ from orderscope.model import (
     Ticker,
     Trade,
 )
-from orderscope.replay import Replay
+from orderscope.replay import Replay, load_venue
 from orderscope.venues import REGISTRY
 from orderscope.venues.base import feed
 from orderscope.venues.okx import ARGS_PER_FRAME, Okx, _rounded, base_amount
@@ -36,11 +36,8 @@ CHECKSUM_FRAMES = 290  # books frames in OKX.ws.1.0 that carry a checksum (count
 
 @pytest.fixture(scope="module")
 def instruments(captures: Path) -> list[Instrument]:
-    found: list[Instrument] = []
-    for record in read_capture_file(captures / "OKX.0"):
-        if record.kind is RecordKind.REST:
-            found += Okx.parse_instruments(record.url, record.payload)
-    return found
+    """What the replay loads from OKX.0 beside the capture."""
+    return list(load_venue(group_captures([captures / "OKX.ws.1.0"])[0]).instruments.values())
 
 
 @pytest.fixture(scope="module")
