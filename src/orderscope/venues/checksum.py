@@ -24,13 +24,10 @@ def signed_crc32(text: str) -> int:
 
 def interleave(bids: Sequence[str], asks: Sequence[str]) -> str:
     """``b1:a1:b2:a2:...`` where each item is already ``price:size``; a shorter side stops."""
-    parts: list[str] = []
-    append = parts.append
-    for i in range(max(len(bids), len(asks))):
-        if i < len(bids):
-            append(bids[i])
-        if i < len(asks):
-            append(asks[i])
+    parts = [text for pair in zip(bids, asks, strict=False) for text in pair]
+    common = min(len(bids), len(asks))
+    parts += bids[common:]
+    parts += asks[common:]
     return ":".join(parts)
 
 

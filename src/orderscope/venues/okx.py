@@ -82,6 +82,8 @@ MS = 1_000_000  # nanoseconds per millisecond
 BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
 #: args per subscribe frame: OKX caps a request at 64 KB; 50 args stay far below it
 ARGS_PER_FRAME = 50
+#: checksum texts kept per book before the cache starts afresh (prices drift over a session)
+TEXT_CACHE_LEVELS = 4096
 
 
 # -- wire messages -----------------------------------------------------------------------------
@@ -248,6 +250,15 @@ def _rounded(text: str, decimals: int) -> int:
     return quotient
 
 
+def _plain(value: int, decimals: int) -> str:
+    """A non-negative scaled int in OKX's minimal decimal text ("30316", "0.00012")."""
+    if not decimals:
+        return str(value)
+    digits = str(value).rjust(decimals + 1, "0")
+    frac = digits[-decimals:].rstrip("0")
+    return f"{digits[:-decimals]}.{frac}" if frac else digits[:-decimals]
+
+
 def base_amount(instrument: Instrument, size: int, price: int) -> float:
     """The base-currency amount of a size of this instrument at ``price`` (both scaled ints).
 
@@ -293,6 +304,7 @@ class Okx(Venue):
         # Funding and mark price come on two channels; each event carries the latest of both.
         self._funding: dict[str, tuple[str, int]] = {}  # symbol -> (rate, funding time ns)
         self._mark: dict[str, int] = {}  # symbol -> last mark price
+        self._texts: dict[str, dict[int, tuple[int, str]]] = {}  # checksum text of each level
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -585,24 +597,29 @@ class Okx(Venue):
         return False
 
     def checksum(self, book: L2Book) -> int:
-        """OKX's checksum of a book: top 25 levels a side, sizes back in contracts."""
+        """OKX's checksum of a book: top 25 levels a side, sizes back in contracts.
+
+        The texts are written from the exact book (so the checksum checks the integers, not a
+        copy of the strings); the top levels change little between messages, so each level's
+        text is kept until its size changes.
+        """
         instrument = book.instrument
         units = self._units[instrument.venue_symbol]
         pd, wd, multiplier = instrument.price_decimals, units.wire_decimals, units.multiplier
-
-        def text(level: Level) -> str:
-            price, size = level
-            return (
-                f"{format_fixed(price, pd, strip=True)}:"
-                f"{format_fixed(size // multiplier, wd, strip=True)}"
-            )
-
-        return signed_crc32(
-            interleave(
-                [text(level) for level in book.bids(CHECKSUM_DEPTH)],
-                [text(level) for level in book.asks(CHECKSUM_DEPTH)],
-            )
-        )
+        cache = self._texts.get(instrument.symbol)
+        if cache is None or len(cache) > TEXT_CACHE_LEVELS:
+            cache = self._texts[instrument.symbol] = {}
+        sides: list[list[str]] = [[], []]
+        for texts, levels in zip(
+            sides, (book.bids(CHECKSUM_DEPTH), book.asks(CHECKSUM_DEPTH)), strict=True
+        ):
+            for price, size in levels:
+                hit = cache.get(price)
+                if hit is None or hit[0] != size:
+                    text = f"{_plain(price, pd)}:{_plain(size // multiplier, wd)}"
+                    hit = cache[price] = (size, text)
+                texts.append(hit[1])
+        return signed_crc32(interleave(sides[0], sides[1]))
 
     # -- trades and tickers ----------------------------------------------------------------
 
