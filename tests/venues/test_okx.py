@@ -473,6 +473,32 @@ def test_subscribe_frames_cover_the_channels_in_batches(instruments: list[Instru
     assert sum(len(b["args"]) for b in batches) == 180
 
 
+def test_subscribe_plan_keeps_each_connection_within_30_channels(
+    instruments: list[Instrument],
+) -> None:
+    venue = Okx(instruments)
+    spot = [i.symbol for i in instruments if i.kind is InstrumentKind.SPOT][:25]
+    swaps = [i.symbol for i in instruments if i.kind is InstrumentKind.INVERSE_PERPETUAL][:6]
+    plan = venue.subscribe_plan(spot + swaps)
+    counts = [sum(len(json.loads(f)["args"]) for f in frames) for frames in plan]
+    # 10 spot (3 channels each); 10; 5 spot + 2 swaps (6 each) + liquidations; 4 swaps + 1
+    assert counts == [30, 30, 15 + 2 * 6 + 1, 4 * 6 + 1]
+    assert max(counts) <= venue.limits.channels_per_connection  # type: ignore[operator]
+    symbols = [a.get("instId") for frames in plan for f in frames for a in json.loads(f)["args"]]
+    wanted = {venue.instruments[s].venue_symbol for s in spot + swaps}
+    assert {s for s in symbols if s} == wanted
+
+
+def test_notice_asks_for_a_reconnection(instruments: list[Instrument]) -> None:
+    venue = Okx(instruments)
+    notice = (
+        '{"event":"notice","code":"64008","msg":"The connection will soon be closed for a '
+        'service upgrade. Please reconnect.","connId":"a4d3ae55"}'
+    )
+    assert send(venue, notice) == [] and venue.reconnect_requested
+    assert venue.stats.control_frames == 1 and not venue.stats.errors
+
+
 def test_resync_keepalive_and_url(instruments: list[Instrument]) -> None:
     venue = Okx(instruments, ws_url="ws://127.0.0.1:9999/ws/v5/public")
     assert venue.ws_url == "ws://127.0.0.1:9999/ws/v5/public"

@@ -310,18 +310,21 @@ class Bitfinex(Venue):
     def conf_frame(self) -> str:
         return msgspec.json.encode({"event": "conf", "flags": self.flags}).decode()
 
-    def subscribe_frames(self, symbol: str) -> list[str]:
-        """The three subscriptions (book, trades, ticker) of one unified symbol."""
-        venue_symbol = self._configured(symbol).venue_symbol
-        return [self._subscribe_frame(channel, venue_symbol) for channel in CHANNELS]
+    def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
+        """What to send on one connection for these unified symbols: the conf frame (sequence
+        numbers and checksums on), then book, trades and ticker of each (no limit applied)."""
+        return [self.conf_frame()] + [
+            self._subscribe_frame(channel, self._configured(symbol).venue_symbol)
+            for symbol in symbols
+            for channel in CHANNELS
+        ]
 
     def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
-        """What to send on each connection: the conf frame, then at most 25 channels."""
+        """``subscribe_frames`` per connection, at most 25 channels (8 symbols) each."""
         per_connection = (self.limits.channels_per_connection or 25) // len(CHANNELS)
         wanted = list(symbols)
         return [
-            [self.conf_frame()]
-            + [f for s in wanted[i : i + per_connection] for f in self.subscribe_frames(s)]
+            self.subscribe_frames(wanted[i : i + per_connection])
             for i in range(0, len(wanted), per_connection)
         ]
 

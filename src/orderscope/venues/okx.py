@@ -299,6 +299,7 @@ class Okx(Venue):
     ) -> None:
         super().__init__(instruments, symbols)
         self.ws_url = ws_url or self.ws_url_default
+        self.reconnect_requested = False  # the venue announced it will close the connection
         self._units = {i.venue_symbol: _Units.of(i) for i in self.instruments.values()}
         self._seq: dict[str, int | None] = {}  # unified symbol -> seqId of the last message
         # Funding and mark price come on two channels; each event carries the latest of both.
@@ -381,12 +382,27 @@ class Okx(Venue):
         return channels
 
     def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
-        """Subscribe requests for these unified symbols, ``ARGS_PER_FRAME`` channels a frame;
-        derivatives add one ``liquidation-orders`` subscription per instrument type."""
-        args: list[dict[str, str]] = []
-        inst_types: list[str] = []
+        """What to send on one connection for these unified symbols (no limit applied):
+        subscribe requests of ``ARGS_PER_FRAME`` channels; derivatives add one
+        ``liquidation-orders`` subscription per instrument type."""
+        args = self._args([self._configured(symbol) for symbol in symbols])
+        return [_request("subscribe", batch) for batch in batched(args, ARGS_PER_FRAME)]
+
+    def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
+        """``subscribe_frames`` per connection, each within ``limits.channels_per_connection``."""
+        limit = self.limits.channels_per_connection or 1_000_000
+        groups: list[list[Instrument]] = [[]]
         for symbol in symbols:
             instrument = self._configured(symbol)
+            if groups[-1] and len(self._args([*groups[-1], instrument])) > limit:
+                groups.append([])
+            groups[-1].append(instrument)
+        return [self.subscribe_frames(i.symbol for i in group) for group in groups if group]
+
+    def _args(self, instruments: list[Instrument]) -> list[dict[str, str]]:
+        args: list[dict[str, str]] = []
+        inst_types: list[str] = []
+        for instrument in instruments:
             args += [
                 {"channel": channel, "instId": instrument.venue_symbol}
                 for channel in self.channels_for(instrument)
@@ -395,8 +411,7 @@ class Okx(Venue):
                 inst_type = "SWAP" if instrument.kind.endswith("perpetual") else "FUTURES"
                 if inst_type not in inst_types:
                     inst_types.append(inst_type)
-        args += [{"channel": "liquidation-orders", "instType": t} for t in inst_types]
-        return [_request("subscribe", batch) for batch in batched(args, ARGS_PER_FRAME)]
+        return args + [{"channel": "liquidation-orders", "instType": t} for t in inst_types]
 
     def resync_frames(self, symbol: str) -> list[str]:
         """Unsubscribe and subscribe the book again: OKX answers with a fresh snapshot."""
@@ -457,6 +472,8 @@ class Okx(Venue):
     def _on_event(self, env: _Envelope, frame: str | bytes) -> None:
         if env.event == "error":
             raise VenueErrorMessage(self.name, "event", frame, f"error {env.code}: {env.msg}")
+        if env.event == "notice":  # e.g. 64008: closing soon for a service upgrade
+            self.reconnect_requested = True
         if env.arg is not None:
             if env.event == "subscribe":
                 self._subscribe(env.arg.channel, env.arg)
