@@ -193,7 +193,8 @@ _PAIR_LIST = msgspec.json.Decoder(list[list[str]])
 
 @dataclass(slots=True)
 class _Channel:
-    kind: str  # "book", "trades", "ticker", or another channel orderscope does not normalize
+    name: str  # as subscribed: "book", "trades", "ticker", "candles", ...
+    kind: str  # what orderscope makes of it: the name, or "raw book" for R0 books
     instrument: Instrument
 
 
@@ -456,8 +457,9 @@ class Bitfinex(Venue):
         elif kind == "unsubscribed" and event.chanId is not None:
             channel = state.channels.pop(event.chanId, None)
             if channel is not None:
-                self.subscriptions.discard((channel.kind, channel.instrument.venue_symbol))
-        elif kind == "conf":
+                self.subscriptions.discard((channel.name, channel.instrument.venue_symbol))
+        elif kind == "conf":  # flags other than SEQ_ALL and OB_CHECKSUM change the frames'
+            # layout (strings, timestamps, bulk): not supported, their frames fail loudly
             if event.status != "OK" or event.flags is None:
                 raise VenueErrorMessage(self.name, "conf", text, f"flags refused: {event.status}")
             state.flags = event.flags
@@ -476,7 +478,7 @@ class Bitfinex(Venue):
         kind = event.channel
         if kind == "book" and not event.prec.startswith("P"):
             kind = "raw book"  # R0: one level per order, not normalized here
-        state.channels[event.chanId] = _Channel(kind, instrument)
+        state.channels[event.chanId] = _Channel(event.channel, kind, instrument)
         self.subscriptions.add((event.channel, instrument.venue_symbol))
 
     # -- books -----------------------------------------------------------------------------
