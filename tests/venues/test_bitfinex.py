@@ -218,6 +218,20 @@ def test_capture_replays_in_sequence_with_exact_books(
         assert venue.checksum(book) == text_book.checksum()
 
 
+def test_a_symbol_filter_keeps_the_sequence(
+    instruments: list[Instrument], records: list[CaptureRecord]
+) -> None:
+    venue = Bitfinex(instruments, ["DOG/USD"])
+    run(venue, records)
+    assert venue.sequenced_frames == SEQUENCED and dict(venue.stats.errors) == {}
+    (book,) = venue.books.values()
+    assert (book.instrument.symbol, book.state, book.counters.gaps) == (
+        "DOG/USD",
+        BookState.SYNCED,
+        0,
+    )
+
+
 def test_every_checksum_frame_verifies(
     instruments: list[Instrument], records: list[CaptureRecord]
 ) -> None:

@@ -410,7 +410,10 @@ class Bitfinex(Venue):
                 self._sequence(conn, state, seq, text, recv_ns, out)
             raise UnsubscribedChannel(self.name, "?", text, f"no subscribed channel {chan_id}")
         handler = _HANDLERS.get(channel.kind)
-        if handler is None:  # subscribed, not normalized (raw books, candles)
+        if handler is None or not self.wants(channel.instrument.symbol):
+            # subscribed but not normalized (raw books, candles), or filtered out: its
+            # sequence number still counts
+            self._sequence(conn, state, _trailing_int(text), text, recv_ns, out)
             self.stats.ignored_frames += 1
             return
         handler(self, conn, state, channel, tag, rest, text, recv_ns, out)
