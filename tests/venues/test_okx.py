@@ -8,10 +8,12 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind, group_captures, read_capture_file
-from orderscope.fixed import parse_fixed
+from orderscope.fixed import format_fixed, parse_fixed
 from orderscope.model import (
     BookState,
     BookStatus,
@@ -28,7 +30,7 @@ from orderscope.model import (
 from orderscope.replay import Replay, load_venue
 from orderscope.venues import REGISTRY
 from orderscope.venues.base import feed
-from orderscope.venues.okx import ARGS_PER_FRAME, Okx, _rounded, base_amount
+from orderscope.venues.okx import ARGS_PER_FRAME, Okx, _plain, _rounded, base_amount
 
 URL = "wss://ws.okx.com:8443/ws/v5/public"
 CHECKSUM_FRAMES = 290  # books frames in OKX.ws.1.0 that carry a checksum (counted below too)
@@ -520,6 +522,23 @@ def test_unsubscribe_takes_effect_on_the_acknowledgement(instruments: list[Instr
     assert ("trades", "BTC-USDT") in venue.subscriptions  # data may still be on its way
     send(venue, '{"event":"unsubscribe","arg":{"channel":"trades","instId":"BTC-USDT"}}')
     assert ("trades", "BTC-USDT") not in venue.subscriptions
+
+
+@given(st.integers(min_value=0, max_value=10**20), st.integers(min_value=0, max_value=12))
+def test_checksum_number_text_is_the_minimal_decimal(value: int, decimals: int) -> None:
+    assert _plain(value, decimals) == format_fixed(value, decimals, strip=True)
+
+
+def test_negative_and_bad_funding_rates(instruments: list[Instrument]) -> None:
+    venue = venue_with(instruments, {"channel": "funding-rate", "instId": "BTC-USD-SWAP"})
+    frame = (
+        '{"arg":{"channel":"funding-rate","instId":"BTC-USD-SWAP"},"data":[{"instId":'
+        '"BTC-USD-SWAP","fundingRate":"RATE","fundingTime":"1700726400000","ts":"1700724675402"}]}'
+    )
+    (event,) = send(venue, frame.replace("RATE", "-0.00012"))
+    assert isinstance(event, FundingRate) and event.rate == "-0.00012"
+    assert send(venue, frame.replace("RATE", "1e-4")) == []
+    assert dict(venue.stats.errors) == {"bad_value": 1}
 
 
 def test_rounding_of_float_statistics_is_half_even() -> None:

@@ -339,7 +339,9 @@ class Okx(Venue):
                 tick_size=parse_fixed(info.tickSz, price_decimals),
                 lot_size=lot,
             )
-        if info.instType not in ("SWAP", "FUTURES"):
+        if info.instType not in ("SWAP", "FUTURES") or (
+            info.instType == "FUTURES" and not info.expTime.isdigit()
+        ):
             return None  # options: no unified option symbols or events in orderscope yet
         base, _, quote = (info.instFamily or info.uly).partition("-")
         inverse = info.ctType == "inverse"
