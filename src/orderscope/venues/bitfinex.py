@@ -416,7 +416,16 @@ class Bitfinex(Venue):
             self._sequence(conn, state, _trailing_int(text), text, recv_ns, out)
             self.stats.ignored_frames += 1
             return
-        handler(self, conn, state, channel, tag, rest, text, recv_ns, out)
+        instrument = self.attribute(channel.name, channel.instrument.venue_symbol, text)
+        if instrument is None:
+            return
+        try:  # the handlers parse every number of a message before they change anything
+            handler(self, conn, state, instrument, tag, rest, text, recv_ns, out)
+        except NumberFormatError as exc:
+            book = channel.kind == "book"
+            raise BadValue(
+                self.name, channel.name, text, str(exc), instrument.symbol, book=book
+            ) from None
 
     def _sequence(
         self,
@@ -490,7 +499,7 @@ class Bitfinex(Venue):
         self,
         conn: int,
         state: _Connection,
-        channel: _Channel,
+        instrument: Instrument,
         tag: str,
         rest: str,
         text: str,
@@ -498,17 +507,14 @@ class Bitfinex(Venue):
         out: list[MarketEvent],
     ) -> None:
         if tag == "cs":
-            self._on_checksum(conn, state, channel, text, recv_ns, out)
+            self._on_checksum(conn, state, instrument, text, recv_ns, out)
             return
         if tag:
             raise MalformedFrame(self.name, "book", text, f"unexpected {tag!r}")
-        instrument = self.attribute("book", channel.instrument.venue_symbol, text)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         if rest[1:].lstrip().startswith(("[", "]")):
             snapshot = self.decode(_BOOK_SNAPSHOT, text, "book", text, symbol, book=True)
-            bids, asks, noisy = self._levels(snapshot.levels, text, symbol)
+            bids, asks, noisy = self._levels(snapshot.levels)
             self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
             book = self.book(instrument)
             was = book.state
@@ -518,7 +524,7 @@ class Bitfinex(Venue):
             self.synced(book, was, 0, recv_ns, out)
             return
         update = self.decode(_BOOK_UPDATE, text, "book", text, symbol, book=True)
-        bids, asks, noisy = self._levels([update.level], text, symbol)
+        bids, asks, noisy = self._levels([update.level])
         self._sequence(conn, state, update.seq, text, recv_ns, out)
         book = self.book(instrument)
         if book.state is not BookState.SYNCED:
@@ -532,49 +538,44 @@ class Bitfinex(Venue):
             kept.update(fresh)
         out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
 
+    @staticmethod
     def _levels(
-        self, raw: list[_Level], text: str, symbol: str
+        raw: list[_Level],
     ) -> tuple[list[Level], list[Level], tuple[dict[int, float], dict[int, float]]]:
         """Bitfinex levels -> (bids, asks) as exact ints (size 0: delete), plus the amounts
         whose float is noisier than the nearest float of their value (for the checksum)."""
         bids: list[Level] = []
         asks: list[Level] = []
         noisy: tuple[dict[int, float], dict[int, float]] = ({}, {})
-        try:
-            for level in raw:
-                price = _number(level.price)
-                amount = level.amount
-                if level.count == 0:  # delete: AMOUNT says the side
-                    if amount == 1:
-                        bids.append((price, 0))
-                    elif amount == -1:
-                        asks.append((price, 0))
-                    else:
-                        raise NumberFormatError(f"delete with amount {amount!r}, not 1 or -1")
-                    continue
-                size = _number(abs(amount))
-                if level.count < 0 or size == 0 or price == 0:
-                    raise NumberFormatError(f"bad level {level.price!r} x {amount!r}")
-                side, index = (bids, 0) if amount > 0 else (asks, 1)
-                side.append((price, size))
-                if size / POW10[DECIMALS] != abs(amount):
-                    noisy[index][price] = abs(amount)
-        except NumberFormatError as exc:
-            raise BadValue(self.name, "book", text, str(exc), symbol, book=True) from None
+        for level in raw:
+            price = _number(level.price)
+            amount = level.amount
+            if level.count == 0:  # delete: AMOUNT says the side
+                if amount == 1:
+                    bids.append((price, 0))
+                elif amount == -1:
+                    asks.append((price, 0))
+                else:
+                    raise NumberFormatError(f"delete with amount {amount!r}, not 1 or -1")
+                continue
+            size = _number(abs(amount))
+            if level.count < 0 or size == 0 or price == 0:
+                raise NumberFormatError(f"bad level {level.price!r} x {amount!r}")
+            side, index = (bids, 0) if amount > 0 else (asks, 1)
+            side.append((price, size))
+            if size / POW10[DECIMALS] != abs(amount):
+                noisy[index][price] = abs(amount)
         return bids, asks, noisy
 
     def _on_checksum(
         self,
         conn: int,
         state: _Connection,
-        channel: _Channel,
+        instrument: Instrument,
         text: str,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        instrument = self.attribute("book", channel.instrument.venue_symbol, text)
-        if instrument is None:
-            return
         frame = self.decode(_CHECKSUM, text, "book", text, instrument.symbol, book=True)
         self._sequence(conn, state, frame.seq, text, recv_ns, out)
         book = self.books.get(instrument.symbol)
@@ -617,20 +618,17 @@ class Bitfinex(Venue):
         self,
         conn: int,
         state: _Connection,
-        channel: _Channel,
+        instrument: Instrument,
         tag: str,
         rest: str,
         text: str,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        instrument = self.attribute("trades", channel.instrument.venue_symbol, text)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         if tag in ("te", "tu"):
             message = self.decode(_TRADE, text, "trades", text, symbol)
-            trades = [self._trade(message.trade, symbol, text, recv_ns)]
+            trades = [self._trade(message.trade, symbol, recv_ns)]
             self._sequence(conn, state, message.seq, text, recv_ns, out)
             if tag == "tu":  # the same trade again, once written to Bitfinex's database
                 self.stats.ignored_frames += 1
@@ -640,7 +638,7 @@ class Bitfinex(Venue):
         else:
             snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
             rows = sorted(snapshot.trades, key=lambda row: row.id)
-            trades = [self._trade(row, symbol, text, recv_ns) for row in rows]
+            trades = [self._trade(row, symbol, recv_ns) for row in rows]
             self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
             last = self._last_trade_id.get(symbol)
             if last is None:  # history from before the session: only remember where it ends
@@ -655,14 +653,11 @@ class Bitfinex(Venue):
                 self._last_trade_id[symbol] = trade_id
         out.extend(trades)
 
-    def _trade(self, row: _TradeRow, symbol: str, text: str, recv_ns: int) -> Trade:
-        try:
-            size = _number(abs(row.amount))
-            price = _number(row.price)
-            if size == 0 or price == 0 or row.mts < 0:
-                raise NumberFormatError(f"trade of {row.amount!r} at {row.price!r}")
-        except NumberFormatError as exc:
-            raise BadValue(self.name, "trades", text, str(exc), symbol) from None
+    def _trade(self, row: _TradeRow, symbol: str, recv_ns: int) -> Trade:
+        size = _number(abs(row.amount))
+        price = _number(row.price)
+        if size == 0 or price == 0 or row.mts < 0:
+            raise NumberFormatError(f"trade of {row.amount!r} at {row.price!r}")
         side = Side.BUY if row.amount > 0 else Side.SELL
         return Trade(self.name, symbol, row.mts * MS, recv_ns, price, size, side, str(row.id))
 
@@ -672,16 +667,13 @@ class Bitfinex(Venue):
         self,
         conn: int,
         state: _Connection,
-        channel: _Channel,
+        instrument: Instrument,
         tag: str,
         rest: str,
         text: str,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        instrument = self.attribute("ticker", channel.instrument.venue_symbol, text)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         if tag:
             raise MalformedFrame(self.name, "ticker", text, f"unexpected {tag!r}", symbol)
@@ -690,27 +682,24 @@ class Bitfinex(Venue):
         if len(values) < 10:
             raise MalformedFrame(self.name, "ticker", text, "a ticker has 10 fields", symbol)
         bid, _, ask, _, change, _, last, volume, high, low = values[:10]
-        try:
-            last_price = _number(last)
-            change_units = _number(abs(change))
-            open_24h = last_price - change_units if change >= 0 else last_price + change_units
-            if open_24h < 0:
-                raise NumberFormatError(f"daily change {change!r} larger than the price")
-            ticker = Ticker(
-                self.name,
-                symbol,
-                0,  # Bitfinex does not stamp tickers
-                recv_ns,
-                last_price=last_price,
-                open_24h=open_24h,
-                high_24h=_number(high),
-                low_24h=_number(low),
-                volume_24h=_number(volume),
-                best_bid=_number(bid),
-                best_ask=_number(ask),
-            )
-        except NumberFormatError as exc:
-            raise BadValue(self.name, "ticker", text, str(exc), symbol) from None
+        last_price = _number(last)
+        change_units = _number(abs(change))
+        open_24h = last_price - change_units if change >= 0 else last_price + change_units
+        if open_24h < 0:
+            raise NumberFormatError(f"daily change {change!r} larger than the price")
+        ticker = Ticker(
+            self.name,
+            symbol,
+            0,  # Bitfinex does not stamp tickers
+            recv_ns,
+            last_price=last_price,
+            open_24h=open_24h,
+            high_24h=_number(high),
+            low_24h=_number(low),
+            volume_24h=_number(volume),
+            best_bid=_number(bid),
+            best_ask=_number(ask),
+        )
         self._sequence(conn, state, message.seq, text, recv_ns, out)
         out.append(ticker)
 

@@ -462,6 +462,9 @@ class Okx(Venue):
         if env.arg is None or not env.data:
             raise MalformedFrame(self.name, "?", frame, "neither an event nor channel data")
         channel = env.arg.channel
+        if channel == "liquidation-orders":  # per instrument type, not per instrument
+            self._on_liquidations(channel, env, frame, recv_ns, out)
+            return
         handler = _HANDLERS.get("books" if channel in BOOK_CHANNELS else channel)
         if handler is None:
             key = env.arg.instId or env.arg.instType
@@ -469,7 +472,16 @@ class Okx(Venue):
                 raise MalformedFrame(self.name, channel, frame, f"unexpected channel {channel!r}")
             self.stats.ignored_frames += 1  # subscribed (candles...) but not normalized
             return
-        handler(self, channel, env, frame, recv_ns, out)
+        instrument = self.attribute(channel, env.arg.instId, frame)
+        if instrument is None:
+            return
+        try:  # the handlers parse every number of a message before they change anything
+            handler(self, channel, instrument, env, frame, recv_ns, out)
+        except NumberFormatError as exc:
+            book = channel in BOOK_CHANNELS
+            raise BadValue(
+                self.name, channel, frame, str(exc), instrument.symbol, book=book
+            ) from None
 
     def _on_event(self, env: _Envelope, frame: str | bytes) -> None:
         if env.event == "error":
@@ -487,12 +499,14 @@ class Okx(Venue):
     # -- books -----------------------------------------------------------------------------
 
     def _on_books(
-        self, channel: str, env: _Envelope, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
-        assert env.arg is not None
-        instrument = self.attribute(channel, env.arg.instId, frame)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         items = self.decode(_BOOKS, env.data, channel, frame, symbol, book=True)
         if len(items) != 1:
@@ -502,13 +516,11 @@ class Okx(Venue):
         try:
             bids = self._levels(msg.bids, instrument, units)
             asks = self._levels(msg.asks, instrument, units)
-            exch_ns = _ms(msg.ts)
-        except NumberFormatError as exc:
-            raise BadValue(self.name, channel, frame, str(exc), symbol, book=True) from None
         except IndexError:
             raise MalformedFrame(
                 self.name, channel, frame, "a level needs a price and a size", symbol, book=True
             ) from None
+        exch_ns = _ms(msg.ts)
         if env.action == "snapshot":
             self._snapshot(instrument, msg, bids, asks, exch_ns, recv_ns, out)
         elif env.action == "update":
@@ -643,45 +655,46 @@ class Okx(Venue):
     # -- trades and tickers ----------------------------------------------------------------
 
     def _on_trades(
-        self, channel: str, env: _Envelope, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
-        assert env.arg is not None
-        instrument = self.attribute(channel, env.arg.instId, frame)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         trades = self.decode(_TRADES, env.data, channel, frame, symbol)
         units = self._units[instrument.venue_symbol]
         events: list[MarketEvent] = []
-        try:
-            for t in trades:
-                size = parse_fixed(t.sz, units.wire_decimals) * units.multiplier
-                side = _SIDES.get(t.side)
-                if side is None or size == 0:
-                    raise NumberFormatError(f"bad trade side {t.side!r} or size {t.sz!r}")
-                events.append(
-                    Trade(
-                        self.name,
-                        symbol,
-                        _ms(t.ts),
-                        recv_ns,
-                        parse_fixed(t.px, instrument.price_decimals),
-                        size,
-                        side,
-                        t.tradeId,
-                    )
+        for t in trades:
+            size = parse_fixed(t.sz, units.wire_decimals) * units.multiplier
+            side = _SIDES.get(t.side)
+            if side is None or size == 0:
+                raise NumberFormatError(f"bad trade side {t.side!r} or size {t.sz!r}")
+            events.append(
+                Trade(
+                    self.name,
+                    symbol,
+                    _ms(t.ts),
+                    recv_ns,
+                    parse_fixed(t.px, instrument.price_decimals),
+                    size,
+                    side,
+                    t.tradeId,
                 )
-        except NumberFormatError as exc:
-            raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+            )
         out.extend(events)
 
     def _on_tickers(
-        self, channel: str, env: _Envelope, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
-        assert env.arg is not None
-        instrument = self.attribute(channel, env.arg.instId, frame)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         tickers = self.decode(_TICKERS, env.data, channel, frame, symbol)
         units = self._units[instrument.venue_symbol]
@@ -691,50 +704,44 @@ class Okx(Venue):
             return parse_fixed(text, pd) if text else None
 
         events: list[MarketEvent] = []
-        try:
-            for t in tickers:
-                volume = (
-                    parse_fixed(t.vol24h, units.wire_decimals) * units.multiplier
-                    if t.vol24h
-                    else None
+        for t in tickers:
+            volume = (
+                parse_fixed(t.vol24h, units.wire_decimals) * units.multiplier if t.vol24h else None
+            )
+            events.append(
+                Ticker(
+                    self.name,
+                    symbol,
+                    _ms(t.ts),
+                    recv_ns,
+                    last_price=price(t.last),
+                    open_24h=price(t.open24h),
+                    high_24h=price(t.high24h),
+                    low_24h=price(t.low24h),
+                    volume_24h=volume,
+                    best_bid=price(t.bidPx),
+                    best_ask=price(t.askPx),
                 )
-                events.append(
-                    Ticker(
-                        self.name,
-                        symbol,
-                        _ms(t.ts),
-                        recv_ns,
-                        last_price=price(t.last),
-                        open_24h=price(t.open24h),
-                        high_24h=price(t.high24h),
-                        low_24h=price(t.low24h),
-                        volume_24h=volume,
-                        best_bid=price(t.bidPx),
-                        best_ask=price(t.askPx),
-                    )
-                )
-        except NumberFormatError as exc:
-            raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+            )
         out.extend(events)
 
     # -- futures data ----------------------------------------------------------------------
 
     def _on_funding(
-        self, channel: str, env: _Envelope, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
-        assert env.arg is not None
-        instrument = self.attribute(channel, env.arg.instId, frame)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         items = self.decode(_FUNDING, env.data, channel, frame, symbol)
-        try:
-            parsed = [
-                (_signed_decimal(f.fundingRate), _ms(f.fundingTime), _ms(f.ts) if f.ts else 0)
-                for f in items
-            ]
-        except NumberFormatError as exc:
-            raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+        parsed = [
+            (_signed_decimal(f.fundingRate), _ms(f.fundingTime), _ms(f.ts) if f.ts else 0)
+            for f in items
+        ]
         for rate, funding_ns, exch_ns in parsed:
             self._funding[symbol] = (rate, funding_ns)
             out.append(
@@ -750,21 +757,20 @@ class Okx(Venue):
             )
 
     def _on_mark_price(
-        self, channel: str, env: _Envelope, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
         """A mark price becomes a FundingRate event carrying the latest rate, once a rate is
         known; before that (and on dated futures, which have no funding) it is only kept, to
         ride on the next funding event, because the model has no event for a mark price alone."""
-        assert env.arg is not None
-        instrument = self.attribute(channel, env.arg.instId, frame)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         items = self.decode(_MARK_PRICES, env.data, channel, frame, symbol)
-        try:
-            parsed = [(parse_fixed(m.markPx, instrument.price_decimals), _ms(m.ts)) for m in items]
-        except NumberFormatError as exc:
-            raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+        parsed = [(parse_fixed(m.markPx, instrument.price_decimals), _ms(m.ts)) for m in items]
         for mark, exch_ns in parsed:
             self._mark[symbol] = mark
             funding = self._funding.get(symbol)
@@ -773,22 +779,21 @@ class Okx(Venue):
                 out.append(FundingRate(self.name, symbol, exch_ns, recv_ns, rate, funding_ns, mark))
 
     def _on_open_interest(
-        self, channel: str, env: _Envelope, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
-        assert env.arg is not None
-        instrument = self.attribute(channel, env.arg.instId, frame)
-        if instrument is None:
-            return
         symbol = instrument.symbol
         items = self.decode(_OPEN_INTEREST, env.data, channel, frame, symbol)
         units = self._units[instrument.venue_symbol]
-        try:
-            parsed = [
-                (_rounded(item.oi, units.wire_decimals) * units.multiplier, _ms(item.ts))
-                for item in items
-            ]
-        except NumberFormatError as exc:
-            raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+        parsed = [
+            (_rounded(item.oi, units.wire_decimals) * units.multiplier, _ms(item.ts))
+            for item in items
+        ]
         out.extend(
             OpenInterest(self.name, symbol, exch_ns, recv_ns, open_interest)
             for open_interest, exch_ns in parsed
@@ -811,30 +816,30 @@ class Okx(Venue):
                 )
             if not self.wants(symbol):
                 continue
-            units = self._units[item.instId]
             try:
-                for d in item.details:
-                    side = _SIDES.get(d.side)
-                    size = parse_fixed(d.sz, units.wire_decimals) * units.multiplier
-                    if side is None or size == 0:
-                        raise NumberFormatError(f"bad side {d.side!r} or size {d.sz!r}")
-                    events.append(
-                        Liquidation(
-                            self.name,
-                            symbol,
-                            _ms(d.ts),
-                            recv_ns,
-                            parse_fixed(d.bkPx, instrument.price_decimals),
-                            size,
-                            side,
-                        )
-                    )
+                events += self._liquidations(item, instrument, recv_ns)
             except NumberFormatError as exc:
                 raise BadValue(self.name, channel, frame, str(exc), symbol) from None
             self.symbol_frames[symbol] += 1
         if not events:
             self.stats.ignored_frames += 1
         out.extend(events)
+
+    def _liquidations(
+        self, item: _Liquidations, instrument: Instrument, recv_ns: int
+    ) -> list[MarketEvent]:
+        units = self._units[item.instId]
+        events: list[MarketEvent] = []
+        for d in item.details:
+            side = _SIDES.get(d.side)
+            size = parse_fixed(d.sz, units.wire_decimals) * units.multiplier
+            if side is None or size == 0:
+                raise NumberFormatError(f"bad side {d.side!r} or size {d.sz!r}")
+            price = parse_fixed(d.bkPx, instrument.price_decimals)
+            events.append(
+                Liquidation(self.name, instrument.symbol, _ms(d.ts), recv_ns, price, size, side)
+            )
+        return events
 
 
 def _request(op: str, args: list[dict[str, str]]) -> str:
@@ -848,5 +853,4 @@ _HANDLERS = {
     "funding-rate": Okx._on_funding,
     "mark-price": Okx._on_mark_price,
     "open-interest": Okx._on_open_interest,
-    "liquidation-orders": Okx._on_liquidations,
 }
