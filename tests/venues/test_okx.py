@@ -125,6 +125,32 @@ def test_instruments_map_to_unified_symbols_with_exact_contract_units(
     assert len(set(unique.values())) == len(unique)
 
 
+def test_contract_value_keeps_no_trailing_zero() -> None:
+    info = {
+        "code": "0",
+        "data": [
+            {
+                "instType": "SWAP",
+                "instId": "X-USDT-SWAP",
+                "tickSz": "0.01",
+                "lotSz": "1",
+                "uly": "X-USDT",
+                "ctType": "linear",
+                "ctVal": "0.5",
+                "ctMult": "0.2",
+                "ctValCcy": "X",
+                "settleCcy": "USDT",
+            }
+        ],
+    }
+    (instrument,) = Okx.parse_instruments("instruments", json.dumps(info))
+    assert (instrument.contract_size, instrument.size_decimals, instrument.lot_size) == (
+        "0.1",
+        1,
+        1,
+    )
+
+
 # -- the capture -----------------------------------------------------------------------------------
 
 

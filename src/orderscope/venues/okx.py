@@ -347,10 +347,14 @@ class Okx(Venue):
         inverse = info.ctType == "inverse"
         if info.ctValCcy != (quote if inverse else base):
             return None  # a contract value in some third currency: no exact conversion
-        value_decimals = decimals_of(info.ctVal) + decimals_of(info.ctMult or "1")
+        multiplier = info.ctMult or "1"
+        value_decimals = decimals_of(info.ctVal) + decimals_of(multiplier)
         value = parse_fixed(info.ctVal, decimals_of(info.ctVal)) * parse_fixed(
-            info.ctMult or "1", decimals_of(info.ctMult or "1")
+            multiplier, decimals_of(multiplier)
         )
+        while value_decimals and value % 10 == 0:  # 0.5 x 0.2 is 0.1, not 0.10
+            value //= 10
+            value_decimals -= 1
         if info.instType == "SWAP":
             kind = InstrumentKind.INVERSE_PERPETUAL if inverse else InstrumentKind.LINEAR_PERPETUAL
             expiry = None
