@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 
 POW10: tuple[int, ...] = tuple(10**i for i in range(40))
+#: How far (in units in the last place) a venue's float may sit from the decimal it means.
+FLOAT_SLACK_ULPS = 16
 
 
 class NumberFormatError(ValueError):
@@ -53,11 +55,20 @@ def parse_fixed_float(value: float, decimals: int) -> int:
     nearest scaled integer is taken and checked to be that decimal, not an approximation of a
     finer one.
     """
+    if type(value) is int:  # JSON integers decode as int: exact already
+        if value < 0:
+            raise NumberFormatError(f"not a non-negative number: {value!r}")
+        return value * POW10[decimals]
     if not math.isfinite(value) or value < 0:
         raise NumberFormatError(f"not a finite non-negative number: {value!r}")
     scaled = value * POW10[decimals]
     nearest = round(scaled)
-    if abs(scaled - nearest) > 1e-6 * max(1.0, abs(scaled)):
+    # The float a venue sends may sit a few ulps off its decimal (1.7023900800000002 is
+    # 1.70239008 after the venue's own float arithmetic), while a real extra decimal moves it
+    # by at least 0.1 unit, which this check sees as long as 16 ulps < 0.1 (scaled values below
+    # 2**44: 175,921 at 8 decimals). A relative tolerance such as 1e-6 would let 0.123456789
+    # pass as 0.12345679 at 8 decimals.
+    if abs(scaled - nearest) > FLOAT_SLACK_ULPS * math.ulp(scaled):
         raise NumberFormatError(f"{value!r} has more than {decimals} decimals")
     return int(nearest)
 

@@ -10,8 +10,10 @@ from orderscope.errors import ConfigError
 from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
+from orderscope.venues.bitfinex import Bitfinex
 from orderscope.venues.coinbase import CoinbaseAdvanced, CoinbaseExchange
 from orderscope.venues.kraken import Kraken
+from orderscope.venues.okx import Okx
 
 # One connector a line, so that adding a venue is a one-line change.
 CONNECTORS: tuple[type[Venue], ...] = (
@@ -20,6 +22,8 @@ CONNECTORS: tuple[type[Venue], ...] = (
     CoinbaseExchange,
     CoinbaseAdvanced,
     Kraken,
+    Okx,
+    Bitfinex,
 )
 REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in CONNECTORS}
 
