@@ -93,3 +93,27 @@ def decimals_of(text: str) -> int:
 def to_float(value: int, decimals: int) -> float:
     """A scaled int as the nearest float (for display and statistics only)."""
     return value / POW10[decimals]
+
+
+def parse_float_exact(value: float, decimals: int) -> int:
+    """Convert a JSON number into a scaled int at ``decimals``, keeping every digit it has.
+
+    The decimal taken is the float's shortest round-trip form (``repr``): the text the venue
+    wrote for any number of up to 15 significant digits, and the double it meant otherwise.
+    Unlike ``parse_fixed_float`` nothing is ever rounded: a value with more than ``decimals``
+    decimals raises. For venues whose numbers are doubles computed off the instrument's grid
+    (HTX book sizes such as ``0.575610404535042``).
+    """
+    if not math.isfinite(value) or value < 0:
+        raise NumberFormatError(f"not a finite non-negative number: {value!r}")
+    if decimals < len(POW10):
+        nearest = round(value * POW10[decimals])
+        # Fast path: below 2**52 one scaled integer at most maps back to ``value`` (int / int
+        # division is correctly rounded), so it is the shortest form's digits.
+        if nearest < 1 << 52 and nearest / POW10[decimals] == value:
+            return nearest
+    mantissa, _, exponent = repr(value).partition("e")
+    shift = decimals + int(exponent or 0)  # mantissa * 10**exponent at ``decimals``
+    if not 0 <= shift < len(POW10):
+        raise NumberFormatError(f"{value!r} does not fit {decimals} decimals")
+    return parse_fixed(mantissa, shift)

@@ -10,8 +10,13 @@ from orderscope.errors import ConfigError
 from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
+from orderscope.venues.bitstamp import Bitstamp
+from orderscope.venues.bybit import Bybit
+from orderscope.venues.huobi import Huobi
 
-REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in (BinanceSpot, BinanceFutures)}
+REGISTRY: dict[str, type[Venue]] = {
+    cls.name: cls for cls in (BinanceSpot, BinanceFutures, Bitstamp, Bybit, Huobi)
+}
 
 
 def venue_class(name: str) -> type[Venue]:
