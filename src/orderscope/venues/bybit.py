@@ -693,7 +693,7 @@ def _split_by_chars(topics: list[str], limit: int) -> list[list[str]]:
     groups: list[list[str]] = [[]]
     used = 2  # the brackets
     for topic in topics:
-        cost = len(topic) + 3  # quotes and comma
+        cost = len(topic) + 4  # quotes, comma and a space: counted however the venue counts
         if groups[-1] and used + cost > limit:
             groups.append([])
             used = 2
