@@ -95,6 +95,10 @@ def to_float(value: int, decimals: int) -> float:
     return value / POW10[decimals]
 
 
+_FAST_LIMIT = 1 << 52
+_FEW_DECIMALS = 8
+
+
 def parse_float_exact(value: float, decimals: int) -> int:
     """Convert a JSON number into a scaled int at ``decimals``, keeping every digit it has.
 
@@ -107,11 +111,16 @@ def parse_float_exact(value: float, decimals: int) -> int:
     if not math.isfinite(value) or value < 0:
         raise NumberFormatError(f"not a finite non-negative number: {value!r}")
     if decimals < len(POW10):
-        nearest = round(value * POW10[decimals])
-        # Fast path: below 2**52 one scaled integer at most maps back to ``value`` (int / int
+        # Fast paths: below 2**52 one scaled integer at most maps back to ``value`` (int / int
         # division is correctly rounded), so it is the shortest form's digits.
-        if nearest < 1 << 52 and nearest / POW10[decimals] == value:
-            return nearest
+        nearest = round(value * POW10[decimals])
+        if nearest < _FAST_LIMIT:
+            if nearest / POW10[decimals] == value:
+                return nearest
+        elif decimals > _FEW_DECIMALS:  # too large to decide at ``decimals``: most numbers
+            few = round(value * POW10[_FEW_DECIMALS])  # have few decimals, try those first
+            if few < _FAST_LIMIT and few / POW10[_FEW_DECIMALS] == value:
+                return few * POW10[decimals - _FEW_DECIMALS]
     mantissa, _, exponent = repr(value).partition("e")
     shift = decimals + int(exponent or 0)  # mantissa * 10**exponent at ``decimals``
     if not 0 <= shift < len(POW10):
