@@ -19,6 +19,7 @@ from orderscope.fixed import NumberFormatError, parse_float_exact
         (710.01, 2, 71001),
         (0.575610404535042, 18, 575610404535042000),  # an off-grid HTX size, kept exactly
         (4.0e7, 18, 40 * 10**24),
+        (92730.24, 18, 9273024 * 10**16),  # many decimals, few used: the 8-decimal fast path
         (0.0, 3, 0),
         (5.0, 0, 5),
         (2.0**53, 0, 2**53),  # past the fast path

@@ -157,14 +157,21 @@ def test_a_diff_that_is_not_newer_after_bridging_makes_the_book_out_of_sync() ->
     assert any(isinstance(e, BookStatus) and e.state is BookState.SYNCED for e in events)
 
 
-def test_a_new_connection_makes_books_suspect_and_says_so_with_the_next_frame() -> None:
+def test_diffs_from_another_connection_make_the_book_out_of_sync() -> None:
     venue = synced_venue()
-    run(venue, [opened("wss://ws.bitstamp.net", conn=1)])
     book = venue.books["ETH/USD"]
-    assert book.state is BookState.OUT_OF_SYNC and "ETH/USD" in venue.resync_requests
-    assert book.counters.gaps == 0  # suspected, not detected
-    events = run(venue, [received(trade(0), conn=1)])
-    assert [type(e) for e in events] == [BookStatus, Trade]
+    run(venue, [received(diff(1_000_001, [["3800.00", "4.00000000"]], []), conn=0)])
+    run(venue, [opened("wss://ws.bitstamp.net", conn=1)])  # a reconnect: diffs may be lost
+    assert book.state is BookState.SYNCED  # nothing is known to be missing yet
+    events = run(venue, [received(diff(1_000_009, [["3800.00", "5.00000000"]], []), conn=1)])
+    assert [(type(e), getattr(e, "state", None)) for e in events] == [
+        (BookStatus, BookState.OUT_OF_SYNC)
+    ]
+    assert book.bid_size(380000) == 400000000 and "ETH/USD" in venue.resync_requests
+    run(venue, [rest(BOOK_URL, snapshot(1_000_005))])  # the buffered diff is newer: applied
+    assert book.state is BookState.SYNCED and book.bid_size(380000) == 500000000
+    run(venue, [received(diff(1_000_010, [["3801.00", "0"]], []), conn=1)])
+    assert book.state is BookState.SYNCED and book.counters.gaps == 0
 
 
 # -- trades --------------------------------------------------------------------------------

@@ -15,9 +15,11 @@ REST ``GET /api/v2/order_book/<pair>`` returns the full book with its ``microtim
 ``trading-pairs-info`` (the ``BITSTAMP.0`` file) gives each pair's ``base_decimals`` (sizes) and
 ``counter_decimals`` (prices).
 
-Book sync. Bitstamp documents the diff channel as "changes since the last broadcast" with a
-microsecond timestamp, and the REST book with the same microsecond timestamp; diffs carry no
-sequence id, so the microtimestamp is the only order there is. The rule used here:
+Book sync. Bitstamp's WebSocket v2 documentation gives the diff channel's data as the changed
+bids and asks with ``timestamp``/``microtimestamp``, and the REST order book carries the same
+``microtimestamp``; it spells out no step-by-step procedure and diffs carry no sequence id, so
+the microtimestamp is the only order there is. The rule used here (the one the venue's fields
+allow, and the one libraries that follow Bitstamp's docs use):
 
 1. buffer the diffs of a pair until a REST snapshot arrives;
 2. apply the snapshot; drop every diff with ``microtimestamp <= snapshot.microtimestamp`` (its
@@ -25,9 +27,10 @@ sequence id, so the microtimestamp is the only order there is. The rule used her
 3. afterwards every diff must be strictly newer than the last one applied. A diff that is not
    (a duplicate or out-of-order broadcast) makes the book OUT_OF_SYNC until the next snapshot.
 
-What this cannot see: a diff lost in transit leaves no trace (no sequence id), so a *gap* is
-undetectable on Bitstamp. The connector therefore treats a new WebSocket connection as a
-possible gap: books fed by an earlier connection are marked OUT_OF_SYNC and resynced.
+What this cannot see: a diff lost in transit leaves no trace (no sequence id), so a gap is
+undetectable within a connection. Between connections it is likely (a reconnect, also after
+``bts:request_reconnect``), so a book whose diffs start coming from another connection than the
+one it followed is marked OUT_OF_SYNC and resynced from a new snapshot.
 """
 
 from __future__ import annotations
@@ -109,8 +112,12 @@ class _DiffSync:
     """Per-pair state of the snapshot + diff protocol (``book.sequence`` is the last
     microtimestamp applied)."""
 
-    buffer: deque[BookDelta] = field(default_factory=lambda: deque(maxlen=MAX_BUFFERED_DIFFS))
+    #: diffs waiting for a snapshot, each with the connection it came on
+    buffer: deque[tuple[BookDelta, int]] = field(
+        default_factory=lambda: deque(maxlen=MAX_BUFFERED_DIFFS)
+    )
     bridged: bool = False  # a diff newer than the snapshot has been applied
+    conn: int | None = None  # the connection whose diffs the book follows since the snapshot
 
 
 class Bitstamp(Venue):
@@ -133,10 +140,6 @@ class Bitstamp(Venue):
         self.ws_endpoint = ws_url
         self.rest_endpoint = rest_url.rstrip("/")
         self._sync: dict[str, _DiffSync] = {}
-        self._connections = 0
-        # Book states changed by ``on_open`` (which has no event list): announced with the
-        # events of the next frame or REST response that is handled without error.
-        self._pending: list[MarketEvent] = []
         #: The server asked for a reconnect (``bts:request_reconnect``); a live transport
         #: reconnects and clears it.
         self.reconnect_requested = False
@@ -198,19 +201,7 @@ class Bitstamp(Venue):
     # -- subscriptions ---------------------------------------------------------------------
 
     def on_open(self, conn: int, url: str, recv_ns: int) -> None:
-        self._connections += 1
         self.reconnect_requested = False
-        if self._connections == 1:
-            return
-        # No sequence ids: diffs lost between the connections cannot be detected, so every
-        # book fed by the earlier connection is suspect until a new snapshot.
-        for book in self.books.values():
-            sync = self._sync.get(book.instrument.symbol)
-            if sync is not None:
-                sync.buffer.clear()
-                sync.bridged = False
-            reason = "new connection: diffs may be missing"
-            self.out_of_sync(book, reason, 0, recv_ns, self._pending, gap=False)
 
     def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
         try:
@@ -227,20 +218,10 @@ class Bitstamp(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        mark = len(out)
-        self._on_frame(frame, recv_ns, out)
-        self._flush_pending(out, mark)
-
-    def _flush_pending(self, out: list[MarketEvent], mark: int) -> None:
-        if self._pending:
-            out[mark:mark] = self._pending  # the state change came before this frame's events
-            self._pending.clear()
-
-    def _on_frame(self, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
         env = self.decode(_ENVELOPE, frame, "?", frame)
         channel, _, pair = env.channel.rpartition("_")
         if env.event == "data" and channel == DIFF_CHANNEL:
-            self._on_diff(pair, env.data, frame, recv_ns, out)
+            self._on_diff(conn, pair, env.data, frame, recv_ns, out)
         elif env.event == "trade" and channel == TRADES_CHANNEL:
             self._on_trade(pair, env.data, frame, recv_ns, out)
         elif env.event in _CONTROL_EVENTS:
@@ -260,7 +241,13 @@ class Bitstamp(Venue):
             )
 
     def _on_diff(
-        self, pair: str, data: msgspec.Raw, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        conn: int,
+        pair: str,
+        data: msgspec.Raw,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
         instrument = self.attribute(DIFF_CHANNEL, pair, frame)
         if instrument is None:
@@ -280,31 +267,34 @@ class Bitstamp(Venue):
         book = self.book(instrument)
         sync = self._sync.setdefault(instrument.symbol, _DiffSync())
         if book.state is BookState.SYNCED:
-            self._apply(book, sync, delta, out)
+            self._apply(book, sync, delta, conn, out)
         else:
-            sync.buffer.append(delta)
+            sync.buffer.append((delta, conn))
 
     def _apply(
-        self, book: L2Book, sync: _DiffSync, delta: BookDelta, out: list[MarketEvent]
+        self, book: L2Book, sync: _DiffSync, delta: BookDelta, conn: int, out: list[MarketEvent]
     ) -> None:
-        if delta.last_sequence <= book.sequence:
-            if not sync.bridged:  # already contained in the snapshot
-                book.counters.skipped_deltas += 1
-                return
-            self.out_of_sync(
-                book,
-                f"diff not newer than the last one (last {book.sequence}, "
-                f"got {delta.last_sequence})",
-                delta.exch_ns,
-                delta.recv_ns,
-                out,
-            )
-            sync.bridged = False
-            sync.buffer.clear()
+        if delta.last_sequence <= book.sequence and not sync.bridged:
+            book.counters.skipped_deltas += 1  # already contained in the snapshot
             return
-        sync.bridged = True
-        book.apply_delta(delta.bids, delta.asks, delta.last_sequence)
-        out.append(delta)
+        detected = delta.last_sequence <= book.sequence  # out of order: a real break
+        if detected:
+            reason = (
+                f"diff not newer than the last (last {book.sequence}, got {delta.last_sequence})"
+            )
+        elif sync.conn is not None and conn != sync.conn:
+            reason = "diffs now come from another connection: some may be missing"
+        else:
+            sync.bridged = True
+            sync.conn = conn
+            book.apply_delta(delta.bids, delta.asks, delta.last_sequence)
+            out.append(delta)
+            return
+        self.out_of_sync(book, reason, delta.exch_ns, delta.recv_ns, out, gap=detected)
+        sync.bridged = False
+        sync.conn = None
+        sync.buffer.clear()
+        sync.buffer.append((delta, conn))  # may be newer than the next snapshot
 
     def _microtimestamp(
         self, text: str, channel: str, frame: str | bytes, instrument: Instrument
@@ -324,11 +314,6 @@ class Bitstamp(Venue):
 
     def on_rest(self, url: str, body: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
         self.stats.rest_responses += 1
-        mark = len(out)
-        self._on_rest(url, body, recv_ns, out)
-        self._flush_pending(out, mark)
-
-    def _on_rest(self, url: str, body: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
         marker = url.find("/order_book/")
         if marker < 0:
             return
@@ -350,11 +335,14 @@ class Bitstamp(Venue):
         self.synced(book, was, stamp * US, recv_ns, out)
         sync = self._sync.setdefault(instrument.symbol, _DiffSync())
         sync.bridged = False
+        sync.conn = None
         buffered = list(sync.buffer)
         sync.buffer.clear()
-        for delta in buffered:
+        for delta, conn in buffered:
             if book.state is BookState.SYNCED:
-                self._apply(book, sync, delta, out)
+                self._apply(book, sync, delta, conn, out)
+            else:  # a problem inside the buffer: keep the rest for the next snapshot
+                sync.buffer.append((delta, conn))
 
     # -- trades ----------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ message, a second or less later, restores it without any REST request.
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -55,6 +56,7 @@ MS = 1_000_000  # nanoseconds per millisecond
 #: often fall off the order-entry grid (``amount-precision``), e.g. ``0.575610404535042`` on a
 #: 6-decimal pair; 18 decimals hold every such size of 0.1 and up exactly.
 SIZE_DECIMALS = 18
+MAX_PENDING_REPLIES = 64
 DEPTH_CHANNEL = "depth.step0"
 TRADES_CHANNEL = "trade.detail"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib header detection for the gzip container
@@ -130,9 +132,10 @@ class Huobi(Venue):
     ) -> None:
         super().__init__(instruments, symbols)
         self.ws_endpoint = ws_url
-        #: Frames the connector wants sent (pongs), oldest first; a live transport sends and
-        #: clears them after each ``on_frame``.
-        self.replies: list[str] = []
+        #: Frames the connector wants sent (pongs), oldest first: a live transport pops and
+        #: sends them after each ``on_frame``. Replay never drains it, so it keeps only the last
+        #: few (``pings`` counts them all).
+        self.replies: deque[str] = deque(maxlen=MAX_PENDING_REPLIES)
         self.pings = 0  # pings received (each answered in ``replies``)
 
     # -- instruments -----------------------------------------------------------------------
