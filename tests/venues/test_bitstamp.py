@@ -196,6 +196,10 @@ BAD_FRAMES = [
     (diff(1_000_009, [["3800.001", "1.0"]], []), BadValue),  # finer than the pair's precision
     (diff(1_000_009, [], [], pair="zzzusd"), UnknownSymbol),
     (diff(1_000_009, [], [], pair="btcusd"), UnsubscribedChannel),
+    (
+        json.dumps({"data": {}, "channel": "order_book_ethusd", "event": "data"}),
+        UnsubscribedChannel,
+    ),
     (trade(7), BadValue),
     (trade(0, amount="abc"), BadValue),
 ]

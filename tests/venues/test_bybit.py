@@ -264,6 +264,17 @@ def test_a_second_depth_of_a_followed_book_is_ignored() -> None:
     assert venue.stats.ignored_frames == 1 and venue.books["BTC/USDT:USDT"].sequence == 100
 
 
+def test_subscribed_topics_that_are_not_normalized_are_ignored() -> None:
+    venue = synced_linear()
+    topics = ["orderbook.rpi.BTCUSDT", "kline.1.BTCUSDT"]
+    run(venue, [sent(json.dumps({"op": "subscribe", "args": topics}))])
+    rpi = book_frame("snapshot", 9, [["1.00", "1"]], []).replace("orderbook.50", "orderbook.rpi")
+    kline = {"topic": "kline.1.BTCUSDT", "type": "snapshot", "ts": 1, "data": []}
+    assert run(venue, [received(rpi), received(kline)]) == []
+    assert venue.stats.ignored_frames == 2 and errors(venue) == {}
+    assert venue.books["BTC/USDT:USDT"].sequence == 100
+
+
 # -- bad frames ----------------------------------------------------------------------------
 
 BAD_FRAMES = [

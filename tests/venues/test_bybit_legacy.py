@@ -121,6 +121,7 @@ def test_off_grid_float_sizes_are_kept_exactly(captures: Path) -> None:
         ({"size": -1.0}, BadValue),
         ({"side": "Both"}, BadValue),
         ({"size": "273.3"}, MalformedFrame),  # the protocol sent sizes as numbers
+        ({"size": -5}, BadValue),  # inverse sizes are ints of contracts
     ],
 )
 def test_bad_legacy_trades_are_typed_errors(

@@ -233,8 +233,9 @@ class Bitstamp(Venue):
         elif env.event == "bts:error":
             error = self.decode(_ERROR, env.data, "control", frame)
             raise VenueErrorMessage(self.name, "control", frame, f"error: {error.message}")
-        elif channel and (channel, pair) in self.subscriptions:
-            self.stats.ignored_frames += 1  # subscribed (order_book, live_orders...), not used
+        elif channel and pair:  # another channel: fine if subscribed (order_book...), unused
+            if self.attribute(channel, pair, frame) is not None:
+                self.stats.ignored_frames += 1
         else:
             raise MalformedFrame(
                 self.name, env.channel or "?", frame, f"unexpected event {env.event!r}"

@@ -395,9 +395,9 @@ class Bybit(Venue):
         instrument = self.attribute(channel, f"{category}:{symbol}", frame)
         if instrument is None:
             return
-        kind = channel.partition(".")[0]
-        if kind == "orderbook":
-            self._on_book(instrument, channel, env, frame, recv_ns, out)
+        kind, _, variant = channel.partition(".")
+        if kind == "orderbook" and variant.isdigit():  # not orderbook.rpi / orderbook.full
+            self._on_book(instrument, channel, int(variant), env, frame, recv_ns, out)
         elif kind == "publicTrade":
             self._on_trades(instrument, channel, env, frame, recv_ns, out)
         elif kind == "tickers":
@@ -407,7 +407,7 @@ class Bybit(Venue):
         elif kind == legacy.TRADE_CHANNEL:
             self._on_legacy_trades(instrument, env, frame, recv_ns, out)
         else:
-            self.stats.ignored_frames += 1  # subscribed (kline, 2021 orderBookL2_25...)
+            self.stats.ignored_frames += 1  # subscribed, not normalized (kline, orderbook.rpi...)
 
     def _control(self, env: _Envelope, frame: str | bytes) -> None:
         if env.success is False:
@@ -428,12 +428,12 @@ class Bybit(Venue):
         self,
         instrument: Instrument,
         channel: str,
+        depth: int,
         env: _Envelope,
         frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        depth = int(channel.partition(".")[2] or 0)
         if self._book_depth.setdefault(instrument.symbol, depth) != depth:
             self.stats.ignored_frames += 1  # a second depth of a book already followed
             return

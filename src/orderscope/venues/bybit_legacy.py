@@ -64,11 +64,11 @@ LEGACY_TRADES = msgspec.json.Decoder(list[LegacyTrade])
 _SYMBOLS = msgspec.json.Decoder(_Symbols)
 
 
-def legacy_number(value: str | float, decimals: int) -> int:
+def legacy_number(value: str | float | int, decimals: int) -> int:
     """A legacy price or size (a decimal string, a float or an int) as a scaled int."""
-    if isinstance(value, str):
-        return parse_fixed(value, decimals)
-    return parse_float_exact(float(value), decimals)  # ints of contracts are exact floats
+    if isinstance(value, float):
+        return parse_float_exact(value, decimals)
+    return parse_fixed(value if isinstance(value, str) else str(value), decimals)
 
 
 def legacy_time_ms(value: int | str) -> int:
