@@ -98,6 +98,7 @@ def test_live_helpers_name_every_channel_once() -> None:
     ]
     assert all(json.loads(f)["event"] == "bts:subscribe" for f in frames)
     assert venue.ws_url() == "ws://127.0.0.1:9/"
+    assert venue.connection_plan(venue.instruments.values()) == [("ws://127.0.0.1:9/", frames)]
     assert venue.snapshot_url(venue.instruments["ETH/USD"]) == BOOK_URL
     assert json.loads(venue.heartbeat_frame()) == {"event": "bts:heartbeat"}
     run(venue, [sent(f) for f in frames])

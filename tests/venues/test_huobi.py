@@ -112,6 +112,8 @@ def test_live_helpers() -> None:
     ]
     assert len({f["id"] for f in frames}) == 4
     assert venue.ws_url() == "ws://127.0.0.1:9/ws"
+    (plan,) = venue.connection_plan(venue.instruments.values())
+    assert plan == ("ws://127.0.0.1:9/ws", venue.subscribe_frames(venue.instruments.values()))
     assert venue.heartbeat_frame() is None and venue.HEARTBEAT_INTERVAL_S is None
 
 

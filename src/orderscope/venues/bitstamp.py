@@ -192,6 +192,10 @@ class Bitstamp(Venue):
                 frames.append(msgspec.json.encode(request).decode())
         return frames
 
+    def connection_plan(self, instruments: Iterable[Instrument]) -> list[tuple[str, list[str]]]:
+        """Connections to open, each with its subscribe frames: one carries them all."""
+        return [(self.ws_url(), self.subscribe_frames(instruments))]
+
     def snapshot_url(self, instrument: Instrument) -> str:
         return f"{self.rest_endpoint}/api/v2/order_book/{instrument.venue_symbol}"
 

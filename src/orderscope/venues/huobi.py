@@ -179,6 +179,10 @@ class Huobi(Venue):
                 )
         return frames
 
+    def connection_plan(self, instruments: Iterable[Instrument]) -> list[tuple[str, list[str]]]:
+        """Connections to open, each with its subscribe frames: one carries them all."""
+        return [(self.ws_url(), self.subscribe_frames(instruments))]
+
     def heartbeat_frame(self) -> str | None:
         return None
 
