@@ -110,17 +110,17 @@ def parse_float_exact(value: float, decimals: int) -> int:
     """
     if not math.isfinite(value) or value < 0:
         raise NumberFormatError(f"not a finite non-negative number: {value!r}")
+    # Fast paths: a scaled integer below 2**52 that maps back to ``value`` (int / int division
+    # is correctly rounded) is the only one that does, so it holds the shortest form's digits.
+    # Most venue numbers have few decimals: try those first when many are asked for.
+    if _FEW_DECIMALS < decimals < len(POW10):
+        few = round(value * POW10[_FEW_DECIMALS])
+        if few < _FAST_LIMIT and few / POW10[_FEW_DECIMALS] == value:
+            return few * POW10[decimals - _FEW_DECIMALS]
     if decimals < len(POW10):
-        # Fast paths: below 2**52 one scaled integer at most maps back to ``value`` (int / int
-        # division is correctly rounded), so it is the shortest form's digits.
         nearest = round(value * POW10[decimals])
-        if nearest < _FAST_LIMIT:
-            if nearest / POW10[decimals] == value:
-                return nearest
-        elif decimals > _FEW_DECIMALS:  # too large to decide at ``decimals``: most numbers
-            few = round(value * POW10[_FEW_DECIMALS])  # have few decimals, try those first
-            if few < _FAST_LIMIT and few / POW10[_FEW_DECIMALS] == value:
-                return few * POW10[decimals - _FEW_DECIMALS]
+        if nearest < _FAST_LIMIT and nearest / POW10[decimals] == value:
+            return nearest
     mantissa, _, exponent = repr(value).partition("e")
     shift = decimals + int(exponent or 0)  # mantissa * 10**exponent at ``decimals``
     if not 0 <= shift < len(POW10):
