@@ -1,6 +1,6 @@
 """HTX (Huobi) spot: the market WebSocket ``wss://api.huobi.pro/ws``.
 
-Protocol: Huobi spot WebSocket v1 market data (2017-2026 format). Every frame the venue sends is
+Protocol: the HTX spot market WebSocket (``/ws``), in its 2017-2026 format. Every frame the venue sends is
 gzip-compressed JSON in a binary WebSocket frame. The client subscribes with
 ``{"sub": "market.<symbol>.<topic>", "id": ...}`` and gets ``{"id", "status": "ok", "subbed"}``
 (or ``{"status": "error", "err-code", "err-msg"}``). Data frames are ``{"ch", "ts", "tick"}``:
@@ -8,7 +8,7 @@ gzip-compressed JSON in a binary WebSocket frame. The client subscribes with
 - ``market.<symbol>.depth.step0``: the top 150 levels of each side at full price precision, a
   whole book in every message (``tick.version`` is the book's version).
 - ``market.<symbol>.trade.detail``: one or more trades; ``direction`` is the taker's side and
-  ``tradeId`` the unique trade id (the older ``id`` field is not unique per trade).
+  ``tradeId`` the trade id (HTX retires the older ``id`` field in its favour).
 
 Heartbeat: the server sends ``{"ping": N}`` every few seconds and closes the connection after a
 few unanswered ones; the client must answer ``{"pong": N}``. The connector cannot send, so it
@@ -25,7 +25,7 @@ order-entry step.
 Book sync: there is none to keep. Each ``depth.step0`` message replaces the book, so a lost
 message only costs freshness and no gap can exist between two messages. A book is SYNCED from its
 first message on; a bad depth frame marks it OUT_OF_SYNC (it may now be stale) and the next
-message, a second or less later, restores it without any REST request.
+message (about one a second per symbol in the capture) restores it without any REST request.
 """
 
 from __future__ import annotations
