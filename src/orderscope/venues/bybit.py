@@ -27,8 +27,9 @@ delta's ``u`` must be the previous message's ``u + 1``, otherwise messages were 
 is OUT_OF_SYNC until the next snapshot (live: resubscribe to get one). The venue occasionally
 sends a snapshot with ``u == 1`` after a service restart: it simply replaces the book, and the
 sequence starts again from 1. Level-1 books are snapshot-only (re-pushed with an unchanged ``u``
-after 3 s without change). Books are kept at the subscribed depth (levels pushed past it are
-dropped, as the venue's view drops them).
+after 3 s without change). ``seq``, the cross sequence, orders data across depths and trades but
+is not consecutive, so it plays no part in continuity. Books are kept at the subscribed depth
+(levels pushed past it are dropped, as the venue's view drops them).
 
 Bybit lists the same symbol in several categories (``BTCUSDT`` is spot and a linear perpetual),
 and the category of a frame is that of its connection's URL. Instruments are therefore keyed by

@@ -1,7 +1,7 @@
 """HTX (Huobi) spot: the market WebSocket ``wss://api.huobi.pro/ws``.
 
-Protocol: the HTX spot market WebSocket (``/ws``), in its 2017-2026 format. Every frame the venue sends is
-gzip-compressed JSON in a binary WebSocket frame. The client subscribes with
+Protocol: the HTX spot market WebSocket (``/ws``), in its 2017-2026 format. Every frame the
+venue sends is gzip-compressed JSON in a binary WebSocket frame. The client subscribes with
 ``{"sub": "market.<symbol>.<topic>", "id": ...}`` and gets ``{"id", "status": "ok", "subbed"}``
 (or ``{"status": "error", "err-code", "err-msg"}``). Data frames are ``{"ch", "ts", "tick"}``:
 
