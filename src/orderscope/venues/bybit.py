@@ -21,6 +21,8 @@ Protocol versions spoken:
 - **the 2021 realtime protocol** (``/realtime_public``, ``/realtime``, ``/v2/public/symbols``):
   trades only, see ``orderscope.venues.bybit_legacy``.
 
+The v5 message shapes and the instruments-info parsing are in ``orderscope.venues.bybit_wire``.
+
 Book sync, as the v5 documentation states it: subscribing yields a ``snapshot``, then ``delta``
 messages; a new ``snapshot`` resets the local book whatever its ``u``. ``u`` is a sequence: each
 delta's ``u`` must be the previous message's ``u + 1``, otherwise messages were lost and the book
@@ -42,7 +44,6 @@ Sizes: spot and linear sizes are in the base currency. Inverse contracts (old ca
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import ClassVar, NoReturn
 from urllib.parse import urlsplit
 
@@ -55,7 +56,7 @@ from orderscope.errors import (
     UnsubscribedChannel,
     VenueErrorMessage,
 )
-from orderscope.fixed import NumberFormatError, decimals_of, parse_fixed
+from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.model import (
     BookDelta,
     BookSnapshot,
@@ -70,8 +71,8 @@ from orderscope.model import (
     Ticker,
     Trade,
 )
-from orderscope.symbols import unified_symbol
 from orderscope.venues import bybit_legacy as legacy
+from orderscope.venues import bybit_wire as wire
 from orderscope.venues.base import Venue
 
 MS = 1_000_000  # nanoseconds per millisecond
@@ -81,144 +82,6 @@ ARGS_PER_REQUEST = {"spot": 10}  # spot takes 10 topics a request; no limit docu
 DEFAULT_ARGS_PER_REQUEST = 100
 _SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
 _OPPOSITE = {"Buy": Side.SELL, "Sell": Side.BUY}  # liquidated position side -> order side
-_CATEGORY_OF_KIND = {
-    InstrumentKind.SPOT: "spot",
-    InstrumentKind.LINEAR_PERPETUAL: "linear",
-    InstrumentKind.LINEAR_FUTURE: "linear",
-    InstrumentKind.INVERSE_PERPETUAL: "inverse",
-    InstrumentKind.INVERSE_FUTURE: "inverse",
-}
-_CONTRACT_KINDS = {
-    "LinearPerpetual": InstrumentKind.LINEAR_PERPETUAL,
-    "LinearFutures": InstrumentKind.LINEAR_FUTURE,
-    "InversePerpetual": InstrumentKind.INVERSE_PERPETUAL,
-    "InverseFutures": InstrumentKind.INVERSE_FUTURE,
-}
-
-
-# -- wire messages ---------------------------------------------------------------------------
-
-
-class _Envelope(msgspec.Struct):
-    topic: str = ""
-    type: str = ""
-    ts: int = 0
-    cts: int = 0
-    data: msgspec.Raw = msgspec.Raw(b"")
-    success: bool | None = None  # replies to subscribe / ping
-    ret_msg: str = ""
-    op: str = ""
-
-
-class _Book(msgspec.Struct):
-    s: str
-    b: list[tuple[str, str]]
-    a: list[tuple[str, str]]
-    u: int
-    seq: int = 0
-
-
-class _PublicTrade(msgspec.Struct):
-    T: int
-    s: str
-    S: str  # the taker's side
-    v: str
-    p: str
-    i: str
-
-
-class _TickerData(msgspec.Struct):
-    """A tickers message: in a linear ``delta`` every absent (empty) field is unchanged."""
-
-    symbol: str
-    lastPrice: str = ""
-    prevPrice24h: str = ""
-    highPrice24h: str = ""
-    lowPrice24h: str = ""
-    volume24h: str = ""
-    bid1Price: str = ""
-    ask1Price: str = ""
-    markPrice: str = ""
-    indexPrice: str = ""
-    openInterest: str = ""
-    fundingRate: str = ""
-    nextFundingTime: str = ""
-
-
-class _AllLiquidation(msgspec.Struct):
-    T: int
-    s: str
-    S: str  # side of the liquidated position: Buy = a long was liquidated
-    v: str
-    p: str  # bankruptcy price
-
-
-class _Liquidation(msgspec.Struct):  # the deprecated ``liquidation`` topic
-    updatedTime: int
-    symbol: str
-    side: str  # side of the liquidated position, as in allLiquidation
-    size: str
-    price: str
-
-
-class _PriceFilter(msgspec.Struct):
-    tickSize: str
-
-
-class _LotSizeFilter(msgspec.Struct):
-    qtyStep: str = ""  # derivatives
-    basePrecision: str = ""  # spot
-
-
-class _InstrumentInfo(msgspec.Struct):
-    symbol: str
-    baseCoin: str
-    quoteCoin: str
-    priceFilter: _PriceFilter
-    lotSizeFilter: _LotSizeFilter
-    contractType: str = ""
-    settleCoin: str = ""
-    deliveryTime: str = "0"
-    priceScale: str = ""
-    status: str = ""
-
-
-class _InstrumentsResult(msgspec.Struct):
-    category: str
-    items: list[_InstrumentInfo] = msgspec.field(name="list")
-
-
-class _InstrumentsResponse(msgspec.Struct):
-    retCode: int
-    result: _InstrumentsResult
-    retMsg: str = ""
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-_BOOK = msgspec.json.Decoder(_Book)
-_PUBLIC_TRADES = msgspec.json.Decoder(list[_PublicTrade])
-_TICKER = msgspec.json.Decoder(_TickerData)
-_ALL_LIQUIDATIONS = msgspec.json.Decoder(list[_AllLiquidation] | _AllLiquidation)
-_LIQUIDATIONS = msgspec.json.Decoder(list[_Liquidation] | _Liquidation)
-_INSTRUMENTS = msgspec.json.Decoder(_InstrumentsResponse)
-
-_PRICE_FIELDS = (
-    "lastPrice",
-    "prevPrice24h",
-    "highPrice24h",
-    "lowPrice24h",
-    "bid1Price",
-    "ask1Price",
-    "markPrice",
-    "indexPrice",
-)
-_SIZE_FIELDS = ("volume24h", "openInterest")
-_TICKER_FIELDS = frozenset(_PRICE_FIELDS[:6]) | {"volume24h"}
-_FUNDING_FIELDS = frozenset({"fundingRate", "nextFundingTime", "markPrice", "indexPrice"})
-
-
-def category_of(instrument: Instrument) -> str:
-    return _CATEGORY_OF_KIND[instrument.kind]
 
 
 def _category_of_url(url: str) -> str | None:
@@ -253,7 +116,7 @@ class Bybit(Venue):
         instruments = list(instruments)
         super().__init__(instruments, symbols)
         # The same symbol can be spot and linear: key it with its category.
-        self.by_venue_symbol = {f"{category_of(i)}:{i.venue_symbol}": i for i in instruments}
+        self.by_venue_symbol = {f"{wire.category_of(i)}:{i.venue_symbol}": i for i in instruments}
         self.ws_endpoint = ws_url.rstrip("/")
         self._conn_category: dict[int, str] = {}
         self._book_depth: dict[str, int] = {}  # unified symbol -> the depth its book follows
@@ -267,42 +130,7 @@ class Bybit(Venue):
             return legacy.parse_v2_symbols(cls.name, body)
         if "/v5/market/instruments-info" not in url:
             return []
-        response = _INSTRUMENTS.decode(body)
-        if response.retCode != 0:
-            raise ConfigError(f"bybit instruments-info: error {response.retCode} {response.retMsg}")
-        spot = response.result.category == "spot"
-        instruments = []
-        for s in response.result.items:
-            kind = InstrumentKind.SPOT if spot else _CONTRACT_KINDS.get(s.contractType)
-            if kind is None:  # options and unknown contract types
-                continue
-            tick = s.priceFilter.tickSize
-            step = s.lotSizeFilter.basePrecision if spot else s.lotSizeFilter.qtyStep
-            price_decimals = max(decimals_of(tick), int(s.priceScale or 0))
-            size_decimals = decimals_of(step)
-            expiry = None
-            if kind in (InstrumentKind.LINEAR_FUTURE, InstrumentKind.INVERSE_FUTURE):
-                delivery = datetime.fromtimestamp(int(s.deliveryTime) / 1000, UTC)
-                expiry = delivery.strftime("%y%m%d")
-            settle = None if spot else (s.settleCoin or s.quoteCoin)
-            inverse = kind in (InstrumentKind.INVERSE_PERPETUAL, InstrumentKind.INVERSE_FUTURE)
-            instruments.append(
-                Instrument(
-                    venue=cls.name,
-                    symbol=unified_symbol(s.baseCoin, s.quoteCoin, kind, settle, expiry),
-                    venue_symbol=s.symbol,
-                    base=s.baseCoin,
-                    quote=s.quoteCoin,
-                    kind=kind,
-                    price_decimals=price_decimals,
-                    size_decimals=size_decimals,
-                    tick_size=parse_fixed(tick, price_decimals),
-                    lot_size=parse_fixed(step, size_decimals),
-                    settle=settle,
-                    contract_size="1" if inverse else None,
-                )
-            )
-        return instruments
+        return wire.parse_instruments(cls.name, body)
 
     # -- live session helpers --------------------------------------------------------------
 
@@ -330,7 +158,7 @@ class Bybit(Venue):
         """
         by_category: dict[str, list[str]] = {}
         for instrument in instruments:
-            by_category.setdefault(category_of(instrument), []).extend(
+            by_category.setdefault(wire.category_of(instrument), []).extend(
                 self.topics(instrument, depth)
             )
         plan = []
@@ -376,7 +204,7 @@ class Bybit(Venue):
                     self._book_depth.setdefault(instrument.symbol, int(depth))
 
     def check_subscribed(self, channel: str, instrument: Instrument, frame: str | bytes) -> None:
-        key = f"{category_of(instrument)}:{instrument.venue_symbol}"
+        key = f"{wire.category_of(instrument)}:{instrument.venue_symbol}"
         if (channel, key) not in self.subscriptions:
             raise UnsubscribedChannel(
                 self.name, channel, frame, f"not subscribed to {channel} {key}", instrument.symbol
@@ -385,7 +213,7 @@ class Bybit(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        env = self.decode(_ENVELOPE, frame, "?", frame)
+        env = self.decode(wire.ENVELOPE, frame, "?", frame)
         if not env.topic:
             self._control(env, frame)
             return
@@ -410,7 +238,7 @@ class Bybit(Venue):
         else:
             self.stats.ignored_frames += 1  # subscribed, not normalized (kline, orderbook.rpi...)
 
-    def _control(self, env: _Envelope, frame: str | bytes) -> None:
+    def _control(self, env: wire.Envelope, frame: str | bytes) -> None:
         if env.success is False:
             raise VenueErrorMessage(self.name, "control", frame, f"rejected: {env.ret_msg}")
         if env.success is None and env.op not in ("pong", "ping"):
@@ -430,7 +258,7 @@ class Bybit(Venue):
         instrument: Instrument,
         channel: str,
         depth: int,
-        env: _Envelope,
+        env: wire.Envelope,
         frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
@@ -438,7 +266,7 @@ class Bybit(Venue):
         if self._book_depth.setdefault(instrument.symbol, depth) != depth:
             self.stats.ignored_frames += 1  # a second depth of a book already followed
             return
-        msg = self.decode(_BOOK, env.data, channel, frame, instrument.symbol, book=True)
+        msg = self.decode(wire.BOOK, env.data, channel, frame, instrument.symbol, book=True)
         if msg.s != instrument.venue_symbol:
             self._bad(channel, frame, f"symbol {msg.s!r} on topic {env.topic!r}", instrument)
         bids = self.parse_levels(msg.b, instrument, frame, channel)
@@ -477,12 +305,12 @@ class Bybit(Venue):
         self,
         instrument: Instrument,
         channel: str,
-        env: _Envelope,
+        env: wire.Envelope,
         frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        items = self.decode(_PUBLIC_TRADES, env.data, channel, frame, instrument.symbol)
+        items = self.decode(wire.PUBLIC_TRADES, env.data, channel, frame, instrument.symbol)
         trades = []
         for t in items:  # every trade is checked before any is emitted
             price, size = self._price_size(t.p, t.v, t.s, instrument, channel, frame)
@@ -519,18 +347,18 @@ class Bybit(Venue):
         self,
         instrument: Instrument,
         channel: str,
-        env: _Envelope,
+        env: wire.Envelope,
         frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
         rows: list[tuple[int, str, str, str, str]]  # time, symbol, position side, size, price
         if channel == "allLiquidation":
-            data = self.decode(_ALL_LIQUIDATIONS, env.data, channel, frame, instrument.symbol)
+            data = self.decode(wire.ALL_LIQUIDATIONS, env.data, channel, frame, instrument.symbol)
             items = data if isinstance(data, list) else [data]
             rows = [(x.T, x.s, x.S, x.v, x.p) for x in items]
         else:
-            old = self.decode(_LIQUIDATIONS, env.data, channel, frame, instrument.symbol)
+            old = self.decode(wire.LIQUIDATIONS, env.data, channel, frame, instrument.symbol)
             olds = old if isinstance(old, list) else [old]
             rows = [(x.updatedTime, x.symbol, x.side, x.size, x.price) for x in olds]
         events = []
@@ -549,7 +377,7 @@ class Bybit(Venue):
     def _on_legacy_trades(
         self,
         instrument: Instrument,
-        env: _Envelope,
+        env: wire.Envelope,
         frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
@@ -590,12 +418,12 @@ class Bybit(Venue):
         self,
         instrument: Instrument,
         channel: str,
-        env: _Envelope,
+        env: wire.Envelope,
         frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        msg = self.decode(_TICKER, env.data, channel, frame, instrument.symbol)
+        msg = self.decode(wire.TICKER, env.data, channel, frame, instrument.symbol)
         if msg.symbol != instrument.venue_symbol:
             self._bad(channel, frame, f"symbol {msg.symbol!r}", instrument)
         changes = self._ticker_changes(msg, instrument, channel, frame)
@@ -609,17 +437,17 @@ class Bybit(Venue):
         self._ticker_events(instrument, state, changes.keys(), env.ts * MS, recv_ns, out)
 
     def _ticker_changes(
-        self, msg: _TickerData, instrument: Instrument, channel: str, frame: str | bytes
+        self, msg: wire.TickerData, instrument: Instrument, channel: str, frame: str | bytes
     ) -> dict[str, int | str]:
         """The fields present in a tickers message, parsed (nothing is stored before all are)."""
         changes: dict[str, int | str] = {}
         pd, sd = instrument.price_decimals, instrument.size_decimals
         try:
-            for name in _PRICE_FIELDS:
+            for name in wire.PRICE_FIELDS:
                 text = getattr(msg, name)
                 if text:
                     changes[name] = parse_fixed(text, pd)
-            for name in _SIZE_FIELDS:
+            for name in wire.SIZE_FIELDS:
                 text = getattr(msg, name)
                 if text:
                     changes[name] = parse_fixed(text, sd)
@@ -648,7 +476,7 @@ class Bybit(Venue):
             value = state.get(name)
             return value if isinstance(value, int) else None
 
-        if changed & _TICKER_FIELDS:
+        if changed & wire.TICKER_FIELDS:
             out.append(
                 Ticker(
                     self.name,
@@ -665,7 +493,7 @@ class Bybit(Venue):
                 )
             )
         rate = state.get("fundingRate")
-        if changed & _FUNDING_FIELDS and isinstance(rate, str):
+        if changed & wire.FUNDING_FIELDS and isinstance(rate, str):
             next_ms = known("nextFundingTime") or 0
             out.append(
                 FundingRate(
@@ -684,7 +512,7 @@ class Bybit(Venue):
         if (
             "openInterest" in changed
             and open_interest is not None
-            and category_of(instrument) == "linear"
+            and wire.category_of(instrument) == "linear"
         ):
             out.append(OpenInterest(self.name, sym, exch_ns, recv_ns, open_interest))
 
