@@ -104,3 +104,36 @@ def decimals_of(text: str) -> int:
 def to_float(value: int, decimals: int) -> float:
     """A scaled int as the nearest float (for display and statistics only)."""
     return value / POW10[decimals]
+
+
+_FAST_LIMIT = 1 << 52
+_FEW_DECIMALS = 8
+
+
+def parse_float_exact(value: float, decimals: int) -> int:
+    """Convert a JSON number into a scaled int at ``decimals``, keeping every digit it has.
+
+    The decimal taken is the float's shortest round-trip form (``repr``): the text the venue
+    wrote for any number of up to 15 significant digits, and the double it meant otherwise.
+    Unlike ``parse_fixed_float`` nothing is ever rounded: a value with more than ``decimals``
+    decimals raises. For venues whose numbers are doubles computed off the instrument's grid
+    (HTX book sizes such as ``0.575610404535042``).
+    """
+    if not math.isfinite(value) or value < 0:
+        raise NumberFormatError(f"not a finite non-negative number: {value!r}")
+    # Fast paths: a scaled integer below 2**52 that maps back to ``value`` (int / int division
+    # is correctly rounded) is the only one that does, so it holds the shortest form's digits.
+    # Most venue numbers have few decimals: try those first when many are asked for.
+    if _FEW_DECIMALS < decimals < len(POW10):
+        few = round(value * POW10[_FEW_DECIMALS])
+        if few < _FAST_LIMIT and few / POW10[_FEW_DECIMALS] == value:
+            return few * POW10[decimals - _FEW_DECIMALS]
+    if decimals < len(POW10):
+        nearest = round(value * POW10[decimals])
+        if nearest < _FAST_LIMIT and nearest / POW10[decimals] == value:
+            return nearest
+    mantissa, _, exponent = repr(value).partition("e")
+    shift = decimals + int(exponent or 0)  # mantissa * 10**exponent at ``decimals``
+    if not 0 <= shift < len(POW10):
+        raise NumberFormatError(f"{value!r} does not fit {decimals} decimals")
+    return parse_fixed(mantissa, shift)

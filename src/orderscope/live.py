@@ -308,7 +308,7 @@ class LiveSession:
     async def _send_replies(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         replies = self.venue.replies
         while replies:
-            _conn, frame = replies.pop(0)
+            _conn, frame = replies.popleft()
             await ws.send_str(frame)
 
     # -- resync ----------------------------------------------------------------------------

@@ -11,7 +11,10 @@ from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
 from orderscope.venues.bitfinex import Bitfinex
+from orderscope.venues.bitstamp import Bitstamp
+from orderscope.venues.bybit import Bybit
 from orderscope.venues.coinbase import CoinbaseAdvanced, CoinbaseExchange
+from orderscope.venues.huobi import Huobi
 from orderscope.venues.kraken import Kraken
 from orderscope.venues.okx import Okx
 
@@ -24,6 +27,9 @@ CONNECTORS: tuple[type[Venue], ...] = (
     Kraken,
     Okx,
     Bitfinex,
+    Bitstamp,
+    Huobi,
+    Bybit,
 )
 REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in CONNECTORS}
 

@@ -39,6 +39,7 @@ from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEve
 
 log = logging.getLogger("orderscope.venues")
 T = TypeVar("T")
+MAX_PENDING_REPLIES = 64
 
 
 @dataclass(slots=True)
@@ -91,8 +92,10 @@ class Venue(ABC):
         endpoints: Endpoints | None = None,
     ) -> None:
         self.endpoints = endpoints if endpoints is not None else self.default_endpoints
-        #: frames the connector wants sent back on a connection (pongs): (conn, frame)
-        self.replies: list[tuple[int, str]] = []
+        #: frames the connector wants sent back on a connection (pongs), oldest first:
+        #: (conn, frame). A live transport drains it after each frame; replay never does, so
+        #: it is bounded.
+        self.replies: deque[tuple[int, str]] = deque(maxlen=MAX_PENDING_REPLIES)
         self.instruments: dict[str, Instrument] = {}
         self.by_venue_symbol: dict[str, Instrument] = {}
         for instrument in instruments:
