@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import msgspec
+import numpy as np
 import polars as pl
 
+from orderscope.flow._vector import column, group
 from orderscope.flow.base import (
     DAY,
     MINUTE,
@@ -214,18 +216,23 @@ class CumulativeDelta:
 
 def delta_bars(frame: pl.DataFrame, params: DeltaParams = DeltaParams()) -> DeltaResult:
     """The vectorized ``CumulativeDelta`` of a trades frame (arrival order)."""
-    buy = pl.col("side") > 0
-    grouped = (
-        require_trades(frame)
-        .group_by(pl.col("ts") // params.timeframe_ns)
-        .agg(
-            pl.col("size").filter(buy).sum().alias("buy"),
-            pl.col("size").filter(~buy).sum().alias("sell"),
-            pl.len().alias("trades"),
-            pl.col("price").max().alias("high"),
-            pl.col("price").min().alias("low"),
-            pl.col("price").last().alias("close"),
-        )
+    t = require_trades(frame)
+    if t.height == 0:
+        return build_delta({}, params)
+    g = group(column(t, "ts") // params.timeframe_ns)
+    price, size, side = (g.take(column(t, c)) for c in ("price", "size", "side"))
+    starts = g.starts
+    buys = np.where(side > 0, size, 0)
+    buy = np.add.reduceat(buys, starts)
+    columns = (
+        buy,
+        np.add.reduceat(size, starts) - buy,
+        g.ends - starts,
+        np.maximum.reduceat(price, starts),
+        np.minimum.reduceat(price, starts),
+        price[g.ends - 1],
     )
-    cells = {row[0]: list(row[1:]) for row in grouped.iter_rows()}
+    cells = {
+        k: list(v) for k, *v in zip(g.keys.tolist(), *(c.tolist() for c in columns), strict=True)
+    }
     return build_delta(cells, params)

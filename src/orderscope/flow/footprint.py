@@ -47,6 +47,7 @@ import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
+from orderscope.flow._vector import I64, cell_sums, column, group
 from orderscope.flow.base import check_positive, poc_index, ratio, require_trades
 from orderscope.model import Side, Trade
 
@@ -277,7 +278,7 @@ class Footprint:
 # -- vectorized ---------------------------------------------------------------------------
 
 
-def _volume_bar_ids(sizes: np.ndarray[tuple[int], np.dtype[np.int64]], size: int) -> np.ndarray:
+def _volume_bar_ids(sizes: I64, size: int) -> I64:
     """Bar number per trade for volume bars: a bar ends at the first trade reaching ``size``."""
     cum = np.cumsum(sizes)
     ids = np.empty(len(sizes), dtype=np.int64)
@@ -294,83 +295,63 @@ def footprint(frame: pl.DataFrame, row: int, bars: BarSpec) -> FootprintResult:
     """The vectorized ``Footprint``: the same bars from a trades frame (arrival order)."""
     check_positive("row", row)
     t = require_trades(frame)
-    bar: pl.Expr | pl.Series
+    if t.height == 0:
+        return FootprintResult(row, bars.kind, bars.size, [])
+    ts, price, size, side = (column(t, c) for c in ("ts", "price", "size", "side"))
     if bars.kind is BarKind.TIME:
-        bar = pl.col("ts") // bars.size
+        keys = ts // bars.size
     elif bars.kind is BarKind.TRADES:
-        bar = pl.int_range(pl.len(), dtype=pl.Int64) // bars.size
+        keys = np.arange(len(ts), dtype=np.int64) // bars.size
     else:
-        bar = pl.Series(_volume_bar_ids(t["size"].to_numpy(), bars.size))
-    t = t.with_columns(
-        bar.alias("bar"),
-        (pl.col("price") - pl.col("price") % row).alias("row"),
-        (pl.col("size") * pl.col("side")).alias("signed"),
+        keys = _volume_bar_ids(size, bars.size)
+    g = group(keys)
+    ts, price, size, side = (g.take(a) for a in (ts, price, size, side))
+    starts, ends = g.starts, g.ends
+    lasts = ends - 1
+    signed = size * side
+    running = np.cumsum(signed)
+    before = running[starts] - signed[starts]  # the running delta before each bar
+    if bars.kind is BarKind.TIME:
+        first_ts, last_ts = g.keys * bars.size, (g.keys + 1) * bars.size
+    else:
+        first_ts, last_ts = ts[starts], ts[lasts]
+    per_bar = zip(
+        first_ts.tolist(),
+        last_ts.tolist(),
+        price[starts].tolist(),
+        np.maximum.reduceat(price, starts).tolist(),
+        np.minimum.reduceat(price, starts).tolist(),
+        price[lasts].tolist(),
+        np.add.reduceat(size, starts).tolist(),
+        (running[lasts] - before).tolist(),
+        (np.maximum.reduceat(running, starts) - before).tolist(),
+        (np.minimum.reduceat(running, starts) - before).tolist(),
+        (ends - starts).tolist(),
+        strict=True,
     )
-    per_bar = (
-        t.group_by("bar")
-        .agg(
-            pl.col("ts").first().alias("first_ts"),
-            pl.col("ts").last().alias("last_ts"),
-            pl.col("price").first().alias("open"),
-            pl.col("price").max().alias("high"),
-            pl.col("price").min().alias("low"),
-            pl.col("price").last().alias("close"),
-            pl.col("size").sum().alias("volume"),
-            pl.col("signed").sum().alias("delta"),
-            pl.col("signed").cum_sum().max().alias("max_delta"),
-            pl.col("signed").cum_sum().min().alias("min_delta"),
-            pl.len().alias("trades"),
-        )
-        .sort("bar")
+    # rows: cells (bar number, row index) over the ordered trades
+    row_keys = price - price % row
+    lowest = int(row_keys.min())
+    bar_of = np.repeat(np.arange(len(starts), dtype=np.int64), ends - starts)
+    index = (row_keys - lowest) // row
+    buys = np.where(side > 0, size, 0)
+    cell_bar, cell_index, (cell_buy, cell_sell, cell_trades) = cell_sums(
+        bar_of, index, int(index.max()) + 1, [buys, size - buys, None]
     )
-    buy = pl.col("side") > 0
-    per_row = (
-        t.group_by("bar", "row")
-        .agg(
-            pl.col("size").filter(buy).sum().alias("buy"),
-            pl.col("size").filter(~buy).sum().alias("sell"),
-            pl.len().alias("trades"),
-        )
-        .sort("bar", "row")
-    )
-    row_bar = per_row["bar"].to_list()
-    row_keys = per_row["row"].to_list()
-    row_buy = per_row["buy"].to_list()
-    row_sell = per_row["sell"].to_list()
-    row_trades = per_row["trades"].to_list()
+    bounds = np.searchsorted(cell_bar, np.arange(len(starts) + 1)).tolist()
+    cell_keys = (cell_index * row + lowest).tolist()
+    cell_buys, cell_sells, cell_counts = cell_buy.tolist(), cell_sell.tolist(), cell_trades.tolist()
     out: list[FootprintBar] = []
-    i = 0
-    for b in per_bar.iter_rows(named=True):
-        j = i
-        while j < len(row_bar) and row_bar[j] == b["bar"]:
-            j += 1
-        keys = row_keys[i:j]
+    for i, (start, end, o, h, low, c, v, d, top, bottom, n) in enumerate(per_bar):
+        lo, hi = bounds[i], bounds[i + 1]
+        keys_i = cell_keys[lo:hi]
         rows = [
-            FootprintRow(keys[k - i], row_buy[k], row_sell[k], row_trades[k]) for k in range(i, j)
+            FootprintRow(cell_keys[k], cell_buys[k], cell_sells[k], cell_counts[k])
+            for k in range(lo, hi)
         ]
-        volumes = [row_buy[k] + row_sell[k] for k in range(i, j)]
-        if bars.kind is BarKind.TIME:
-            start, end = b["bar"] * bars.size, (b["bar"] + 1) * bars.size
-        else:
-            start, end = b["first_ts"], b["last_ts"]
-        out.append(
-            FootprintBar(
-                start,
-                end,
-                b["open"],
-                b["high"],
-                b["low"],
-                b["close"],
-                b["volume"],
-                b["delta"],
-                b["max_delta"],
-                b["min_delta"],
-                b["trades"],
-                keys[poc_index(volumes, keys)],
-                rows,
-            )
-        )
-        i = j
+        volumes = [cell_buys[k] + cell_sells[k] for k in range(lo, hi)]
+        poc = keys_i[poc_index(volumes, keys_i)]
+        out.append(FootprintBar(start, end, o, h, low, c, v, d, top, bottom, n, poc, rows))
     return FootprintResult(row, bars.kind, bars.size, out)
 
 

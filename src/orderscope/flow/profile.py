@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import msgspec
+import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
+from orderscope.flow._vector import cell_sums, column
 from orderscope.flow.base import DAY, check_positive, poc_index, ratio, require_trades
 from orderscope.model import Side, Trade
 
@@ -258,24 +260,20 @@ class SessionProfiles:
 
 
 def _cells(frame: pl.DataFrame, row: int) -> Cells:
-    buy = pl.col("side") > 0
-    grouped = (
-        frame.with_columns((pl.col("price") - pl.col("price") % row).alias("row"))
-        .group_by("row")
-        .agg(
-            pl.col("size").filter(buy).sum().alias("buy"),
-            pl.col("size").filter(~buy).sum().alias("sell"),
-            pl.len().alias("trades"),
-        )
+    if frame.height == 0:
+        return {}
+    price, size, side = (column(frame, c) for c in ("price", "size", "side"))
+    keys = price - price % row
+    lowest = int(keys.min())
+    index = (keys - lowest) // row
+    buys = np.where(side > 0, size, 0)
+    _, used, (buy, sell, trades) = cell_sums(
+        np.zeros_like(index), index, int(index.max()) + 1, [buys, size - buys, None]
     )
     return {
-        k: [b, s, n]
+        lowest + k * row: [b, s, n]
         for k, b, s, n in zip(
-            grouped["row"].to_list(),
-            grouped["buy"].to_list(),
-            grouped["sell"].to_list(),
-            grouped["trades"].to_list(),
-            strict=True,
+            used.tolist(), buy.tolist(), sell.tolist(), trades.tolist(), strict=True
         )
     }
 

@@ -20,10 +20,12 @@ import math
 from dataclasses import dataclass
 
 import msgspec
+import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import POW10
+from orderscope.flow._vector import column, group
 from orderscope.flow.base import (
     DAY,
     MINUTE,
@@ -157,11 +159,20 @@ def vwap(frame: pl.DataFrame, params: VwapParams) -> VwapResult:
     t = require_trades(frame)
     if params.anchor_ns is not None:
         t = t.filter(pl.col("ts") >= params.anchor_ns)
-    pv = pl.col("price").cast(pl.Int128) * pl.col("size")
-    grouped = t.group_by(pl.col("ts") // params.timeframe_ns).agg(
-        pl.col("size").sum(),
-        pv.sum().alias("pv"),
-        (pv * pl.col("price")).sum().alias("p2v"),
-    )
-    sums = {row[0]: list(row[1:]) for row in grouped.iter_rows()}
+    if t.height == 0:
+        return build_vwap({}, params)
+    g = group(column(t, "ts") // params.timeframe_ns)
+    price, size = g.take(column(t, "price")), g.take(column(t, "size"))
+    # price * size and price**2 * size overflow int64: exact running sums in Int128, read at
+    # each bar's last trade and differenced
+    pv = pl.Series(price).cast(pl.Int128) * pl.Series(size)
+    running = pl.DataFrame({"pv": pv, "p2v": pv * pl.Series(price)}).select(pl.all().cum_sum())
+    lasts = pl.Series(g.ends - 1)
+    ends_pv = [0, *running["pv"].gather(lasts).to_list()]
+    ends_p2v = [0, *running["p2v"].gather(lasts).to_list()]
+    volumes = np.add.reduceat(size, g.starts).tolist()
+    sums = {
+        key: [volumes[i], ends_pv[i + 1] - ends_pv[i], ends_p2v[i + 1] - ends_p2v[i]]
+        for i, key in enumerate(g.keys.tolist())
+    }
     return build_vwap(sums, params)
