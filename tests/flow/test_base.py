@@ -58,7 +58,7 @@ def test_ratio_is_exact() -> None:
 def test_poc_index_ties() -> None:
     assert poc_index([5, 5, 5], [10, 20, 30]) == 1
     assert poc_index([5, 5], [10, 20]) == 0
-    assert poc_index([1, 5, 1, 5], [10, 20, 30, 40]) == 1  # 20 and 30 are equally near 25
+    assert poc_index([1, 5, 1, 5], [10, 20, 30, 40]) == 1  # 20 is nearer the middle (25)
     assert poc_index([7], [10]) == 0
 
 

@@ -187,9 +187,9 @@ class _Bar:
 
     def copy(self) -> _Bar:
         bar = _Bar(self.start_ns, self.end_ns, self.open, 0)
-        bar.absorb(self)
-        bar.open, bar.high, bar.low = self.open, self.high, self.low
-        bar.max_delta, bar.min_delta = self.max_delta, self.min_delta
+        for name in self.__slots__:
+            setattr(bar, name, getattr(self, name))
+        bar.rows = {key: list(cell) for key, cell in self.rows.items()}
         return bar
 
 

@@ -14,9 +14,9 @@ nodes). Each row has its buy and sell (aggressor) volume and trade count.
   VAH and VAL are the highest and lowest rows inside (lower edges).
 - **HVN / LVN**: the profile is smoothed by a centered moving sum over ``2 * smooth + 1`` rows
   (rows outside the range are empty, so they add 0). A node is a plateau of equal smoothed
-  values (one row or more): a *high-volume node* when no neighbouring row is higher-or-equal
-  (a range edge has one neighbour), a *low-volume node* when it lies strictly inside the range
-  and both neighbours are higher. A node is reported at its plateau's middle row (the lower
+  values (one row or more): a *high-volume node* when its neighbouring rows are both lower (a
+  plateau at a range edge has one neighbour), a *low-volume node* when it lies strictly inside
+  the range and both neighbours are higher. A node is reported at its plateau's middle row (the lower
   of two middles).
 
 Profiles are sums: ``VolumeProfile.merge`` and ``composite`` give the profile a single pass
