@@ -108,11 +108,14 @@ def trades_frame(trades: Iterable[Trade]) -> pl.DataFrame:
 
 
 def require_trades(frame: pl.DataFrame) -> pl.DataFrame:
-    """The four trade columns with their dtypes, or a ConfigError naming what is missing."""
+    """The frame with the four trade columns in their dtypes, or a ConfigError naming what is
+    missing. Other columns (venue, symbol, ...) may be there; they are not read."""
     missing = [c for c in TRADE_SCHEMA if c not in frame.columns]
     if missing:
         raise ConfigError(f"trades frame lacks column(s) {', '.join(missing)}")
-    return frame.select(pl.col(c).cast(t) for c, t in TRADE_SCHEMA.items())
+    schema = frame.schema
+    wrong = [pl.col(c).cast(t) for c, t in TRADE_SCHEMA.items() if schema[c] != t]
+    return frame.with_columns(wrong) if wrong else frame
 
 
 def poc_index(volumes: list[int], keys: list[int]) -> int:

@@ -16,8 +16,8 @@ nodes). Each row has its buy and sell (aggressor) volume and trade count.
   (rows outside the range are empty, so they add 0). A node is a plateau of equal smoothed
   values (one row or more): a *high-volume node* when its neighbouring rows are both lower (a
   plateau at a range edge has one neighbour), a *low-volume node* when it lies strictly inside
-  the range and both neighbours are higher. A node is reported at its plateau's middle row (the lower
-  of two middles).
+  the range and both neighbours are higher. A node is reported at its plateau's middle row
+  (the lower of two middles).
 
 Profiles are sums: ``VolumeProfile.merge`` and ``composite`` give the profile a single pass
 over all the trades would have given.
