@@ -247,6 +247,7 @@ def _bars(
                         "price": price(r.price),
                         "buy": size(r.buy),
                         "sell": size(r.sell),
+                        "delta": size(r.delta),
                         "trades": r.trades,
                     }
                     for r in bar.rows

@@ -166,6 +166,7 @@ def load(
                 )
             )
     by_name = {venue.name: venue for venue in session.venues}
+    seen.update((v.name, symbol) for v in session.venues for symbol in v.symbols or ())
     instruments = {key: by_name[key[0]].instruments[key[1]] for key in sorted(seen)}
     return Recording(
         instruments,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from orderscope.model import Instrument, InstrumentKind, Side, Trade
 
 #: 2 price decimals, 3 size decimals, tick 0.01, lot 0.001
@@ -16,8 +18,15 @@ def trade(price: int, size: int, side: int = 1, ts: int = T0, recv: int = 0) -> 
     return Trade("test", "BTC/USDT", ts, recv or ts, price, size, Side(side), "")
 
 
-def feed(analytic: object, trades: list[Trade]) -> object:
-    update = analytic.update  # type: ignore[attr-defined]
+class Streaming(Protocol):
+    def update(self, trade: Trade) -> None: ...
+
+
+S = TypeVar("S", bound=Streaming)
+
+
+def feed(analytic: S, trades: list[Trade]) -> S:
+    """The streaming object after every trade."""
     for t in trades:
-        update(t)
+        analytic.update(t)
     return analytic

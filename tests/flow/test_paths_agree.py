@@ -43,15 +43,15 @@ def assert_paths_agree(trades: list[Trade], frame: pl.DataFrame, instrument: Ins
         for spec in BARS:
             size = spec.size if spec.kind == "time" else max(1, spec.size * instrument.lot_size)
             spec = BarSpec(spec.kind, size)
-            streaming = feed(Footprint(row, spec), trades).result()  # type: ignore[attr-defined]
+            streaming = feed(Footprint(row, spec), trades).result()
             assert streaming == footprint(frame, row, spec), (row, spec)
-        assert feed(VolumeProfile(row), trades).result() == volume_profile(frame, row)  # type: ignore[attr-defined]
+        assert feed(VolumeProfile(row), trades).result() == volume_profile(frame, row)
         sessions = SessionProfiles(row, session_ns=10 * SECOND)
-        assert feed(sessions, trades).result() == session_profiles(  # type: ignore[attr-defined]
+        assert feed(sessions, trades).result() == session_profiles(
             frame, row, session_ns=10 * SECOND
         )
     for params in (DeltaParams(), DeltaParams(timeframe_ns=SECOND, session_ns=10 * SECOND)):
-        assert feed(CumulativeDelta(params), trades).result() == delta_bars(frame, params)  # type: ignore[attr-defined]
+        assert feed(CumulativeDelta(params), trades).result() == delta_bars(frame, params)
     pd = instrument.price_decimals
     middle = trades[len(trades) // 2].exch_ns or trades[len(trades) // 2].recv_ns
     for vp in (
@@ -59,7 +59,7 @@ def assert_paths_agree(trades: list[Trade], frame: pl.DataFrame, instrument: Ins
         VwapParams(pd, session_ns=10 * SECOND, timeframe_ns=SECOND),
         VwapParams(pd, session_ns=None, anchor_ns=middle),
     ):
-        assert feed(Vwap(vp), trades).result() == vwap(frame, vp)  # type: ignore[attr-defined]
+        assert feed(Vwap(vp), trades).result() == vwap(frame, vp)
     for window in (SECOND, MINUTE):
         flow = TradeFlow(instrument, window_ns=window)
         windows = []
@@ -87,10 +87,10 @@ def test_paths_agree_on_captures(captures: Path, prefix: str) -> None:
             if isinstance(event, Trade):
                 by_symbol.setdefault((venue.name, event.symbol), []).append(event)
     assert by_symbol, f"{prefix}: the capture has no trades to compare"
-    for (venue, symbol), trades in by_symbol.items():
-        frame = recording.trades_of(venue, symbol)
+    for (name, symbol), trades in by_symbol.items():
+        frame = recording.trades_of(name, symbol)
         assert frame.height == len(trades)
-        assert_paths_agree(trades, frame, recording.instrument(venue, symbol))
+        assert_paths_agree(trades, frame, recording.instrument(name, symbol))
 
 
 trade_lists = st.lists(
