@@ -123,6 +123,7 @@ class SymbolAnalysis:
         return {
             "symbol": inst.symbol,
             "venue_symbol": inst.venue_symbol,
+            "quote": inst.quote,
             "price_decimals": inst.price_decimals,
             "size_decimals": inst.size_decimals,
             "trades": {
@@ -365,6 +366,8 @@ def print_report(report: dict[str, Any], console: Console, max_bars: int = 30) -
                 f"HVN {', '.join(p['hvn']) or '-'}  LVN {', '.join(p['lvn']) or '-'}"
             )
             bars = s["footprint"]["bars"]
+            if not bars:
+                console.print("footprint: no trades")
             table = Table(
                 title=f"footprint: {len(bars)} bars, last {min(len(bars), max_bars)}",
                 box=None,
@@ -395,7 +398,8 @@ def print_report(report: dict[str, Any], console: Console, max_bars: int = 30) -
                     for note in (bar["divergence"], bar["exhaustion"])
                     if note
                 )
-            console.print(table)
+            if bars:
+                console.print(table)
             if notes:
                 console.print("delta: " + "; ".join(notes))
             for name, summary in s["extensions"].items():

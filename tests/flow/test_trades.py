@@ -57,6 +57,16 @@ def test_custom_bounds() -> None:
         SizeClasses(INSTRUMENT, bounds=["10", "5"], names=["a", "b", "c"], large_from="c")
     with pytest.raises(ConfigError):
         SizeClasses(INSTRUMENT, bounds=["10"], names=["a"])
+    with pytest.raises(ConfigError):
+        SizeClasses(INSTRUMENT, bounds=["ten"], names=["a", "b"], large_from="b")
+
+
+def test_bounds_in_another_currency_through_the_quote_rate() -> None:
+    # a BTC-quoted pair at 60,000 USD per BTC: 1,000 USD is 0.0166666... BTC
+    classes = SizeClasses(INSTRUMENT, quote_rate="60000")
+    assert classes.bounds[0] == 1667  # 0.01667 BTC in units of 10**-5
+    assert classes.names[classes.classify(1666)] == "micro"
+    assert classes.names[classes.classify(1667)] == "small"
 
 
 def test_window_is_event_time_and_half_open() -> None:

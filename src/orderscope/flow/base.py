@@ -86,8 +86,12 @@ def check_positive(name: str, value: int) -> int:
 
 
 def ratio(value: float | str | Fraction) -> Fraction:
-    """An exact ratio from what a person types (3.0, "0.7"): compared with integers only."""
-    exact = Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+    """An exact positive number from what a person types (3.0, "0.7", 1000): ratios and bounds
+    are compared with integers only."""
+    try:
+        exact = Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+    except ValueError:
+        raise ConfigError(f"not a number: {value!r}") from None
     if exact <= 0:
         raise ConfigError(f"ratio must be positive, not {value}")
     return exact

@@ -20,17 +20,19 @@ a trade that arrives late (its stamp older than one seen before) counts at the c
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Sequence
+from fractions import Fraction
 
 import msgspec
 import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
-from orderscope.fixed import POW10, parse_fixed
-from orderscope.flow.base import MINUTE, check_positive, require_trades
+from orderscope.fixed import POW10
+from orderscope.flow.base import MINUTE, check_positive, ratio, require_trades
 from orderscope.model import Instrument, Side, Trade
 
 DEFAULT_BOUNDS: tuple[str, ...] = ("1000", "10000", "50000", "100000")
@@ -38,7 +40,12 @@ DEFAULT_NAMES: tuple[str, ...] = ("micro", "small", "medium", "large", "block")
 
 
 class SizeClasses:
-    """Class bounds in quote currency (decimal strings or ints), scaled for one instrument."""
+    """Class bounds in a currency (decimal strings or ints), scaled for one instrument.
+
+    The bounds are in the instrument's quote currency times ``quote_rate``, the value of one
+    quote unit in the bounds' currency: the default 1 suits USD and USD stablecoin quotes; for
+    a BTC-quoted pair with USD bounds, pass the BTC price in USD.
+    """
 
     def __init__(
         self,
@@ -46,20 +53,20 @@ class SizeClasses:
         bounds: Sequence[str | int] = DEFAULT_BOUNDS,
         names: Sequence[str] = DEFAULT_NAMES,
         large_from: str = "large",
+        quote_rate: str | int | Fraction = 1,
     ) -> None:
         if len(names) != len(bounds) + 1:
             raise ConfigError("size classes need exactly one more name than bounds")
-        decimals = instrument.price_decimals + instrument.size_decimals
-        self.bounds = [parse_fixed(str(b), decimals) for b in bounds]
-        if any(b <= a for a, b in zip(self.bounds, self.bounds[1:], strict=False)):
-            raise ConfigError(f"size class bounds must increase: {list(bounds)}")
         if large_from not in names:
             raise ConfigError(f"large_from {large_from!r} is not one of {list(names)}")
+        scale = POW10[instrument.price_decimals + instrument.size_decimals]
+        rate = ratio(quote_rate)
+        # notional * rate >= bound  <=>  notional >= ceil(bound / rate), notional an integer
+        self.bounds = [math.ceil(ratio(b) * scale / rate) for b in bounds]
+        if any(b <= a for a, b in zip(self.bounds, self.bounds[1:], strict=False)):
+            raise ConfigError(f"size class bounds must increase: {list(bounds)}")
         self.names = tuple(names)
         self.large_index = self.names.index(large_from)
-        #: notional from which a trade is "large" (scaled), 0 when every class is large
-        self.large_notional = self.bounds[self.large_index - 1] if self.large_index else 0
-        self.notional_scale = POW10[decimals]
 
     def classify(self, notional: int) -> int:
         """Index of the class of a scaled notional (a bound belongs to the class above)."""
