@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderscope.fixed import NumberFormatError, parse_float_exact
+from orderscope.fixed import NumberFormatError, parse_float_exact, parse_float_rounded
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,31 @@ def test_agrees_with_the_shortest_decimal(value: float, decimals: int) -> None:
     else:
         with pytest.raises(NumberFormatError):
             parse_float_exact(value, decimals)
+
+
+@pytest.mark.parametrize(
+    ("value", "decimals", "expected"),
+    [
+        (0.575610404535042, 10, 5_756_104_045),  # rounded down past 1e-10
+        (0.12345678915, 10, 1_234_567_892),  # ...5 rounds to even (up here: 1 is odd)
+        (2.5e-10, 10, 2),  # exactly half: to even
+        (3.5e-10, 10, 4),
+        (2.5e-11, 10, 0),
+        (20995.88, 10, 209_958_800_000_000),  # exact values are untouched
+        (220000000.0, 10, 2_200_000_000_000_000_000),
+    ],
+)
+def test_parse_float_rounded(value: float, decimals: int, expected: int) -> None:
+    assert parse_float_rounded(value, decimals) == expected
+
+
+@given(st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False))
+def test_parse_float_rounded_matches_decimal_half_even(value: float) -> None:
+    expected = int(Decimal(repr(value)).scaleb(10).quantize(Decimal(1), ROUND_HALF_EVEN))
+    assert parse_float_rounded(value, 10) == expected
+
+
+def test_parse_float_rounded_rejects_what_is_not_a_size() -> None:
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(NumberFormatError):
+            parse_float_rounded(bad, 10)

@@ -124,6 +124,30 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 @app.command()
+def analyze(
+    files: Files,
+    symbol: Annotated[
+        list[str], typer.Option("--symbol", "-s", help="unified symbol (BTC/USDT); repeatable")
+    ],
+    venue: Annotated[
+        str | None, typer.Option(help="only this venue (binance, binance_futures, ...)")
+    ] = None,
+    row: Annotated[
+        str | None, typer.Option(help="row height: N ticks ('10t') or a price step ('0.5')")
+    ] = None,
+    timeframe: Annotated[str, typer.Option(help="footprint bars: 1m 5m 15m 1h 4h 1d")] = "1m",
+    as_json: AsJson = False,
+) -> None:
+    """Order-flow analytics per venue and symbol: totals, volume profile, footprint, CVD, VWAP."""
+    from orderscope.analyze import run_analyze
+
+    try:
+        run_analyze(files, _symbols(symbol) or [], venue, row, timeframe, as_json)
+    except OrderscopeError as error:
+        _fail(error)
+
+
+@app.command()
 def demo(
     files: Annotated[
         list[Path] | None, typer.Argument(help="captures (default: ../shared/data/captures)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
@@ -90,14 +90,17 @@ def synced_venue() -> Huobi:
     return venue
 
 
+SIZE_STEP = Decimal(1).scaleb(-SIZE_DECIMALS)
+
+
 # -- instruments and live helpers ----------------------------------------------------------
 
 
 def test_instruments_keep_price_precision_and_room_for_off_grid_sizes() -> None:
     bor = Huobi.parse_instruments(SYMBOLS_URL, SYMBOLS)[0]
     assert (bor.symbol, bor.venue_symbol, bor.price_decimals) == ("BOR/USDT", "borusdt", 2)
-    assert bor.size_decimals == SIZE_DECIMALS == 18
-    assert bor.lot_size == 10**12  # the order-entry step, 10**-6, at 18 decimals
+    assert bor.size_decimals == SIZE_DECIMALS == 10
+    assert bor.lot_size == 10**4  # the order-entry step, 10**-6, at 10 decimals
     assert venue_class("huobi") is Huobi
 
 
@@ -137,8 +140,9 @@ def test_every_depth_message_replaces_the_book() -> None:
     second = run(venue, [received(depth([[711.0, 0.575610404535042]], [[712.0, 3.0]], version=8))])
     assert [type(e) for e in second] == [BookSnapshot]  # already synced: no status change
     book = venue.books["BOR/USDT"]
-    assert book.bids() == [(71100, 575610404535042000)]  # off the 6-decimal grid, kept exactly
-    assert book.asks() == [(71200, 3 * 10**18)]
+    # off the 6-decimal grid: kept to 1e-10 unit, rounded half to even past it
+    assert book.bids() == [(71100, 5_756_104_045)]
+    assert book.asks() == [(71200, 3 * 10**10)]
     assert book.sequence == 8 and book.counters.snapshots == 2
 
 
@@ -154,7 +158,7 @@ def test_trade_detail_gives_one_trade_per_item_with_the_taker_side() -> None:
     assert isinstance(first, Trade)
     assert (first.price, first.size, first.exch_ns) == (
         71600,
-        78924 * 10**12,
+        78924 * 10**4,
         1618678071458 * 10**6,
     )
 
@@ -250,7 +254,8 @@ def test_capture_replays_with_no_error_and_answers_every_ping_as_recorded(captur
         assert book.state is BookState.SYNCED and book.counters.crossed_updates == 0
         for levels, side in ((book.bids(), "bids"), (book.asks(), "asks")):
             got = [(Decimal(inst.price_text(p)), Decimal(inst.size_text(q))) for p, q in levels]
-            assert got == [(Decimal(repr(p)), Decimal(repr(q))) for p, q in tick[side]]
+            sent = [(Decimal(repr(p)), Decimal(repr(q))) for p, q in tick[side]]
+            assert got == [(p, q.quantize(SIZE_STEP, ROUND_HALF_EVEN)) for p, q in sent]
 
 
 def test_capture_replay_is_deterministic(captures: Path) -> None:

@@ -19,8 +19,8 @@ Prices and sizes are JSON numbers (``9.121E-7``), converted exactly (``parse_flo
 shortest decimal of the double, never rounded). Prices sit on the ``price-precision`` grid of
 ``/v1/common/symbols`` and a price off it is rejected. Sizes do not always sit on
 ``amount-precision``: HTX computes some book sizes as doubles (``0.575610404535042`` on a
-6-decimal pair), so sizes are kept at ``SIZE_DECIMALS`` (18) and ``lot_size`` records the
-order-entry step.
+6-decimal pair), so sizes are kept at ``SIZE_DECIMALS`` (10, the digits past it rounded half to
+even: see the constant) and ``lot_size`` records the order-entry step.
 
 Book sync: there is none to keep. Each ``depth.step0`` message replaces the book, so a lost
 message only costs freshness and no gap can exist between two messages. A book is SYNCED from its
@@ -37,7 +37,7 @@ from typing import ClassVar
 import msgspec
 
 from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
-from orderscope.fixed import POW10, NumberFormatError, parse_float_exact
+from orderscope.fixed import POW10, NumberFormatError, parse_float_exact, parse_float_rounded
 from orderscope.model import (
     BookSnapshot,
     Instrument,
@@ -53,8 +53,11 @@ from orderscope.venues.base import Endpoints, Venue
 MS = 1_000_000  # nanoseconds per millisecond
 #: Sizes are kept at this many decimals (at least): HTX book and trade sizes are doubles that
 #: often fall off the order-entry grid (``amount-precision``), e.g. ``0.575610404535042`` on a
-#: 6-decimal pair; 18 decimals hold every such size of 0.1 and up exactly.
-SIZE_DECIMALS = 18
+#: 6-decimal pair. Every digit of them would need 15+ decimals, which with sizes up to 1e9
+#: units does not fit the int64 columns the analytics work on; at 10 decimals the digits past
+#: 1e-10 unit are rounded half to even (``parse_float_rounded``), below the double's own
+#: precision for any size of 1e5 units and up.
+SIZE_DECIMALS = 10
 DEPTH_CHANNEL = "depth.step0"
 TRADES_CHANNEL = "trade.detail"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib header detection for the gzip container
@@ -264,7 +267,7 @@ class Huobi(Venue):
     ) -> list[Level]:
         pd, sd = instrument.price_decimals, instrument.size_decimals
         try:
-            return [(parse_float_exact(p, pd), parse_float_exact(q, sd)) for p, q in raw]
+            return [(parse_float_exact(p, pd), parse_float_rounded(q, sd)) for p, q in raw]
         except NumberFormatError as exc:
             raise BadValue(
                 self.name, DEPTH_CHANNEL, text, str(exc), instrument.symbol, book=True
@@ -287,7 +290,7 @@ class Huobi(Venue):
         for item in msg.data:  # every trade is checked before any is emitted
             try:
                 price = parse_float_exact(item.price, pd)
-                size = parse_float_exact(item.amount, sd)
+                size = parse_float_rounded(item.amount, sd)
             except NumberFormatError as exc:
                 raise BadValue(
                     self.name, TRADES_CHANNEL, text, str(exc), instrument.symbol
