@@ -34,10 +34,15 @@ from orderscope.errors import (
     UnknownSymbol,
     UnsubscribedChannel,
 )
-from orderscope.fixed import NumberFormatError, parse_fixed
+from orderscope.fixed import NumberFormatError, parse_fixed, parse_fixed_many
 from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEvent
 
 log = logging.getLogger("orderscope.venues")
+#: From this many levels on, ``parse_levels`` parses prices and sizes as two batches
+#: (``parse_fixed_many``): faster for snapshots and big diffs, slower for a level or two.
+BATCH_LEVELS = 8
+#: Distinct strings remembered per precision by ``parse_levels`` before it starts afresh.
+PARSE_CACHE_LIMIT = 50_000
 T = TypeVar("T")
 
 
@@ -83,6 +88,9 @@ class Venue(ABC):
         self.subscriptions: set[tuple[str, str]] = set()  # (channel, venue symbol)
         self.resync_requests: set[str] = set()  # unified symbols that need a snapshot
         self._logged: set[tuple[str, str, str]] = set()
+        #: decimals -> {text: parse_fixed(text, decimals)}: the same prices (and many sizes)
+        #: come back frame after frame, and a dict hit costs a tenth of a parse.
+        self._parsed: dict[int, dict[str, int]] = {}
 
     # -- the inputs ------------------------------------------------------------------------
 
@@ -145,7 +153,23 @@ class Venue(ABC):
         """Decimal-string (price, size) pairs -> exact scaled ints, or BadValue."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
         try:
-            return [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in raw]
+            if isinstance(raw, list) and len(raw) >= BATCH_LEVELS:
+                # strict: every level has as many fields as the first; unpacking: exactly two.
+                price_texts, size_texts = zip(*raw, strict=True)
+                prices = parse_fixed_many(price_texts, pd)
+                return list(zip(prices, parse_fixed_many(size_texts, sd), strict=True))
+            known_prices = self._parse_cache(pd)
+            known_sizes = self._parse_cache(sd)
+            levels: list[Level] = []
+            for p, q in raw:
+                price = known_prices.get(p)
+                if price is None:
+                    price = known_prices[p] = parse_fixed(p, pd)
+                size = known_sizes.get(q)
+                if size is None:
+                    size = known_sizes[q] = parse_fixed(q, sd)
+                levels.append((price, size))
+            return levels
         except NumberFormatError as exc:
             raise BadValue(
                 self.name, channel, frame, str(exc), instrument.symbol, book=book
@@ -154,6 +178,12 @@ class Venue(ABC):
             raise MalformedFrame(
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
+
+    def _parse_cache(self, decimals: int) -> dict[str, int]:
+        cache = self._parsed.get(decimals)
+        if cache is None or len(cache) >= PARSE_CACHE_LIMIT:  # bounded: start afresh
+            cache = self._parsed[decimals] = {}
+        return cache
 
     def check_subscribed(self, channel: str, instrument: Instrument, frame: str | bytes) -> None:
         if (channel, instrument.venue_symbol) not in self.subscriptions:
