@@ -1,0 +1,393 @@
+"""Run the benchmark: every capture orderscope reads, against cryptofeed, and the synthetic book.
+
+``plan`` says what will run (so a progress bar knows its length), ``run`` does it and returns
+plain data (``BenchReport.as_dict`` is the ``orderscope bench --json`` output, documented in
+docs/PERFORMANCE.md). Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from orderscope.bench import cryptofeed_peer as peer
+from orderscope.bench.ours import LoadedCapture, ReplayCounts, load_capture, replay
+from orderscope.bench.synthetic import SYNTHETIC_INSTRUMENT, SyntheticConfig, SyntheticMarket
+from orderscope.bench.timing import Measurement, clock, measure
+from orderscope.book import L2Book
+from orderscope.capture import VenueCapture, group_captures
+from orderscope.errors import ConfigError
+from orderscope.venues import REGISTRY, supported_prefixes
+from orderscope.venues.base import Venue
+
+FORMAT = "orderscope.bench/1"
+TARGET_RATIO = 5.0  # orderscope frames/s over cryptofeed frames/s, on every capture
+TARGET_SYNTHETIC = 500_000  # level updates/s on one core
+SYNTHETIC = "synthetic"
+
+Step = Callable[[str], None]  # told what was just done, once per planned step
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    captures: Path
+    runs: int = 5
+    only: frozenset[str] = frozenset()  # venue names, capture prefixes or "synthetic"
+    min_time: float = 0.2  # seconds per sample, at least
+    peers: bool = True
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+
+    def wants(self, *names: str) -> bool:
+        return not self.only or any(n.lower() in self.only for n in names)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerResult:
+    name: str
+    counts: peer.PeerCounts | None = None
+    timing: Measurement | None = None
+    error: str | None = None  # why cryptofeed could not be driven on this capture
+    notes: tuple[str, ...] = ()
+    checksum_validation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VenueResult:
+    prefix: str
+    venue: str
+    frames: int
+    counts: ReplayCounts
+    timing: Measurement
+    peer: PeerResult | None
+    top_of_book: tuple[int, int] | None  # (books agreeing with cryptofeed, books compared)
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.timing.rate(self.frames)
+
+    @property
+    def levels_per_s(self) -> float:
+        return self.timing.rate(self.counts.levels)
+
+    @property
+    def peer_frames_per_s(self) -> float | None:
+        if self.peer is None or self.peer.timing is None:
+            return None
+        return self.peer.timing.rate(self.frames)
+
+    @property
+    def ratio(self) -> float | None:
+        theirs = self.peer_frames_per_s
+        return None if theirs is None else self.frames_per_s / theirs
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticResult:
+    config: SyntheticConfig
+    deltas: int
+    levels: int  # level updates in the deltas
+    timing: Measurement
+    depth: tuple[int, int]  # final (bid, ask) levels
+    crossed_updates: int
+
+    @property
+    def levels_per_s(self) -> float:
+        return self.timing.rate(self.levels)
+
+
+@dataclass(frozen=True, slots=True)
+class BenchReport:
+    machine: dict[str, Any]
+    runs: int
+    venues: list[VenueResult]
+    skipped: list[str]  # capture prefixes without an orderscope connector
+    synthetic: SyntheticResult | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "machine": self.machine,
+            "runs": self.runs,
+            "targets": {
+                "ratio_vs_cryptofeed": TARGET_RATIO,
+                "synthetic_levels_per_s": TARGET_SYNTHETIC,
+            },
+            "venues": [_venue_dict(v) for v in self.venues],
+            "skipped_captures": self.skipped,
+            "synthetic": None if self.synthetic is None else _synthetic_dict(self.synthetic),
+        }
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    captures: list[VenueCapture]
+    skipped: list[str]
+    synthetic_chunks: int
+
+    @property
+    def steps(self) -> int:
+        per_capture = 3  # load, orderscope, cryptofeed
+        return per_capture * len(self.captures) + self.synthetic_chunks
+
+
+def plan(options: BenchOptions) -> Plan:
+    if not options.captures.is_dir():
+        raise ConfigError(f"no capture directory {options.captures}")
+    known = supported_prefixes()
+    names = {cls.capture_prefix: name for name, cls in REGISTRY.items()}
+    chosen: list[VenueCapture] = []
+    skipped: list[str] = []
+    for capture in group_captures([options.captures]):
+        if capture.prefix not in known:
+            skipped.append(capture.prefix)
+        elif options.wants(capture.prefix, names[capture.prefix]):
+            chosen.append(capture)
+    unknown = set(options.only) - {SYNTHETIC} - {p.lower() for p in names} - set(names.values())
+    if unknown:
+        raise ConfigError(
+            f"--only: no capture with a connector named {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(names.values()))}, {SYNTHETIC})"
+        )
+    chunks = 0
+    if options.wants(SYNTHETIC):
+        cfg = options.synthetic
+        chunks = -(-cfg.deltas // cfg.chunk)
+    return Plan(chosen, skipped, chunks)
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+def run(options: BenchOptions, the_plan: Plan, step: Step | None = None) -> BenchReport:
+    told: Step = step if step is not None else (lambda _what: None)
+    venues = [_run_capture(capture, options, told) for capture in the_plan.captures]
+    synthetic = None
+    if the_plan.synthetic_chunks:
+        synthetic = run_synthetic(options.synthetic, options.runs, told)
+    return BenchReport(machine_info(), options.runs, venues, the_plan.skipped, synthetic)
+
+
+def _run_capture(capture: VenueCapture, options: BenchOptions, told: Step) -> VenueResult:
+    loaded = load_capture(capture)
+    told(f"{capture.prefix}: loaded")
+
+    def prepare(n: int) -> list[Venue]:
+        return [loaded.new_venue() for _ in range(n)]
+
+    def execute(venues: list[Venue]) -> float:
+        return replay(venues, loaded.records)
+
+    warm = loaded.new_venue()
+    first = replay([warm], loaded.records)
+    counts = ReplayCounts.of(warm)
+    timing = measure(prepare, execute, runs=options.runs, min_time=options.min_time, first=first)
+    told(f"{capture.prefix}: orderscope")
+    peer_result = _run_peer(loaded, options) if options.peers else None
+    told(f"{capture.prefix}: cryptofeed")
+    agreement = None
+    if peer_result is not None and peer_result.counts is not None:
+        agreement = _agreement(warm, peer_result.counts)
+    return VenueResult(
+        capture.prefix,
+        loaded.venue_cls.name,
+        loaded.frames,
+        counts,
+        timing,
+        peer_result,
+        agreement,
+    )
+
+
+def _run_peer(loaded: LoadedCapture, options: BenchOptions) -> PeerResult:
+    name = f"cryptofeed {peer.cryptofeed_version() or '(not installed)'}"
+    try:
+        capture = peer.load_peer(loaded)
+        counts, first = peer.warm_pass(capture)
+        timing = measure(
+            lambda n: [peer.new_pass(capture) for _ in range(n)],
+            lambda passes: peer.drive(capture, passes),
+            runs=options.runs,
+            min_time=options.min_time,
+            first=first,
+        )
+    except (peer.PeerUnavailable, peer.PeerFailed) as exc:
+        return PeerResult(name, error=str(exc))
+    notes = list(capture.notes)
+    if counts.repeated_snapshots:
+        notes.append(f"asked again for {counts.repeated_snapshots} snapshot(s) after a reset")
+    if counts.warnings:
+        notes.append(f"{counts.warnings} warning(s) logged, first: {counts.first_warning}")
+    return PeerResult(name, counts, timing, None, tuple(notes), capture.checksum_validation)
+
+
+def _agreement(venue: Venue, counts: peer.PeerCounts) -> tuple[int, int]:
+    """Books whose best bid and ask are the same in orderscope and cryptofeed."""
+    agree = compared = 0
+    for book in venue.books.values():
+        theirs = counts.top_of_book.get(peer.symbol_key(book.instrument.venue_symbol))
+        if theirs is None:
+            continue
+        compared += 1
+        mine = (_price(book, book.best_bid()), _price(book, book.best_ask()))
+        agree += mine == theirs
+    return agree, compared
+
+
+def _price(book: L2Book, level: tuple[int, int] | None) -> Decimal | None:
+    return None if level is None else Decimal(book.instrument.price_text(level[0]))
+
+
+def run_synthetic(config: SyntheticConfig, runs: int, told: Step) -> SyntheticResult:
+    """Apply the stream to ``runs`` fresh books, chunk by chunk, timing each book separately.
+
+    Every book sees the whole stream (a run); generating it is not timed and happens once.
+    """
+    market = SyntheticMarket(config)
+    bids, asks = market.snapshot()
+    books = [L2Book(SYNTHETIC_INSTRUMENT) for _ in range(runs)]
+    for book in books:
+        book.apply_snapshot(bids, asks)
+    elapsed = [0.0] * runs
+    deltas = levels = 0
+    for chunk in market.chunks():
+        deltas += len(chunk)
+        levels += sum(len(b) + len(a) for b, a in chunk)
+        gc.collect()
+        for index, book in enumerate(books):
+            elapsed[index] += _apply_chunk(book, chunk)
+        told(f"synthetic: {deltas:,} deltas")
+    first = books[0]
+    for book in books[1:]:  # every run must have built the same book
+        if book.bids() != first.bids() or book.asks() != first.asks():
+            raise AssertionError("synthetic runs ended with different books")
+    samples = tuple(elapsed)
+    return SyntheticResult(
+        config,
+        deltas,
+        levels,
+        Measurement(samples, 1),
+        first.depth(),
+        first.counters.crossed_updates,
+    )
+
+
+def _apply_chunk(book: L2Book, chunk: Iterable[tuple[list[Any], list[Any]]]) -> float:
+    apply = book.apply_delta
+    start = clock()
+    for bids, asks in chunk:
+        apply(bids, asks)
+    return clock() - start
+
+
+# -- the machine and the JSON --------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "orderscope": _version("orderscope"),
+        "msgspec": _version("msgspec"),
+        "cryptofeed": peer.cryptofeed_version(),
+    }
+
+
+def _timing_dict(timing: Measurement) -> dict[str, Any]:
+    return {
+        "median_s": timing.median,
+        "samples_s": list(timing.samples),
+        "passes_per_sample": timing.passes,
+    }
+
+
+def _venue_dict(v: VenueResult) -> dict[str, Any]:
+    c = v.counts
+    entry: dict[str, Any] = {
+        "capture": v.prefix,
+        "venue": v.venue,
+        "frames": v.frames,
+        "orderscope": {
+            "frames_per_s": v.frames_per_s,
+            "levels_per_s": v.levels_per_s,
+            "books": c.books,
+            "levels": c.levels,
+            "snapshots": c.snapshots,
+            "deltas": c.deltas,
+            "checksums_ok": c.checksums_ok,
+            "checksums_failed": c.checksums_failed,
+            "gaps": c.gaps,
+            "errors": c.errors,
+            **_timing_dict(v.timing),
+        },
+        "cryptofeed": None,
+        "ratio": v.ratio,
+        "top_of_book_agreement": None
+        if v.top_of_book is None
+        else {"agree": v.top_of_book[0], "compared": v.top_of_book[1]},
+    }
+    p = v.peer
+    if p is not None:
+        theirs: dict[str, Any] = {
+            "name": p.name,
+            "error": p.error,
+            "notes": list(p.notes),
+            "checksum_validation": p.checksum_validation,
+        }
+        if p.counts is not None and p.timing is not None:
+            theirs.update(
+                frames_per_s=v.peer_frames_per_s,
+                book_callbacks=p.counts.book_callbacks,
+                callbacks=p.counts.callbacks,
+                books=p.counts.books,
+                book_levels=p.counts.book_levels,
+                snapshot_requests=p.counts.snapshot_requests,
+                **_timing_dict(p.timing),
+            )
+        entry["cryptofeed"] = theirs
+    return entry
+
+
+def _synthetic_dict(s: SyntheticResult) -> dict[str, Any]:
+    cfg = s.config
+    return {
+        "deltas": s.deltas,
+        "levels": s.levels,
+        "levels_per_s": s.levels_per_s,
+        "deltas_per_s": s.timing.rate(s.deltas),
+        "seed": cfg.seed,
+        "start_depth_ticks": cfg.depth,
+        "final_depth": {"bids": s.depth[0], "asks": s.depth[1]},
+        "crossed_updates": s.crossed_updates,
+        **_timing_dict(s.timing),
+    }
