@@ -24,6 +24,9 @@ from orderscope.bench.timing import measure
 from orderscope.book import L2Book
 from orderscope.cli import app
 from orderscope.errors import ConfigError
+from orderscope.model import Instrument, MarketEvent
+from orderscope.venues import REGISTRY
+from orderscope.venues.base import Venue
 
 SMALL = SyntheticConfig(deltas=3_000, chunk=700, depth=300)
 
@@ -198,3 +201,38 @@ def test_cryptofeed_builds_books_on_a_capture(captures: Path) -> None:
     assert counts.snapshot_requests == 4 and counts.repeated_snapshots == 0
     assert venue.top_of_book == (4, 4)  # both libraries end with the same best bid and ask
     assert venue.ratio is not None and venue.ratio > 0
+
+
+class _LaterVenue(Venue):
+    """Stands for a connector merged later (Kraken here): it only has to be registered."""
+
+    name = "kraken_later"
+    capture_prefix = "KRAKEN"
+
+    @classmethod
+    def parse_instruments(cls, url: str, body: str | bytes) -> list[Instrument]:
+        return [msgspec.structs.replace(SYNTHETIC_INSTRUMENT, venue=cls.name)]
+
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        self.stats.ignored_frames += 1
+
+
+def test_a_connector_registered_later_is_benchmarked(
+    captures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(REGISTRY, _LaterVenue.name, _LaterVenue)
+    options = BenchOptions(
+        captures=captures,
+        runs=1,
+        only=frozenset({"kraken_later"}),
+        min_time=0.0,
+        peers=importlib.util.find_spec("cryptofeed") is not None,
+    )
+    the_plan = plan(options)
+    assert [c.prefix for c in the_plan.captures] == ["KRAKEN"]
+    (venue,) = run(options, the_plan).venues
+    assert venue.venue == "kraken_later" and venue.frames > 4000  # three ws files
+    if options.peers:  # cryptofeed verifies Kraken's checksums on every book frame
+        assert venue.peer is not None and venue.peer.error is None, venue.peer
+        assert venue.peer.checksum_validation
+        assert venue.peer.counts is not None and venue.peer.counts.book_callbacks > 4000
