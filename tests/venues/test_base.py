@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from orderscope.bench.synthetic import SYNTHETIC_INSTRUMENT
 from orderscope.errors import BadValue, MalformedFrame
 from orderscope.fixed import parse_fixed
-from orderscope.venues.base import BATCH_LEVELS, PARSE_CACHE_LIMIT
+from orderscope.venues.base import BATCH_LEVELS, PARSE_MEMO_LIMIT
 from orderscope.venues.binance import BinanceSpot
 
 INSTRUMENT = msgspec.structs.replace(
@@ -44,7 +44,7 @@ def test_parse_levels_is_parse_fixed_per_level(raw: list[tuple[str, str]]) -> No
             venue.parse_levels(raw, INSTRUMENT, "frame", "depth")
         return
     assert venue.parse_levels(raw, INSTRUMENT, "frame", "depth") == want
-    assert venue.parse_levels(raw, INSTRUMENT, "frame", "depth") == want  # from the cache
+    assert venue.parse_levels(raw, INSTRUMENT, "frame", "depth") == want  # from the memo
 
 
 def test_levels_that_are_not_pairs_are_malformed() -> None:
@@ -59,10 +59,10 @@ def test_levels_that_are_not_pairs_are_malformed() -> None:
             venue.parse_levels(raw, INSTRUMENT, "frame", "depth")
 
 
-def test_the_cache_stays_bounded() -> None:
+def test_the_memo_stays_bounded() -> None:
     venue = _venue()
-    for i in range(PARSE_CACHE_LIMIT + 10):
+    for i in range(PARSE_MEMO_LIMIT + 10):
         assert venue.parse_levels([(f"{i}.5", "1")], INSTRUMENT, "f", "depth") == [
             (i * 10**8 + 5 * 10**7, 10**8)
         ]
-    assert all(len(cache) <= PARSE_CACHE_LIMIT for cache in venue._parsed.values())
+    assert all(len(cache) <= PARSE_MEMO_LIMIT for cache in venue._parse_memo.values())

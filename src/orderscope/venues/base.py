@@ -39,10 +39,11 @@ from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEve
 
 log = logging.getLogger("orderscope.venues")
 #: From this many levels on, ``parse_levels`` parses prices and sizes as two batches
-#: (``parse_fixed_many``): faster for snapshots and big diffs, slower for a level or two.
-BATCH_LEVELS = 8
+#: (``parse_fixed_many``, fastest for snapshots); below, level by level through the memo, which
+#: wins on diffs, whose prices (and many sizes) were seen in earlier frames.
+BATCH_LEVELS = 32
 #: Distinct strings remembered per precision by ``parse_levels`` before it starts afresh.
-PARSE_CACHE_LIMIT = 50_000
+PARSE_MEMO_LIMIT = 50_000
 T = TypeVar("T")
 
 
@@ -90,7 +91,9 @@ class Venue(ABC):
         self._logged: set[tuple[str, str, str]] = set()
         #: decimals -> {text: parse_fixed(text, decimals)}: the same prices (and many sizes)
         #: come back frame after frame, and a dict hit costs a tenth of a parse.
-        self._parsed: dict[int, dict[str, int]] = {}
+        self._parse_memo: dict[int, dict[str, int]] = {}
+        #: (price decimals, size decimals) -> the two memos, found with one lookup per call
+        self._parse_memo_pairs: dict[tuple[int, int], tuple[dict[str, int], dict[str, int]]] = {}
 
     # -- the inputs ------------------------------------------------------------------------
 
@@ -158,15 +161,18 @@ class Venue(ABC):
                 price_texts, size_texts = zip(*raw, strict=True)
                 prices = parse_fixed_many(price_texts, pd)
                 return list(zip(prices, parse_fixed_many(size_texts, sd), strict=True))
-            known_prices = self._parse_cache(pd)
-            known_sizes = self._parse_cache(sd)
+            known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
             levels: list[Level] = []
             for p, q in raw:
                 price = known_prices.get(p)
                 if price is None:
+                    if len(known_prices) >= PARSE_MEMO_LIMIT:  # bounded: start afresh
+                        known_prices.clear()
                     price = known_prices[p] = parse_fixed(p, pd)
                 size = known_sizes.get(q)
                 if size is None:
+                    if len(known_sizes) >= PARSE_MEMO_LIMIT:
+                        known_sizes.clear()
                     size = known_sizes[q] = parse_fixed(q, sd)
                 levels.append((price, size))
             return levels
@@ -179,11 +185,10 @@ class Venue(ABC):
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
 
-    def _parse_cache(self, decimals: int) -> dict[str, int]:
-        cache = self._parsed.get(decimals)
-        if cache is None or len(cache) >= PARSE_CACHE_LIMIT:  # bounded: start afresh
-            cache = self._parsed[decimals] = {}
-        return cache
+    def _memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
+        memo = self._parse_memo
+        pair = self._parse_memo_pairs[pd, sd] = (memo.setdefault(pd, {}), memo.setdefault(sd, {}))
+        return pair
 
     def check_subscribed(self, channel: str, instrument: Instrument, frame: str | bytes) -> None:
         if (channel, instrument.venue_symbol) not in self.subscriptions:
