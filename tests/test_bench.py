@@ -20,7 +20,7 @@ from orderscope.bench.synthetic import (
     SyntheticConfig,
     SyntheticMarket,
 )
-from orderscope.bench.timing import measure
+from orderscope.bench.timing import Contender, measure, measure_together
 from orderscope.book import L2Book
 from orderscope.cli import app
 from orderscope.errors import ConfigError
@@ -109,6 +109,22 @@ def test_measure_calibrates_passes_and_takes_the_median() -> None:
     assert timing.rate(10) == 5.0
     with pytest.raises(ValueError, match="runs"):
         measure(prepare, execute, runs=0, min_time=0.5, first=0.1)
+
+
+def test_contenders_are_sampled_in_turn() -> None:
+    order: list[str] = []
+
+    def contender(name: str, first: float) -> Contender[int]:
+        def execute(n: int) -> float:
+            order.append(f"{name}{n}")
+            return 0.1 * n
+
+        return Contender(lambda n: n, execute, first)
+
+    a, b = measure_together([contender("a", 0.1), contender("b", 0.3)], runs=2, min_time=0.5)
+    assert order == ["a5", "b2", "a5", "b2"]
+    assert (a.passes, b.passes) == (5, 2)
+    assert a.samples == b.samples == (0.1, 0.1)
 
 
 def test_responses_serve_by_url_then_repeat_then_substitute() -> None:

@@ -7,6 +7,7 @@ docs/PERFORMANCE.md). Nothing here prints.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import platform
@@ -20,7 +21,7 @@ from typing import Any
 from orderscope.bench import cryptofeed_peer as peer
 from orderscope.bench.ours import LoadedCapture, ReplayCounts, load_capture, replay
 from orderscope.bench.synthetic import SYNTHETIC_INSTRUMENT, SyntheticConfig, SyntheticMarket
-from orderscope.bench.timing import Measurement, clock, measure
+from orderscope.bench.timing import Contender, Measurement, clock, measure_together
 from orderscope.book import L2Book
 from orderscope.capture import VenueCapture, group_captures
 from orderscope.errors import ConfigError
@@ -136,7 +137,7 @@ class Plan:
 
     @property
     def steps(self) -> int:
-        per_capture = 3  # load, orderscope, cryptofeed
+        per_capture = 3  # load, warm up, measure
         return per_capture * len(self.captures) + self.synthetic_chunks
 
 
@@ -180,20 +181,26 @@ def run(options: BenchOptions, the_plan: Plan, step: Step | None = None) -> Benc
 def _run_capture(capture: VenueCapture, options: BenchOptions, told: Step) -> VenueResult:
     loaded = load_capture(capture)
     told(f"{capture.prefix}: loaded")
-
-    def prepare(n: int) -> list[Venue]:
-        return [loaded.new_venue() for _ in range(n)]
-
-    def execute(venues: list[Venue]) -> float:
-        return replay(venues, loaded.records)
-
     warm = loaded.new_venue()
-    first = replay([warm], loaded.records)
+    ours = Contender(
+        lambda n: [loaded.new_venue() for _ in range(n)],
+        lambda venues: replay(venues, loaded.records),
+        replay([warm], loaded.records),
+    )
     counts = ReplayCounts.of(warm)
-    timing = measure(prepare, execute, runs=options.runs, min_time=options.min_time, first=first)
-    told(f"{capture.prefix}: orderscope")
-    peer_result = _run_peer(loaded, options) if options.peers else None
-    told(f"{capture.prefix}: cryptofeed")
+    peer_result: PeerResult | None = None
+    contenders: list[Contender[Any]] = [ours]
+    if options.peers:
+        peer_result, theirs = _prepare_peer(loaded)
+        if theirs is not None:
+            contenders.append(theirs)
+    told(f"{capture.prefix}: warmed up")
+    timing, *peer_timing = measure_together(
+        contenders, runs=options.runs, min_time=options.min_time
+    )
+    if peer_result is not None and peer_timing:
+        peer_result = dataclasses.replace(peer_result, timing=peer_timing[0])
+    told(f"{capture.prefix}: measured")
     agreement = None
     if peer_result is not None and peer_result.counts is not None:
         agreement = _agreement(warm, peer_result.counts)
@@ -208,26 +215,26 @@ def _run_capture(capture: VenueCapture, options: BenchOptions, told: Step) -> Ve
     )
 
 
-def _run_peer(loaded: LoadedCapture, options: BenchOptions) -> PeerResult:
+def _prepare_peer(loaded: LoadedCapture) -> tuple[PeerResult, Contender[Any] | None]:
+    """cryptofeed loaded and warmed up on the capture, or why it cannot be."""
     name = f"cryptofeed {peer.cryptofeed_version() or '(not installed)'}"
     try:
         capture = peer.load_peer(loaded)
         counts, first = peer.warm_pass(capture)
-        timing = measure(
-            lambda n: [peer.new_pass(capture) for _ in range(n)],
-            lambda passes: peer.drive(capture, passes),
-            runs=options.runs,
-            min_time=options.min_time,
-            first=first,
-        )
     except (peer.PeerUnavailable, peer.PeerFailed) as exc:
-        return PeerResult(name, error=str(exc))
+        return PeerResult(name, error=str(exc)), None
     notes = list(capture.notes)
     if counts.repeated_snapshots:
         notes.append(f"asked again for {counts.repeated_snapshots} snapshot(s) after a reset")
     if counts.warnings:
         notes.append(f"{counts.warnings} warning(s) logged, first: {counts.first_warning}")
-    return PeerResult(name, counts, timing, None, tuple(notes), capture.checksum_validation)
+    result = PeerResult(name, counts, None, None, tuple(notes), capture.checksum_validation)
+    contender = Contender(
+        lambda n: [peer.new_pass(capture) for _ in range(n)],
+        lambda passes: peer.drive(capture, passes),
+        first,
+    )
+    return result, contender
 
 
 def _agreement(venue: Venue, counts: peer.PeerCounts) -> tuple[int, int]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import gc
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from time import process_time
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -43,6 +43,42 @@ class Measurement:
         return count / median if median > 0 else math.inf
 
 
+@dataclass(frozen=True, slots=True)
+class Contender(Generic[T]):
+    """Something to time: ``prepare(n)`` builds the state for n passes (untimed), ``execute``
+    runs them and returns the seconds they took (it times itself, so that an event loop's
+    start-up stays outside), ``first`` is the seconds of one warm-up pass."""
+
+    prepare: Callable[[int], T]
+    execute: Callable[[T], float]
+    first: float
+
+    def passes(self, min_time: float) -> int:
+        if self.first <= 0:
+            return MAX_PASSES
+        return max(1, min(MAX_PASSES, math.ceil(min_time / self.first)))
+
+    def sample(self, passes: int) -> float:
+        state = self.prepare(passes)
+        gc.collect()  # start each sample from the same heap state, not mid-way to a collection
+        return self.execute(state) / passes
+
+
+def measure_together(
+    contenders: Sequence[Contender[Any]], *, runs: int, min_time: float
+) -> list[Measurement]:
+    """``runs`` samples of each contender, taken in turn (A B A B ...), so that a machine whose
+    load changes during the benchmark weighs on all of them alike."""
+    if runs < 1:
+        raise ValueError("runs must be >= 1")
+    passes = [c.passes(min_time) for c in contenders]
+    samples: list[list[float]] = [[] for _ in contenders]
+    for _ in range(runs):
+        for contender, n, taken in zip(contenders, passes, samples, strict=True):
+            taken.append(contender.sample(n))
+    return [Measurement(tuple(t), n) for t, n in zip(samples, passes, strict=True)]
+
+
 def measure(
     prepare: Callable[[int], T],
     execute: Callable[[T], float],
@@ -51,18 +87,6 @@ def measure(
     min_time: float,
     first: float,
 ) -> Measurement:
-    """Take ``runs`` samples of ``execute`` over ``prepare(passes)``.
-
-    ``prepare(n)`` builds the state for n passes (untimed); ``execute`` runs them and returns
-    the seconds they took (it times itself, so that an event loop's start-up stays outside).
-    ``first`` is the seconds of one warm-up pass, used to choose how many passes make a sample.
-    """
-    if runs < 1:
-        raise ValueError("runs must be >= 1")
-    passes = max(1, min(MAX_PASSES, math.ceil(min_time / first) if first > 0 else MAX_PASSES))
-    samples = []
-    for _ in range(runs):
-        state = prepare(passes)
-        gc.collect()  # start each sample from the same heap state, not mid-way to a collection
-        samples.append(execute(state) / passes)
-    return Measurement(tuple(samples), passes)
+    """``runs`` samples of one contender (see ``Contender``)."""
+    (timing,) = measure_together([Contender(prepare, execute, first)], runs=runs, min_time=min_time)
+    return timing
