@@ -6,13 +6,16 @@ Nothing here asserts on wall time; the runs are tiny.
 from __future__ import annotations
 
 import importlib.util
+import io
 from pathlib import Path
 
 import msgspec
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from orderscope.bench import cryptofeed_peer as peer
+from orderscope.bench.render import print_report
 from orderscope.bench.runner import BenchOptions, plan, run, run_synthetic
 from orderscope.bench.synthetic import (
     SYNTHETIC_INSTRUMENT,
@@ -175,6 +178,10 @@ def test_runner_on_one_capture(captures: Path) -> None:
     assert data["format"] == "orderscope.bench/1"
     assert data["venues"][0]["orderscope"]["levels"] == venue.counts.levels
     assert data["synthetic"] is None
+    console = Console(file=io.StringIO(), width=160)
+    print_report(report, console)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "BINANCE" in text and "targets: nothing measured against a target" in text
 
 
 def test_cli_json(captures: Path) -> None:

@@ -85,11 +85,32 @@ def print_report(report: BenchReport, console: Console) -> None:
         )
     s = report.synthetic
     if s is not None:
-        ok = s.levels_per_s >= TARGET_SYNTHETIC
-        mark = "[green]" if ok else "[red]"
+        mark = "[green]" if s.levels_per_s >= TARGET_SYNTHETIC else "[red]"
         console.print(
-            f"synthetic L2Book: {s.deltas:,} deltas, {s.levels:,} level updates: "
-            f"{mark}{_rate(s.levels_per_s)} level updates/s[/] "
-            f"(target {TARGET_SYNTHETIC:,}), final depth {s.depth[0]:,}/{s.depth[1]:,}, "
-            f"crossed {s.crossed_updates}"
+            f"synthetic L2Book: {mark}{_rate(s.levels_per_s)} level updates/s[/] "
+            f"(target {TARGET_SYNTHETIC:,}); {s.deltas:,} deltas, {s.levels:,} level updates"
         )
+        console.print(
+            f"  [dim]final depth {s.depth[0]:,} bids / {s.depth[1]:,} asks, "
+            f"{s.crossed_updates} crossed updates[/]"
+        )
+    console.print(_verdict(report))
+
+
+def _verdict(report: BenchReport) -> str:
+    parts = []
+    ratios = [(v.prefix, v.ratio) for v in report.venues if v.ratio is not None]
+    if ratios:
+        met = all(r >= TARGET_RATIO for _, r in ratios)
+        lowest = min(ratios, key=lambda pr: pr[1])
+        parts.append(
+            f">= {TARGET_RATIO:g}x cryptofeed on every capture: "
+            + ("[green]met[/]" if met else f"[red]not met[/] (lowest {lowest[0]} {lowest[1]:.2f}x)")
+        )
+    if report.synthetic is not None:
+        met = report.synthetic.levels_per_s >= TARGET_SYNTHETIC
+        parts.append(
+            f">= {TARGET_SYNTHETIC:,} level updates/s synthetic: "
+            + ("[green]met[/]" if met else "[red]not met[/]")
+        )
+    return "targets: " + ("; ".join(parts) if parts else "nothing measured against a target")
