@@ -28,7 +28,7 @@ def run_bench(
     options = BenchOptions(
         captures=captures,
         runs=runs,
-        only=frozenset(o.lower() for o in only),
+        only=frozenset(only),
         min_time=min_time,
         peers=peers,
         synthetic=SyntheticConfig(deltas=deltas),

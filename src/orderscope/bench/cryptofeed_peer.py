@@ -39,7 +39,7 @@ from orderscope.bench.timing import clock
 from orderscope.capture import RecordKind, VenueCapture
 from orderscope.errors import OrderscopeError
 
-PINNED = "2.4.0"
+PINNED = "2.4.0"  # the release the targets are stated against (the bench extra pins it)
 #: Venues whose cryptofeed handler gets ``checksum_validation=True``. cryptofeed 2.4.0 verifies
 #: Kraken and OKX books; its Bitfinex handler has no checksum code (and the capture did not ask
 #: Bitfinex for checksum frames), so the flag is passed but changes nothing there.
@@ -94,13 +94,15 @@ class _Responses:
     """REST responses by URL, in capture order.
 
     A URL asked for again after its responses are used up gets the last one again (cryptofeed
-    re-requests a snapshot after it resets a book): counted, since such a book starts stale. A
-    URL the capture lacks takes the next unused response in file order, as the recording was
-    made by cryptofeed and some of its endpoints were renamed since: noted in the report.
+    re-requests a snapshot after it resets a book): counted, since such a book starts stale.
+    With ``substitute`` (exchange info only, never book snapshots), a URL the capture lacks
+    takes the next unused response in file order: the recording was made by cryptofeed and
+    some of its endpoints were renamed since. Substitutions are noted in the report.
     """
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    def __init__(self, pairs: list[tuple[str, str]], *, substitute: bool = False) -> None:
         self._entries = pairs
+        self._substitute = substitute
         self._used = [False] * len(pairs)
         self.substituted: list[str] = []
         self.requests = 0
@@ -118,7 +120,7 @@ class _Responses:
         if last is not None:
             self.repeated += 1
             return last
-        for index, (known, body) in enumerate(self._entries):
+        for index, (known, body) in enumerate(self._entries if self._substitute else ()):
             if not self._used[index]:
                 self._used[index] = True
                 self.substituted.append(f"asked {url}, served {known}")
@@ -247,7 +249,7 @@ def load_peer(loaded: LoadedCapture) -> PeerCapture:
         for r in capture.info_records()
         if r.kind is RecordKind.REST
     ]
-    responses = _Responses(info)
+    responses = _Responses(info, substitute=True)
     had_own = "http_sync" in vars(feed_cls)
     previous = vars(feed_cls).get("http_sync")
     feed_cls.http_sync = _SyncHTTP(responses)
@@ -275,8 +277,15 @@ def load_peer(loaded: LoadedCapture) -> PeerCapture:
         frames,
         snapshots,
         loaded.prefix in CHECKSUM_VENUES,
-        tuple(f"exchange info: {s}" for s in responses.substituted),
+        tuple(_version_notes() + [f"exchange info: {s}" for s in responses.substituted]),
     )
+
+
+def _version_notes() -> list[str]:
+    version = cryptofeed_version()
+    if version == PINNED:
+        return []
+    return [f"cryptofeed {version} installed: the targets are stated against {PINNED}"]
 
 
 Callback = Callable[[Any, float], Awaitable[None]]

@@ -45,6 +45,10 @@ class BenchOptions:
     peers: bool = True
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
+    def __post_init__(self) -> None:
+        # names are matched case-insensitively: KRAKEN, kraken, Binance_Futures
+        object.__setattr__(self, "only", frozenset(o.lower() for o in self.only))
+
     def wants(self, *names: str) -> bool:
         return not self.only or any(n.lower() in self.only for n in names)
 
