@@ -4,11 +4,12 @@ L2 book alone on a synthetic stream. See docs/PERFORMANCE.md for the method and 
 - ``ours``: orderscope's replay path over a capture held in memory;
 - ``cryptofeed_peer``: the same frames through cryptofeed's own handlers (the ``bench`` extra);
 - ``synthetic``: a seeded, realistic stream of deltas for ``L2Book``;
-- ``timing``: samples, passes and medians; ``runner``: all of it, as plain data;
-- ``render``: the Rich table.
+- ``timing``: samples, passes and medians; ``runner``: plans and runs all of it;
+- ``report``: the results as plain data and JSON; ``render``: the Rich table.
 """
 
-from orderscope.bench.runner import BenchOptions, BenchReport, plan, run
+from orderscope.bench.report import BenchReport
+from orderscope.bench.runner import BenchOptions, plan, run
 from orderscope.bench.synthetic import SyntheticConfig
 
 __all__ = ["BenchOptions", "BenchReport", "SyntheticConfig", "plan", "run"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from orderscope.bench.runner import TARGET_RATIO, TARGET_SYNTHETIC, BenchReport, VenueResult
+from orderscope.bench.report import TARGET_RATIO, TARGET_SYNTHETIC, BenchReport, VenueResult
 
 
 def _rate(value: float | None) -> str:
