@@ -170,6 +170,38 @@ def demo(
         _fail(error)
 
 
+@app.command()
+def bench(
+    runs: Annotated[int, typer.Option(min=1, help="samples per measurement (median)")] = 5,
+    as_json: AsJson = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="a venue (binance, BINANCE_FUTURES...) or 'synthetic'; repeatable"),
+    ] = None,
+    captures: Annotated[
+        Path | None, typer.Option(help="capture directory (default: ../shared/data/captures)")
+    ] = None,
+    deltas: Annotated[int, typer.Option(min=1, help="deltas in the synthetic stream")] = 1_000_000,
+    min_time: Annotated[float, typer.Option(help="seconds a sample lasts at least")] = 0.2,
+    peers: Annotated[bool, typer.Option(help="also run cryptofeed on the captures")] = True,
+) -> None:
+    """Replay throughput per capture beside cryptofeed, and L2Book on a synthetic stream."""
+    from orderscope.bench.cli import run_bench
+
+    try:
+        run_bench(
+            captures or default_captures(),
+            runs=runs,
+            as_json=as_json,
+            only=only or [],
+            deltas=deltas,
+            min_time=min_time,
+            peers=peers,
+        )
+    except OrderscopeError as error:
+        _fail(error)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

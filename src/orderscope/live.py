@@ -222,12 +222,10 @@ class LiveSession:
             self._status(conn_id, FeedState.CONNECTING, connection.url, attempt)
             reason = "closed by the venue"
             try:
-                timeout = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0)
+                # Receive timeouts are ours (stale detection, below); aiohttp's defaults for the
+                # rest work from 3.9 (which cryptofeed 2.4.0, the benchmark peer, pins) onwards.
                 async with self.http.session.ws_connect(
-                    connection.url,
-                    heartbeat=self.config.ws_heartbeat_s,
-                    timeout=timeout,
-                    max_msg_size=0,
+                    connection.url, heartbeat=self.config.ws_heartbeat_s, max_msg_size=0
                 ) as ws:
                     attempt = 0
                     self.counters.connects += 1

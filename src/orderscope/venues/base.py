@@ -34,10 +34,16 @@ from orderscope.errors import (
     UnknownSymbol,
     UnsubscribedChannel,
 )
-from orderscope.fixed import NumberFormatError, parse_fixed
+from orderscope.fixed import NumberFormatError, parse_fixed, parse_fixed_many
 from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEvent
 
 log = logging.getLogger("orderscope.venues")
+#: From this many levels on, ``parse_levels`` parses prices and sizes as two batches
+#: (``parse_fixed_many``, fastest for snapshots); below, level by level through the memo, which
+#: wins on diffs, whose prices (and many sizes) were seen in earlier frames.
+BATCH_LEVELS = 32
+#: Distinct strings remembered per precision by ``parse_levels`` before it starts afresh.
+PARSE_MEMO_LIMIT = 50_000
 T = TypeVar("T")
 MAX_PENDING_REPLIES = 64
 
@@ -115,6 +121,11 @@ class Venue(ABC):
         self.subscriptions: set[tuple[str, str]] = set()  # (channel, venue symbol)
         self.resync_requests: set[str] = set()  # unified symbols that need a snapshot
         self._logged: set[tuple[str, str, str]] = set()
+        #: decimals -> {text: parse_fixed(text, decimals)}: the same prices (and many sizes)
+        #: come back frame after frame, and a dict hit costs a tenth of a parse.
+        self._parse_memo: dict[int, dict[str, int]] = {}
+        #: (price decimals, size decimals) -> the two memos, found with one lookup per call
+        self._parse_memo_pairs: dict[tuple[int, int], tuple[dict[str, int], dict[str, int]]] = {}
 
     # -- the inputs ------------------------------------------------------------------------
 
@@ -196,7 +207,26 @@ class Venue(ABC):
         """Decimal-string (price, size) pairs -> exact scaled ints, or BadValue."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
         try:
-            return [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in raw]
+            if isinstance(raw, list) and len(raw) >= BATCH_LEVELS:
+                # strict: every level has as many fields as the first; unpacking: exactly two.
+                price_texts, size_texts = zip(*raw, strict=True)
+                prices = parse_fixed_many(price_texts, pd)
+                return list(zip(prices, parse_fixed_many(size_texts, sd), strict=True))
+            known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
+            levels: list[Level] = []
+            for p, q in raw:
+                price = known_prices.get(p)
+                if price is None:
+                    if len(known_prices) >= PARSE_MEMO_LIMIT:  # bounded: start afresh
+                        known_prices.clear()
+                    price = known_prices[p] = parse_fixed(p, pd)
+                size = known_sizes.get(q)
+                if size is None:
+                    if len(known_sizes) >= PARSE_MEMO_LIMIT:
+                        known_sizes.clear()
+                    size = known_sizes[q] = parse_fixed(q, sd)
+                levels.append((price, size))
+            return levels
         except NumberFormatError as exc:
             raise BadValue(
                 self.name, channel, frame, str(exc), instrument.symbol, book=book
@@ -205,6 +235,11 @@ class Venue(ABC):
             raise MalformedFrame(
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
+
+    def _memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
+        memo = self._parse_memo
+        pair = self._parse_memo_pairs[pd, sd] = (memo.setdefault(pd, {}), memo.setdefault(sd, {}))
+        return pair
 
     def check_subscribed(self, channel: str, instrument: Instrument, frame: str | bytes) -> None:
         if (channel, instrument.venue_symbol) not in self.subscriptions:

@@ -350,11 +350,18 @@ class BinanceSpot(Venue):
         self, instrument: Instrument, delta: BookDelta, prev_u: int, out: list[MarketEvent]
     ) -> None:
         book = self.book(instrument)
-        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
+        sync = self._depth_sync(instrument)
         if book.state is not BookState.SYNCED:
             sync.buffer.append((delta, prev_u))
             return
         self._apply_synced(book, sync, delta, prev_u, out)
+
+    def _depth_sync(self, instrument: Instrument) -> _DepthSync:
+        # Not setdefault(): that would build a _DepthSync (and its deque) on every diff.
+        sync = self._sync.get(instrument.symbol)
+        if sync is None:
+            sync = self._sync[instrument.symbol] = _DepthSync()
+        return sync
 
     def _apply_synced(
         self, book: L2Book, sync: _DepthSync, delta: BookDelta, prev_u: int, out: list[MarketEvent]
@@ -432,7 +439,7 @@ class BinanceSpot(Venue):
             )
         )
         self.synced(book, was, exch_ns, recv_ns, out)
-        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
+        sync = self._depth_sync(instrument)
         sync.bridged = False
         buffered = list(sync.buffer)
         sync.buffer.clear()
