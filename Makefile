@@ -12,8 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) -e .
 	touch $@
 
+# The tests also exercise the benchmark's peer harness, so they install the bench extra too.
 $(VENV)/.dev: $(VENV)/.installed
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,bench]'
 	touch $@
 
 $(VENV)/.bench: $(VENV)/.installed

@@ -19,6 +19,38 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+def test_every_capture_replays_clean_and_byte_identical_twice(captures: Path) -> None:
+    first = run_cli("replay", str(captures), "--json")
+    second = run_cli("replay", str(captures), "--json")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    report = msgspec.json.decode(first.stdout)
+    venues = {v["venue"]: v for v in report["venues"]}
+    assert set(venues) == {
+        "binance",
+        "binance_futures",
+        "bitfinex",
+        "bitstamp",
+        "bybit",
+        "coinbase",
+        "huobi",
+        "kraken",
+        "okx",
+    }
+    for venue in venues.values():
+        assert venue["errors"] == {}, venue["venue"]
+        for s in venue["symbols"]:
+            book = s["book"]
+            if book is not None:
+                assert book["state"] == "synced", (venue["venue"], s["symbol"])
+                assert book["gaps"] == book["checksums_failed"] == book["crossed_updates"] == 0
+    checksums = {
+        name: sum(s["book"]["checksums_ok"] for s in v["symbols"] if s["book"])
+        for name, v in venues.items()
+    }
+    assert checksums["kraken"] == 4269 and checksums["okx"] == 290
+
+
 def test_replay_json_is_byte_identical_twice(captures: Path) -> None:
     files = [str(captures / "BINANCE.ws.1.0"), str(captures / "BINANCE_FUTURES.ws.1.0")]
     first = run_cli("replay", *files, "--json")

@@ -163,6 +163,30 @@ def cob(
 
 
 @app.command()
+def analyze(
+    files: Files,
+    symbol: Annotated[
+        list[str], typer.Option("--symbol", "-s", help="unified symbol (BTC/USDT); repeatable")
+    ],
+    venue: Annotated[
+        str | None, typer.Option(help="only this venue (binance, binance_futures, ...)")
+    ] = None,
+    row: Annotated[
+        str | None, typer.Option(help="row height: N ticks ('10t') or a price step ('0.5')")
+    ] = None,
+    timeframe: Annotated[str, typer.Option(help="footprint bars: 1m 5m 15m 1h 4h 1d")] = "1m",
+    as_json: AsJson = False,
+) -> None:
+    """Order-flow analytics per venue and symbol: totals, volume profile, footprint, CVD, VWAP."""
+    from orderscope.analyze import run_analyze
+
+    try:
+        run_analyze(files, _symbols(symbol) or [], venue, row, timeframe, as_json)
+    except OrderscopeError as error:
+        _fail(error)
+
+
+@app.command()
 def demo(
     files: Annotated[
         list[Path] | None, typer.Argument(help="captures (default: ../shared/data/captures)")
@@ -181,6 +205,38 @@ def demo(
     try:
         paths = files or [default_captures()]
         run_ladder(paths, _symbols(symbol), speed=speed, duration=duration)
+    except OrderscopeError as error:
+        _fail(error)
+
+
+@app.command()
+def bench(
+    runs: Annotated[int, typer.Option(min=1, help="samples per measurement (median)")] = 5,
+    as_json: AsJson = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="a venue (binance, BINANCE_FUTURES...) or 'synthetic'; repeatable"),
+    ] = None,
+    captures: Annotated[
+        Path | None, typer.Option(help="capture directory (default: ../shared/data/captures)")
+    ] = None,
+    deltas: Annotated[int, typer.Option(min=1, help="deltas in the synthetic stream")] = 1_000_000,
+    min_time: Annotated[float, typer.Option(help="seconds a sample lasts at least")] = 0.2,
+    peers: Annotated[bool, typer.Option(help="also run cryptofeed on the captures")] = True,
+) -> None:
+    """Replay throughput per capture beside cryptofeed, and L2Book on a synthetic stream."""
+    from orderscope.bench.cli import run_bench
+
+    try:
+        run_bench(
+            captures or default_captures(),
+            runs=runs,
+            as_json=as_json,
+            only=only or [],
+            deltas=deltas,
+            min_time=min_time,
+            peers=peers,
+        )
     except OrderscopeError as error:
         _fail(error)
 

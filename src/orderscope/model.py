@@ -151,6 +151,26 @@ class BookStatus(Event, frozen=True, gc=False, tag="book_status"):
     reason: str
 
 
+class FeedState(enum.StrEnum):
+    """The state of a live connection to a venue."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALE = "stale"  # nothing received for too long: the connection is dropped
+    RESYNCING = "resyncing"  # books of the connection wait for snapshots
+    BACKOFF = "backoff"  # waiting before reconnecting
+    STOPPED = "stopped"
+
+
+class FeedStatus(Event, frozen=True, gc=False, tag="feed_status"):
+    """A live connection changed state. ``symbol`` is empty: it concerns the connection."""
+
+    state: FeedState
+    reason: str
+    connection: int = 0
+    attempt: int = 0
+
+
 MarketEvent = (
     Trade
     | BookSnapshot
@@ -161,4 +181,5 @@ MarketEvent = (
     | FundingRate
     | OpenInterest
     | Liquidation
+    | FeedStatus
 )

@@ -10,8 +10,28 @@ from orderscope.errors import ConfigError
 from orderscope.venues.base import Venue, feed
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.binance_futures import BinanceFutures
+from orderscope.venues.bitfinex import Bitfinex
+from orderscope.venues.bitstamp import Bitstamp
+from orderscope.venues.bybit import Bybit
+from orderscope.venues.coinbase import CoinbaseAdvanced, CoinbaseExchange
+from orderscope.venues.huobi import Huobi
+from orderscope.venues.kraken import Kraken
+from orderscope.venues.okx import Okx
 
-REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in (BinanceSpot, BinanceFutures)}
+# One connector a line, so that adding a venue is a one-line change.
+CONNECTORS: tuple[type[Venue], ...] = (
+    BinanceSpot,
+    BinanceFutures,
+    CoinbaseExchange,
+    CoinbaseAdvanced,
+    Kraken,
+    Okx,
+    Bitfinex,
+    Bitstamp,
+    Huobi,
+    Bybit,
+)
+REGISTRY: dict[str, type[Venue]] = {cls.name: cls for cls in CONNECTORS}
 
 
 def venue_class(name: str) -> type[Venue]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
@@ -34,11 +34,18 @@ from orderscope.errors import (
     UnknownSymbol,
     UnsubscribedChannel,
 )
-from orderscope.fixed import NumberFormatError, parse_fixed
+from orderscope.fixed import NumberFormatError, parse_fixed, parse_fixed_many
 from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEvent
 
 log = logging.getLogger("orderscope.venues")
+#: From this many levels on, ``parse_levels`` parses prices and sizes as two batches
+#: (``parse_fixed_many``, fastest for snapshots); below, level by level through the memo, which
+#: wins on diffs, whose prices (and many sizes) were seen in earlier frames.
+BATCH_LEVELS = 32
+#: Distinct strings remembered per precision by ``parse_levels`` before it starts afresh.
+PARSE_MEMO_LIMIT = 50_000
 T = TypeVar("T")
+MAX_PENDING_REPLIES = 64
 
 
 @dataclass(slots=True)
@@ -53,6 +60,23 @@ class FeedStats:
     recent_errors: deque[FrameError] = field(default_factory=lambda: deque(maxlen=20))
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where a venue lives. Configurable, so a live session can point at the emulator."""
+
+    ws: str  # base of the WebSocket URLs, e.g. wss://stream.binance.com:9443
+    rest: str  # base of the REST URLs, e.g. https://api.binance.com
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """One WebSocket connection a live session opens: its URL and the frames to send first."""
+
+    url: str
+    subscribe: tuple[str, ...] = ()
+    symbols: tuple[str, ...] = ()  # unified symbols whose data arrives on this connection
+
+
 class Venue(ABC):
     """A venue connector. Subclasses set ``name`` and implement the parsing."""
 
@@ -60,10 +84,24 @@ class Venue(ABC):
     capture_prefix: ClassVar[str]  # file prefix in captures: "BINANCE"
     #: The protocol this connector speaks, said out loud (venues move on).
     protocol: ClassVar[str] = ""
+    default_endpoints: ClassVar[Endpoints]
+    #: An application-level ping the venue expects from the client: (frame, every N seconds).
+    client_ping: ClassVar[tuple[str, float] | None] = None
+    #: REST requests per second the shared HTTP client allows itself towards this venue.
+    rest_requests_per_second: ClassVar[float] = 2.0
 
     def __init__(
-        self, instruments: Iterable[Instrument], symbols: Iterable[str] | None = None
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
     ) -> None:
+        self.endpoints = endpoints if endpoints is not None else self.default_endpoints
+        #: frames the connector wants sent back on a connection (pongs), oldest first:
+        #: (conn, frame). A live transport drains it after each frame; replay never does, so
+        #: it is bounded.
+        self.replies: deque[tuple[int, str]] = deque(maxlen=MAX_PENDING_REPLIES)
         self.instruments: dict[str, Instrument] = {}
         self.by_venue_symbol: dict[str, Instrument] = {}
         for instrument in instruments:
@@ -83,6 +121,11 @@ class Venue(ABC):
         self.subscriptions: set[tuple[str, str]] = set()  # (channel, venue symbol)
         self.resync_requests: set[str] = set()  # unified symbols that need a snapshot
         self._logged: set[tuple[str, str, str]] = set()
+        #: decimals -> {text: parse_fixed(text, decimals)}: the same prices (and many sizes)
+        #: come back frame after frame, and a dict hit costs a tenth of a parse.
+        self._parse_memo: dict[int, dict[str, int]] = {}
+        #: (price decimals, size decimals) -> the two memos, found with one lookup per call
+        self._parse_memo_pairs: dict[tuple[int, int], tuple[dict[str, int], dict[str, int]]] = {}
 
     # -- the inputs ------------------------------------------------------------------------
 
@@ -104,6 +147,25 @@ class Venue(ABC):
     def on_rest(self, url: str, body: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
         """Handle a REST response (a book snapshot). Venues without REST snapshots ignore it."""
         self.stats.rest_responses += 1
+
+    # -- what a live session needs ---------------------------------------------------------
+
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        """REST URLs whose responses ``parse_instruments`` reads."""
+        return []
+
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """The WebSocket connections (URL and subscribe frames) for these instruments."""
+        raise NotImplementedError(f"{self.name}: live sessions are not supported yet")
+
+    def snapshot_url(self, instrument: Instrument) -> str | None:
+        """The REST URL of a book snapshot, or None when the venue sends snapshots itself."""
+        return None
+
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
+        """Frames that make the venue send a fresh snapshot (venues without REST snapshots)."""
+        return []
 
     # -- helpers for subclasses ------------------------------------------------------------
 
@@ -145,7 +207,26 @@ class Venue(ABC):
         """Decimal-string (price, size) pairs -> exact scaled ints, or BadValue."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
         try:
-            return [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in raw]
+            if isinstance(raw, list) and len(raw) >= BATCH_LEVELS:
+                # strict: every level has as many fields as the first; unpacking: exactly two.
+                price_texts, size_texts = zip(*raw, strict=True)
+                prices = parse_fixed_many(price_texts, pd)
+                return list(zip(prices, parse_fixed_many(size_texts, sd), strict=True))
+            known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
+            levels: list[Level] = []
+            for p, q in raw:
+                price = known_prices.get(p)
+                if price is None:
+                    if len(known_prices) >= PARSE_MEMO_LIMIT:  # bounded: start afresh
+                        known_prices.clear()
+                    price = known_prices[p] = parse_fixed(p, pd)
+                size = known_sizes.get(q)
+                if size is None:
+                    if len(known_sizes) >= PARSE_MEMO_LIMIT:
+                        known_sizes.clear()
+                    size = known_sizes[q] = parse_fixed(q, sd)
+                levels.append((price, size))
+            return levels
         except NumberFormatError as exc:
             raise BadValue(
                 self.name, channel, frame, str(exc), instrument.symbol, book=book
@@ -154,6 +235,11 @@ class Venue(ABC):
             raise MalformedFrame(
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
+
+    def _memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
+        memo = self._parse_memo
+        pair = self._parse_memo_pairs[pd, sd] = (memo.setdefault(pd, {}), memo.setdefault(sd, {}))
+        return pair
 
     def check_subscribed(self, channel: str, instrument: Instrument, frame: str | bytes) -> None:
         if (channel, instrument.venue_symbol) not in self.subscriptions:

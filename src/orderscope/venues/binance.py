@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -42,7 +43,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Venue
+from orderscope.venues.base import Connection, Endpoints, Venue
 
 MS = 1_000_000  # nanoseconds per millisecond
 MAX_BUFFERED_DIFFS = 5_000  # per symbol while waiting for a snapshot
@@ -173,10 +174,21 @@ class BinanceSpot(Venue):
     name = "binance"
     capture_prefix = "BINANCE"
     protocol = "Binance spot WebSocket streams + REST /api/v3/depth (2021-2026 format)"
-    rest_depth_path: ClassVar[str] = "https://api.binance.com/api/v3/depth"
+    default_endpoints = Endpoints("wss://stream.binance.com:9443", "https://api.binance.com")
+    rest_depth_path: ClassVar[str] = "/api/v3/depth"
+    exchange_info_path: ClassVar[str] = "/api/v3/exchangeInfo"
+    #: Binance allows 1024 streams per connection; stay well below to keep URLs short.
+    streams_per_connection: ClassVar[int] = 200
+    rest_requests_per_second = 1.0  # depth?limit=1000 weighs 50 of 6000/min on spot
 
-    def __init__(self, instruments: list[Instrument], symbols: list[str] | None = None) -> None:
-        super().__init__(instruments, symbols)
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
+    ) -> None:
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self._sync: dict[str, _DepthSync] = {}
 
     # -- instruments -----------------------------------------------------------------------
@@ -250,8 +262,27 @@ class BinanceSpot(Venue):
         low = instrument.venue_symbol.lower()
         return [f"{low}@depth@100ms", f"{low}@aggTrade", f"{low}@bookTicker"]
 
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [endpoints.rest + cls.exchange_info_path]
+
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        # Combined streams subscribe in the URL; on_open reads them back from it.
+        per_instrument = len(self.stream_names(instruments[0])) if instruments else 1
+        step = max(1, self.streams_per_connection // per_instrument)
+        connections = []
+        for i in range(0, len(instruments), step):
+            chunk = instruments[i : i + step]
+            streams = "/".join(name for inst in chunk for name in self.stream_names(inst))
+            url = f"{self.endpoints.ws}/stream?streams={streams}"
+            connections.append(Connection(url, symbols=tuple(inst.symbol for inst in chunk)))
+        return connections
+
     def snapshot_url(self, instrument: Instrument, limit: int = 1000) -> str:
-        return f"{self.rest_depth_path}?symbol={instrument.venue_symbol}&limit={limit}"
+        return (
+            f"{self.endpoints.rest}{self.rest_depth_path}"
+            f"?symbol={instrument.venue_symbol}&limit={limit}"
+        )
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -319,11 +350,18 @@ class BinanceSpot(Venue):
         self, instrument: Instrument, delta: BookDelta, prev_u: int, out: list[MarketEvent]
     ) -> None:
         book = self.book(instrument)
-        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
+        sync = self._depth_sync(instrument)
         if book.state is not BookState.SYNCED:
             sync.buffer.append((delta, prev_u))
             return
         self._apply_synced(book, sync, delta, prev_u, out)
+
+    def _depth_sync(self, instrument: Instrument) -> _DepthSync:
+        # Not setdefault(): that would build a _DepthSync (and its deque) on every diff.
+        sync = self._sync.get(instrument.symbol)
+        if sync is None:
+            sync = self._sync[instrument.symbol] = _DepthSync()
+        return sync
 
     def _apply_synced(
         self, book: L2Book, sync: _DepthSync, delta: BookDelta, prev_u: int, out: list[MarketEvent]
@@ -401,7 +439,7 @@ class BinanceSpot(Venue):
             )
         )
         self.synced(book, was, exch_ns, recv_ns, out)
-        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
+        sync = self._depth_sync(instrument)
         sync.bridged = False
         buffered = list(sync.buffer)
         sync.buffer.clear()

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from orderscope.fixed import decimals_of
 from orderscope.model import BookDelta, InstrumentKind
+from orderscope.venues.base import Endpoints
 from orderscope.venues.binance import BinanceSpot, _SymbolInfo
 
 
@@ -23,7 +24,10 @@ class BinanceFutures(BinanceSpot):
     name = "binance_futures"
     capture_prefix = "BINANCE_FUTURES"
     protocol = "Binance USD-M futures WebSocket streams + REST /fapi/v1/depth (2021-2026 format)"
-    rest_depth_path: ClassVar[str] = "https://fapi.binance.com/fapi/v1/depth"
+    default_endpoints = Endpoints("wss://fstream.binance.com", "https://fapi.binance.com")
+    rest_depth_path: ClassVar[str] = "/fapi/v1/depth"
+    exchange_info_path: ClassVar[str] = "/fapi/v1/exchangeInfo"
+    rest_requests_per_second = 1.0  # depth?limit=1000 weighs 20 of 2400/min
 
     @classmethod
     def _kind(cls, s: _SymbolInfo) -> tuple[InstrumentKind | None, str | None, str | None]:

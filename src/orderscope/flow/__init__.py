@@ -1,0 +1,16 @@
+"""Order-flow analytics over trades: each a streaming state object and a vectorized function.
+
+=========================  ==========================  ===================================
+module                     streaming (update/result)   vectorized (Polars trades frame)
+=========================  ==========================  ===================================
+``flow.trades``            ``TradeFlow``               ``trade_flow``, ``rolling_shares``
+``flow.footprint``         ``Footprint``               ``footprint``
+``flow.profile``           ``VolumeProfile``,          ``volume_profile``,
+                           ``SessionProfiles``         ``session_profiles``
+``flow.delta``             ``CumulativeDelta``         ``delta_bars``
+``flow.vwap``              ``Vwap``                    ``vwap``
+=========================  ==========================  ===================================
+
+Both paths return the same result objects (frozen msgspec Structs), equal to the last unit.
+``flow.base`` holds what they share (event time, the trades frame schema, rows, POC ties).
+"""

@@ -1,0 +1,238 @@
+"""Volume delta: cumulative (running and per session), per bar, and what is read from it.
+
+Delta is aggressor buy volume minus aggressor sell volume. Bars are time bars of
+``timeframe_ns`` aligned to the epoch (a trade goes to the bar of its own event time); only
+bars with trades are listed, in time order, and every per-bar figure is over that list:
+
+- ``cvd``: the running sum of bar deltas up to and including the bar; ``session_cvd`` the same,
+  restarted at each session (``[k * session_ns + offset_ns, ...)``, UTC days by default);
+- ``momentum``: the sum of the last ``momentum_bars`` bar deltas (= the change of the CVD over
+  them), None until there are that many bars; ``acceleration``: momentum minus the previous
+  bar's momentum;
+- ``buy_pct``: the bar's buy volume as a percentage of its volume (the buy pressure; the sell
+  pressure is ``100 - buy_pct``);
+- ``divergence`` over the previous ``lookback`` bars: *bearish* when the bar makes a higher high
+  than all of them while its CVD is not above their highest CVD; *bullish* when it makes a
+  lower low while its CVD is not below their lowest; an outside bar meeting both is neither;
+- ``exhaustion`` over the previous ``lookback`` bars: *buying* when the bar makes a higher high
+  with a positive delta below ``exhaustion_ratio`` times the largest positive delta among them
+  (price still rises, the buying behind it fades); *selling* is the mirror at a lower low.
+
+Close is the last trade to arrive in the bar. Everything is integer until ``buy_pct``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import msgspec
+import numpy as np
+import polars as pl
+
+from orderscope.flow._vector import column, group
+from orderscope.flow.base import (
+    DAY,
+    MINUTE,
+    check_positive,
+    check_sessions,
+    ratio,
+    require_trades,
+    session_of,
+)
+from orderscope.model import Side, Trade
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaParams:
+    timeframe_ns: int = MINUTE
+    session_ns: int = DAY
+    offset_ns: int = 0
+    momentum_bars: int = 3
+    lookback: int = 5
+    exhaustion_ratio: float | str | Fraction = 0.5
+
+    def __post_init__(self) -> None:
+        check_sessions(self.session_ns, self.offset_ns, self.timeframe_ns)
+        check_positive("momentum_bars", self.momentum_bars)
+        check_positive("lookback", self.lookback)
+        ratio(self.exhaustion_ratio)
+
+
+class DeltaBar(msgspec.Struct, frozen=True):
+    start_ns: int
+    buy: int
+    sell: int
+    trades: int
+    high: int
+    low: int
+    close: int
+    cvd: int
+    session_cvd: int
+    momentum: int | None
+    acceleration: int | None
+    buy_pct: float
+    divergence: str | None  # "bearish" | "bullish"
+    exhaustion: str | None  # "buying" | "selling"
+
+    @property
+    def delta(self) -> int:
+        return self.buy - self.sell
+
+
+class SessionDelta(msgspec.Struct, frozen=True):
+    start_ns: int
+    buy: int
+    sell: int
+    delta: int
+
+
+class DeltaResult(msgspec.Struct, frozen=True):
+    cvd: int
+    buy: int
+    sell: int
+    trades: int
+    buy_pct: float | None
+    sessions: list[SessionDelta]
+    bars: list[DeltaBar]
+
+
+#: per bar: buy, sell, trades, high, low, close
+BarCells = dict[int, list[int]]
+
+
+def build_delta(cells: BarCells, params: DeltaParams) -> DeltaResult:
+    """Per-bar sums -> the delta series (both paths end here)."""
+    keys = sorted(cells)
+    n_mom, look = params.momentum_bars, params.lookback
+    exhaust = ratio(params.exhaustion_ratio)
+    num, den = exhaust.numerator, exhaust.denominator
+    bars: list[DeltaBar] = []
+    sessions: list[SessionDelta] = []
+    deltas: list[int] = []
+    cvds: list[int] = []
+    highs: list[int] = []
+    lows: list[int] = []
+    cvd = session_cvd = 0
+    session = None
+    momentum: int | None = None
+    for i, key in enumerate(keys):
+        buy, sell, trades, high, low, close = cells[key]
+        start = key * params.timeframe_ns
+        delta = buy - sell
+        this_session = session_of(start, params.session_ns, params.offset_ns)
+        if this_session != session:
+            session, session_cvd = this_session, 0
+            sessions.append(SessionDelta(this_session, 0, 0, 0))
+        s = sessions[-1]
+        sessions[-1] = SessionDelta(s.start_ns, s.buy + buy, s.sell + sell, s.delta + delta)
+        cvd += delta
+        session_cvd += delta
+        deltas.append(delta)
+        previous = momentum
+        momentum = sum(deltas[i + 1 - n_mom :]) if i + 1 >= n_mom else None
+        acceleration = (
+            momentum - previous if momentum is not None and previous is not None else None
+        )
+        divergence = exhaustion = None
+        if i >= look:
+            prev_high, prev_low = max(highs[-look:]), min(lows[-look:])
+            prev_cvd = cvds[-look:]
+            bearish = high > prev_high and cvd <= max(prev_cvd)
+            bullish = low < prev_low and cvd >= min(prev_cvd)
+            if bearish != bullish:
+                divergence = "bearish" if bearish else "bullish"
+            strongest_buy = max(deltas[-look - 1 : -1])
+            strongest_sell = -min(deltas[-look - 1 : -1])
+            if high > prev_high and delta > 0 and delta * den < num * strongest_buy:
+                exhaustion = "buying"
+            elif low < prev_low and delta < 0 and -delta * den < num * strongest_sell:
+                exhaustion = "selling"
+        cvds.append(cvd)
+        highs.append(high)
+        lows.append(low)
+        bars.append(
+            DeltaBar(
+                start,
+                buy,
+                sell,
+                trades,
+                high,
+                low,
+                close,
+                cvd,
+                session_cvd,
+                momentum,
+                acceleration,
+                100 * buy / (buy + sell) if buy + sell else 0.0,
+                divergence,
+                exhaustion,
+            )
+        )
+    buy = sum(s.buy for s in sessions)
+    sell = sum(s.sell for s in sessions)
+    trades = sum(b.trades for b in bars)
+    pct = 100 * buy / (buy + sell) if buy + sell else None
+    return DeltaResult(cvd, buy, sell, trades, pct, sessions, bars)
+
+
+class CumulativeDelta:
+    """Streaming CVD and delta bars of one instrument."""
+
+    def __init__(self, params: DeltaParams = DeltaParams()) -> None:
+        self.params = params
+        self._tf = params.timeframe_ns
+        self.cells: BarCells = {}
+        self._key = -1
+        self._cell: list[int] = []
+        self.cvd = 0  # running, over everything fed so far
+
+    def update(self, trade: Trade) -> None:
+        price = trade.price
+        key = (trade.exch_ns or trade.recv_ns) // self._tf
+        cell = self._cell
+        if key != self._key:
+            found = self.cells.get(key)
+            if found is None:
+                found = self.cells[key] = [0, 0, 0, price, price, price]
+            cell = self._cell = found
+            self._key = key
+        if trade.side is Side.BUY:
+            cell[0] += trade.size
+            self.cvd += trade.size
+        else:
+            cell[1] += trade.size
+            self.cvd -= trade.size
+        cell[2] += 1
+        if price > cell[3]:
+            cell[3] = price
+        elif price < cell[4]:
+            cell[4] = price
+        cell[5] = price
+
+    def result(self) -> DeltaResult:
+        return build_delta(self.cells, self.params)
+
+
+def delta_bars(frame: pl.DataFrame, params: DeltaParams = DeltaParams()) -> DeltaResult:
+    """The vectorized ``CumulativeDelta`` of a trades frame (arrival order)."""
+    t = require_trades(frame)
+    if t.height == 0:
+        return build_delta({}, params)
+    g = group(column(t, "ts") // params.timeframe_ns)
+    price, size, side = (g.take(column(t, c)) for c in ("price", "size", "side"))
+    starts = g.starts
+    buys = np.where(side > 0, size, 0)
+    buy = np.add.reduceat(buys, starts)
+    columns = (
+        buy,
+        np.add.reduceat(size, starts) - buy,
+        g.ends - starts,
+        np.maximum.reduceat(price, starts),
+        np.minimum.reduceat(price, starts),
+        price[g.ends - 1],
+    )
+    cells = {
+        k: list(v) for k, *v in zip(g.keys.tolist(), *(c.tolist() for c in columns), strict=True)
+    }
+    return build_delta(cells, params)

@@ -1,0 +1,178 @@
+"""VWAP per session or from an anchor, with standard-deviation bands.
+
+Over a period, with ``v`` the trade sizes and ``p`` the prices:
+
+    VWAP  = sum(p * v) / sum(v)
+    sigma = sqrt(sum(p**2 * v) / sum(v) - VWAP**2)   (the volume-weighted deviation of price)
+    bands = VWAP +- k * sigma for k = 1, 2, 3
+
+The three sums are kept exactly (Python ints, Polars Int128), so the two paths agree to the
+last bit; floats appear only in ``finish``. A period is a session (``[k * session_ns +
+offset_ns, ...)``, UTC days by default) or, with ``session_ns=None``, everything from
+``anchor_ns`` on (from the first trade when no anchor is given). Each period also has a point
+per time bar of ``timeframe_ns`` (epoch aligned): the VWAP and sigma of the period up to the
+end of that bar, for drawing the line.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+import polars as pl
+
+from orderscope.errors import ConfigError
+from orderscope.fixed import POW10
+from orderscope.flow._vector import column, group
+from orderscope.flow.base import (
+    DAY,
+    MINUTE,
+    check_positive,
+    check_sessions,
+    require_trades,
+    session_of,
+)
+from orderscope.model import Trade
+
+BAND_WIDTHS = (1, 2, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class VwapParams:
+    price_decimals: int
+    session_ns: int | None = DAY  # None: one period from anchor_ns (or the first trade) on
+    offset_ns: int = 0
+    anchor_ns: int | None = None  # only without sessions
+    timeframe_ns: int = MINUTE
+
+    def __post_init__(self) -> None:
+        if self.session_ns is None:
+            check_positive("timeframe_ns", self.timeframe_ns)
+        else:
+            if self.anchor_ns is not None:
+                raise ConfigError("an anchored VWAP has no sessions (session_ns=None)")
+            check_sessions(self.session_ns, self.offset_ns, self.timeframe_ns)
+
+
+class VwapPoint(msgspec.Struct, frozen=True):
+    start_ns: int  # the bar's start; the figures hold at its end
+    volume: int
+    vwap: float
+    sigma: float
+
+
+class VwapPeriod(msgspec.Struct, frozen=True):
+    start_ns: int  # session start, the anchor, or the first bar's start
+    volume: int
+    vwap: float
+    sigma: float
+    bands: list[tuple[float, float]]  # (lower, upper) at 1, 2, 3 sigma
+    points: list[VwapPoint]
+
+
+class VwapResult(msgspec.Struct, frozen=True):
+    periods: list[VwapPeriod]
+
+
+def finish(volume: int, pv: int, p2v: int, price_decimals: int) -> tuple[float, float]:
+    """(VWAP, sigma) in price units from the exact sums (volume > 0)."""
+    scale = volume * POW10[price_decimals]
+    variance = p2v * volume - pv * pv  # exact, >= 0 (Cauchy-Schwarz)
+    return pv / scale, math.sqrt(variance) / scale
+
+
+#: per bar: volume, sum(price * size), sum(price**2 * size)
+BarSums = dict[int, list[int]]
+
+
+def build_vwap(sums: BarSums, params: VwapParams) -> VwapResult:
+    """Per-bar exact sums -> the periods (both paths end here)."""
+    tf, pd = params.timeframe_ns, params.price_decimals
+    periods: list[VwapPeriod] = []
+    points: list[VwapPoint] = []
+    period = None
+    volume = pv = p2v = 0
+
+    def close() -> None:
+        if period is not None and volume:
+            vwap, sigma = finish(volume, pv, p2v, pd)
+            bands = [(vwap - k * sigma, vwap + k * sigma) for k in BAND_WIDTHS]
+            periods.append(VwapPeriod(period, volume, vwap, sigma, bands, list(points)))
+
+    keys = sorted(sums)
+    anchor = params.anchor_ns if params.anchor_ns is not None else keys[0] * tf if keys else 0
+    for key in keys:
+        start = key * tf
+        if params.session_ns is None:
+            this = anchor
+        else:
+            this = session_of(start, params.session_ns, params.offset_ns)
+        if this != period:
+            close()
+            period, volume, pv, p2v = this, 0, 0, 0
+            points.clear()
+        v, s1, s2 = sums[key]
+        volume, pv, p2v = volume + v, pv + s1, p2v + s2
+        if volume:
+            points.append(VwapPoint(start, volume, *finish(volume, pv, p2v, pd)))
+    close()
+    return VwapResult(periods)
+
+
+class Vwap:
+    """Streaming session or anchored VWAP of one instrument."""
+
+    def __init__(self, params: VwapParams) -> None:
+        self.params = params
+        self._tf = params.timeframe_ns
+        self._anchor = params.anchor_ns if params.anchor_ns is not None else -(2**63)
+        self.sums: BarSums = {}
+        self._key = -1
+        self._cell: list[int] = []
+
+    def update(self, trade: Trade) -> None:
+        ts = trade.exch_ns or trade.recv_ns
+        if ts < self._anchor:
+            return
+        key = ts // self._tf
+        cell = self._cell
+        if key != self._key:
+            found = self.sums.get(key)
+            if found is None:
+                found = self.sums[key] = [0, 0, 0]
+            cell = self._cell = found
+            self._key = key
+        size = trade.size
+        pv = trade.price * size
+        cell[0] += size
+        cell[1] += pv
+        cell[2] += pv * trade.price
+
+    def result(self) -> VwapResult:
+        return build_vwap(self.sums, self.params)
+
+
+def vwap(frame: pl.DataFrame, params: VwapParams) -> VwapResult:
+    """The vectorized ``Vwap`` of a trades frame."""
+    t = require_trades(frame)
+    if params.anchor_ns is not None:
+        t = t.filter(pl.col("ts") >= params.anchor_ns)
+    if t.height == 0:
+        return build_vwap({}, params)
+    g = group(column(t, "ts") // params.timeframe_ns)
+    price, size = g.take(column(t, "price")), g.take(column(t, "size"))
+    # price * size and price**2 * size overflow int64: exact running sums in Int128, read at
+    # each bar's last trade and differenced
+    pv = pl.Series(price).cast(pl.Int128) * pl.Series(size)
+    running = pl.DataFrame({"pv": pv, "p2v": pv * pl.Series(price)}).select(pl.all().cum_sum())
+    lasts = pl.Series(g.ends - 1)
+    ends_pv = [0, *running["pv"].gather(lasts).to_list()]
+    ends_p2v = [0, *running["p2v"].gather(lasts).to_list()]
+    volumes = np.add.reduceat(size, g.starts).tolist()
+    sums = {
+        key: [volumes[i], ends_pv[i + 1] - ends_pv[i], ends_p2v[i + 1] - ends_p2v[i]]
+        for i, key in enumerate(g.keys.tolist())
+    }
+    return build_vwap(sums, params)

@@ -1,0 +1,712 @@
+"""Bitfinex v2: the public WebSocket (``book`` P0-P4, ``trades``, ``ticker``) and conf pair lists.
+
+Protocol: ``wss://api-pub.bitfinex.com/ws/2`` (API v2, 2018-2026 message format). Channel data
+are JSON arrays ``[CHAN_ID, PAYLOAD, ...]`` whose channel is known from the ``subscribed``
+event; numbers are JSON numbers, not strings. Instruments come from
+``/v2/conf/pub:list:pair:exchange`` (spot) and ``/v2/conf/pub:list:pair:future`` (perpetuals).
+
+Numbers. Bitfinex quotes prices with 5 significant digits and at most 8 decimals, and amounts
+with at most 8 decimals, so every instrument is kept at 8 price and 8 size decimals and each
+float is checked to be such a decimal (``parse_fixed_float``). Some floats carry Bitfinex's own
+rounding noise (``1.7023900800000002`` in tickers); they are still exact at 8 decimals.
+
+Configuration flags (``{"event":"conf","flags":N}``, learned from the acknowledgement):
+
+- ``SEQ_ALL`` (65536) appends a sequence number to every channel message of the connection.
+  It must grow by exactly one: anything else is a gap, and since the lost message may have
+  been any book's, every book of the connection is marked OUT_OF_SYNC and resynced. (The
+  capture runs with this flag: 1,670 messages in sequence, and no checksum frames.)
+- ``OB_CHECKSUM`` (131072) makes Bitfinex send ``[CHAN_ID, "cs", CHECKSUM]`` after book
+  changes: the signed CRC32 of the top 25 bids and asks interleaved
+  ``bid_price:bid_amount:ask_price:ask_amount:...``, numbers written as JavaScript writes them
+  and ask amounts negative. Verified on every ``cs`` frame of a synced book; a mismatch marks
+  the book OUT_OF_SYNC and asks for a resync (live: ``resync_frames`` resubscribes).
+
+Books. A snapshot lists bids (amount > 0) then asks (amount < 0); an update
+``[PRICE, COUNT, AMOUNT]`` sets the level's size ``|AMOUNT|`` on the side of its sign, and
+``COUNT == 0`` deletes the level (``AMOUNT`` 1 from the bids, -1 from the asks). Bitfinex keeps
+the book at the subscribed length itself (it deletes the levels that fall out).
+
+Trades. ``te`` (executed) and ``tu`` (updated) announce the same trade; only ``te`` makes a
+Trade (it comes first), ``tu`` is counted as ignored. The amount's sign is the taker's side. The
+trade snapshot sent on subscribing is history: on the first subscription it only records the
+last trade id; after a resubscription it fills in the trades missed meanwhile (ids above it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import msgspec
+
+from orderscope.book import L2Book
+from orderscope.errors import (
+    BadValue,
+    ConfigError,
+    MalformedFrame,
+    UnsubscribedChannel,
+    VenueErrorMessage,
+)
+from orderscope.fixed import POW10, NumberFormatError, parse_fixed_float
+from orderscope.model import (
+    BookDelta,
+    BookSnapshot,
+    BookState,
+    Instrument,
+    InstrumentKind,
+    Level,
+    MarketEvent,
+    Side,
+    Ticker,
+    Trade,
+)
+from orderscope.symbols import unified_symbol
+from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.checksum import (
+    CHECKSUM_DEPTH,
+    interleave,
+    js_decimal_text,
+    js_number_text,
+    signed_crc32,
+)
+from orderscope.venues.wire import KeepAlive, SubscribeLimits
+
+MS = 1_000_000  # nanoseconds per millisecond
+DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
+FLAG_SEQ_ALL = 65536
+FLAG_OB_CHECKSUM = 131072
+INFO_RESTART = 20051  # the server restarts: reconnect
+INFO_MAINTENANCE_START = 20060  # pause until 20061
+INFO_MAINTENANCE_END = 20061  # resubscribe everything
+CHANNELS = ("book", "trades", "ticker")
+
+#: Bitfinex's own currency codes -> the common ones (UST -> USDT is in symbols.ASSET_ALIASES).
+CURRENCY_ALIASES = {
+    "ALG": "ALGO",
+    "AMP": "AMPL",
+    "ATO": "ATOM",
+    "DAT": "DATA",
+    "DSH": "DASH",
+    "EUT": "EURT",
+    "IOT": "IOTA",
+    "IQX": "IQ",
+    "MNA": "MANA",
+    "QSH": "QASH",
+    "QTM": "QTUM",
+    "SNG": "SNGLS",
+    "STJ": "STORJ",
+    "TSD": "TUSD",
+    "UDC": "USDC",
+    "VSY": "VSYS",
+    "XCH": "XCHF",
+    "YYW": "YOYOW",
+}
+
+
+# -- wire messages -----------------------------------------------------------------------------
+
+
+class _Event(msgspec.Struct):
+    event: str
+    channel: str = ""
+    chanId: int | None = None
+    symbol: str = ""
+    prec: str = ""
+    flags: int | None = None
+    status: str = ""
+    code: int | None = None
+    msg: str = ""
+
+
+class _Level(msgspec.Struct, array_like=True, gc=False):
+    price: float
+    count: int
+    amount: float
+
+
+class _TradeRow(msgspec.Struct, array_like=True, gc=False):
+    id: int
+    mts: int
+    amount: float
+    price: float
+
+
+# Channel messages; extra trailing fields are ignored, as Bitfinex asks ("never hardcode
+# lengths"); ``seq`` is there when SEQ_ALL is on.
+class _BookUpdate(msgspec.Struct, array_like=True):
+    chan_id: int
+    level: _Level
+    seq: int | None = None
+
+
+class _BookSnapshot(msgspec.Struct, array_like=True):
+    chan_id: int
+    levels: list[_Level]
+    seq: int | None = None
+
+
+class _Heartbeat(msgspec.Struct, array_like=True):
+    chan_id: int
+    tag: str
+    seq: int | None = None
+
+
+class _ChecksumFrame(msgspec.Struct, array_like=True):
+    chan_id: int
+    tag: str
+    checksum: int
+    seq: int | None = None
+
+
+class _TradeFrame(msgspec.Struct, array_like=True):
+    chan_id: int
+    tag: str
+    trade: _TradeRow
+    seq: int | None = None
+
+
+class _TradeSnapshot(msgspec.Struct, array_like=True):
+    chan_id: int
+    trades: list[_TradeRow]
+    seq: int | None = None
+
+
+class _TickerFrame(msgspec.Struct, array_like=True):
+    chan_id: int
+    # BID, BID_SIZE, ASK, ASK_SIZE, DAILY_CHANGE, DAILY_CHANGE_RELATIVE, LAST, VOLUME, HIGH, LOW
+    values: list[float]
+    seq: int | None = None
+
+
+_EVENT = msgspec.json.Decoder(_Event)
+_BOOK_UPDATE = msgspec.json.Decoder(_BookUpdate)
+_BOOK_SNAPSHOT = msgspec.json.Decoder(_BookSnapshot)
+_HEARTBEAT = msgspec.json.Decoder(_Heartbeat)
+_CHECKSUM = msgspec.json.Decoder(_ChecksumFrame)
+_TRADE = msgspec.json.Decoder(_TradeFrame)
+_TRADE_SNAPSHOT = msgspec.json.Decoder(_TradeSnapshot)
+_TICKER = msgspec.json.Decoder(_TickerFrame)
+_PAIR_LIST = msgspec.json.Decoder(list[list[str]])
+
+
+@dataclass(slots=True)
+class _Channel:
+    name: str  # as subscribed: "book", "trades", "ticker", "candles", ...
+    kind: str  # what orderscope makes of it: the name, or "raw book" for R0 books
+    instrument: Instrument
+
+
+@dataclass(slots=True)
+class _Connection:
+    flags: int = 0
+    last_seq: int | None = None
+    channels: dict[int, _Channel] = field(default_factory=dict)
+
+
+def _common(code: str) -> str:
+    return CURRENCY_ALIASES.get(code, code)
+
+
+def _number(value: float) -> int:
+    """A non-negative JSON number as an int at 8 decimals (NumberFormatError otherwise)."""
+    return parse_fixed_float(value, DECIMALS)
+
+
+def _trailing_int(text: str) -> int | None:
+    """The last element of a JSON array frame if it is an integer (the SEQ_ALL number)."""
+    tail = text[text.rfind(",") + 1 :].rstrip().removesuffix("]").strip()
+    return int(tail) if tail.isdigit() and tail.isascii() else None
+
+
+def price_tick(price: int) -> int:
+    """The price step at ``price`` (8-decimal units): 5 significant digits, at most 8 decimals."""
+    digits = len(str(price)) if price > 0 else 1
+    return max(1, POW10[max(0, digits - 5)])
+
+
+class Bitfinex(Venue):
+    name = "bitfinex"
+    capture_prefix = "BITFINEX"
+    protocol = "Bitfinex API v2 public WebSocket + REST /v2/conf pair lists (2018-2026 format)"
+
+    ws_url_default: ClassVar[str] = "wss://api-pub.bitfinex.com/ws/2"
+    default_endpoints = Endpoints("wss://api-pub.bitfinex.com/ws/2", "https://api-pub.bitfinex.com")
+    # Bitfinex sends a heartbeat on every channel each 15 s; {"event":"ping"} is answered too.
+    keepalive: ClassVar[KeepAlive] = KeepAlive(
+        ping_text='{"event":"ping","cid":1}', ping_after_s=20.0, stale_after_s=30.0
+    )
+    # 25 channels a connection, 20 connections a minute; the request rate is not documented.
+    limits: ClassVar[SubscribeLimits] = SubscribeLimits(
+        channels_per_connection=25, requests_per_second=10.0, connections_per_minute=20
+    )
+    flags: ClassVar[int] = FLAG_SEQ_ALL | FLAG_OB_CHECKSUM
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        ws_url: str | None = None,
+        book_length: int = 25,
+    ) -> None:
+        super().__init__(instruments, symbols)
+        self.ws_url = ws_url or self.ws_url_default
+        self.book_length = book_length
+        self.reconnect_requested = False  # the venue announced a restart (info 20051)
+        self.sequenced_frames = 0  # frames whose SEQ_ALL number was checked
+        self._conns: dict[int, _Connection] = {}
+        self._last_trade_id: dict[str, int] = {}
+        # Amounts whose float is not the nearest float of its 8-decimal value (venue rounding
+        # noise): the checksum hashes the float as sent. symbol -> (bids, asks) price -> float
+        self._noisy: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
+
+    # -- instruments -----------------------------------------------------------------------
+
+    @classmethod
+    def parse_instruments(cls, url: str, body: str | bytes) -> list[Instrument]:
+        if url.endswith("pub:list:pair:exchange"):
+            perpetual = False
+        elif url.endswith("pub:list:pair:future"):
+            perpetual = True
+        else:
+            return []  # currencies, margin pairs: nothing new to trade
+        instruments = []
+        for pairs in _PAIR_LIST.decode(body):
+            for pair in pairs:
+                instrument = cls._instrument(pair, perpetual)
+                if instrument is not None:
+                    instruments.append(instrument)
+        return instruments
+
+    @classmethod
+    def _instrument(cls, pair: str, perpetual: bool) -> Instrument | None:
+        if ":" in pair:
+            base, _, quote = pair.partition(":")
+        elif len(pair) == 6:
+            base, quote = pair[:3], pair[3:]
+        else:
+            return None
+        if perpetual:  # BTCF0:USTF0: the F0 suffix marks the derivative currencies
+            base, quote = base.removesuffix("F0"), quote.removesuffix("F0")
+        base, quote = _common(base), _common(quote)
+        kind = InstrumentKind.LINEAR_PERPETUAL if perpetual else InstrumentKind.SPOT
+        symbol = unified_symbol(base, quote, kind)
+        return Instrument(
+            venue=cls.name,
+            symbol=symbol,
+            venue_symbol=f"t{pair}",
+            base=base,
+            quote=quote,
+            kind=kind,
+            price_decimals=DECIMALS,
+            size_decimals=DECIMALS,
+            tick_size=1,  # the finest; the real step depends on the price: see price_tick()
+            lot_size=1,
+            settle=symbol.partition(":")[2] or None,
+        )
+
+    # -- what a live session sends ---------------------------------------------------------
+
+    def conf_frame(self) -> str:
+        return msgspec.json.encode({"event": "conf", "flags": self.flags}).decode()
+
+    def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
+        """What to send on one connection for these unified symbols: the conf frame (sequence
+        numbers and checksums on), then book, trades and ticker of each (no limit applied)."""
+        return [self.conf_frame()] + [
+            self._subscribe_frame(channel, self._configured(symbol).venue_symbol)
+            for symbol in symbols
+            for channel in CHANNELS
+        ]
+
+    def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
+        """``subscribe_frames`` per connection, at most 25 channels (8 symbols) each."""
+        per_connection = (self.limits.channels_per_connection or 25) // len(CHANNELS)
+        wanted = list(symbols)
+        return [
+            self.subscribe_frames(wanted[i : i + per_connection])
+            for i in range(0, len(wanted), per_connection)
+        ]
+
+    def resync_frames(self, symbol: str) -> list[str]:
+        """Unsubscribe the book channel and subscribe it again: a fresh snapshot follows."""
+        instrument = self._configured(symbol)
+        frames = [
+            msgspec.json.encode({"event": "unsubscribe", "chanId": chan_id}).decode()
+            for conn in self._conns.values()
+            for chan_id, channel in conn.channels.items()
+            if channel.kind == "book" and channel.instrument is instrument
+        ]
+        return [*frames, self._subscribe_frame("book", instrument.venue_symbol)]
+
+    def _subscribe_frame(self, channel: str, venue_symbol: str) -> str:
+        request: dict[str, str] = {"event": "subscribe", "channel": channel, "symbol": venue_symbol}
+        if channel == "book":
+            request |= {"prec": "P0", "freq": "F0", "len": str(self.book_length)}
+        return msgspec.json.encode(request).decode()
+
+    def _configured(self, symbol: str) -> Instrument:
+        try:
+            return self.instruments[symbol]
+        except KeyError:
+            raise ConfigError(f"bitfinex lists no {symbol}") from None
+
+    # -- connections and subscriptions -----------------------------------------------------
+
+    def on_open(self, conn: int, url: str, recv_ns: int) -> None:
+        self._conns[conn] = _Connection()  # channel ids and sequence numbers start afresh
+
+    def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
+        try:
+            request = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return
+        # The conf flags and unsubscriptions take effect on Bitfinex's acknowledgement.
+        if isinstance(request, dict) and request.get("event") == "subscribe":
+            self.subscriptions.add((str(request.get("channel")), str(request.get("symbol"))))
+
+    def _connection(self, conn: int) -> _Connection:
+        state = self._conns.get(conn)
+        if state is None:
+            state = self._conns[conn] = _Connection()
+        return state
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        try:
+            text = frame if isinstance(frame, str) else frame.decode()
+        except UnicodeDecodeError:
+            raise MalformedFrame(self.name, "?", frame, "not UTF-8") from None
+        text = text.strip()
+        if text.startswith("{"):
+            self._on_event(conn, text, recv_ns, out)
+            return
+        comma = text.find(",")
+        try:
+            chan_id = int(text[1:comma]) if text.startswith("[") and comma > 0 else None
+        except ValueError:
+            chan_id = None
+        if chan_id is None:
+            raise MalformedFrame(self.name, "?", text, "neither an event nor channel data")
+        state = self._connection(conn)
+        channel = state.channels.get(chan_id)
+        rest = text[comma + 1 :].lstrip()
+        if rest.startswith('"'):
+            tag = rest[1 : rest.find('"', 1)]
+            if tag == "hb":  # heartbeats may come before their channel's "subscribed" event
+                beat = self.decode(_HEARTBEAT, text, "heartbeat", text)
+                self._sequence(conn, state, beat.seq, text, recv_ns, out)
+                self.stats.control_frames += 1
+                return
+        else:
+            tag = ""
+        if channel is None:
+            # Well-formed data on a channel this session never subscribed: its sequence number
+            # still counts, so that dropping it is not mistaken for a gap later.
+            seq = _trailing_int(text)
+            if seq is not None:
+                self._sequence(conn, state, seq, text, recv_ns, out)
+            raise UnsubscribedChannel(self.name, "?", text, f"no subscribed channel {chan_id}")
+        handler = _HANDLERS.get(channel.kind)
+        if handler is None or not self.wants(channel.instrument.symbol):
+            # subscribed but not normalized (raw books, candles), or filtered out: its
+            # sequence number still counts
+            self._sequence(conn, state, _trailing_int(text), text, recv_ns, out)
+            self.stats.ignored_frames += 1
+            return
+        instrument = self.attribute(channel.name, channel.instrument.venue_symbol, text)
+        if instrument is None:
+            return
+        try:  # the handlers parse every number of a message before they change anything
+            handler(self, conn, state, instrument, tag, rest, text, recv_ns, out)
+        except NumberFormatError as exc:
+            book = channel.kind == "book"
+            raise BadValue(
+                self.name, channel.name, text, str(exc), instrument.symbol, book=book
+            ) from None
+
+    def _sequence(
+        self,
+        conn: int,
+        state: _Connection,
+        seq: int | None,
+        frame: str,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """Check SEQ_ALL continuity; called once a frame is known to be good, before using it."""
+        if not state.flags & FLAG_SEQ_ALL:
+            return
+        if seq is None:
+            raise MalformedFrame(self.name, "?", frame, "no sequence number while SEQ_ALL is on")
+        last = state.last_seq
+        state.last_seq = seq
+        self.sequenced_frames += 1
+        if last is not None and seq != last + 1:
+            reason = f"sequence gap (last {last}, got {seq})"
+            for book in self._books_of(state):
+                self.out_of_sync(book, reason, 0, recv_ns, out)
+
+    def _books_of(self, state: _Connection) -> list[L2Book]:
+        return [
+            self.books[c.instrument.symbol]
+            for c in state.channels.values()
+            if c.kind == "book" and c.instrument.symbol in self.books
+        ]
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _on_event(self, conn: int, text: str, recv_ns: int, out: list[MarketEvent]) -> None:
+        event = self.decode(_EVENT, text, "event", text)
+        state = self._connection(conn)
+        kind = event.event
+        if kind == "error":
+            raise VenueErrorMessage(self.name, "event", text, f"error {event.code}: {event.msg}")
+        if kind == "subscribed":
+            self._on_subscribed(state, event, text)
+        elif kind == "unsubscribed" and event.chanId is not None:
+            channel = state.channels.pop(event.chanId, None)
+            if channel is not None:
+                self.subscriptions.discard((channel.name, channel.instrument.venue_symbol))
+        elif kind == "conf":  # flags other than SEQ_ALL and OB_CHECKSUM change the frames'
+            # layout (strings, timestamps, bulk): not supported, their frames fail loudly
+            if event.status != "OK" or event.flags is None:
+                raise VenueErrorMessage(self.name, "conf", text, f"flags refused: {event.status}")
+            state.flags = event.flags
+        elif kind == "info" and event.code in (INFO_RESTART, INFO_MAINTENANCE_START):
+            self.reconnect_requested = event.code == INFO_RESTART
+            for book in self._books_of(state):
+                self.out_of_sync(book, f"venue info {event.code}", 0, recv_ns, out, gap=False)
+        elif kind == "info" and event.code == INFO_MAINTENANCE_END:
+            self.resync_requests.update(b.instrument.symbol for b in self._books_of(state))
+        self.stats.control_frames += 1  # info, pong and the rest
+
+    def _on_subscribed(self, state: _Connection, event: _Event, text: str) -> None:
+        if event.chanId is None:
+            raise MalformedFrame(self.name, "event", text, "subscribed without a chanId")
+        instrument = self.instrument(event.symbol, event.channel, text)
+        kind = event.channel
+        if kind == "book" and not event.prec.startswith("P"):
+            kind = "raw book"  # R0: one level per order, not normalized here
+        state.channels[event.chanId] = _Channel(event.channel, kind, instrument)
+        self.subscriptions.add((event.channel, instrument.venue_symbol))
+
+    # -- books -----------------------------------------------------------------------------
+
+    def _on_book(
+        self,
+        conn: int,
+        state: _Connection,
+        instrument: Instrument,
+        tag: str,
+        rest: str,
+        text: str,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        if tag == "cs":
+            self._on_checksum(conn, state, instrument, text, recv_ns, out)
+            return
+        if tag:
+            raise MalformedFrame(self.name, "book", text, f"unexpected {tag!r}")
+        symbol = instrument.symbol
+        if rest[1:].lstrip().startswith(("[", "]")):
+            snapshot = self.decode(_BOOK_SNAPSHOT, text, "book", text, symbol, book=True)
+            bids, asks, noisy = self._levels(snapshot.levels)
+            self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
+            book = self.book(instrument)
+            was = book.state
+            book.apply_snapshot(bids, asks)
+            self._noisy[symbol] = noisy
+            out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
+            self.synced(book, was, 0, recv_ns, out)
+            return
+        update = self.decode(_BOOK_UPDATE, text, "book", text, symbol, book=True)
+        bids, asks, noisy = self._levels([update.level])
+        self._sequence(conn, state, update.seq, text, recv_ns, out)
+        book = self.book(instrument)
+        if book.state is not BookState.SYNCED:
+            book.counters.skipped_deltas += 1
+            return
+        book.apply_delta(bids, asks)
+        kept_bids, kept_asks = self._noisy.setdefault(symbol, ({}, {}))
+        for levels, kept, fresh in ((bids, kept_bids, noisy[0]), (asks, kept_asks, noisy[1])):
+            for price, _ in levels:
+                kept.pop(price, None)
+            kept.update(fresh)
+        out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+
+    @staticmethod
+    def _levels(
+        raw: list[_Level],
+    ) -> tuple[list[Level], list[Level], tuple[dict[int, float], dict[int, float]]]:
+        """Bitfinex levels -> (bids, asks) as exact ints (size 0: delete), plus the amounts
+        whose float is noisier than the nearest float of their value (for the checksum)."""
+        bids: list[Level] = []
+        asks: list[Level] = []
+        noisy: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        for level in raw:
+            price = _number(level.price)
+            amount = level.amount
+            if level.count == 0:  # delete: AMOUNT says the side
+                if amount == 1:
+                    bids.append((price, 0))
+                elif amount == -1:
+                    asks.append((price, 0))
+                else:
+                    raise NumberFormatError(f"delete with amount {amount!r}, not 1 or -1")
+                continue
+            size = _number(abs(amount))
+            if level.count < 0 or size == 0 or price == 0:
+                raise NumberFormatError(f"bad level {level.price!r} x {amount!r}")
+            side, index = (bids, 0) if amount > 0 else (asks, 1)
+            side.append((price, size))
+            if size / POW10[DECIMALS] != abs(amount):
+                noisy[index][price] = abs(amount)
+        return bids, asks, noisy
+
+    def _on_checksum(
+        self,
+        conn: int,
+        state: _Connection,
+        instrument: Instrument,
+        text: str,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        frame = self.decode(_CHECKSUM, text, "book", text, instrument.symbol, book=True)
+        self._sequence(conn, state, frame.seq, text, recv_ns, out)
+        book = self.books.get(instrument.symbol)
+        if book is None or book.state is not BookState.SYNCED:
+            return  # nothing trustworthy to compare with; the snapshot on its way will be
+        computed = self.checksum(book)
+        if computed == frame.checksum:
+            book.counters.checksums_ok += 1
+            return
+        book.counters.checksums_failed += 1
+        self.out_of_sync(
+            book,
+            f"checksum mismatch (bitfinex {frame.checksum}, book {computed})",
+            0,
+            recv_ns,
+            out,
+            gap=False,
+        )
+
+    def checksum(self, book: L2Book) -> int:
+        """Bitfinex's checksum of a P-precision book: top 25 a side, JS number text."""
+        noisy_bids, noisy_asks = self._noisy.get(book.instrument.symbol, ({}, {}))
+
+        def text(level: Level, noisy: dict[int, float], sign: str) -> str:
+            price, size = level
+            raw = noisy.get(price)
+            amount = js_decimal_text(size, DECIMALS) if raw is None else js_number_text(raw)
+            return f"{js_decimal_text(price, DECIMALS)}:{sign}{amount}"
+
+        return signed_crc32(
+            interleave(
+                [text(level, noisy_bids, "") for level in book.bids(CHECKSUM_DEPTH)],
+                [text(level, noisy_asks, "-") for level in book.asks(CHECKSUM_DEPTH)],
+            )
+        )
+
+    # -- trades ----------------------------------------------------------------------------
+
+    def _on_trades(
+        self,
+        conn: int,
+        state: _Connection,
+        instrument: Instrument,
+        tag: str,
+        rest: str,
+        text: str,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        if tag in ("te", "tu"):
+            message = self.decode(_TRADE, text, "trades", text, symbol)
+            trades = [self._trade(message.trade, symbol, recv_ns)]
+            self._sequence(conn, state, message.seq, text, recv_ns, out)
+            if tag == "tu":  # the same trade again, once written to Bitfinex's database
+                self.stats.ignored_frames += 1
+                return
+        elif tag:
+            raise MalformedFrame(self.name, "trades", text, f"unexpected {tag!r}", symbol)
+        else:
+            snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
+            rows = sorted(snapshot.trades, key=lambda row: row.id)
+            trades = [self._trade(row, symbol, recv_ns) for row in rows]
+            self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
+            last = self._last_trade_id.get(symbol)
+            if last is None:  # history from before the session: only remember where it ends
+                if rows:
+                    self._last_trade_id[symbol] = rows[-1].id
+                self.stats.ignored_frames += 1
+                return
+            trades = [t for t, row in zip(trades, rows, strict=True) if row.id > last]
+        for trade in trades:
+            trade_id = int(trade.trade_id)
+            if trade_id > self._last_trade_id.get(symbol, -1):
+                self._last_trade_id[symbol] = trade_id
+        out.extend(trades)
+
+    def _trade(self, row: _TradeRow, symbol: str, recv_ns: int) -> Trade:
+        size = _number(abs(row.amount))
+        price = _number(row.price)
+        if size == 0 or price == 0 or row.mts < 0:
+            raise NumberFormatError(f"trade of {row.amount!r} at {row.price!r}")
+        side = Side.BUY if row.amount > 0 else Side.SELL
+        return Trade(self.name, symbol, row.mts * MS, recv_ns, price, size, side, str(row.id))
+
+    # -- ticker ----------------------------------------------------------------------------
+
+    def _on_ticker(
+        self,
+        conn: int,
+        state: _Connection,
+        instrument: Instrument,
+        tag: str,
+        rest: str,
+        text: str,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        if tag:
+            raise MalformedFrame(self.name, "ticker", text, f"unexpected {tag!r}", symbol)
+        message = self.decode(_TICKER, text, "ticker", text, symbol)
+        values = message.values
+        if len(values) < 10:
+            raise MalformedFrame(self.name, "ticker", text, "a ticker has 10 fields", symbol)
+        bid, _, ask, _, change, _, last, volume, high, low = values[:10]
+        last_price = _number(last)
+        change_units = _number(abs(change))
+        open_24h = last_price - change_units if change >= 0 else last_price + change_units
+        if open_24h < 0:
+            raise NumberFormatError(f"daily change {change!r} larger than the price")
+        ticker = Ticker(
+            self.name,
+            symbol,
+            0,  # Bitfinex does not stamp tickers
+            recv_ns,
+            last_price=last_price,
+            open_24h=open_24h,
+            high_24h=_number(high),
+            low_24h=_number(low),
+            volume_24h=_number(volume),
+            best_bid=_number(bid),
+            best_ask=_number(ask),
+        )
+        self._sequence(conn, state, message.seq, text, recv_ns, out)
+        out.append(ticker)
+
+
+_HANDLERS = {
+    "book": Bitfinex._on_book,
+    "trades": Bitfinex._on_trades,
+    "ticker": Bitfinex._on_ticker,
+}

@@ -1,0 +1,323 @@
+"""HTX (Huobi) spot: the market WebSocket ``wss://api.huobi.pro/ws``.
+
+Protocol: the HTX spot market WebSocket (``/ws``), in its 2017-2026 format. Every frame the
+venue sends is gzip-compressed JSON in a binary WebSocket frame. The client subscribes with
+``{"sub": "market.<symbol>.<topic>", "id": ...}`` and gets ``{"id", "status": "ok", "subbed"}``
+(or ``{"status": "error", "err-code", "err-msg"}``). Data frames are ``{"ch", "ts", "tick"}``:
+
+- ``market.<symbol>.depth.step0``: the top 150 levels of each side at full price precision, a
+  whole book in every message (``tick.version`` is the book's version).
+- ``market.<symbol>.trade.detail``: one or more trades; ``direction`` is the taker's side and
+  ``tradeId`` the trade id (HTX retires the older ``id`` field in its favour).
+
+Heartbeat: the server sends ``{"ping": N}`` every few seconds and closes the connection after a
+few unanswered ones; the client must answer ``{"pong": N}``. The connector cannot send, so it
+appends the answer to ``replies``, which a live transport drains after each frame (in replay
+the capture already holds the pongs that were sent; they are only counted).
+
+Prices and sizes are JSON numbers (``9.121E-7``), converted exactly (``parse_float_exact``: the
+shortest decimal of the double, never rounded). Prices sit on the ``price-precision`` grid of
+``/v1/common/symbols`` and a price off it is rejected. Sizes do not always sit on
+``amount-precision``: HTX computes some book sizes as doubles (``0.575610404535042`` on a
+6-decimal pair), so sizes are kept at ``SIZE_DECIMALS`` (10, the digits past it rounded half to
+even: see the constant) and ``lot_size`` records the order-entry step.
+
+Book sync: there is none to keep. Each ``depth.step0`` message replaces the book, so a lost
+message only costs freshness and no gap can exist between two messages. A book is SYNCED from its
+first message on; a bad depth frame marks it OUT_OF_SYNC (it may now be stale) and the next
+message (about one a second per symbol in the capture) restores it without any REST request.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from typing import ClassVar
+
+import msgspec
+
+from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
+from orderscope.fixed import POW10, NumberFormatError, parse_float_exact, parse_float_rounded
+from orderscope.model import (
+    BookSnapshot,
+    Instrument,
+    InstrumentKind,
+    Level,
+    MarketEvent,
+    Side,
+    Trade,
+)
+from orderscope.symbols import unified_symbol
+from orderscope.venues.base import Endpoints, Venue
+
+MS = 1_000_000  # nanoseconds per millisecond
+#: Sizes are kept at this many decimals (at least): HTX book and trade sizes are doubles that
+#: often fall off the order-entry grid (``amount-precision``), e.g. ``0.575610404535042`` on a
+#: 6-decimal pair. Every digit of them would need 15+ decimals, which with sizes up to 1e9
+#: units does not fit the int64 columns the analytics work on; at 10 decimals the digits past
+#: 1e-10 unit are rounded half to even (``parse_float_rounded``), below the double's own
+#: precision for any size of 1e5 units and up.
+SIZE_DECIMALS = 10
+DEPTH_CHANNEL = "depth.step0"
+TRADES_CHANNEL = "trade.detail"
+_GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib header detection for the gzip container
+
+
+class _Envelope(msgspec.Struct):
+    ch: str = ""
+    ts: int = 0
+    tick: msgspec.Raw = msgspec.Raw(b"")
+    ping: int | None = None
+    status: str = ""
+    subbed: str = ""
+    unsubbed: str = ""
+    id: int | str | None = None
+    err_code: str = msgspec.field(default="", name="err-code")
+    err_msg: str = msgspec.field(default="", name="err-msg")
+
+
+class _Depth(msgspec.Struct):
+    bids: list[tuple[float, float]]
+    asks: list[tuple[float, float]]
+    version: int = 0
+    ts: int = 0
+
+
+class _TradeItem(msgspec.Struct):
+    tradeId: int
+    ts: int
+    price: float
+    amount: float
+    direction: str  # "buy" / "sell": the taker's side
+
+
+class _Trades(msgspec.Struct):
+    data: list[_TradeItem]
+    ts: int = 0
+
+
+class _SymbolInfo(msgspec.Struct):
+    symbol: str
+    base_currency: str = msgspec.field(name="base-currency")
+    quote_currency: str = msgspec.field(name="quote-currency")
+    price_precision: int = msgspec.field(name="price-precision")
+    amount_precision: int = msgspec.field(name="amount-precision")
+    state: str = ""
+
+
+class _Symbols(msgspec.Struct):
+    data: list[_SymbolInfo]
+    status: str = "ok"
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_DEPTH = msgspec.json.Decoder(_Depth)
+_TRADES = msgspec.json.Decoder(_Trades)
+_SYMBOLS = msgspec.json.Decoder(_Symbols)
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+
+
+class Huobi(Venue):
+    name = "huobi"
+    default_endpoints = Endpoints("wss://api.huobi.pro/ws", "https://api.huobi.pro")
+    capture_prefix = "HUOBI"
+    protocol = "HTX (Huobi) spot market WebSocket v1, gzip frames (2017-2026 format)"
+    #: The server pings; the client only answers. Nothing to send on a timer.
+    HEARTBEAT_INTERVAL_S: ClassVar[float | None] = None
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        ws_url: str = "wss://api.huobi.pro/ws",
+    ) -> None:
+        super().__init__(instruments, symbols)
+        self.ws_endpoint = ws_url
+        self.pings = 0  # pings received (each answered in ``replies``)
+
+    # -- instruments -----------------------------------------------------------------------
+
+    @classmethod
+    def parse_instruments(cls, url: str, body: str | bytes) -> list[Instrument]:
+        if "/common/symbols" not in url:
+            return []
+        instruments = []
+        for s in _SYMBOLS.decode(body).data:
+            base, quote = s.base_currency.upper(), s.quote_currency.upper()
+            instruments.append(
+                Instrument(
+                    venue=cls.name,
+                    symbol=unified_symbol(base, quote),
+                    venue_symbol=s.symbol,
+                    base=base,
+                    quote=quote,
+                    kind=InstrumentKind.SPOT,
+                    price_decimals=s.price_precision,
+                    size_decimals=max(s.amount_precision, SIZE_DECIMALS),
+                    tick_size=1,
+                    lot_size=POW10[max(0, SIZE_DECIMALS - s.amount_precision)],
+                )
+            )
+        return instruments
+
+    # -- live session helpers --------------------------------------------------------------
+
+    def ws_url(self) -> str:
+        return self.ws_endpoint
+
+    def subscribe_frames(self, instruments: Iterable[Instrument]) -> list[str]:
+        """One ``sub`` request per topic (the venue takes a single topic per request)."""
+        frames: list[str] = []
+        for instrument in instruments:
+            for channel in (DEPTH_CHANNEL, TRADES_CHANNEL):
+                topic = f"market.{instrument.venue_symbol}.{channel}"
+                frames.append(
+                    msgspec.json.encode({"sub": topic, "id": str(len(frames) + 1)}).decode()
+                )
+        return frames
+
+    def connection_plan(self, instruments: Iterable[Instrument]) -> list[tuple[str, list[str]]]:
+        """Connections to open, each with its subscribe frames: one carries them all."""
+        return [(self.ws_url(), self.subscribe_frames(instruments))]
+
+    def heartbeat_frame(self) -> str | None:
+        return None
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
+        try:
+            request = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return
+        if isinstance(request, dict) and isinstance(request.get("sub"), str):
+            parsed = _split_topic(request["sub"])
+            if parsed is not None:
+                self.subscriptions.add((parsed[1], parsed[0]))
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        text = self._gunzip(frame)
+        env = self.decode(_ENVELOPE, text, "?", text)
+        if env.ch:
+            self._on_data(env, text, recv_ns, out)
+        elif env.ping is not None:
+            self.stats.control_frames += 1
+            self.pings += 1
+            self.replies.append((conn, f'{{"pong":{env.ping}}}'))
+        elif env.status == "error":
+            raise VenueErrorMessage(
+                self.name, "control", text, f"error {env.err_code}: {env.err_msg}"
+            )
+        elif env.status == "ok" and (env.subbed or env.unsubbed):
+            self.stats.control_frames += 1
+        else:
+            raise MalformedFrame(self.name, "?", text, "neither a data frame nor a control reply")
+
+    def _gunzip(self, frame: str | bytes) -> bytes:
+        if isinstance(frame, str):
+            raise MalformedFrame(self.name, "?", frame, "a text frame: HTX sends gzip binary")
+        try:
+            return zlib.decompress(frame, _GZIP_WBITS)
+        except zlib.error as exc:
+            raise MalformedFrame(self.name, "?", frame, f"bad gzip: {exc}") from None
+
+    def _on_data(self, env: _Envelope, text: bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        parsed = _split_topic(env.ch)
+        if parsed is None:
+            raise MalformedFrame(self.name, "?", text, f"unexpected channel {env.ch!r}")
+        venue_symbol, channel = parsed
+        if not env.tick:
+            raise MalformedFrame(self.name, channel, text, "data frame without a tick")
+        if channel == DEPTH_CHANNEL:
+            self._on_depth(venue_symbol, env, env.tick, text, recv_ns, out)
+        elif channel == TRADES_CHANNEL:
+            self._on_trades(venue_symbol, env.tick, text, recv_ns, out)
+        elif self.attribute(channel, venue_symbol, text) is not None:
+            self.stats.ignored_frames += 1  # subscribed (bbo, kline...), not normalized
+
+    def _on_depth(
+        self,
+        venue_symbol: str,
+        env: _Envelope,
+        tick: msgspec.Raw,
+        text: bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        instrument = self.attribute(DEPTH_CHANNEL, venue_symbol, text)
+        if instrument is None:
+            return
+        msg = self.decode(_DEPTH, tick, DEPTH_CHANNEL, text, instrument.symbol, book=True)
+        bids = self._levels(msg.bids, instrument, text)
+        asks = self._levels(msg.asks, instrument, text)
+        exch_ns = (msg.ts or env.ts) * MS
+        book = self.book(instrument)
+        was = book.state
+        book.apply_snapshot(bids, asks, msg.version)
+        out.append(
+            BookSnapshot(self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, msg.version)
+        )
+        self.synced(book, was, exch_ns, recv_ns, out)
+
+    def _levels(
+        self, raw: list[tuple[float, float]], instrument: Instrument, text: bytes
+    ) -> list[Level]:
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        try:
+            return [(parse_float_exact(p, pd), parse_float_rounded(q, sd)) for p, q in raw]
+        except NumberFormatError as exc:
+            raise BadValue(
+                self.name, DEPTH_CHANNEL, text, str(exc), instrument.symbol, book=True
+            ) from None
+
+    def _on_trades(
+        self,
+        venue_symbol: str,
+        tick: msgspec.Raw,
+        text: bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        instrument = self.attribute(TRADES_CHANNEL, venue_symbol, text)
+        if instrument is None:
+            return
+        msg = self.decode(_TRADES, tick, TRADES_CHANNEL, text, instrument.symbol)
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        trades = []
+        for item in msg.data:  # every trade is checked before any is emitted
+            try:
+                price = parse_float_exact(item.price, pd)
+                size = parse_float_rounded(item.amount, sd)
+            except NumberFormatError as exc:
+                raise BadValue(
+                    self.name, TRADES_CHANNEL, text, str(exc), instrument.symbol
+                ) from None
+            side = _SIDES.get(item.direction)
+            if side is None or size == 0:
+                reason = "trade of size 0" if side else f"direction {item.direction!r}"
+                raise BadValue(self.name, TRADES_CHANNEL, text, reason, instrument.symbol)
+            trades.append(
+                Trade(
+                    self.name,
+                    instrument.symbol,
+                    item.ts * MS,
+                    recv_ns,
+                    price,
+                    size,
+                    side,
+                    str(item.tradeId),
+                )
+            )
+        out.extend(trades)
+
+
+def _split_topic(topic: str) -> tuple[str, str] | None:
+    """``market.btcusdt.depth.step0`` -> (``btcusdt``, ``depth.step0``)."""
+    prefix, _, rest = topic.partition(".")
+    symbol, _, channel = rest.partition(".")
+    if prefix != "market" or not symbol or not channel:
+        return None
+    return symbol, channel

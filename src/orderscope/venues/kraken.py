@@ -1,0 +1,626 @@
+"""Kraken spot: the public WebSocket API v1 (``wss://ws.kraken.com``) and REST ``AssetPairs``.
+
+Protocol: WebSocket API **v1** (the captures' 1.8.x). Data frames are arrays
+``[channelID, payload, (payload,) channelName, pair]`` with decimal strings; control frames are
+objects with an ``event`` (``systemStatus``, ``subscriptionStatus``, ``heartbeat``, ``pong``,
+``error``). Pairs are written as in ``AssetPairs``' ``wsname`` (``XBT/USD``). Channels:
+
+- ``book-N``: a snapshot (``as``/``bs``), then updates (``a``/``b``; one frame may carry two
+  payload objects, asks then bids; an entry may carry a 4th element ``"r"``, a republish: an
+  absolute level like any other). The last payload of an update carries ``c``, a CRC32 of the
+  top 10 levels. Subscriptions learn the depth N; the book is trimmed to N (``L2Book.max_depth``)
+  because Kraken documents that it sends no delete for levels pushed out of the subscribed depth.
+- ``trade``: ``[price, volume, time, side, ordertype, misc]``; ``side`` is the taker's.
+- ``ticker``: best bid/ask, last trade, 24h open/high/low/volume -> ``Ticker`` (no timestamp).
+
+Kraken's current **WebSocket v2** (``wss://ws.kraken.com/v2``) changes the shape, not the
+semantics: JSON objects ``{"channel", "type": "snapshot"|"update", "data": [...]}`` instead of
+arrays, ``method: subscribe`` requests with ``params``, symbols written ``BTC/USD`` (no XBT),
+prices and quantities as JSON numbers, RFC 3339 timestamps, a checksum on snapshots as well as
+updates, sequential integer trade ids, and an L3 (order-by-order) book. The checksum algorithm is
+the same, but v2's numbers must be formatted with the precisions its ``instrument`` channel
+publishes. This module speaks v1 only, which Kraken still serves and the captures record.
+
+Book checksum, as Kraken documents it for v1: apply *every* level of the frame (both payloads),
+trim to the subscribed depth, then concatenate the top 10 asks (ascending) and the top 10 bids
+(descending), each level as its price with ``.`` and leading zeros removed followed by its volume
+likewise, and compare the CRC32 of that string (unsigned) with ``c``. The strings are Kraken's
+wire formatting, which carries more decimals than ``pair_decimals`` (XMR/USD: 2 decimals, wire
+``"354.15000000"``): the wire decimals are learned per book from its snapshot, and a level is
+written for the checksum as its scaled int followed by the missing zeros (one ``%`` format).
+
+A checksum mismatch increments ``checksums_failed`` and marks the book OUT_OF_SYNC. It is not a
+sequence gap (v1 has no sequence numbers), so ``gaps`` is left alone; the symbol goes into
+``resync_requests`` (live: unsubscribe and subscribe the book again, which sends a fresh
+snapshot; replay: the next snapshot in the capture). A bad book frame does the same (through
+``Venue.handle_error``), since an update may have been lost. Until the snapshot, updates are
+skipped (``skipped_deltas``), as are updates that arrive before the first snapshot.
+
+Trade ids: v1 trades carry none. orderscope builds ``"<time_ns>-<n>"``, ``n`` counting trades of
+the symbol with the same timestamp in arrival order (0 for the first): deterministic for a given
+stream, and unique within it while a symbol's trade times only move forward (as in the captures).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import msgspec
+
+from orderscope.book import L2Book
+from orderscope.errors import (
+    BadValue,
+    ConfigError,
+    MalformedFrame,
+    VenueErrorMessage,
+)
+from orderscope.fixed import POW10, NumberFormatError, decimals_of, parse_fixed
+from orderscope.model import (
+    BookDelta,
+    BookSnapshot,
+    BookState,
+    Instrument,
+    InstrumentKind,
+    Level,
+    MarketEvent,
+    Side,
+    Ticker,
+    Trade,
+)
+from orderscope.symbols import common_asset, unified_symbol
+from orderscope.venues.base import Connection, Endpoints, Venue
+
+DEFAULT_BOOK_DEPTH = 10  # Kraken's default when a book subscription names no depth
+CHECKSUM_LEVELS = 10
+TIME_DECIMALS = 9  # "1618678133.365913" -> integer nanoseconds, exactly
+T = TypeVar("T")
+
+
+# -- wire types ------------------------------------------------------------------------------
+
+
+class _BookPayload(msgspec.Struct):
+    """One payload object of a book frame: a snapshot or (part of) an update."""
+
+    snap_asks: list[list[str]] | None = msgspec.field(default=None, name="as")
+    snap_bids: list[list[str]] | None = msgspec.field(default=None, name="bs")
+    a: list[list[str]] | None = None
+    b: list[list[str]] | None = None
+    c: str | None = None  # CRC32 as a decimal string, on the last payload of an update
+
+
+class _TickerPayload(msgspec.Struct):
+    a: tuple[str, int | str, str]  # best ask: price, whole lot volume, lot volume
+    b: tuple[str, int | str, str]  # best bid
+    c: tuple[str, str]  # last trade: price, volume
+    v: tuple[str, str]  # volume: today, last 24h
+    l: tuple[str, str]  # noqa: E741 - Kraken's field name; low: today, last 24h
+    h: tuple[str, str]  # high: today, last 24h
+    o: tuple[str, str]  # open: today, last 24h
+
+
+class _Subscription(msgspec.Struct):
+    name: str = ""
+    depth: int = 0  # book; 0: not given (Kraken's default applies)
+    interval: int = 0  # ohlc
+
+
+class _Event(msgspec.Struct):
+    """A control frame (object with ``event``), or a request the client sent."""
+
+    event: str
+    status: str = ""
+    pair: str | list[str] = ""  # a string in replies, a list in subscribe requests
+    channelName: str = ""
+    subscription: _Subscription | None = None
+    errorMessage: str = ""
+
+
+class _AssetPair(msgspec.Struct):
+    base: str
+    quote: str
+    pair_decimals: int
+    lot_decimals: int
+    wsname: str = ""
+    altname: str = ""
+    tick_size: str = ""  # newer AssetPairs responses publish it
+
+
+class _AssetPairs(msgspec.Struct):
+    error: list[str]
+    result: dict[str, _AssetPair] = {}  # absent when ``error`` is not empty
+
+
+_FRAME = msgspec.json.Decoder(list[msgspec.Raw] | _Event)
+_TEXT = msgspec.json.Decoder(str)
+_BOOK = msgspec.json.Decoder(_BookPayload)
+_TRADES = msgspec.json.Decoder(list[list[str]])
+_TICKER = msgspec.json.Decoder(_TickerPayload)
+_REQUEST = msgspec.json.Decoder(_Event)
+_ASSET_PAIRS = msgspec.json.Decoder(_AssetPairs)
+
+_SIDES = {"b": Side.BUY, "s": Side.SELL}
+
+
+# -- symbols and checksum --------------------------------------------------------------------
+
+
+def kraken_asset(code: str) -> str:
+    """A REST asset code as written on the wire: ``XXBT`` -> ``XBT``, ``ZUSD`` -> ``USD``.
+
+    Kraken's legacy assets carry an X (crypto) or Z (fiat) prefix that makes them four letters;
+    newer ones are unprefixed (``USDT``, ``DAI``, ``XTZ`` is Tezos, not a prefixed ``TZ``). The
+    ``wsname`` of a pair is authoritative; this is the fallback for pairs that lack one.
+    """
+    if len(code) == 4 and code[0] in "XZ":
+        return code[1:]
+    return code
+
+
+def _channel_name(subscription: _Subscription) -> str:
+    """The ``channelName`` data frames of a subscription carry: ``book-1000``, ``trade``."""
+    if subscription.name == "book":
+        return f"book-{subscription.depth or DEFAULT_BOOK_DEPTH}"
+    if subscription.name == "ohlc":
+        return f"ohlc-{subscription.interval or 1}"
+    return subscription.name
+
+
+def _frac_digits(text: str) -> int:
+    dot = text.find(".")
+    return 0 if dot < 0 else len(text) - dot - 1
+
+
+def _wire_digits(value: int, shift: int) -> str:
+    """A scaled int as Kraken's wire digits (no '.', no leading zeros), for negative shifts."""
+    return str(value * POW10[shift]) if shift >= 0 else str(value // POW10[-shift])
+
+
+@dataclass(slots=True)
+class _BookWire:
+    """How Kraken writes one book's numbers, learned from its snapshot.
+
+    ``price_shift``/``size_shift`` are the wire decimals minus the instrument's: the digits
+    Kraken writes for a level are ``value * 10**shift``. As prices and volumes are never 0 in a
+    book, that is ``str(value)`` followed by ``shift`` zeros, so one ``%`` template per book
+    formats a level for the checksum.
+    """
+
+    price_shift: int = 0
+    size_shift: int = 0
+    level_format: str = "%d%d"
+
+    @classmethod
+    def learn(cls, price_text: str, size_text: str, instrument: Instrument) -> _BookWire:
+        price_shift = _frac_digits(price_text) - instrument.price_decimals
+        size_shift = _frac_digits(size_text) - instrument.size_decimals
+        return cls(
+            price_shift,
+            size_shift,
+            f"%d{'0' * max(price_shift, 0)}%d{'0' * max(size_shift, 0)}",
+        )
+
+    def checksum(self, asks: list[Level], bids: list[Level]) -> int:
+        """Kraken's CRC32 over the top asks (best first) then the top bids (best first)."""
+        if self.price_shift >= 0 and self.size_shift >= 0:
+            fmt = self.level_format
+            text = "".join([fmt % level for level in asks + bids])
+        else:  # wire decimals below pair_decimals: never seen; exact while the levels fit them
+            ps, ss = self.price_shift, self.size_shift
+            text = "".join(_wire_digits(p, ps) + _wire_digits(s, ss) for p, s in asks + bids)
+        return zlib.crc32(text.encode("ascii"))
+
+
+# -- the connector ---------------------------------------------------------------------------
+
+
+class Kraken(Venue):
+    name = "kraken"
+    capture_prefix = "KRAKEN"
+    protocol = "Kraken spot WebSocket API v1 (wss://ws.kraken.com) + REST AssetPairs"
+    default_endpoints = Endpoints("wss://ws.kraken.com", "https://api.kraken.com")
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
+    ) -> None:
+        super().__init__(instruments, symbols, endpoints=endpoints)
+        self._wire: dict[str, _BookWire] = {}
+        self._last_trade: dict[str, tuple[int, int]] = {}  # symbol -> (time_ns, n)
+
+    # -- instruments -----------------------------------------------------------------------
+
+    @classmethod
+    def parse_instruments(cls, url: str, body: str | bytes) -> list[Instrument]:
+        if "AssetPairs" not in url:
+            return []
+        try:
+            info = _ASSET_PAIRS.decode(body)
+        except msgspec.DecodeError as exc:
+            raise ConfigError(f"kraken: unreadable AssetPairs response: {exc}") from None
+        if info.error:
+            raise ConfigError(f"kraken: AssetPairs returned errors: {', '.join(info.error)}")
+        instruments = []
+        for key, pair in info.result.items():
+            if key.endswith(".d"):
+                continue  # dark-pool twins of a pair: no public book or trades on WebSocket
+            if pair.wsname:
+                base, _, quote = pair.wsname.partition("/")
+            else:
+                base, quote = kraken_asset(pair.base), kraken_asset(pair.quote)
+            price_decimals = max(pair.pair_decimals, decimals_of(pair.tick_size or "0"))
+            tick = parse_fixed(pair.tick_size, price_decimals) if pair.tick_size else 1
+            instrument = Instrument(
+                venue=cls.name,
+                symbol=unified_symbol(base, quote),  # XBT/USD -> BTC/USD, XDG/EUR -> DOGE/EUR
+                venue_symbol=pair.wsname or f"{base}/{quote}",
+                base=common_asset(base),
+                quote=common_asset(quote),
+                kind=InstrumentKind.SPOT,
+                price_decimals=price_decimals,
+                size_decimals=pair.lot_decimals,
+                tick_size=tick,
+                lot_size=1,
+            )
+            instruments.append(instrument)
+        return instruments
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
+        try:
+            request = _REQUEST.decode(text)
+        except msgspec.DecodeError:
+            return  # not a request this connector reads (the client's own business)
+        if request.event != "subscribe" or request.subscription is None:
+            return
+        channel = _channel_name(request.subscription)
+        pairs = [request.pair] if isinstance(request.pair, str) else request.pair
+        for pair in pairs:
+            self.subscriptions.add((channel, pair))
+
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/0/public/AssetPairs"]
+
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        return [
+            Connection(
+                self.endpoints.ws,
+                tuple(self.subscribe_requests(list(instruments))),
+                tuple(i.symbol for i in instruments),
+            )
+        ]
+
+    def resubscribe_frames(self, instrument: Instrument, depth: int = 1000) -> list[str]:
+        """Unsubscribe and subscribe the book again: Kraken answers with a fresh snapshot."""
+        book = {"name": "book", "depth": depth}
+        return [
+            msgspec.json.encode(
+                {"event": event, "pair": [instrument.venue_symbol], "subscription": book}
+            ).decode()
+            for event in ("unsubscribe", "subscribe")
+        ]
+
+    def subscribe_requests(self, instruments: list[Instrument], depth: int = 1000) -> list[str]:
+        """The frames a live session sends for these instruments (book, trades, ticker)."""
+        pairs = [i.venue_symbol for i in instruments]
+        return [
+            msgspec.json.encode(
+                {"event": "subscribe", "pair": pairs, "subscription": subscription}
+            ).decode()
+            for subscription in (
+                {"name": "book", "depth": depth},
+                {"name": "trade"},
+                {"name": "ticker"},
+            )
+        ]
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        msg = self.decode(_FRAME, frame, "?", frame)
+        if isinstance(msg, _Event):
+            self._on_event(msg, frame)
+            return
+        if len(msg) < 4:
+            raise MalformedFrame(self.name, "?", frame, "a data array has at least 4 elements")
+        channel = self.decode(_TEXT, msg[-2], "?", frame)
+        pair = self.decode(_TEXT, msg[-1], channel, frame)
+        payloads = msg[1:-2]
+        if channel.startswith("book-"):
+            self._on_book(channel, pair, payloads, frame, recv_ns, out)
+        elif channel == "trade":
+            trades = self._one_payload(_TRADES, channel, pair, payloads, frame)
+            if trades is not None:
+                self._on_trades(*trades, channel, frame, recv_ns, out)
+        elif channel == "ticker":
+            ticker = self._one_payload(_TICKER, channel, pair, payloads, frame)
+            if ticker is not None:
+                self._on_ticker(*ticker, channel, frame, recv_ns, out)
+        else:  # spread, ohlc-N: fine if subscribed, not normalized
+            instrument = self.instrument(pair, channel, frame)
+            self.check_subscribed(channel, instrument, frame)
+            self.stats.ignored_frames += 1
+
+    def _on_event(self, msg: _Event, frame: str | bytes) -> None:
+        if msg.event == "subscriptionStatus":
+            self._on_subscription_status(msg, frame)
+        elif msg.event == "error":
+            raise VenueErrorMessage(self.name, "control", frame, msg.errorMessage or "error")
+        elif msg.event in ("heartbeat", "systemStatus", "pong"):
+            self.stats.control_frames += 1
+        else:  # an event v1 may add later: harmless, not ours to normalize
+            self.stats.ignored_frames += 1
+
+    def _on_subscription_status(self, msg: _Event, frame: str | bytes) -> None:
+        pair = msg.pair if isinstance(msg.pair, str) else ""
+        channel = msg.channelName
+        if not channel and msg.subscription is not None:
+            channel = _channel_name(msg.subscription)
+        if msg.status == "subscribed":
+            self.subscriptions.add((channel, pair))
+        elif msg.status == "unsubscribed":
+            self.subscriptions.discard((channel, pair))
+        elif msg.status == "error":
+            self.subscriptions.discard((channel, pair))
+            known = self.by_venue_symbol.get(pair)
+            raise VenueErrorMessage(
+                self.name,
+                channel or "subscription",
+                frame,
+                f"subscription refused: {msg.errorMessage or 'no reason given'}",
+                known.symbol if known is not None else None,
+            )
+        else:
+            raise MalformedFrame(self.name, "subscription", frame, f"unknown status {msg.status!r}")
+        self.stats.control_frames += 1
+
+    # -- book ------------------------------------------------------------------------------
+
+    def _levels(
+        self, raw: list[list[str]], instrument: Instrument, channel: str, frame: str | bytes
+    ) -> tuple[list[Level], int]:
+        """Wire levels -> exact (price, volume) ints and the newest level time (ns)."""
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        levels: list[Level] = []
+        newest = 0
+        try:
+            for entry in raw:
+                n = len(entry)
+                if n != 3 and (n != 4 or entry[3] != "r"):
+                    raise MalformedFrame(
+                        self.name,
+                        channel,
+                        frame,
+                        f"bad level {entry!r}",
+                        instrument.symbol,
+                        book=True,
+                    )
+                levels.append((parse_fixed(entry[0], pd), parse_fixed(entry[1], sd)))
+                ts = parse_fixed(entry[2], TIME_DECIMALS)
+                if ts > newest:
+                    newest = ts
+        except NumberFormatError as exc:
+            raise BadValue(
+                self.name, channel, frame, str(exc), instrument.symbol, book=True
+            ) from None
+        return levels, newest
+
+    def _on_book(
+        self,
+        channel: str,
+        pair: str,
+        payloads: list[msgspec.Raw],
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        instrument = self.attribute(channel, pair, frame)
+        if instrument is None:
+            return
+        symbol = instrument.symbol
+        parts = [self.decode(_BOOK, p, channel, frame, symbol, book=True) for p in payloads]
+        first = parts[0]
+        if first.snap_asks is not None or first.snap_bids is not None:
+            if len(parts) != 1 or first.a is not None or first.b is not None:
+                raise MalformedFrame(
+                    self.name, channel, frame, "snapshot mixed with an update", symbol, book=True
+                )
+            self._snapshot(instrument, channel, first, frame, recv_ns, out)
+            return
+        book = self.books.get(symbol)
+        if book is None or book.state is not BookState.SYNCED:
+            if book is None:
+                book = self.book(instrument, self._depth(channel, frame))
+            book.counters.skipped_deltas += 1
+            return
+        asks: list[Level] = []
+        bids: list[Level] = []
+        checksum: str | None = None
+        exch_ns = 0
+        for part in parts:
+            if part.snap_asks is not None or part.snap_bids is not None:
+                raise MalformedFrame(
+                    self.name, channel, frame, "snapshot mixed with an update", symbol, book=True
+                )
+            if part.a is not None:
+                levels, newest = self._levels(part.a, instrument, channel, frame)
+                asks += levels
+                exch_ns = max(exch_ns, newest)
+            if part.b is not None:
+                levels, newest = self._levels(part.b, instrument, channel, frame)
+                bids += levels
+                exch_ns = max(exch_ns, newest)
+            if part.c is not None:
+                checksum = part.c
+        if not asks and not bids:
+            raise MalformedFrame(self.name, channel, frame, "empty book update", symbol, book=True)
+        expected = -1
+        if checksum is not None:
+            if not (checksum.isdigit() and checksum.isascii() and len(checksum) <= 10):
+                raise BadValue(
+                    self.name, channel, frame, f"bad checksum {checksum!r}", symbol, book=True
+                )
+            expected = int(checksum)
+        wire = self._wire.get(symbol)
+        if wire is None:  # the snapshot was empty: learn Kraken's formatting from this update
+            sample = next(raw[0] for part in parts for raw in (part.a, part.b) if raw)
+            wire = self._wire[symbol] = _BookWire.learn(sample[0], sample[1], instrument)
+        # The whole frame is valid: from here on state changes.
+        book.apply_delta(bids, asks)
+        out.append(BookDelta(self.name, symbol, exch_ns, recv_ns, bids, asks))
+        if expected >= 0:
+            self._verify(book, wire, expected, exch_ns, recv_ns, out)
+
+    def _verify(
+        self,
+        book: L2Book,
+        wire: _BookWire,
+        expected: int,
+        exch_ns: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        ours = wire.checksum(book.asks(CHECKSUM_LEVELS), book.bids(CHECKSUM_LEVELS))
+        if ours == expected:
+            book.counters.checksums_ok += 1
+        else:
+            book.counters.checksums_failed += 1
+            self.out_of_sync(
+                book,
+                f"checksum mismatch (venue {expected}, book {ours})",
+                exch_ns,
+                recv_ns,
+                out,
+                gap=False,
+            )
+
+    def _depth(self, channel: str, frame: str | bytes) -> int:
+        try:
+            return int(channel[5:])  # "book-1000"
+        except ValueError:
+            raise MalformedFrame(self.name, channel, frame, "bad book depth") from None
+
+    def _snapshot(
+        self,
+        instrument: Instrument,
+        channel: str,
+        msg: _BookPayload,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        raw_asks = msg.snap_asks or []
+        raw_bids = msg.snap_bids or []
+        asks, newest_ask = self._levels(raw_asks, instrument, channel, frame)
+        bids, newest_bid = self._levels(raw_bids, instrument, channel, frame)
+        depth = self._depth(channel, frame)
+        sample = raw_asks[0] if raw_asks else raw_bids[0] if raw_bids else None
+        exch_ns = max(newest_ask, newest_bid)
+        # The whole frame is valid: from here on state changes.
+        if sample is None:
+            self._wire.pop(instrument.symbol, None)
+        else:  # Kraken writes every price (every volume) of a book with the same decimals
+            self._wire[instrument.symbol] = _BookWire.learn(sample[0], sample[1], instrument)
+        book = self.book(instrument, depth)
+        book.max_depth = depth
+        was = book.state
+        book.apply_snapshot(bids, asks)
+        out.append(
+            BookSnapshot(self.name, instrument.symbol, exch_ns, recv_ns, book.bids(), book.asks())
+        )
+        self.synced(book, was, exch_ns, recv_ns, out)
+
+    # -- trades and ticker -----------------------------------------------------------------
+
+    def _one_payload(
+        self,
+        decoder: msgspec.json.Decoder[T],
+        channel: str,
+        pair: str,
+        payloads: list[msgspec.Raw],
+        frame: str | bytes,
+    ) -> tuple[Instrument, T] | None:
+        """The instrument and the single typed payload of a trade or ticker frame (None: the
+        instrument is filtered out)."""
+        instrument = self.attribute(channel, pair, frame)
+        if instrument is None:
+            return None
+        if len(payloads) != 1:
+            raise MalformedFrame(
+                self.name, channel, frame, "expected one payload", instrument.symbol
+            )
+        return instrument, self.decode(decoder, payloads[0], channel, frame, instrument.symbol)
+
+    def _on_trades(
+        self,
+        instrument: Instrument,
+        raw: list[list[str]],
+        channel: str,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        parsed: list[tuple[int, int, int, Side]] = []
+        try:
+            for entry in raw:
+                if len(entry) < 4:
+                    raise MalformedFrame(self.name, channel, frame, f"bad trade {entry!r}", symbol)
+                side = _SIDES.get(entry[3])
+                if side is None:
+                    raise BadValue(self.name, channel, frame, f"bad side {entry[3]!r}", symbol)
+                size = parse_fixed(entry[1], sd)
+                if size == 0:
+                    raise BadValue(self.name, channel, frame, "trade of size 0", symbol)
+                parsed.append(
+                    (parse_fixed(entry[0], pd), size, parse_fixed(entry[2], TIME_DECIMALS), side)
+                )
+        except NumberFormatError as exc:
+            raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+        last_ns, n = self._last_trade.get(symbol, (0, -1))
+        for price, size, ts, side in parsed:
+            n = n + 1 if ts == last_ns else 0
+            last_ns = ts
+            out.append(Trade(self.name, symbol, ts, recv_ns, price, size, side, f"{ts}-{n}"))
+        self._last_trade[symbol] = (last_ns, n)
+
+    def _on_ticker(
+        self,
+        instrument: Instrument,
+        msg: _TickerPayload,
+        channel: str,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        try:
+            ticker = Ticker(
+                self.name,
+                symbol,
+                0,  # v1 tickers carry no time
+                recv_ns,
+                last_price=parse_fixed(msg.c[0], pd),
+                open_24h=parse_fixed(msg.o[1], pd),
+                high_24h=parse_fixed(msg.h[1], pd),
+                low_24h=parse_fixed(msg.l[1], pd),
+                volume_24h=parse_fixed(msg.v[1], sd),
+                best_bid=parse_fixed(msg.b[0], pd),
+                best_ask=parse_fixed(msg.a[0], pd),
+            )
+        except NumberFormatError as exc:
+            raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+        out.append(ticker)
+
+
+__all__ = ["Kraken", "kraken_asset"]

@@ -1,0 +1,861 @@
+"""OKX v5: the public WebSocket channels and the REST instrument list.
+
+Protocol: ``wss://ws.okx.com:8443/ws/v5/public`` (API v5, 2022-2026 message format) with the
+channels ``books`` (also ``books-l2-tbt`` / ``books50-l2-tbt``, same format), ``trades``,
+``tickers``, and for derivatives ``funding-rate``, ``mark-price``, ``open-interest`` and
+``liquidation-orders``; instruments from ``GET /api/v5/public/instruments?instType=...``.
+
+Book sync, as OKX documents it:
+
+1. subscribing sends a full ``snapshot`` (400 levels), then ``update`` messages with absolute
+   sizes for the levels that changed (size ``"0"`` deletes);
+2. every message may carry ``checksum``: the signed CRC32 of the top 25 levels interleaved
+   ``bid:size:ask:size:...`` with prices and sizes written as OKX writes them. It is verified
+   on every message that carries one; a mismatch marks the book OUT_OF_SYNC (counted in
+   ``checksums_failed``, not as a gap) and asks for a resync: live, ``resync_frames``
+   resubscribes; in a replay the next snapshot restores the book;
+3. newer messages carry ``seqId``/``prevSeqId``: an update's ``prevSeqId`` must equal the
+   previous message's ``seqId`` (a keep-alive repeats it; a reset after maintenance only lowers
+   ``seqId``), anything else is a gap. Since June 2026 OKX sends ``checksum: 0`` (deprecated)
+   and relies on the sequence ids; a checksum of 0 is therefore taken as "not sent".
+
+Sizes. OKX quotes spot sizes in the base currency and SWAP/FUTURES sizes in contracts. This
+connector converts contracts, exactly, into an amount of currency with each instrument's
+contract value (``ctVal * ctMult``), for the book and for every event alike:
+
+- linear contracts (``ctValCcy`` is the base currency, e.g. 0.01 BTC): sizes are in the base
+  currency, ``size = contracts * ctVal``;
+- inverse contracts (``ctValCcy`` is USD, e.g. 100 USD): sizes are in the *quote* currency,
+  ``size = contracts * ctVal``. The base amount, ``contracts * ctVal / price``, is not a finite
+  decimal, so keeping it would make the book inexact; ``base_amount()`` gives it as a float.
+
+Either way ``Instrument.size_decimals`` covers the product (lot decimals + contract value
+decimals), ``Instrument.contract_size`` says what one contract is, and the checksum divides
+the exact size back into the contract count OKX hashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+import msgspec
+
+from orderscope.book import L2Book
+from orderscope.errors import (
+    BadValue,
+    ConfigError,
+    MalformedFrame,
+    UnsubscribedChannel,
+    VenueErrorMessage,
+)
+from orderscope.fixed import (
+    POW10,
+    NumberFormatError,
+    decimals_of,
+    format_fixed,
+    parse_fixed,
+)
+from orderscope.model import (
+    BookDelta,
+    BookSnapshot,
+    BookState,
+    FundingRate,
+    Instrument,
+    InstrumentKind,
+    Level,
+    Liquidation,
+    MarketEvent,
+    OpenInterest,
+    Side,
+    Ticker,
+    Trade,
+)
+from orderscope.symbols import unified_symbol
+from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.checksum import CHECKSUM_DEPTH, interleave, signed_crc32
+from orderscope.venues.wire import KeepAlive, SubscribeLimits, batched
+
+MS = 1_000_000  # nanoseconds per millisecond
+BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
+#: args per subscribe frame: OKX caps a request at 64 KB; 50 args stay far below it
+ARGS_PER_FRAME = 50
+#: checksum texts kept per book before the cache starts afresh (prices drift over a session)
+TEXT_CACHE_LEVELS = 4096
+
+
+# -- wire messages -----------------------------------------------------------------------------
+
+
+class _Arg(msgspec.Struct):
+    channel: str
+    instId: str = ""
+    instType: str = ""
+
+
+class _Envelope(msgspec.Struct):
+    arg: _Arg | None = None
+    event: str = ""
+    action: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"")  # empty when absent
+    code: str = ""
+    msg: str = ""
+
+
+class _Book(msgspec.Struct):
+    asks: list[tuple[str, ...]]
+    bids: list[tuple[str, ...]]
+    ts: str
+    checksum: int | None = None
+    prevSeqId: int | None = None
+    seqId: int | None = None
+
+
+class _Trade(msgspec.Struct):
+    instId: str
+    tradeId: str
+    px: str
+    sz: str
+    side: str  # the taker's side
+    ts: str
+
+
+class _Ticker(msgspec.Struct):
+    instId: str
+    ts: str
+    last: str = ""
+    open24h: str = ""
+    high24h: str = ""
+    low24h: str = ""
+    vol24h: str = ""  # base currency (spot), contracts (derivatives)
+    bidPx: str = ""
+    askPx: str = ""
+
+
+class _Funding(msgspec.Struct):
+    instId: str
+    fundingRate: str
+    fundingTime: str  # the settlement this rate applies to
+    ts: str = ""
+
+
+class _MarkPrice(msgspec.Struct):
+    instId: str
+    markPx: str
+    ts: str
+
+
+class _OpenInterest(msgspec.Struct):
+    instId: str
+    oi: str  # contracts
+    ts: str
+
+
+class _LiquidationDetail(msgspec.Struct):
+    side: str  # the liquidation order's side
+    bkPx: str
+    sz: str  # contracts (SWAP/FUTURES)
+    ts: str
+
+
+class _Liquidations(msgspec.Struct):
+    instId: str
+    details: list[_LiquidationDetail]
+
+
+class _InstrumentInfo(msgspec.Struct):
+    instType: str
+    instId: str
+    tickSz: str
+    lotSz: str
+    baseCcy: str = ""
+    quoteCcy: str = ""
+    uly: str = ""
+    instFamily: str = ""
+    ctType: str = ""
+    ctVal: str = ""
+    ctMult: str = ""
+    ctValCcy: str = ""
+    settleCcy: str = ""
+    expTime: str = ""
+
+
+class _Instruments(msgspec.Struct):
+    code: str
+    data: list[_InstrumentInfo]
+    msg: str = ""
+
+
+_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_BOOKS = msgspec.json.Decoder(list[_Book])
+_TRADES = msgspec.json.Decoder(list[_Trade])
+_TICKERS = msgspec.json.Decoder(list[_Ticker])
+_FUNDING = msgspec.json.Decoder(list[_Funding])
+_MARK_PRICES = msgspec.json.Decoder(list[_MarkPrice])
+_OPEN_INTEREST = msgspec.json.Decoder(list[_OpenInterest])
+_LIQUIDATIONS = msgspec.json.Decoder(list[_Liquidations])
+_INSTRUMENTS = msgspec.json.Decoder(_Instruments)
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+
+
+# -- numbers -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Units:
+    """How an instrument's wire sizes become exact sizes: ``parse(wire, decimals) * multiplier``."""
+
+    wire_decimals: int  # decimals of sizes as OKX sends them (contracts, or base for spot)
+    multiplier: int  # size units per wire unit: the contract value, scaled (1 for spot)
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> _Units:
+        if not instrument.contract_size:
+            return cls(instrument.size_decimals, 1)
+        value_decimals = decimals_of(instrument.contract_size)
+        return cls(
+            instrument.size_decimals - value_decimals,
+            parse_fixed(instrument.contract_size, value_decimals),
+        )
+
+
+def _ms(text: str) -> int:
+    """A millisecond timestamp string as nanoseconds (strictly digits: int() allows '1_0')."""
+    if not (text.isdigit() and text.isascii()):
+        raise NumberFormatError(f"not a millisecond timestamp: {text!r}")
+    return int(text) * MS
+
+
+def _signed_decimal(text: str) -> str:
+    """Check a signed decimal string (a funding rate) and return it unchanged."""
+    magnitude = text[1:] if text.startswith("-") else text
+    parse_fixed(magnitude, len(magnitude))  # any number of decimals, but a plain decimal
+    return text
+
+
+def _rounded(text: str, decimals: int) -> int:
+    """A decimal string rounded (half to even) to ``decimals``: for statistics OKX computes in
+    floating point, such as open interest ("2216113.01000000309" contracts)."""
+    dot = text.find(".")
+    places = 0 if dot < 0 else len(text) - dot - 1
+    exact = parse_fixed(text, places)
+    if places <= decimals:
+        return exact * POW10[decimals - places]
+    quotient, remainder = divmod(exact, POW10[places - decimals])
+    half = POW10[places - decimals] // 2
+    if remainder > half or (remainder == half and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def _plain(value: int, decimals: int) -> str:
+    """A non-negative scaled int in OKX's minimal decimal text ("30316", "0.00012")."""
+    if not decimals:
+        return str(value)
+    digits = str(value).rjust(decimals + 1, "0")
+    frac = digits[-decimals:].rstrip("0")
+    return f"{digits[:-decimals]}.{frac}" if frac else digits[:-decimals]
+
+
+def base_amount(instrument: Instrument, size: int, price: int) -> float:
+    """The base-currency amount of a size of this instrument at ``price`` (both scaled ints).
+
+    Spot and linear sizes already are base amounts; inverse sizes are quote amounts (USD), worth
+    ``size / price`` of the base currency. A float: the exact value is not a finite decimal.
+    """
+    amount = size / POW10[instrument.size_decimals]
+    if instrument.kind in (InstrumentKind.INVERSE_PERPETUAL, InstrumentKind.INVERSE_FUTURE):
+        return amount / (price / POW10[instrument.price_decimals])
+    return amount
+
+
+# -- the connector -----------------------------------------------------------------------------
+
+
+class Okx(Venue):
+    name = "okx"
+    capture_prefix = "OKX"
+    protocol = "OKX API v5 public WebSocket + REST /api/v5/public/instruments (2022-2026 format)"
+
+    ws_url_default: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
+    default_endpoints = Endpoints("wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com")
+    # OKX closes a connection silent for 30 s; the client sends "ping" (answer "pong") sooner.
+    keepalive: ClassVar[KeepAlive] = KeepAlive(
+        ping_text="ping", ping_after_s=20.0, stale_after_s=30.0
+    )
+    # 3 subscribe requests a second; OKX asks for fewer than 30 depth channels a connection
+    # (counted here over all channels, to stay simple and safe); 3 new connections a second.
+    limits: ClassVar[SubscribeLimits] = SubscribeLimits(
+        channels_per_connection=30, requests_per_second=3.0, connections_per_minute=180
+    )
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        ws_url: str | None = None,
+    ) -> None:
+        super().__init__(instruments, symbols)
+        self.ws_url = ws_url or self.ws_url_default
+        self.reconnect_requested = False  # the venue announced it will close the connection
+        self._units = {i.venue_symbol: _Units.of(i) for i in self.instruments.values()}
+        self._seq: dict[str, int | None] = {}  # unified symbol -> seqId of the last message
+        # Funding and mark price come on two channels; each event carries the latest of both.
+        self._funding: dict[str, tuple[str, int]] = {}  # symbol -> (rate, funding time ns)
+        self._mark: dict[str, int] = {}  # symbol -> last mark price
+        self._texts: dict[str, dict[int, tuple[int, str]]] = {}  # checksum text of each level
+
+    # -- instruments -----------------------------------------------------------------------
+
+    @classmethod
+    def parse_instruments(cls, url: str, body: str | bytes) -> list[Instrument]:
+        reply = _INSTRUMENTS.decode(body)
+        if reply.code != "0":
+            raise ConfigError(f"okx instruments: error {reply.code}: {reply.msg}")
+        instruments = []
+        for info in reply.data:
+            instrument = cls._instrument(info)
+            if instrument is not None:
+                instruments.append(instrument)
+        return instruments
+
+    @classmethod
+    def _instrument(cls, info: _InstrumentInfo) -> Instrument | None:
+        price_decimals = decimals_of(info.tickSz)
+        lot_decimals = decimals_of(info.lotSz)
+        lot = parse_fixed(info.lotSz, lot_decimals)
+        if info.instType == "SPOT":
+            return Instrument(
+                venue=cls.name,
+                symbol=unified_symbol(info.baseCcy, info.quoteCcy),
+                venue_symbol=info.instId,
+                base=info.baseCcy,
+                quote=info.quoteCcy,
+                kind=InstrumentKind.SPOT,
+                price_decimals=price_decimals,
+                size_decimals=lot_decimals,
+                tick_size=parse_fixed(info.tickSz, price_decimals),
+                lot_size=lot,
+            )
+        if info.instType not in ("SWAP", "FUTURES") or (
+            info.instType == "FUTURES" and not info.expTime.isdigit()
+        ):
+            return None  # options: no unified option symbols or events in orderscope yet
+        base, _, quote = (info.instFamily or info.uly).partition("-")
+        inverse = info.ctType == "inverse"
+        if info.ctValCcy != (quote if inverse else base):
+            return None  # a contract value in some third currency: no exact conversion
+        multiplier = info.ctMult or "1"
+        value_decimals = decimals_of(info.ctVal) + decimals_of(multiplier)
+        value = parse_fixed(info.ctVal, decimals_of(info.ctVal)) * parse_fixed(
+            multiplier, decimals_of(multiplier)
+        )
+        while value_decimals and value % 10 == 0:  # 0.5 x 0.2 is 0.1, not 0.10
+            value //= 10
+            value_decimals -= 1
+        if info.instType == "SWAP":
+            kind = InstrumentKind.INVERSE_PERPETUAL if inverse else InstrumentKind.LINEAR_PERPETUAL
+            expiry = None
+        else:
+            kind = InstrumentKind.INVERSE_FUTURE if inverse else InstrumentKind.LINEAR_FUTURE
+            expiry = datetime.fromtimestamp(int(info.expTime) / 1000, UTC).strftime("%y%m%d")
+        return Instrument(
+            venue=cls.name,
+            symbol=unified_symbol(base, quote, kind, info.settleCcy or None, expiry),
+            venue_symbol=info.instId,
+            base=base,
+            quote=quote,
+            kind=kind,
+            price_decimals=price_decimals,
+            size_decimals=lot_decimals + value_decimals,
+            tick_size=parse_fixed(info.tickSz, price_decimals),
+            lot_size=lot * value,
+            settle=info.settleCcy or None,
+            contract_size=format_fixed(value, value_decimals, strip=True),
+        )
+
+    # -- what a live session sends ---------------------------------------------------------
+
+    def channels_for(self, instrument: Instrument) -> list[str]:
+        """The per-instrument channels a live session subscribes to."""
+        channels = ["books", "trades", "tickers"]
+        if instrument.kind in (InstrumentKind.LINEAR_PERPETUAL, InstrumentKind.INVERSE_PERPETUAL):
+            channels += ["funding-rate", "mark-price", "open-interest"]
+        elif instrument.kind is not InstrumentKind.SPOT:
+            channels += ["mark-price", "open-interest"]
+        return channels
+
+    def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
+        """What to send on one connection for these unified symbols (no limit applied):
+        subscribe requests of ``ARGS_PER_FRAME`` channels; derivatives add one
+        ``liquidation-orders`` subscription per instrument type."""
+        args = self._args([self._configured(symbol) for symbol in symbols])
+        return [_request("subscribe", batch) for batch in batched(args, ARGS_PER_FRAME)]
+
+    def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
+        """``subscribe_frames`` per connection, each within ``limits.channels_per_connection``."""
+        limit = self.limits.channels_per_connection or 1_000_000
+        groups: list[list[Instrument]] = [[]]
+        for symbol in symbols:
+            instrument = self._configured(symbol)
+            if groups[-1] and len(self._args([*groups[-1], instrument])) > limit:
+                groups.append([])
+            groups[-1].append(instrument)
+        return [self.subscribe_frames(i.symbol for i in group) for group in groups if group]
+
+    def _args(self, instruments: list[Instrument]) -> list[dict[str, str]]:
+        args: list[dict[str, str]] = []
+        inst_types: list[str] = []
+        for instrument in instruments:
+            args += [
+                {"channel": channel, "instId": instrument.venue_symbol}
+                for channel in self.channels_for(instrument)
+            ]
+            if instrument.kind is not InstrumentKind.SPOT:
+                inst_type = "SWAP" if instrument.kind.endswith("perpetual") else "FUTURES"
+                if inst_type not in inst_types:
+                    inst_types.append(inst_type)
+        return args + [{"channel": "liquidation-orders", "instType": t} for t in inst_types]
+
+    def resync_frames(self, symbol: str) -> list[str]:
+        """Unsubscribe and subscribe the book again: OKX answers with a fresh snapshot."""
+        arg = [{"channel": "books", "instId": self._configured(symbol).venue_symbol}]
+        return [_request("unsubscribe", arg), _request("subscribe", arg)]
+
+    def _configured(self, symbol: str) -> Instrument:
+        try:
+            return self.instruments[symbol]
+        except KeyError:
+            raise ConfigError(f"okx lists no {symbol}") from None
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
+        if text == "ping":
+            return
+        try:
+            request = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            return
+        # Unsubscribing takes effect on OKX's acknowledgement, not here: data already on the
+        # way is still expected.
+        if isinstance(request, dict) and request.get("op") == "subscribe":
+            for arg in request.get("args", []):
+                if isinstance(arg, dict):
+                    self._subscribe(str(arg.get("channel", "")), arg)
+
+    def _subscribe(self, channel: str, arg: dict[str, str] | _Arg) -> None:
+        if isinstance(arg, _Arg):
+            key = arg.instId or arg.instType
+        else:
+            key = str(arg.get("instId") or arg.get("instType") or "")
+        self.subscriptions.add((channel, key))
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        if frame == "pong" or frame == b"pong":
+            self.stats.control_frames += 1
+            return
+        env = self.decode(_ENVELOPE, frame, "?", frame)
+        if env.event:
+            self._on_event(env, frame)
+            return
+        if env.arg is None or not env.data:
+            raise MalformedFrame(self.name, "?", frame, "neither an event nor channel data")
+        channel = env.arg.channel
+        if channel == "liquidation-orders":  # per instrument type, not per instrument
+            self._on_liquidations(channel, env, frame, recv_ns, out)
+            return
+        handler = _HANDLERS.get("books" if channel in BOOK_CHANNELS else channel)
+        if handler is None:
+            key = env.arg.instId or env.arg.instType
+            if (channel, key) not in self.subscriptions:
+                raise MalformedFrame(self.name, channel, frame, f"unexpected channel {channel!r}")
+            self.stats.ignored_frames += 1  # subscribed (candles...) but not normalized
+            return
+        instrument = self.attribute(channel, env.arg.instId, frame)
+        if instrument is None:
+            return
+        try:  # the handlers parse every number of a message before they change anything
+            handler(self, channel, instrument, env, frame, recv_ns, out)
+        except NumberFormatError as exc:
+            book = channel in BOOK_CHANNELS
+            raise BadValue(
+                self.name, channel, frame, str(exc), instrument.symbol, book=book
+            ) from None
+
+    def _on_event(self, env: _Envelope, frame: str | bytes) -> None:
+        if env.event == "error":
+            raise VenueErrorMessage(self.name, "event", frame, f"error {env.code}: {env.msg}")
+        if env.event == "notice":  # e.g. 64008: closing soon for a service upgrade
+            self.reconnect_requested = True
+        if env.arg is not None:
+            if env.event == "subscribe":
+                self._subscribe(env.arg.channel, env.arg)
+            elif env.event == "unsubscribe":
+                self.subscriptions.discard((env.arg.channel, env.arg.instId or env.arg.instType))
+        # subscribe / unsubscribe acks, notices ("reconnect soon"), channel-conn-count
+        self.stats.control_frames += 1
+
+    # -- books -----------------------------------------------------------------------------
+
+    def _on_books(
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        items = self.decode(_BOOKS, env.data, channel, frame, symbol, book=True)
+        if len(items) != 1:
+            raise MalformedFrame(self.name, channel, frame, "expected one book", symbol, book=True)
+        msg = items[0]
+        units = self._units[instrument.venue_symbol]
+        try:
+            bids = self._levels(msg.bids, instrument, units)
+            asks = self._levels(msg.asks, instrument, units)
+        except IndexError:
+            raise MalformedFrame(
+                self.name, channel, frame, "a level needs a price and a size", symbol, book=True
+            ) from None
+        exch_ns = _ms(msg.ts)
+        if env.action == "snapshot":
+            self._snapshot(instrument, msg, bids, asks, exch_ns, recv_ns, out)
+        elif env.action == "update":
+            self._update(instrument, msg, bids, asks, exch_ns, recv_ns, out)
+        else:
+            raise MalformedFrame(
+                self.name, channel, frame, f"unknown action {env.action!r}", symbol, book=True
+            )
+
+    @staticmethod
+    def _levels(raw: list[tuple[str, ...]], instrument: Instrument, units: _Units) -> list[Level]:
+        pd, wd, multiplier = instrument.price_decimals, units.wire_decimals, units.multiplier
+        if multiplier == 1:
+            return [(parse_fixed(level[0], pd), parse_fixed(level[1], wd)) for level in raw]
+        return [
+            (parse_fixed(level[0], pd), parse_fixed(level[1], wd) * multiplier) for level in raw
+        ]
+
+    def _snapshot(
+        self,
+        instrument: Instrument,
+        msg: _Book,
+        bids: list[Level],
+        asks: list[Level],
+        exch_ns: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        book = self.book(instrument)
+        was = book.state
+        book.apply_snapshot(bids, asks, msg.seqId or 0)
+        self._seq[instrument.symbol] = msg.seqId
+        out.append(
+            BookSnapshot(self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, msg.seqId or 0)
+        )
+        if self._verify(book, msg.checksum, exch_ns, recv_ns, out):
+            self.synced(book, was, exch_ns, recv_ns, out)
+
+    def _update(
+        self,
+        instrument: Instrument,
+        msg: _Book,
+        bids: list[Level],
+        asks: list[Level],
+        exch_ns: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        book = self.book(instrument)
+        if book.state is not BookState.SYNCED:
+            book.counters.skipped_deltas += 1  # waiting for a snapshot
+            return
+        last = self._seq.get(instrument.symbol)
+        if msg.prevSeqId is not None and last is not None and msg.prevSeqId != last:
+            book.counters.skipped_deltas += 1
+            self.out_of_sync(
+                book,
+                f"seqId gap (last seqId={last}, got prevSeqId={msg.prevSeqId})",
+                exch_ns,
+                recv_ns,
+                out,
+            )
+            return
+        if msg.seqId is not None:
+            self._seq[instrument.symbol] = msg.seqId
+        book.apply_delta(bids, asks, msg.seqId or 0)
+        out.append(
+            BookDelta(
+                self.name,
+                instrument.symbol,
+                exch_ns,
+                recv_ns,
+                bids,
+                asks,
+                msg.prevSeqId or 0,
+                msg.seqId or 0,
+            )
+        )
+        self._verify(book, msg.checksum, exch_ns, recv_ns, out)
+
+    def _verify(
+        self,
+        book: L2Book,
+        checksum: int | None,
+        exch_ns: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> bool:
+        """Check OKX's checksum against the book; False (and OUT_OF_SYNC) on a mismatch."""
+        if not checksum:  # not sent, or OKX's deprecated constant 0
+            return True
+        computed = self.checksum(book)
+        if computed == checksum:
+            book.counters.checksums_ok += 1
+            return True
+        book.counters.checksums_failed += 1
+        self.out_of_sync(
+            book,
+            f"checksum mismatch (okx {checksum}, book {computed})",
+            exch_ns,
+            recv_ns,
+            out,
+            gap=False,
+        )
+        return False
+
+    def checksum(self, book: L2Book) -> int:
+        """OKX's checksum of a book: top 25 levels a side, sizes back in contracts.
+
+        The texts are written from the exact book (so the checksum checks the integers, not a
+        copy of the strings); the top levels change little between messages, so each level's
+        text is kept until its size changes.
+        """
+        instrument = book.instrument
+        units = self._units[instrument.venue_symbol]
+        pd, wd, multiplier = instrument.price_decimals, units.wire_decimals, units.multiplier
+        cache = self._texts.get(instrument.symbol)
+        if cache is None or len(cache) > TEXT_CACHE_LEVELS:
+            cache = self._texts[instrument.symbol] = {}
+        sides: list[list[str]] = [[], []]
+        for texts, levels in zip(
+            sides, (book.bids(CHECKSUM_DEPTH), book.asks(CHECKSUM_DEPTH)), strict=True
+        ):
+            for price, size in levels:
+                hit = cache.get(price)
+                if hit is None or hit[0] != size:
+                    text = f"{_plain(price, pd)}:{_plain(size // multiplier, wd)}"
+                    hit = cache[price] = (size, text)
+                texts.append(hit[1])
+        return signed_crc32(interleave(sides[0], sides[1]))
+
+    # -- trades and tickers ----------------------------------------------------------------
+
+    def _on_trades(
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        trades = self.decode(_TRADES, env.data, channel, frame, symbol)
+        units = self._units[instrument.venue_symbol]
+        events: list[MarketEvent] = []
+        for t in trades:
+            size = parse_fixed(t.sz, units.wire_decimals) * units.multiplier
+            side = _SIDES.get(t.side)
+            if side is None or size == 0:
+                raise NumberFormatError(f"bad trade side {t.side!r} or size {t.sz!r}")
+            events.append(
+                Trade(
+                    self.name,
+                    symbol,
+                    _ms(t.ts),
+                    recv_ns,
+                    parse_fixed(t.px, instrument.price_decimals),
+                    size,
+                    side,
+                    t.tradeId,
+                )
+            )
+        out.extend(events)
+
+    def _on_tickers(
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        tickers = self.decode(_TICKERS, env.data, channel, frame, symbol)
+        units = self._units[instrument.venue_symbol]
+        pd = instrument.price_decimals
+
+        def price(text: str) -> int | None:
+            return parse_fixed(text, pd) if text else None
+
+        events: list[MarketEvent] = []
+        for t in tickers:
+            volume = (
+                parse_fixed(t.vol24h, units.wire_decimals) * units.multiplier if t.vol24h else None
+            )
+            events.append(
+                Ticker(
+                    self.name,
+                    symbol,
+                    _ms(t.ts),
+                    recv_ns,
+                    last_price=price(t.last),
+                    open_24h=price(t.open24h),
+                    high_24h=price(t.high24h),
+                    low_24h=price(t.low24h),
+                    volume_24h=volume,
+                    best_bid=price(t.bidPx),
+                    best_ask=price(t.askPx),
+                )
+            )
+        out.extend(events)
+
+    # -- futures data ----------------------------------------------------------------------
+
+    def _on_funding(
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        items = self.decode(_FUNDING, env.data, channel, frame, symbol)
+        parsed = [
+            (_signed_decimal(f.fundingRate), _ms(f.fundingTime), _ms(f.ts) if f.ts else 0)
+            for f in items
+        ]
+        for rate, funding_ns, exch_ns in parsed:
+            self._funding[symbol] = (rate, funding_ns)
+            out.append(
+                FundingRate(
+                    self.name,
+                    symbol,
+                    exch_ns,
+                    recv_ns,
+                    rate,
+                    funding_ns,
+                    self._mark.get(symbol),
+                )
+            )
+
+    def _on_mark_price(
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A mark price becomes a FundingRate event carrying the latest rate, once a rate is
+        known; before that (and on dated futures, which have no funding) it is only kept, to
+        ride on the next funding event, because the model has no event for a mark price alone."""
+        symbol = instrument.symbol
+        items = self.decode(_MARK_PRICES, env.data, channel, frame, symbol)
+        parsed = [(parse_fixed(m.markPx, instrument.price_decimals), _ms(m.ts)) for m in items]
+        for mark, exch_ns in parsed:
+            self._mark[symbol] = mark
+            funding = self._funding.get(symbol)
+            if funding is not None:
+                rate, funding_ns = funding
+                out.append(FundingRate(self.name, symbol, exch_ns, recv_ns, rate, funding_ns, mark))
+
+    def _on_open_interest(
+        self,
+        channel: str,
+        instrument: Instrument,
+        env: _Envelope,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        symbol = instrument.symbol
+        items = self.decode(_OPEN_INTEREST, env.data, channel, frame, symbol)
+        units = self._units[instrument.venue_symbol]
+        parsed = [
+            (_rounded(item.oi, units.wire_decimals) * units.multiplier, _ms(item.ts))
+            for item in items
+        ]
+        out.extend(
+            OpenInterest(self.name, symbol, exch_ns, recv_ns, open_interest)
+            for open_interest, exch_ns in parsed
+        )
+
+    def _on_liquidations(
+        self, channel: str, env: _Envelope, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """``liquidation-orders`` is subscribed per instrument type and covers every instrument
+        of that type: each one is looked up, and kept only if the session wants it."""
+        assert env.arg is not None
+        items = self.decode(_LIQUIDATIONS, env.data, channel, frame)
+        events: list[MarketEvent] = []
+        for item in items:
+            instrument = self.instrument(item.instId, channel, frame)
+            symbol = instrument.symbol
+            if (channel, env.arg.instType) not in self.subscriptions:
+                raise UnsubscribedChannel(
+                    self.name, channel, frame, f"not subscribed to {channel} {env.arg.instType}"
+                )
+            if not self.wants(symbol):
+                continue
+            try:
+                events += self._liquidations(item, instrument, recv_ns)
+            except NumberFormatError as exc:
+                raise BadValue(self.name, channel, frame, str(exc), symbol) from None
+            self.symbol_frames[symbol] += 1
+        if not events:
+            self.stats.ignored_frames += 1
+        out.extend(events)
+
+    def _liquidations(
+        self, item: _Liquidations, instrument: Instrument, recv_ns: int
+    ) -> list[MarketEvent]:
+        units = self._units[item.instId]
+        events: list[MarketEvent] = []
+        for d in item.details:
+            side = _SIDES.get(d.side)
+            size = parse_fixed(d.sz, units.wire_decimals) * units.multiplier
+            if side is None or size == 0:
+                raise NumberFormatError(f"bad side {d.side!r} or size {d.sz!r}")
+            price = parse_fixed(d.bkPx, instrument.price_decimals)
+            events.append(
+                Liquidation(self.name, instrument.symbol, _ms(d.ts), recv_ns, price, size, side)
+            )
+        return events
+
+
+def _request(op: str, args: list[dict[str, str]]) -> str:
+    return msgspec.json.encode({"op": op, "args": args}).decode()
+
+
+_HANDLERS = {
+    "books": Okx._on_books,
+    "trades": Okx._on_trades,
+    "tickers": Okx._on_tickers,
+    "funding-rate": Okx._on_funding,
+    "mark-price": Okx._on_mark_price,
+    "open-interest": Okx._on_open_interest,
+}

@@ -1,0 +1,61 @@
+"""Small helpers shared by the connector tests: build records, feed them, look at a book."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from orderscope.book import L2Book
+from orderscope.capture import CaptureRecord, RecordKind
+from orderscope.model import MarketEvent
+from orderscope.replay import Replay
+from orderscope.venues.base import Venue, feed
+
+T0 = 1_700_000_000_000_000_000  # an arbitrary receive time (ns)
+
+
+def opened(url: str, conn: int = 0) -> CaptureRecord:
+    return CaptureRecord(T0, RecordKind.OPEN, url, "", conn)
+
+
+def sent(text: str, conn: int = 0) -> CaptureRecord:
+    return CaptureRecord(T0, RecordKind.SENT, "", text, conn)
+
+
+def received(payload: str | bytes | dict[str, Any], conn: int = 0, at: int = T0) -> CaptureRecord:
+    if isinstance(payload, dict):
+        payload = msgspec.json.encode(payload).decode()
+    return CaptureRecord(at, RecordKind.RECV, "", payload, conn)
+
+
+def rest(url: str, body: str | dict[str, Any], at: int = T0) -> CaptureRecord:
+    if isinstance(body, dict):
+        body = msgspec.json.encode(body).decode()
+    return CaptureRecord(at, RecordKind.REST, url, body, -2)
+
+
+def run(venue: Venue, records: Iterable[CaptureRecord]) -> list[MarketEvent]:
+    """Feed records the way a session does (bad frames contained) and collect the events."""
+    out: list[MarketEvent] = []
+    for record in records:
+        feed(venue, record, out)
+    return out
+
+
+def book_view(book: L2Book) -> tuple[object, ...]:
+    """Everything a half-applied update could change."""
+    return (book.state, book.sequence, book.bids(), book.asks(), book.counters.deltas)
+
+
+def errors(venue: Venue) -> dict[str, int]:
+    return dict(venue.stats.errors)
+
+
+def replay_bytes(paths: list[Path]) -> bytes:
+    """The JSON report of a whole replay, as ``orderscope replay --json`` prints it."""
+    session = Replay(paths)
+    session.run_all()
+    return msgspec.json.encode(session.report())
