@@ -10,6 +10,7 @@ from orderscope.book import L2Book
 from orderscope.cob import CobConfig, CobSnapshot, ConsolidatedBook, VenueState, select_group
 from orderscope.errors import ConfigError
 from orderscope.model import BookSnapshot, BookState, Level, Side, Trade
+from orderscope.synthetic import MarketSpec, SyntheticMarket
 from tests.cob.synthetic import (
     MS,
     PRECISIONS,
@@ -404,3 +405,58 @@ def test_venue_groups() -> None:
         ),
     )
     assert cob.symbol == "BTC/USD" and [m.rate for m in cob.members] == [999500, 10**6, 1000100]
+
+
+def test_three_synthetic_markets_one_feed_stalls_and_resyncs() -> None:
+    """Three venues driven by the project's synthetic market model (the emulator's), at
+    different precisions. Venue c's feed stalls from 2 s to 5 s while its market goes on; it
+    goes stale, leaves, and comes back with the resync snapshot of its true book."""
+    specs = {
+        "a": MarketSpec(price_decimals=2, size_decimals=5, tick=1, depth=80),
+        "b": MarketSpec(price_decimals=1, size_decimals=4, tick=1, depth=80, start_price=600_000),
+        "c": MarketSpec(
+            price_decimals=3, size_decimals=8, tick=10, depth=80, start_price=60_000_000
+        ),
+    }
+    markets = {
+        v: SyntheticMarket(spec, seed, spec.instrument(v, "BTCUSDT"))
+        for seed, (v, spec) in enumerate(specs.items())
+    }
+    cob = make_cob([m.book.instrument for m in markets.values()], stale_after_ns=SECOND)
+    sent = {v: L2Book(m.book.instrument) for v, m in markets.items()}  # what each feed sent
+    for v, m in markets.items():
+        sent[v].apply_snapshot(m.book.bids(), m.book.asks())
+        cob.update(snapshot(v, T0, m.book.bids(), m.book.asks()))
+    clock = dict.fromkeys(markets, T0)
+    stalled, resynced, checks = False, False, 0
+    while min(clock.values()) < T0 + 8 * SECOND:
+        venue = min(clock, key=lambda v: clock[v])
+        step = markets[venue].step()
+        clock[venue] += step.dt_ns
+        ts = clock[venue]
+        silent = venue == "c" and T0 + 2 * SECOND <= ts < T0 + 5 * SECOND
+        if venue == "c" and ts >= T0 + 5 * SECOND and not resynced:
+            resynced = True  # the feed is back: the connector resyncs with a snapshot
+            book = markets["c"].book
+            sent["c"].apply_snapshot(book.bids(), book.asks())
+            cob.update(snapshot("c", ts, book.bids(), book.asks()))
+            continue
+        if silent:
+            continue  # the market moves, nothing reaches the COB
+        bids = [(p, s) for is_bid, p, s in step.changes if is_bid]
+        asks = [(p, s) for is_bid, p, s in step.changes if not is_bid]
+        sent[venue].apply_delta(bids, asks)
+        cob.update(delta(venue, ts, bids, asks))
+        c = cob.member("c")
+        stalled = stalled or c.state is VenueState.STALE
+        if (int(ts) // MS) % 7 == 0:  # check often, not on every event
+            active = {v: sent[v] for v in sent if cob.member(v).active}
+            check_consolidation(cob, active)
+            checks += 1
+        if T0 + 3200 * MS <= ts < T0 + 5 * SECOND:
+            assert c.state is VenueState.STALE and not c.active
+    assert stalled and resynced and checks > 20
+    c = cob.member("c")
+    assert c.state is VenueState.ACTIVE and c.counters.stale == 1 and c.counters.joins == 2
+    check_consolidation(cob, sent)
+    assert sent["c"].bids() == markets["c"].book.bids()  # the resync brought the truth back
