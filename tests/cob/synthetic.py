@@ -1,4 +1,4 @@
-"""Synthetic venues for COB tests (the venue emulator does not exist yet).
+"""Hand-built synthetic venues for COB tests: small, exact books and events.
 
 Three venues with different precisions, as real venues have: "a" prices at 2 decimals and
 sizes at 3, "b" at 1 and 4, "c" at 3 and 2. Events carry ``recv_ns``, the COB's clock.

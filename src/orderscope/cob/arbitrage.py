@@ -13,6 +13,7 @@ count: a price that may be wrong is not an opportunity.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,9 @@ from orderscope.fixed import POW10, format_fixed
 if TYPE_CHECKING:
     from orderscope.cob.consolidated import ConsolidatedBook
     from orderscope.cob.member import Member
+
+
+RECENT_SIGNALS = 1000
 
 
 class ArbitrageSignal(msgspec.Struct, frozen=True, gc=False):
@@ -126,7 +130,9 @@ class ArbitrageTracker:
         self.cob = cob
         self.on_signal = on_signal
         self.open: dict[tuple[str, str], ArbitrageSignal] = {}
-        self.signals: list[ArbitrageSignal] = []  # every opening, in event-time order
+        #: the latest openings, in event-time order (bounded: a live session runs for days)
+        self.signals: deque[ArbitrageSignal] = deque(maxlen=RECENT_SIGNALS)
+        self.opened = 0
         self.closed = 0
 
     def check(self, now: int) -> None:
@@ -135,6 +141,7 @@ class ArbitrageTracker:
             pair = (signal.buy_venue, signal.sell_venue)
             previous = self.open.get(pair)
             if previous is None:
+                self.opened += 1
                 self.signals.append(signal)
                 if self.on_signal is not None:
                     self.on_signal(signal)

@@ -240,7 +240,7 @@ def cob_report(cob: ConsolidatedBook, buckets: Buckets) -> dict[str, Any]:
         "metrics": _metrics(cob, metrics),
         "buckets": _buckets(cob, buckets),
         "arbitrage": {
-            "signals": len(cob.arbitrage.signals),
+            "signals": cob.arbitrage.opened,
             "open": [s.description for s in cob.arbitrage.open.values()],
         },
         "counters": cob.counters.as_dict(),
