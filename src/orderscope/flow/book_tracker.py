@@ -7,10 +7,11 @@ a whole frame, so each analytic keeps its own exact copy: ``BookTracker`` applie
 ``BookSnapshot`` / ``BookDelta`` events with the same ``L2Book`` code (and the venue's depth
 limit, if it has one) and returns a ``BookChange`` per event.
 
-A ``BookChange`` lists only levels whose size really changed, as ``(price, old, new)``: a
-snapshot lists every level it removed or altered, a depth-limited book lists the levels it
-trimmed. The per-level sizes are taken for the whole message at once (a venue's diff is one
-atomic update; its levels never existed in any intermediate state).
+A ``BookChange`` lists levels as ``(price, old, new)``: a delta lists every level it names
+(a level restated at the same size is news to a detector watching it refill), a snapshot lists
+every level it removed or altered (not the thousands it merely restated), and a depth-limited
+book adds the levels it trimmed. The sizes are taken for the whole message at once (a venue's
+diff is one atomic update; its levels never existed in any intermediate state).
 """
 
 from __future__ import annotations
@@ -94,10 +95,11 @@ class _TrackedBook(L2Book):
 
 
 def _side_changes(
-    before: dict[int, int], after: dict[int, int], trimmed: list[Level]
+    before: dict[int, int], after: dict[int, int], trimmed: list[Level], restated: bool
 ) -> list[LevelChange]:
     changes = [(p, old, after.get(p, 0)) for p, old in before.items()]
-    changes = [c for c in changes if c[1] != c[2]]
+    if not restated:
+        changes = [c for c in changes if c[1] != c[2]]
     if trimmed:  # a level pushed out by the depth limit, not named in the update
         changes.extend((p, size, 0) for p, size in trimmed if p not in before)
     return changes
@@ -143,8 +145,8 @@ class BookTracker:
         return BookChange(
             event_time(event),
             snapshot,
-            _side_changes(old_bids, bid_sizes, book.trimmed_bids),
-            _side_changes(old_asks, ask_sizes, book.trimmed_asks),
+            _side_changes(old_bids, bid_sizes, book.trimmed_bids, not snapshot),
+            _side_changes(old_asks, ask_sizes, book.trimmed_asks, not snapshot),
             prev_bid,
             prev_bid_size,
             prev_ask,

@@ -46,8 +46,10 @@ class AbsorptionConfig:
     price of the window stays within fewer than ``move_ticks`` ticks, and the level refills:
     implied additions >= ``min_refill`` x the traded volume, and it still shows size.
 
-    False-positive control: all three conditions, evaluated only on a synced book, and one
-    signal per level per ``cooldown_ns``.
+    It is evaluated on book updates of a watched level, because only the book shows the refill
+    (trades often arrive before the depth update that reflects them, and the size shown before a
+    trade says nothing about what came after it). False-positive control: all three conditions,
+    evaluated only on a synced book, and one signal per level per ``cooldown_ns``.
     """
 
     window_ns: int = 10 * SECOND
@@ -122,7 +124,6 @@ class AbsorptionDetector:
         if entries is None:
             entries = self._watched[key] = deque()
         entries.append((ts, trade.size, _shown(self.tracker, trade.side, trade.price)))
-        self._evaluate(key, entries, ts, out)
         self._trades += 1
         if self._trades % _PRUNE_EVERY == 0:
             horizon = ts - self.config.window_ns

@@ -1,16 +1,18 @@
 """Sweep: one aggressive order, or same-side trades within a few ms, clearing several levels.
 
 A burst is a run of trades with the same aggressor side, each within ``window_ns`` of the
-burst's first trade. The levels it cleared are the price levels it traded at or through:
-the opposite side's book levels between the best price when the burst began and the burst's
-furthest trade price (from the exact book as it stood before the burst's first trade), plus
-any traded price the book did not show. Without a synced book only the distinct traded prices
-count, so trade-only venues still get sweeps.
+burst's first trade. The levels it cleared are the price levels it traded at or through: the
+distinct traded prices, plus the opposite side's book levels between the burst's first and its
+furthest trade price (from the exact book as it stood before the burst's first trade: a level
+the burst jumped over without a print was cleared too). Levels between the touch and the first
+trade are not counted: on venues whose trades arrive before the depth update, the book can
+still show levels that earlier trades already took. Without a synced book only the distinct
+traded prices count, so trade-only venues still get sweeps.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from orderscope.flow.book_tracker import BookTracker, event_time
@@ -112,9 +114,11 @@ class SweepDetector:
         if self._fired:
             return
         extreme = self._extreme if side is Side.BUY else -self._extreme
-        book_levels = bisect_right(self._book_prices, extreme)
+        first = self._first if side is Side.BUY else -self._first
+        book = self._book_prices
+        between = bisect_right(book, extreme) - bisect_left(book, first)
         unseen = sum(1 for p in self._prices if p not in self._book_set)
-        levels = book_levels + unseen
+        levels = max(between, 0) + unseen
         config = self.config
         if levels < config.min_levels or self._notional < self._min_notional:
             return
