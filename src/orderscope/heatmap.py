@@ -41,6 +41,7 @@ IntArray = npt.NDArray[np.int64]
 
 #: A dense matrix larger than this is refused: set a price window or a coarser row/step.
 MAX_CELLS = 50_000_000
+MAX_STEPS = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +145,20 @@ class Heatmap:
         if self._first is None:
             self._first = self._step = step
             return
-        while step > self._step:
-            self._columns.append(self._column())
-            self._best.append((self._bid, self._ask))
-            self._maxes = ({}, {})
-            self._traded = ({}, {})
-            self._step += 1
+        if step <= self._step:
+            return
+        if step - self._first >= MAX_STEPS:
+            raise ConfigError(f"heatmap longer than {MAX_STEPS} steps: use a longer step")
+        self._columns.append(self._column())
+        self._best.append((self._bid, self._ask))
+        self._maxes = ({}, {})
+        self._traded = ({}, {})
+        if step > self._step + 1:  # steps without events repeat the book (one shared column)
+            bids, asks = (dict(totals) for totals in self._totals)
+            carry: tuple[dict[int, int], ...] = (bids, asks, {}, {})
+            self._columns.extend([carry] * (step - self._step - 1))
+            self._best.extend([(self._bid, self._ask)] * (step - self._step - 1))
+        self._step = step
 
     def _column(self) -> tuple[dict[int, int], ...]:
         bids, asks = (dict(totals) for totals in self._totals)
@@ -316,6 +325,8 @@ def heatmap_from_frames(frames: FlowFrames, config: HeatmapConfig | None = None)
     step_values = steps["step"].to_numpy()
     first = int(step_values[0])
     count = int(step_values.max()) - first + 1
+    if count > MAX_STEPS:
+        raise ConfigError(f"heatmap longer than {MAX_STEPS} steps: use a longer step")
     low, high = _row_bounds(config, row)
 
     def in_window(frame: pl.DataFrame) -> pl.DataFrame:
