@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +34,7 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.flow.batches import FlowFrames
-from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange, event_time
+from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
 from orderscope.model import BookDelta, BookSnapshot, BookStatus, Event, Instrument, Side, Trade
 
 IntMatrix = npt.NDArray[np.int64]
@@ -120,8 +121,26 @@ def _resolve_row(config: HeatmapConfig, instrument: Instrument) -> int:
     return row
 
 
+class _Step(NamedTuple):
+    """What one closed step changed: rows touched (their max and end size), trades, quotes."""
+
+    bid_max: dict[int, int]
+    ask_max: dict[int, int]
+    bid_end: dict[int, int]
+    ask_end: dict[int, int]
+    buys: dict[int, int]
+    sells: dict[int, int]
+    best_bid: int
+    best_ask: int
+
+
 class Heatmap:
-    """The heatmap built event by event: feed it ``BookChange``s and trades."""
+    """The heatmap built event by event: feed it ``BookChange``s and trades.
+
+    Per step it keeps only the rows that changed (their max and their size at the end of the
+    step); ``result()`` carries the rest forward when it builds the dense matrices, so the cost
+    of a step does not grow with the depth of the book.
+    """
 
     def __init__(self, instrument: Instrument, config: HeatmapConfig | None = None) -> None:
         self.instrument = instrument
@@ -129,14 +148,15 @@ class Heatmap:
         self.row = _resolve_row(self.config, instrument)
         self._low, self._high = _row_bounds(self.config, self.row)
         self._totals: tuple[dict[int, int], dict[int, int]] = ({}, {})  # bid, ask row -> size
-        self._maxes: tuple[dict[int, int], dict[int, int]] = ({}, {})  # in the open step
-        self._traded: tuple[dict[int, int], dict[int, int]] = ({}, {})  # buy, sell in the step
-        self._columns: list[tuple[dict[int, int], ...]] = []  # closed steps
-        self._best: list[tuple[int, int]] = []
+        self._maxes: tuple[dict[int, int], dict[int, int]] = ({}, {})  # rows touched this step
+        self._traded: tuple[dict[int, int], dict[int, int]] = ({}, {})  # buy, sell this step
+        self._steps: list[_Step] = []  # closed steps
         self._bid = self._ask = 0
         self._first: int | None = None  # first step index
         self._step = 0  # open step index
         self._clock = 0
+        self._row_low: int | None = None  # rows that ever held something
+        self._row_high = 0
 
     def _advance(self, ts: int) -> None:
         if ts > self._clock:
@@ -149,22 +169,26 @@ class Heatmap:
             return
         if step - self._first >= MAX_STEPS:
             raise ConfigError(f"heatmap longer than {MAX_STEPS} steps: use a longer step")
-        self._columns.append(self._column())
-        self._best.append((self._bid, self._ask))
+        self._steps.append(self._close())
         self._maxes = ({}, {})
         self._traded = ({}, {})
-        if step > self._step + 1:  # steps without events repeat the book (one shared column)
-            bids, asks = (dict(totals) for totals in self._totals)
-            carry: tuple[dict[int, int], ...] = (bids, asks, {}, {})
-            self._columns.extend([carry] * (step - self._step - 1))
-            self._best.extend([(self._bid, self._ask)] * (step - self._step - 1))
+        if step > self._step + 1:  # steps without events repeat the book
+            idle = _Step({}, {}, {}, {}, {}, {}, self._bid, self._ask)
+            self._steps.extend([idle] * (step - self._step - 1))
         self._step = step
 
-    def _column(self) -> tuple[dict[int, int], ...]:
-        bids, asks = (dict(totals) for totals in self._totals)
-        bids.update(self._maxes[0])
-        asks.update(self._maxes[1])
-        return bids, asks, self._traded[0], self._traded[1]
+    def _close(self) -> _Step:
+        (bid_max, ask_max), (bids, asks) = self._maxes, self._totals
+        return _Step(
+            bid_max,
+            ask_max,
+            {r: bids.get(r, 0) for r in bid_max},
+            {r: asks.get(r, 0) for r in ask_max},
+            self._traded[0],
+            self._traded[1],
+            self._bid,
+            self._ask,
+        )
 
     def on_book(self, change: BookChange) -> None:
         self._advance(change.ts)
@@ -182,8 +206,9 @@ class Heatmap:
         low, high = self._low, self._high
         deltas: dict[int, int] = {}
         for price, old, new in levels:
-            r = price // row
-            deltas[r] = deltas.get(r, 0) + new - old
+            if new != old:
+                r = price // row
+                deltas[r] = deltas.get(r, 0) + new - old
         for r, d in deltas.items():
             if not d or (low is not None and r < low) or (high is not None and r > high):
                 continue
@@ -191,6 +216,7 @@ class Heatmap:
             after = before + d
             if after:
                 totals[r] = after
+                self._seen(r)
             else:
                 del totals[r]
             top = maxes.get(r)
@@ -199,39 +225,57 @@ class Heatmap:
             elif after > top:
                 maxes[r] = after
 
+    def _seen(self, r: int) -> None:
+        if self._row_low is None:
+            self._row_low = self._row_high = r
+        elif r < self._row_low:
+            self._row_low = r
+        elif r > self._row_high:
+            self._row_high = r
+
     def on_trade(self, trade: Trade) -> None:
-        self._advance(event_time(trade))
+        self._advance(trade.exch_ns or trade.recv_ns)
         r = trade.price // self.row
         if (self._low is not None and r < self._low) or (self._high is not None and r > self._high):
             return
         traded = self._traded[0 if trade.side is Side.BUY else 1]
         traded[r] = traded.get(r, 0) + trade.size
+        self._seen(r)
 
     def result(self) -> HeatmapMatrix:
         """The matrix so far (the open step included, as it stands)."""
-        columns = [*self._columns]
-        best = [*self._best]
+        steps = [*self._steps]
         if self._first is not None:
-            columns.append(self._column())
-            best.append((self._bid, self._ask))
-        rows = sorted({r for column in columns for part in column for r, v in part.items() if v})
-        first_row = rows[0] if rows else 0
-        shape = (len(columns), rows[-1] - first_row + 1 if rows else 0)
+            steps.append(self._close())
+        first_row = self._row_low if self._row_low is not None else 0
+        shape = (len(steps), self._row_high - first_row + 1 if self._row_low is not None else 0)
         _check_size(shape)
         matrices = [np.zeros(shape, dtype=np.int64) for _ in range(4)]
-        for k, column in enumerate(columns):
-            for matrix, part in zip(matrices, column, strict=True):
-                for r, v in part.items():
-                    if v:
-                        matrix[k, r - first_row] = v
+        bids, asks, buys, sells = matrices
+        bid_end = np.zeros(shape[1], dtype=np.int64)  # sizes carried from the step before
+        ask_end = np.zeros(shape[1], dtype=np.int64)
+        for k, step in enumerate(steps):
+            for matrix, end, maxes, ends in (
+                (bids, bid_end, step.bid_max, step.bid_end),
+                (asks, ask_end, step.ask_max, step.ask_end),
+            ):
+                matrix[k] = end
+                for r, v in maxes.items():
+                    matrix[k, r - first_row] = v
+                for r, v in ends.items():
+                    end[r - first_row] = v
+            for r, v in step.buys.items():
+                buys[k, r - first_row] = v
+            for r, v in step.sells.items():
+                sells[k, r - first_row] = v
         first = self._first or 0
         return _matrix(
             self,
-            np.arange(first, first + len(columns) + 1, dtype=np.int64) * self.config.step_ns,
+            np.arange(first, first + len(steps) + 1, dtype=np.int64) * self.config.step_ns,
             (np.arange(shape[1], dtype=np.int64) + first_row) * self.row,
             matrices,
-            np.array([b for b, _ in best], dtype=np.int64),
-            np.array([a for _, a in best], dtype=np.int64),
+            np.array([s.best_bid for s in steps], dtype=np.int64),
+            np.array([s.best_ask for s in steps], dtype=np.int64),
         )
 
 

@@ -16,6 +16,8 @@ diff is one atomic update; its levels never existed in any intermediate state).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 import msgspec
 
 from orderscope.book import L2Book
@@ -56,7 +58,7 @@ class BookChange(msgspec.Struct, frozen=True, gc=False):
     ask_size: int
 
 
-class _TrackedBook(L2Book):
+class TrackedBook(L2Book):
     """An L2Book that remembers which levels its depth limit trimmed in the last update."""
 
     __slots__ = ("trimmed_asks", "trimmed_bids")
@@ -77,6 +79,11 @@ class _TrackedBook(L2Book):
             sizes = self._ask_sizes
             self.trimmed_asks = [(p, sizes[p]) for p in ask_prices[depth:]]
         super()._trim(depth)
+
+    def levels_between(self, bids: bool, low: int, high: int) -> int:
+        """How many bid (or ask) levels have a price in ``[low, high]`` (two bisects)."""
+        prices = self._bid_prices if bids else self._ask_prices
+        return max(0, bisect_right(prices, high) - bisect_left(prices, low))
 
     def top(self) -> tuple[int, int, int, int]:
         bid_prices = self._bid_prices
@@ -108,12 +115,13 @@ def _side_changes(
 class BookTracker:
     """An exact copy of one instrument's book, fed with its events, reporting each change."""
 
-    __slots__ = ("book", "synced")
+    __slots__ = ("_top_sizes", "book", "synced")
 
     def __init__(self, instrument: Instrument, max_depth: int | None = None) -> None:
-        self.book = _TrackedBook(instrument, max_depth)
+        self.book = TrackedBook(instrument, max_depth)
         #: False until a snapshot arrives, and after the venue reports the book OUT_OF_SYNC.
         self.synced = False
+        self._top_sizes: tuple[int, int, int] | None = None  # (levels, bids, asks) cache
 
     def on_status(self, status: BookStatus) -> None:
         if status.state is not BookState.SYNCED:
@@ -124,6 +132,7 @@ class BookTracker:
         bid_sizes = book._bid_sizes
         ask_sizes = book._ask_sizes
         prev_bid, prev_bid_size, prev_ask, prev_ask_size = book.top()
+        self._top_sizes = None
         book.trimmed_bids = book.trimmed_asks = []
         if type(event) is BookSnapshot:
             old_bids = dict(bid_sizes)
@@ -158,7 +167,11 @@ class BookTracker:
         )
 
     def top_sizes(self, levels: int) -> tuple[int, int]:
-        """Total resting size of the best ``levels`` bids and asks."""
+        """Total resting size of the best ``levels`` bids and asks (cached until the next
+        update, since several analytics ask for the same figure)."""
+        cached = self._top_sizes
+        if cached is not None and cached[0] == levels:
+            return cached[1], cached[2]
         book = self.book
         bid_prices = book._bid_prices
         ask_prices = book._ask_prices
@@ -166,4 +179,5 @@ class BookTracker:
         ask_sizes = book._ask_sizes
         bids = sum([bid_sizes[p] for p in bid_prices[-levels:]]) if levels else 0
         asks = sum([ask_sizes[p] for p in ask_prices[:levels]]) if levels else 0
+        self._top_sizes = (levels, bids, asks)
         return bids, asks

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange, event_time
+from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
 from orderscope.flow.signals.record import (
     Cooldown,
     Signal,
@@ -115,15 +115,18 @@ class AbsorptionDetector:
         self._trades = 0
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = event_time(trade)
-        self._range.add(ts, trade.price)
+        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
+        price = trade.price
+        self._range.add(ts, price)
         if not self.tracker.synced:
             return
-        key = (trade.side, trade.price)
+        key = (trade.side, price)
         entries = self._watched.get(key)
         if entries is None:
             entries = self._watched[key] = deque()
-        entries.append((ts, trade.size, _shown(self.tracker, trade.side, trade.price)))
+        book = self.tracker.book
+        shown = book.ask_size(price) if trade.side is Side.BUY else book.bid_size(price)
+        entries.append((ts, trade.size, shown))
         self._trades += 1
         if self._trades % _PRUNE_EVERY == 0:
             horizon = ts - self.config.window_ns
@@ -246,7 +249,7 @@ class IcebergDetector:
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
         if not self.tracker.synced:
             return
-        ts = event_time(trade)
+        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
         key = (trade.side, trade.price)
         watch = self._watched.get(key)
         if watch is None or ts - watch.last_ts > self.config.window_ns:

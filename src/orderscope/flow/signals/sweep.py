@@ -3,19 +3,19 @@
 A burst is a run of trades with the same aggressor side, each within ``window_ns`` of the
 burst's first trade. The levels it cleared are the price levels it traded at or through: the
 distinct traded prices, plus the opposite side's book levels between the burst's first and its
-furthest trade price (from the exact book as it stood before the burst's first trade: a level
-the burst jumped over without a print was cleared too). Levels between the touch and the first
+furthest trade price that had no print (a level jumped over was cleared too), read from the
+exact book as it stands at the trade being evaluated. Levels between the touch and the first
 trade are not counted: on venues whose trades arrive before the depth update, the book can
-still show levels that earlier trades already took. Without a synced book only the distinct
-traded prices count, so trade-only venues still get sweeps.
+still show levels that earlier trades already took. A burst at a single price cannot sweep,
+so it costs no book read. Without a synced book only the distinct traded prices count, so
+trade-only venues still get sweeps.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from orderscope.flow.book_tracker import BookTracker, event_time
+from orderscope.flow.book_tracker import BookTracker
 from orderscope.flow.signals.record import (
     Cooldown,
     Signal,
@@ -40,14 +40,11 @@ class SweepConfig:
     min_levels: int = 3
     full_levels: int = 6  # confidence 1 from here
     min_notional: float = 0.0  # quote currency
-    book_levels: int = 64  # how deep into the book a burst can be measured
     cooldown_ns: int = 1_000_000_000
 
 
 class SweepDetector:
     __slots__ = (
-        "_book_prices",
-        "_book_set",
         "_cooldown",
         "_extreme",
         "_fired",
@@ -76,56 +73,39 @@ class SweepDetector:
         self._extreme = self._first = 0
         self._size = self._notional = 0
         self._fired = False
-        self._prices: set[int] = set()
-        self._book_prices: list[int] = []  # opposite side, ascending away from the touch
-        self._book_set: set[int] = set()
-
-    def _begin(self, trade: Trade, ts: int) -> None:
-        self._side = trade.side
-        self._start = ts
-        self._extreme = self._first = trade.price
-        self._size = self._notional = 0
-        self._fired = False
-        self._prices = set()
-        n = self.config.book_levels
-        book = self.tracker.book
-        if not self.tracker.synced:
-            self._book_prices = []
-        elif trade.side is Side.BUY:
-            self._book_prices = [p for p, _ in book.asks(n)]
-        else:  # bids are negated so that both sides ascend away from the touch
-            self._book_prices = [-p for p, _ in book.bids(n)]
-        self._book_set = set(self._book_prices)
+        self._prices: set[int] | None = None
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = event_time(trade)
+        ts = trade.exch_ns or trade.recv_ns
         side = trade.side
-        if side is not self._side or ts - self._start > self.config.window_ns:
-            self._begin(trade, ts)
         price = trade.price
+        if side is not self._side or ts - self._start > self.config.window_ns:
+            self._side = side
+            self._start = ts
+            self._extreme = self._first = price
+            self._fired = False
+            self._prices = None  # made on the second price: most bursts are one print
+            self._size = trade.size
+            self._notional = price * trade.size
+            return
         self._size += trade.size
         self._notional += price * trade.size
-        away = price if side is Side.BUY else -price
-        self._prices.add(away)
-        if (side is Side.BUY and price > self._extreme) or (
-            side is Side.SELL and price < self._extreme
-        ):
+        if self._prices is None:
+            if price == self._first:
+                return
+            self._prices = {self._first}
+        self._prices.add(price)
+        if (price > self._extreme) if side is Side.BUY else (price < self._extreme):
             self._extreme = price
         if self._fired:
             return
-        extreme = self._extreme if side is Side.BUY else -self._extreme
-        first = self._first if side is Side.BUY else -self._first
-        book = self._book_prices
-        between = bisect_right(book, extreme) - bisect_left(book, first)
-        unseen = sum(1 for p in self._prices if p not in self._book_set)
-        levels = max(between, 0) + unseen
+        levels = self._levels(side)
         config = self.config
         if levels < config.min_levels or self._notional < self._min_notional:
             return
+        self._fired = True  # one signal per burst, even when the cool-down holds it back
         if not self._cooldown.ready(side, ts):
-            self._fired = True  # this burst is the one just reported
             return
-        self._fired = True
         self._cooldown.mark(side, ts)
         inst = self.instrument
         out.append(
@@ -146,3 +126,15 @@ class SweepDetector:
                 self._start,
             )
         )
+
+    def _levels(self, side: Side) -> int:
+        """Distinct traded prices plus the book levels between them that had no print."""
+        assert self._prices is not None
+        if not self.tracker.synced:
+            return len(self._prices)
+        book = self.tracker.book
+        low, high = sorted((self._first, self._extreme))
+        is_buy = side is Side.BUY
+        shown = book.ask_size if is_buy else book.bid_size
+        between = book.levels_between(not is_buy, low, high)
+        return between + sum(1 for p in self._prices if not shown(p))

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from orderscope.flow.book_tracker import event_time
 from orderscope.flow.signals.record import (
     Cooldown,
     Signal,
@@ -51,7 +50,7 @@ class BlockTradeDetector:
         self._fired = False
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = event_time(trade)
+        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
         key = (ts, trade.side)
         if key != self._key:
             self._key = key
@@ -110,7 +109,7 @@ class MomentumBurstDetector:
         self._cooldown = Cooldown(self.config.cooldown_ns)
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = event_time(trade)
+        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
         window = self._window
         window.append((ts, trade.price, trade.size, trade.side))
         if trade.side is Side.BUY:
@@ -204,7 +203,7 @@ class SmallTradeBurstDetector:
         self._cooldown = Cooldown(self.config.cooldown_ns)
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = event_time(trade)
+        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
         small = trade.size if trade.price * trade.size < self._max else 0
         is_buy = trade.side is Side.BUY
         window = self._window
