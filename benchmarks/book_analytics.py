@@ -182,7 +182,7 @@ def main() -> None:
         "level updates",
     )
     timed(
-        "all trade signals (8 detectors' trade handlers)",
+        "all trade signals (the 7 detectors that read trades)",
         lambda: trade_signals(trades),
         len(trades),
         "trades",
