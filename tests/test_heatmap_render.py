@@ -79,24 +79,18 @@ def _line_rows(plot: np.ndarray, colour: tuple[int, int, int]) -> dict[int, list
 
 def test_cli_errors_are_reported(captures: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(
-        app, ["heatmap", str(captures), "-s", "NOPE/USDT", "-o", str(tmp_path / "x.png")]
-    )
+    out = str(tmp_path / "x.png")
+    result = runner.invoke(app, ["heatmap", str(captures), "-s", "NOPE/USDT", "-o", out])
     assert result.exit_code == 2
-    result = runner.invoke(
-        app,
-        [
-            "heatmap",
-            str(captures / "BINANCE.ws.1.0"),
-            "-s",
-            "NKN/USDT",
-            "-o",
-            str(tmp_path / "x.png"),
-            "--step",
-            "fast",
-        ],
-    )
-    assert result.exit_code == 2
+    nkn = ["heatmap", str(captures / "BINANCE.ws.1.0"), "-s", "NKN/USDT", "-o", out]
+    for bad, message in (
+        (["--step", "fast"], "not a duration"),
+        (["--width", "10"], "too small"),
+        (["--row", "0.000000001"], "--row"),
+    ):
+        result = runner.invoke(app, [*nkn, *bad])
+        assert result.exit_code == 2 and message in result.output, bad
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_colour_scale_and_step() -> None:

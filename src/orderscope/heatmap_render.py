@@ -218,6 +218,11 @@ def render_capture_heatmap(
     """
     from orderscope.replay import Replay
 
+    if width < RIGHT_MARGIN + 20 or height < TOP_MARGIN + BOTTOM_MARGIN + 20:
+        raise ConfigError(
+            f"image too small: {width}x{height} (at least {RIGHT_MARGIN + 20}x"
+            f"{TOP_MARGIN + BOTTOM_MARGIN + 20})"
+        )
     # A folder may hold venues without a connector yet: take the ones orderscope reads.
     session = Replay(files, [symbol], skip_unsupported=any(p.is_dir() for p in files))
     names = [v.name for v in session.venues]
