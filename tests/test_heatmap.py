@@ -81,3 +81,11 @@ def test_empty_and_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
         heatmap_from_events(session(), INST, HeatmapConfig(step_ns=SECOND, row=ROW))
     with pytest.raises(ConfigError, match="too large"):
         heatmap_from_frames(load_frames(session(), INST), HeatmapConfig(step_ns=SECOND, row=ROW))
+
+
+def test_sizes_beyond_64_bits_are_refused_not_wrapped() -> None:
+    huge = [snap(0, [(100, 1)], [(101, 1)]), delta(10, bids=[(100, 2e16)])]  # 2e19 units
+    with pytest.raises(ConfigError, match="64 bits"):
+        heatmap_from_events(huge, INST, HeatmapConfig())
+    with pytest.raises(ConfigError, match="64 bits"):
+        load_frames(huge, INST)

@@ -251,9 +251,28 @@ class Heatmap:
         shape = (len(steps), self._row_high - first_row + 1 if self._row_low is not None else 0)
         _check_size(shape)
         matrices = [np.zeros(shape, dtype=np.int64) for _ in range(4)]
+        try:
+            self._fill(steps, first_row, matrices)
+        except OverflowError:
+            raise ConfigError(
+                f"{self.instrument.venue} {self.instrument.symbol}: a resting or traded size "
+                "beyond 64 bits; the heatmap matrices are int64"
+            ) from None
+        first = self._first or 0
+        return _matrix(
+            self,
+            np.arange(first, first + len(steps) + 1, dtype=np.int64) * self.config.step_ns,
+            (np.arange(shape[1], dtype=np.int64) + first_row) * self.row,
+            matrices,
+            np.array([s.best_bid for s in steps], dtype=np.int64),
+            np.array([s.best_ask for s in steps], dtype=np.int64),
+        )
+
+    @staticmethod
+    def _fill(steps: list[_Step], first_row: int, matrices: list[IntMatrix]) -> None:
         bids, asks, buys, sells = matrices
-        bid_end = np.zeros(shape[1], dtype=np.int64)  # sizes carried from the step before
-        ask_end = np.zeros(shape[1], dtype=np.int64)
+        bid_end = np.zeros(bids.shape[1], dtype=np.int64)  # sizes carried from the step before
+        ask_end = np.zeros(bids.shape[1], dtype=np.int64)
         for k, step in enumerate(steps):
             for matrix, end, maxes, ends in (
                 (bids, bid_end, step.bid_max, step.bid_end),
@@ -268,15 +287,6 @@ class Heatmap:
                 buys[k, r - first_row] = v
             for r, v in step.sells.items():
                 sells[k, r - first_row] = v
-        first = self._first or 0
-        return _matrix(
-            self,
-            np.arange(first, first + len(steps) + 1, dtype=np.int64) * self.config.step_ns,
-            (np.arange(shape[1], dtype=np.int64) + first_row) * self.row,
-            matrices,
-            np.array([s.best_bid for s in steps], dtype=np.int64),
-            np.array([s.best_ask for s in steps], dtype=np.int64),
-        )
 
 
 def _check_size(shape: tuple[int, int]) -> None:

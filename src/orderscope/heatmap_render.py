@@ -17,6 +17,7 @@ few huge walls saturate to white instead of turning everything else dark.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import NumberFormatError, format_fixed, parse_fixed
-from orderscope.flow.book_tracker import event_time
+from orderscope.flow.book_tracker import BookTracker, event_time
 from orderscope.heatmap import HeatmapConfig, HeatmapMatrix, heatmap_from_events
-from orderscope.model import Event
+from orderscope.model import BookDelta, BookSnapshot, Event, Instrument, Trade
 
 BACKGROUND = (8, 10, 20)
 PANEL = (16, 18, 30)
@@ -177,16 +178,31 @@ def write_png(image: Image.Image, path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def visible_window(matrix: HeatmapMatrix, min_rows: int = 40) -> tuple[int, int] | None:
-    """A price window around where the market traded: the range of the best bid and ask over
-    the session, padded by half its height and at least ``min_rows`` rows in all."""
-    bids = matrix.best_bid[matrix.best_bid > 0]
-    asks = matrix.best_ask[matrix.best_ask > 0]
-    if not len(bids) or not len(asks):
+def visible_window(
+    events: list[Event],
+    instrument: Instrument,
+    row: int,
+    *,
+    max_depth: int | None = None,
+    min_rows: int = 40,
+) -> tuple[int, int] | None:
+    """A price window around where the market was: the range of the best bid and ask (and of
+    the trades) over the session, padded by half its height and at least ``min_rows`` rows in
+    all. Deep levels far from the market (a bid at a tenth of the price) stay out of the
+    matrix, which would otherwise be mostly empty rows."""
+    tracker = BookTracker(instrument, max_depth)
+    prices: list[int] = []
+    for event in events:
+        if isinstance(event, BookSnapshot | BookDelta):
+            change = tracker.apply(event)
+            prices.extend(p for p in (change.bid, change.ask) if p)
+        elif isinstance(event, Trade):
+            prices.append(event.price)
+    if not prices:
         return None
-    low, high = int(min(bids.min(), asks.min())), int(max(bids.max(), asks.max()))
-    pad = max((high - low) // 2, (min_rows * matrix.row - (high - low)) // 2, matrix.row)
-    return low - pad, high + pad
+    low, high = min(prices), max(prices)
+    pad = max((high - low) // 2, (min_rows * row - (high - low)) // 2, row)
+    return max(low - pad, 0), high + pad
 
 
 def nice_step_ns(span_ns: int, pixels: int) -> int:
@@ -252,12 +268,11 @@ def render_capture_heatmap(
             row_units = parse_fixed(row, instrument.price_decimals)
         except NumberFormatError as exc:
             raise ConfigError(f"--row: {exc}") from None
-    matrix = heatmap_from_events(
-        events, instrument, HeatmapConfig(step_ns=step, row=row_units), max_depth=max_depth
-    )
-    window = visible_window(matrix)
+    config = HeatmapConfig(step_ns=step, row=row_units)
+    window = visible_window(events, instrument, row_units or instrument.tick_size)
     if window is not None:
-        matrix = matrix.crop(*window)
+        config = replace(config, price_low=window[0], price_high=window[1])
+    matrix = heatmap_from_events(events, instrument, config, max_depth=max_depth)
     write_png(render_heatmap(matrix, width, height), out)
     steps, rows = matrix.bids.shape
     return (

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from orderscope.errors import ConfigError
 from orderscope.flow.batches import load_frames
 from orderscope.flow.book_tracker import BookTracker
 from orderscope.flow.micro import (
@@ -87,19 +88,39 @@ def test_streaming_equals_batch(captures: Path, prefix: str) -> None:
         for name, count in _check(stream).items():
             seen[name] += count
     # The comparisons above were about real numbers, not empty lists.
-    assert seen["book updates"] and seen["ofi nonzero"] and seen["heatmap cells"], seen
+    assert seen["book updates"] or seen["trades"] or seen["beyond int64"], seen
+    if seen["book updates"]:
+        assert seen["ofi nonzero"] and seen["heatmap cells"], seen
     if seen["trades"] > 10:
         assert seen["vpin values"] and seen["kyle estimates"], seen
 
 
+def _beyond_int64(stream: Stream) -> bool:
+    sizes = [
+        s
+        for e in stream.events
+        if isinstance(e, BookSnapshot | BookDelta)
+        for _, s in (*e.bids, *e.asks)
+    ]
+    sizes += [e.size for e in stream.events if isinstance(e, Trade)]
+    return bool(sizes) and max(sizes) >= 2**63
+
+
 def _check(stream: Stream) -> dict[str, int]:
     inst = stream.instrument
+    if _beyond_int64(stream):
+        # Sizes kept at 18 decimals (HTX) do not fit the batch path's Int64 columns: the frames
+        # refuse them with a typed error, never wrap (the heatmap too: tests/test_heatmap.py).
+        with pytest.raises(ConfigError, match="64 bits"):
+            load_frames(stream.events, inst, max_depth=stream.max_depth)
+        detect_signals(stream.events, inst)  # the streaming side runs on Python ints
+        return {"beyond int64": 1}
     frames = load_frames(stream.events, inst, max_depth=stream.max_depth)
     model = fit_microprice(frames.top, inst.tick_size, inst.price_decimals)
     volume = int(frames.trades["size"].sum())
     bucket = max(1, volume // 10)
     kyle_config = KyleConfig(window=10, min_points=3)
-    heat_configs = _heat_configs(frames.top, inst)
+    heat_configs = _heat_configs(frames.top, frames.trades, inst)
 
     tracker = BookTracker(inst, stream.max_depth)
     ofi = OrderFlowImbalance()
@@ -157,7 +178,7 @@ def _check(stream: Stream) -> dict[str, int]:
     for heatmap, config in zip(heatmaps, heat_configs, strict=True):
         matrix = heatmap.result()
         assert matrix.equals(heatmap_from_frames(frames, config)), (label, config)
-        cells += int((matrix.liquidity > 0).sum())
+        cells += int((matrix.liquidity > 0).sum() + (matrix.buys + matrix.sells > 0).sum())
     # Detectors run one code path for live and batch: replaying gives the same signals.
     assert detect_signals(stream.events, inst) == detect_signals(stream.events, inst)
     return {
@@ -170,14 +191,14 @@ def _check(stream: Stream) -> dict[str, int]:
     }
 
 
-def _heat_configs(top: pl.DataFrame, inst: Instrument) -> list[HeatmapConfig]:
-    """A window of 300 ticks around the first top of book (deep levels far away would make
-    a needlessly large matrix), at two resolutions."""
-    quoted = top.filter((pl.col("bid") > 0) & (pl.col("ask") > 0))
-    if quoted.is_empty():
+def _heat_configs(top: pl.DataFrame, trades: pl.DataFrame, inst: Instrument) -> list[HeatmapConfig]:
+    """A window of 300 ticks either side of the first price seen (some books span a price
+    range of 10**11 ticks), at two resolutions."""
+    prices = [p for p in (*top["bid"].head(1), *top["ask"].head(1)) if p]
+    prices += trades["price"].head(1).to_list()
+    if not prices:
         return [HeatmapConfig()]
-    bid, ask = int(quoted["bid"][0]), int(quoted["ask"][0])
-    low, high = bid - 300 * inst.tick_size, ask + 300 * inst.tick_size
+    low, high = prices[0] - 300 * inst.tick_size, prices[0] + 300 * inst.tick_size
     return [
         HeatmapConfig(step_ns=1_000_000_000, price_low=low, price_high=high),
         HeatmapConfig(step_ns=250_000_000, row=5 * inst.tick_size, price_low=low, price_high=high),

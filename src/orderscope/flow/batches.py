@@ -11,6 +11,8 @@ timestamps that come from different venue clocks):
   ask_depth (resting size of the best ``depth_levels`` levels): one row per book update
 
 All prices and sizes are scaled ints (Int64); ``ts`` is event time in ns (``event_time``).
+An instrument whose scaled numbers do not fit in 64 bits (sizes kept at 18 decimals) is
+refused with a ``ConfigError``: the streaming states, on Python ints, still handle it.
 Building the frames is sequential (a book is a sequential thing); everything downstream of them
 is vectorized.
 """
@@ -22,10 +24,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from orderscope.errors import ConfigError
 from orderscope.flow.book_tracker import BookTracker, event_time
 from orderscope.model import BookDelta, BookSnapshot, Event, Instrument, Trade
 
 DEPTH_LEVELS = 10
+INT64_MAX = 2**63 - 1
 
 TRADE_SCHEMA = {
     "seq": pl.Int64,
@@ -104,6 +108,14 @@ def load_frames(
                 bid_depth,
                 ask_depth,
             )
+    for name, columns in (("trades", trades), ("changes", changes), ("top", top)):
+        for column, values in columns.items():
+            if values and max(max(values), -min(values)) > INT64_MAX:
+                raise ConfigError(
+                    f"{instrument.venue} {symbol}: {name}.{column} holds a value beyond 64 bits "
+                    f"(prices at {instrument.price_decimals} decimals, sizes at "
+                    f"{instrument.size_decimals}); the batch path keeps Int64 columns"
+                )
     return FlowFrames(
         instrument,
         pl.DataFrame(trades, schema=TRADE_SCHEMA),
