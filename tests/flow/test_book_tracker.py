@@ -10,7 +10,7 @@ from tests.flow.builders import INST, T0, delta, px, qty, snap
 def test_delta_lists_every_named_level_with_sizes_before_and_after() -> None:
     tracker = BookTracker(INST)
     first = tracker.apply(snap(0, [(100, 1), (99, 2)], [(101, 1)]))
-    assert first.snapshot and tracker.synced
+    assert first.snapshot and first.resync and tracker.synced
     assert (first.prev_bid, first.bid, first.bid_size) == (0, px(100), qty(1))
     change = tracker.apply(delta(5, bids=[(100, 0), (99, 2), (98, 4)], asks=[(101, 3)]))
     assert change.bids == [(px(100), qty(1), 0), (px(99), qty(2), qty(2)), (px(98), 0, qty(4))]
@@ -28,6 +28,7 @@ def test_snapshot_lists_removed_and_altered_levels_only() -> None:
     tracker = BookTracker(INST)
     tracker.apply(snap(0, [(100, 1), (99, 2)], [(101, 1)]))
     change = tracker.apply(snap(1, [(100, 1), (98, 5)], [(101, 1)]))
+    assert change.snapshot and not change.resync  # a full book on a synced book: an update
     assert sorted(change.bids) == [(px(98), 0, qty(5)), (px(99), qty(2), 0)]
     assert change.asks == []
 
@@ -45,5 +46,6 @@ def test_status_and_event_time() -> None:
     tracker.apply(snap(0, [(100, 1)], [(101, 1)]))
     tracker.on_status(BookStatus("test", INST.symbol, 0, 7, BookState.OUT_OF_SYNC, "gap"))
     assert not tracker.synced
+    assert tracker.apply(snap(1, [(100, 1)], [(101, 1)])).resync
     assert event_time(BookStatus("test", INST.symbol, 0, 7, BookState.SYNCED, "")) == 7
     assert tracker.top_sizes(5) == (qty(1), qty(1))

@@ -25,7 +25,7 @@ from orderscope.flow.micro import (
     weighted_mid,
     weighted_mid_series,
 )
-from orderscope.model import Event, Trade
+from orderscope.model import BookState, BookStatus, Event, Trade
 from tests.flow.builders import BUY, INST, SECOND, SELL, T0, ladder, px, qty, snap, trade
 
 
@@ -37,6 +37,7 @@ def top_frame(
             "seq": list(range(len(rows))),
             "ts": [T0 + i for i in range(len(rows))],
             "snapshot": [i in snapshot_rows for i in range(len(rows))],
+            "resync": [i in snapshot_rows for i in range(len(rows))],
             "bid": [r[0] for r in rows],
             "bid_size": [r[1] for r in rows],
             "ask": [r[2] for r in rows],
@@ -77,14 +78,12 @@ def test_ofi_empty_side_and_snapshot_restart() -> None:
     assert ofi_series(top_frame(rows, snapshot_rows=(0, 2))).tolist() == [0, 1, 0, 1]
     ofi = OrderFlowImbalance()
     tracker = BookTracker(INST)
-    values = [
-        ofi.update(tracker.apply(e))
-        for e in (
-            snap(0, [(100, 5)], [(102, 7)]),
-            snap(1, [(90, 1)], [(95, 1)]),
-        )
-    ]
-    assert values == [0, 0] and ofi.total == 0
+    first = ofi.update(tracker.apply(snap(0, [(100, 5)], [(102, 7)])))
+    # A full snapshot on a synced book is an update (venues that only send full books).
+    again = ofi.update(tracker.apply(snap(1, [(90, 1)], [(95, 1)])))
+    tracker.on_status(BookStatus("test", INST.symbol, 0, 2, BookState.OUT_OF_SYNC, "gap"))
+    resync = ofi.update(tracker.apply(snap(3, [(80, 1)], [(85, 1)])))
+    assert (first, again, resync) == (0, -qty(5) - qty(1), 0) and ofi.total == 0
 
 
 def test_weighted_mid() -> None:

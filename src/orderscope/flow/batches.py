@@ -7,7 +7,8 @@ timestamps that come from different venue clocks):
 
 - ``trades``:  seq, ts, price, size, side (+1 buy aggressor, -1 sell aggressor)
 - ``changes``: seq, ts, side (+1 bid, -1 ask), price, old, new: one row per level that changed
-- ``top``:     seq, ts, snapshot, bid, bid_size, ask, ask_size (0: empty side), bid_depth,
+- ``top``:     seq, ts, snapshot, resync (see ``BookChange``), bid, bid_size, ask, ask_size
+  (0: empty side), bid_depth,
   ask_depth (resting size of the best ``depth_levels`` levels): one row per book update
 
 All prices and sizes are scaled ints (Int64); ``ts`` is event time in ns (``event_time``).
@@ -26,7 +27,7 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.flow.book_tracker import BookTracker, event_time
-from orderscope.model import BookDelta, BookSnapshot, Event, Instrument, Trade
+from orderscope.model import BookDelta, BookSnapshot, BookStatus, Event, Instrument, Trade
 
 DEPTH_LEVELS = 10
 INT64_MAX = 2**63 - 1
@@ -50,6 +51,7 @@ TOP_SCHEMA = {
     "seq": pl.Int64,
     "ts": pl.Int64,
     "snapshot": pl.Boolean,
+    "resync": pl.Boolean,
     "bid": pl.Int64,
     "bid_size": pl.Int64,
     "ask": pl.Int64,
@@ -101,6 +103,7 @@ def load_frames(
                 seq,
                 change.ts,
                 change.snapshot,
+                change.resync,
                 change.bid,
                 change.bid_size,
                 change.ask,
@@ -108,6 +111,9 @@ def load_frames(
                 bid_depth,
                 ask_depth,
             )
+        elif kind is BookStatus:
+            assert isinstance(event, BookStatus)
+            tracker.on_status(event)  # so that the next snapshot counts as a resync
     for name, columns in (("trades", trades), ("changes", changes), ("top", top)):
         for column, values in columns.items():
             if values and max(max(values), -min(values)) > INT64_MAX:

@@ -46,6 +46,10 @@ class BookChange(msgspec.Struct, frozen=True, gc=False):
 
     ts: int
     snapshot: bool
+    #: A snapshot that (re)starts the book: the first one, or one after the venue flagged the
+    #: book out of sync. Its differences are a resynchronisation, not order flow. A snapshot on
+    #: a synced book (venues that publish full books as their update stream) is an update.
+    resync: bool
     bids: list[LevelChange]
     asks: list[LevelChange]
     prev_bid: int
@@ -142,6 +146,7 @@ class BookTracker:
             for price, _ in event.asks:
                 old_asks.setdefault(price, 0)
             book.apply_snapshot(event.bids, event.asks, event.sequence)
+            resync = not self.synced
             self.synced = True
             snapshot = True
         else:
@@ -149,11 +154,12 @@ class BookTracker:
             old_bids = {p: bid_sizes.get(p, 0) for p, _ in event.bids}
             old_asks = {p: ask_sizes.get(p, 0) for p, _ in event.asks}
             book.apply_delta(event.bids, event.asks, event.last_sequence)
-            snapshot = False
+            snapshot = resync = False
         bid, bid_size, ask, ask_size = book.top()
         return BookChange(
             event_time(event),
             snapshot,
+            resync,
             _side_changes(old_bids, bid_sizes, book.trimmed_bids, not snapshot),
             _side_changes(old_asks, ask_sizes, book.trimmed_asks, not snapshot),
             prev_bid,

@@ -10,8 +10,10 @@ Order-flow imbalance (Cont, Kukanov & Stoikov 2014, "The price impact of order b
         e_n =  1{P^B_n >= P^B_n-1} q^B_n  - 1{P^B_n <= P^B_n-1} q^B_n-1
              - 1{P^A_n <= P^A_n-1} q^A_n  + 1{P^A_n >= P^A_n-1} q^A_n-1
 
-    in size units (exact ints). A side that is empty before or after contributes 0; a snapshot
-    restarts the series (its e is 0: it is a resynchronisation, not order flow).
+    in size units (exact ints). A side that is empty before or after contributes 0; a resync
+    snapshot (the first, or one after a gap) restarts the series with e = 0, since its
+    difference is a resynchronisation, not order flow; a snapshot on a synced book (venues that
+    publish full books as updates) is an update like any other.
 
 Size-weighted mid (``weighted_mid``)
     With the imbalance I = q^B / (q^B + q^A): ``P^B + (P^A - P^B) * I``, i.e.
@@ -88,7 +90,7 @@ def ofi_term(
 
 
 class OrderFlowImbalance:
-    """OFI per book update, and its running total since the last snapshot."""
+    """OFI per book update, and its running total since the last resync."""
 
     __slots__ = ("total",)
 
@@ -96,7 +98,7 @@ class OrderFlowImbalance:
         self.total = 0
 
     def update(self, change: BookChange) -> int:
-        if change.snapshot:
+        if change.resync:
             self.total = 0
             return 0
         e = ofi_term(
@@ -114,7 +116,7 @@ class OrderFlowImbalance:
 
 
 def ofi_series(top: pl.DataFrame) -> IntArray:
-    """e_n for every row of a ``top`` frame (0 on snapshots and on the first row)."""
+    """e_n for every row of a ``top`` frame (0 on resyncs and on the first row)."""
     bid = top["bid"].to_numpy()
     bid_size = top["bid_size"].to_numpy()
     ask = top["ask"].to_numpy()
@@ -129,7 +131,7 @@ def ofi_series(top: pl.DataFrame) -> IntArray:
     e = np.where(has_bid & (nb >= pb), nqb, 0) - np.where(has_bid & (nb <= pb), qb, 0)
     e += np.where(has_ask & (na >= pa), qa, 0) - np.where(has_ask & (na <= pa), nqa, 0)
     out[1:] = e
-    out[top["snapshot"].to_numpy()] = 0
+    out[top["resync"].to_numpy()] = 0
     return out
 
 

@@ -7,7 +7,7 @@ expected mid-price changes of a Markov chain on the discretized states (I, S):
 
 1. states: I is cut into ``imbalance_buckets`` equal buckets (bucket = floor(I * n), computed
    exactly on the integer sizes), S in ticks from 1 to ``spread_ticks``;
-2. observations are consecutive top-of-book updates (a snapshot restarts the chain); a step
+2. observations are consecutive top-of-book updates (a resync restarts the chain); a step
    whose mid moves by other than 0, +-1/2 or +-1 tick, or whose spread is outside 1..n ticks,
    is outside the model and dropped;
 3. the data is symmetrized (each step is added again with I -> 1 - I, i.e. bucket -> n-1-bucket,
@@ -137,7 +137,7 @@ def fit_microprice(
     iterations: int = 6,
 ) -> MicroPriceModel:
     """Estimate g*(I, S) from a ``top`` frame (one or more sessions concatenated is fine as
-    long as each session starts with a snapshot row)."""
+    long as each session starts with a resync row)."""
     bid = top["bid"].to_numpy()
     ask = top["ask"].to_numpy()
     states = _states(
@@ -152,10 +152,10 @@ def fit_microprice(
     n = imbalance_buckets
     size = n * spread_ticks
     mid2 = bid + ask
-    snapshot = top["snapshot"].to_numpy()
+    resync = top["resync"].to_numpy()
     x, y = states[:-1], states[1:]
     move2 = mid2[1:] - mid2[:-1]  # twice the mid change, price units
-    keep = (x >= 0) & (y >= 0) & ~snapshot[1:] & (move2 % tick == 0)
+    keep = (x >= 0) & (y >= 0) & ~resync[1:] & (move2 % tick == 0)
     half_ticks = move2 // tick
     keep &= np.isin(half_ticks, (0, *MID_MOVES_HALF_TICKS))
     x, y, half_ticks = x[keep], y[keep], half_ticks[keep]

@@ -79,8 +79,8 @@ class LargeOrderDetector:
                 order.traded += trade.size
 
     def on_book(self, change: BookChange, out: list[Signal]) -> None:
-        if change.snapshot or not self.tracker.synced:
-            return  # a snapshot's differences are a resync, not orders
+        if change.resync or not self.tracker.synced:
+            return  # a resync's differences are not orders
         if change.bids:
             self._side(Side.BUY, change.bids, change, out)
         if change.asks:
