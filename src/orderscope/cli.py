@@ -241,6 +241,61 @@ def bench(
         _fail(error)
 
 
+_DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "m": 60_000_000_000}
+
+
+def _duration_ns(text: str) -> int:
+    """``250ms``, ``1s``, ``2m``, ``500us`` -> nanoseconds."""
+    number = text.rstrip("numsh")
+    unit = text[len(number) :] or "s"
+    if unit == "h":
+        return int(float(number) * 3_600_000_000_000)
+    if unit not in _DURATION_UNITS or not number:
+        raise ConfigError(f"not a duration: {text!r} (e.g. 250ms, 1s, 5m)")
+    try:
+        return int(float(number) * _DURATION_UNITS[unit])
+    except ValueError:
+        raise ConfigError(f"not a duration: {text!r} (e.g. 250ms, 1s, 5m)") from None
+
+
+@app.command()
+def heatmap(
+    files: Files,
+    symbol: Annotated[str, typer.Option("--symbol", "-s", help="unified symbol (BTC/USDT)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="PNG file to write")],
+    venue: Annotated[
+        str | None, typer.Option(help="venue, when several captures list the symbol")
+    ] = None,
+    width: Annotated[int, typer.Option(help="image width in pixels")] = 1200,
+    height: Annotated[int, typer.Option(help="image height in pixels")] = 700,
+    step: Annotated[
+        str | None, typer.Option(help="time step (250ms, 1s, 1m); default: fit the width")
+    ] = None,
+    row: Annotated[
+        str | None, typer.Option(help="price row height (e.g. 0.01); default: the tick size")
+    ] = None,
+) -> None:
+    """Render the liquidity heatmap of one symbol (resting size, trades, best bid/ask) to PNG."""
+    from orderscope.heatmap_render import render_capture_heatmap
+
+    try:
+        (unified,) = _symbols([symbol]) or []
+        summary = render_capture_heatmap(
+            files,
+            unified,
+            out,
+            venue=venue,
+            width=width,
+            height=height,
+            step_ns=_duration_ns(step) if step else None,
+            row=row,
+        )
+    except OrderscopeError as error:
+        _fail(error)
+        return
+    Console().print(summary)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()
