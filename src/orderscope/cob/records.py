@@ -90,7 +90,9 @@ class CobMetrics(msgspec.Struct, frozen=True, gc=False):
     spread_bps: float | None
     crossed: bool
     vw_mid: float | None  # mean of the bid and ask VWAPs over the top ``vwap_levels``
-    micro_price: float | None  # top-of-book prices weighted by the opposite side's size
+    #: top-of-book prices weighted by the opposite side's size (the classic weighted mid;
+    #: Stoikov's fitted micro-price is orderscope.flow.microprice)
+    micro_price: float | None
     bid_liquidity: float  # weighted base size, whole book
     ask_liquidity: float
     imbalance: float | None  # within CobConfig.imbalance_bps
