@@ -113,7 +113,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, Venue, log
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, log
 
 #: Decimals kept for every Coinbase price and size, at least. Coinbase writes amounts with up to
 #: 8 decimals (sizes and 24h volumes as "94381.28000000"), increments have been changed over the
@@ -876,6 +876,7 @@ class CoinbaseAdvanced(_Coinbase):
         "market_trades, ticker, heartbeats; per-connection sequence_num gap detection"
     )
     live_channels: ClassVar[tuple[str, ...]] = ("level2", "market_trades", "ticker", "heartbeats")
+    keepalive = KeepAlive(stale_after_s=10.0)  # the heartbeats channel ticks every second
     default_endpoints = Endpoints(
         "wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com"
     )
