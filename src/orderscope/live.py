@@ -33,6 +33,7 @@ import contextlib
 import logging
 import math
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -42,7 +43,9 @@ from typing import Any, Protocol
 import aiohttp
 
 from orderscope.capture import CaptureRecord, RecordKind
+from orderscope.errors import ConfigError
 from orderscope.model import FeedState, FeedStatus, Instrument, MarketEvent
+from orderscope.venues import venue_class
 from orderscope.venues.base import Connection, Endpoints, Venue, feed
 
 log = logging.getLogger("orderscope.live")
@@ -439,3 +442,69 @@ class LiveSession:
         self.states[conn_id] = state
         event = FeedStatus(self.venue.name, "", 0, self._now(), state, reason, conn_id, attempt)
         self.sink(self.venue, [event])
+
+
+# -- running a session from the command line ---------------------------------------------------
+
+
+async def run_live(
+    venue_name: str,
+    symbols: Sequence[str],
+    sink: Sink,
+    *,
+    endpoints: Endpoints | None = None,
+    recorder: Recorder | None = None,
+    duration_s: float | None = None,
+    on_tick: Callable[[LiveSession], None] | None = None,
+    tick_s: float = 0.25,
+    config: LiveConfig | None = None,
+) -> LiveSession:
+    """Run a session on ``symbols`` of a registered venue until ``duration_s`` has passed or
+    the process is interrupted (Ctrl-C, SIGTERM), then stop it cleanly and return it.
+
+    The venue's instruments are fetched first (and recorded, as the capture's ``VENUE.0``).
+    ``on_tick`` is called every ``tick_s`` seconds
+    (a status line, a ladder). Instruments that cannot be fetched, or a symbol the venue does
+    not list, raise ``ConfigError``."""
+    cls = venue_class(venue_name)
+    endpoints = endpoints or cls.default_endpoints
+    loop = asyncio.get_running_loop()
+    interrupted = asyncio.Event()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Unix, main thread only; elsewhere Ctrl-C raises KeyboardInterrupt as usual.
+        with contextlib.suppress(NotImplementedError, ValueError, RuntimeError):
+            loop.add_signal_handler(sig, interrupted.set)
+            handled.append(sig)
+    try:
+        async with aiohttp.ClientSession() as http_session:
+            http = RestClient(http_session)
+            try:
+                instruments = await load_instruments(http, cls, endpoints, recorder)
+            except RestError as error:  # a wrong URL, no network: nothing to run
+                raise ConfigError(f"{cls.name}: cannot list the instruments: {error}") from None
+            unknown = set(symbols) - {i.symbol for i in instruments}
+            if unknown:
+                listed = f"{cls.name} lists {len(instruments)} instruments"
+                raise ConfigError(f"{listed}, not {', '.join(sorted(unknown))}")
+            venue = cls(instruments, symbols, endpoints=endpoints)
+            wanted = [venue.instruments[symbol] for symbol in symbols]
+            session = LiveSession(venue, wanted, http, sink, config=config, recorder=recorder)
+            task = asyncio.ensure_future(session.run())
+            deadline = None if duration_s is None else time.monotonic() + duration_s
+            while not interrupted.is_set() and not task.done():
+                wait = tick_s if deadline is None else min(tick_s, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(interrupted.wait(), wait)
+                if on_tick is not None:
+                    on_tick(session)
+            session.stop()
+            await task
+            if on_tick is not None:
+                on_tick(session)
+            return session
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
