@@ -38,7 +38,7 @@ from orderscope.venues.coinbase import (
     aggressor_of_maker_side,
     parse_iso8601_ns,
 )
-from tests.venues.venue_testing import open_live, run
+from tests.venues.venue_testing import open_live, received, run
 from tests.venues.venue_testing import sent as open_sent
 
 CAPTURE = "COINBASE.ws.28.0"
@@ -560,7 +560,7 @@ def test_subscriptions_from_requests_replies_and_aliases() -> None:
     assert request == {
         "type": "subscribe",
         "product_ids": ["BTC-USD"],
-        "channels": ["level2_batch", "ticker", "matches"],
+        "channels": ["level2_batch", "ticker", "matches", "heartbeat"],
     }
 
 
@@ -573,14 +573,18 @@ def test_exchange_connections_round_trip_and_resubscribe() -> None:
     assert (connection.url, connection.symbols) == (endpoints.ws, ("BTC/USD", "BAND/GBP"))
     assert venue.subscriptions == {
         (channel, product)
-        for channel in ("level2", "ticker", "matches")  # level2_batch brings level2 messages
+        # level2_batch brings level2 messages
+        for channel in ("level2", "ticker", "matches", "heartbeat")
         for product in ("BTC-USD", "BAND-GBP")
     }
     resubscribe = venue.resubscribe_frames(btc)
     assert [json.loads(f)["type"] for f in resubscribe] == ["unsubscribe", "subscribe"]
     run(venue, [open_sent(f) for f in resubscribe])
-    assert ("level2", "BTC-USD") in venue.subscriptions and len(venue.subscriptions) == 6
+    assert ("level2", "BTC-USD") in venue.subscriptions and len(venue.subscriptions) == 8
     assert venue.snapshot_url(btc) is None
+    heartbeat = {"type": "heartbeat", "sequence": 90, "last_trade_id": 20, "product_id": "BTC-USD"}
+    assert run(venue, [received(heartbeat)]) == [] and venue.stats.ignored_frames == 1
+    assert venue.keepalive.stale_after_s == 10  # heartbeats tick every second
     assert CoinbaseExchange.instruments_urls(endpoints) == [f"{endpoints.rest}/products"]
 
 

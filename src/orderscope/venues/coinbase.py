@@ -211,6 +211,10 @@ def _instrument(
 class _Coinbase(Venue):
     """Timestamps, numbers and trade-id continuity, common to both Coinbase feeds."""
 
+    #: Both feeds' live subscriptions include a heartbeat channel, once a second: 10 s of
+    #: silence is a dead connection.
+    keepalive = KeepAlive(stale_after_s=10.0)
+
     def __init__(
         self,
         instruments: Iterable[Instrument],
@@ -511,7 +515,7 @@ class CoinbaseExchange(_Coinbase):
         "(also level2_batch), matches, ticker; level2 has no sequence numbers"
     )
     #: Live subscriptions today: level2 needs authentication, level2_batch does not.
-    live_channels: ClassVar[tuple[str, ...]] = ("level2_batch", "ticker", "matches")
+    live_channels: ClassVar[tuple[str, ...]] = ("level2_batch", "ticker", "matches", "heartbeat")
     default_endpoints = Endpoints(
         "wss://ws-feed.exchange.coinbase.com", "https://api.exchange.coinbase.com"
     )
@@ -876,7 +880,6 @@ class CoinbaseAdvanced(_Coinbase):
         "market_trades, ticker, heartbeats; per-connection sequence_num gap detection"
     )
     live_channels: ClassVar[tuple[str, ...]] = ("level2", "market_trades", "ticker", "heartbeats")
-    keepalive = KeepAlive(stale_after_s=10.0)  # the heartbeats channel ticks every second
     default_endpoints = Endpoints(
         "wss://advanced-trade-ws.coinbase.com", "https://api.coinbase.com"
     )
