@@ -27,7 +27,7 @@ from orderscope.model import BookState, BookStatus, FeedState, FeedStatus, Marke
 from orderscope.record import CaptureRecorder
 from orderscope.replay import Replay
 from orderscope.synthetic import BTC_USDT, ETH_USDT, SyntheticMarket
-from orderscope.venues.base import Endpoints, KeepAlive, Venue
+from orderscope.venues.base import Endpoints, KeepAlive, SubscribeLimits, Venue
 from orderscope.venues.binance import BinanceSpot
 from orderscope.venues.bitstamp import Bitstamp
 from orderscope.venues.huobi import Huobi
@@ -351,13 +351,15 @@ class TinyRig:
 
 
 @asynccontextmanager
-async def bitstamp_rig(config: LiveConfig) -> AsyncIterator[TinyRig]:
+async def bitstamp_rig(
+    config: LiveConfig, cls: type[Bitstamp] = QuickBitstamp
+) -> AsyncIterator[TinyRig]:
     server = TinyBitstamp()
     endpoints = await serve(server.runner)
     async with aiohttp.ClientSession() as http_session:
         http = RestClient(http_session)
-        instruments = await load_instruments(http, QuickBitstamp, endpoints)
-        venue = QuickBitstamp(instruments, endpoints=endpoints)
+        instruments = await load_instruments(http, cls, endpoints)
+        venue = cls(instruments, endpoints=endpoints)
         events: list[MarketEvent] = []
         session = LiveSession(
             venue, instruments, http, lambda _v, evs: events.extend(evs), config=config, seed=1
@@ -410,6 +412,29 @@ def test_a_reconnect_requested_by_the_venue_is_obeyed_at_once() -> None:
             assert FeedState.BACKOFF not in states  # no back-off (5 s here) before reconnecting
             book = venue.books["ETH/USD"]
             assert (book.counters.gaps, book.counters.resyncs) == (0, 1)
+
+    asyncio.run(scenario())
+
+
+class ScarceBitstamp(QuickBitstamp):
+    """A venue that takes one new connection a minute from an IP."""
+
+    limits = SubscribeLimits(connections_per_minute=1)
+
+
+def test_new_connections_wait_for_the_venues_limit_and_stop_still_stops() -> None:
+    async def scenario() -> None:
+        async with bitstamp_rig(LiveConfig(), ScarceBitstamp) as r:
+            assert await wait_for(lambda: r.session.counters.connects == 1)
+            await r.server.request_reconnect()
+            assert await wait_for(lambda: r.session.counters.requested_reconnects == 1)
+            await asyncio.sleep(0.5)
+            # the second connection waits for its slot (a minute): nothing reached the venue
+            assert r.server.connections == 1
+            assert r.feed_states()[-1].state is FeedState.CONNECTING
+        # and leaving the rig stopped the session without waiting for the slot (else the
+        # rig's 5 s wait for the session would have failed)
+        assert r.feed_states()[-1].state is FeedState.STOPPED
 
     asyncio.run(scenario())
 

@@ -36,7 +36,7 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -235,6 +235,17 @@ class LiveSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _unless_stopped(self, wait: Coroutine[Any, Any, None]) -> bool:
+        """Await ``wait`` unless the session is stopped first (a long wait for a connection
+        slot must not hold up Ctrl-C); whether it completed."""
+        waiting = asyncio.ensure_future(wait)
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait((waiting, stopped), return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiting, stopped):
+            task.cancel()
+        await asyncio.gather(waiting, stopped, return_exceptions=True)
+        return not waiting.cancelled()
+
     # -- one connection --------------------------------------------------------------------
 
     async def _run_connection(self, conn_id: int, connection: Connection) -> None:
@@ -243,7 +254,9 @@ class LiveSession:
         while not self._stopping.is_set():
             self._status(conn_id, FeedState.CONNECTING, connection.url, attempt)
             if per_minute is not None:  # the venue's limit on new connections from one IP
-                await self.http.limiter(f"{self.venue.name} connect", per_minute / 60).acquire()
+                limiter = self.http.limiter(f"{self.venue.name} connect", per_minute / 60)
+                if not await self._unless_stopped(limiter.acquire()):
+                    break
             reason, at_once = "closed by the venue", False
             try:
                 timeout = aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0)
