@@ -151,14 +151,14 @@ def record_live(
         elapsed = int(time.monotonic() - started)
         return Text.assemble(
             ("● rec ", "bold red"),
-            f"{venue.name}  connections: {connections or 'none yet'}  ",
+            f"{elapsed // 3600:02d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}  ",
+            f"{venue.name} {connections or 'connecting'}  ",
             (
                 f"books {synced}/{len(symbols)} synced  ",
                 "green" if synced == len(symbols) else "yellow",
             ),
             f"frames {session.counters.frames:,}  trades {counts['trades']:,}  ",
-            f"records {recorder.records:,}  gaps {gaps}  errors {errors}  ",
-            f"{elapsed // 3600:02d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}  -> {out_dir}",
+            f"records {recorder.records:,}  gaps {gaps}  errors {errors}",
         )
 
     console = console or Console()
