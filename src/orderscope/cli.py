@@ -16,6 +16,8 @@ from orderscope.errors import ConfigError, OrderscopeError
 from orderscope.paths import default_captures
 from orderscope.replay import Replay
 from orderscope.symbols import normalize_user_symbol
+from orderscope.venues import venue_class
+from orderscope.venues.base import Endpoints
 
 app = typer.Typer(
     name="orderscope",
@@ -294,6 +296,73 @@ def heatmap(
         _fail(error)
         return
     Console().print(summary)
+
+
+VenueName = Annotated[str, typer.Option("--venue", "-v", help="venue: binance, okx, bybit, ...")]
+LiveSymbols = Annotated[
+    list[str], typer.Option("--symbol", "-s", help="unified symbol (BTC/USDT); repeatable")
+]
+Duration = Annotated[
+    float | None, typer.Option(help="stop after this many seconds (default: at Ctrl-C)")
+]
+WsUrl = Annotated[
+    str | None, typer.Option(help="WebSocket base URL instead of the venue's (an emulator)")
+]
+RestUrl = Annotated[str | None, typer.Option(help="REST base URL instead of the venue's")]
+
+
+def _endpoints(venue: str, ws_url: str | None, rest_url: str | None) -> Endpoints | None:
+    if ws_url is None and rest_url is None:
+        return None
+    default = venue_class(venue).default_endpoints
+    return Endpoints((ws_url or default.ws).rstrip("/"), (rest_url or default.rest).rstrip("/"))
+
+
+@app.command()
+def record(
+    venue: VenueName,
+    symbol: LiveSymbols,
+    out: Annotated[Path, typer.Option(help="folder for the capture files")],
+    duration: Duration = None,
+    rotate_mb: Annotated[float, typer.Option(help="start a new file past this size")] = 256.0,
+    rotate_minutes: Annotated[float, typer.Option(help="start a new file after this")] = 60.0,
+    ws_url: WsUrl = None,
+    rest_url: RestUrl = None,
+) -> None:
+    """Record live data of a venue in the capture format (replay it with `orderscope replay`)."""
+    from orderscope.record import record_live
+
+    try:
+        endpoints = _endpoints(venue, ws_url, rest_url)
+        record_live(
+            venue,
+            _symbols(symbol) or [],
+            out,
+            endpoints=endpoints,
+            duration_s=duration,
+            rotate_bytes=max(1, int(rotate_mb * 2**20)),
+            rotate_seconds=rotate_minutes * 60,
+        )
+    except OrderscopeError as error:
+        _fail(error)
+
+
+@app.command()
+def watch(
+    venue: VenueName,
+    symbol: LiveSymbols,
+    duration: Duration = None,
+    ws_url: WsUrl = None,
+    rest_url: RestUrl = None,
+) -> None:
+    """A live terminal ladder of a venue's books and trades, from its live feed."""
+    from orderscope.ladder import watch_live
+
+    try:
+        endpoints = _endpoints(venue, ws_url, rest_url)
+        watch_live(venue, _symbols(symbol) or [], endpoints=endpoints, duration_s=duration)
+    except OrderscopeError as error:
+        _fail(error)
 
 
 def main() -> None:  # pragma: no cover - console entry point

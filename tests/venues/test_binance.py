@@ -12,7 +12,8 @@ from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.model import BestBidOffer, BookDelta, BookState, BookStatus, MarketEvent, Trade
 from orderscope.replay import load_venue
-from orderscope.venues.base import Venue, feed
+from orderscope.venues.base import Endpoints, Venue, feed
+from tests.venues.venue_testing import open_live
 
 
 @dataclass(frozen=True)
@@ -251,3 +252,31 @@ def test_bad_frames_are_typed_counted_and_contained(captures: Path, name: str) -
         1_000_000_000,
         "42",
     )
+
+
+# -- the live API ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", [SPOT, FUTURES], ids=["spot", "futures"])
+def test_connections_subscribe_in_the_url_and_round_trip(captures: Path, case: Case) -> None:
+    loaded = load(captures, case)[0]
+    listed, cls = list(loaded.instruments.values()), type(loaded)
+    endpoints = Endpoints("ws://127.0.0.1:8/binance", "http://127.0.0.1:8/binance")
+    venue = cls(listed, endpoints=endpoints)
+    chosen = listed[:100]  # 300 streams: two connections of at most 200
+    connections = open_live(venue, chosen)
+    assert [len(c.symbols) for c in connections] == [66, 34]
+    assert all(not c.subscribe for c in connections)  # the URL carries the subscriptions
+    assert all(c.url.startswith("ws://127.0.0.1:8/binance/stream?streams=") for c in connections)
+    assert [s for c in connections for s in c.symbols] == [i.symbol for i in chosen]
+    assert venue.subscriptions == {
+        (channel, i.venue_symbol) for i in chosen for channel in ("depth", "aggTrade", "bookTicker")
+    }
+    instrument = venue.instruments[case.symbol]
+    path = case.depth_url.partition(".com")[2]
+    assert venue.snapshot_url(instrument) == (
+        f"http://127.0.0.1:8/binance{path}?symbol={case.venue_symbol}&limit=1000"
+    )
+    assert venue.resubscribe_frames(instrument) == []  # REST snapshots resync the books
+    info = f"{case.depth_url.rpartition('/')[0]}/exchangeInfo"
+    assert cls.instruments_urls(cls.default_endpoints) == [info]

@@ -32,8 +32,9 @@ from orderscope.model import (
 )
 from orderscope.replay import Replay
 from orderscope.venues import REGISTRY, by_capture_prefix
-from orderscope.venues.base import feed
+from orderscope.venues.base import Endpoints, feed
 from orderscope.venues.kraken import Kraken, kraken_asset
+from tests.venues.venue_testing import open_live
 
 URL = "wss://ws.kraken.com"
 BOOK_FILE = "KRAKEN.ws.50.0"
@@ -699,12 +700,23 @@ def test_symbol_filter_ignores_other_pairs(
     assert venue.stats.ignored_frames == 4321 - 42 - 847
 
 
-def test_live_subscribe_requests_are_what_on_sent_learns(instruments: list[Instrument]) -> None:
-    venue = Kraken(instruments)
-    chosen = [venue.instruments["BTC/USD"], venue.instruments["DOGE/USD"]]
-    run(venue, [sent(text) for text in venue.subscribe_requests(chosen, depth=100)])
+def test_connections_round_trip_and_resubscribe(instruments: list[Instrument]) -> None:
+    endpoints = Endpoints("ws://127.0.0.1:5/kraken", "http://127.0.0.1:5/kraken")
+    venue = Kraken(instruments, endpoints=endpoints)
+    btc, doge = venue.instruments["BTC/USD"], venue.instruments["DOGE/USD"]
+    (connection,) = open_live(venue, [btc, doge])
+    assert (connection.url, connection.symbols) == (endpoints.ws, ("BTC/USD", "DOGE/USD"))
     assert venue.subscriptions == {
         (channel, pair)
-        for channel in ("book-100", "trade", "ticker")
+        for channel in ("book-1000", "trade", "ticker")
         for pair in ("XBT/USD", "XDG/USD")
     }
+    unsubscribe, subscribe = (json.loads(f) for f in venue.resubscribe_frames(btc))
+    book = {"name": "book", "depth": 1000}
+    assert unsubscribe == {"event": "unsubscribe", "pair": ["XBT/USD"], "subscription": book}
+    assert subscribe == {"event": "subscribe", "pair": ["XBT/USD"], "subscription": book}
+    assert venue.snapshot_url(btc) is None
+    assert Kraken.instruments_urls(Kraken.default_endpoints) == [
+        "https://api.kraken.com/0/public/AssetPairs"
+    ]
+    assert venue.keepalive.stale_after_s == 10  # Kraken's heartbeat comes every second

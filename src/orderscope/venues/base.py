@@ -12,6 +12,13 @@ capture replay and the tests all hand it the same four kinds of input,
 and read ``resync_requests`` to learn which books need a fresh snapshot. A connector validates a
 whole frame before it changes anything, and raises a ``FrameError`` for bad input; ``feed`` (in
 this module) catches exactly that, counts it, resyncs the book it concerned and goes on.
+
+The live API (what ``orderscope.live`` asks of every connector, as plain data, still no I/O):
+``endpoints`` (configurable, so the emulator needs no code change), ``instruments_urls``,
+``connections`` (URLs, subscribe frames and symbols, within ``limits``), ``snapshot_url`` (REST
+snapshots) or ``resubscribe_frames`` (venues that send snapshots on subscribe), ``keepalive``
+(the venue's ping and silence rules), ``replies`` (frames to send back, e.g. pongs) and
+``reconnect_requested`` (the venue announced that it will close the connection).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, TypeVar
 
@@ -56,6 +63,7 @@ class FeedStats:
     control_frames: int = 0  # acks, heartbeats, status messages
     ignored_frames: int = 0  # subscribed data orderscope does not normalize, or filtered out
     rest_responses: int = 0
+    reconnect_requests: int = 0  # the venue asked the client to reconnect
     errors: Counter[str] = field(default_factory=Counter)  # by FrameError.kind
     recent_errors: deque[FrameError] = field(default_factory=lambda: deque(maxlen=20))
 
@@ -64,8 +72,34 @@ class FeedStats:
 class Endpoints:
     """Where a venue lives. Configurable, so a live session can point at the emulator."""
 
-    ws: str  # base of the WebSocket URLs, e.g. wss://stream.binance.com:9443
-    rest: str  # base of the REST URLs, e.g. https://api.binance.com
+    #: Bases of the URLs, to which each connector appends the venue's documented paths
+    #: (``/stream?streams=...``, ``/ws/v5/public``, ``/api/v3/depth``...).
+    ws: str  # e.g. wss://stream.binance.com:9443
+    rest: str  # e.g. https://api.binance.com
+
+
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """How a connection to the venue stays alive, and when a silent one counts as dead."""
+
+    #: the text frame the client sends after ``ping_after_s`` without receiving anything (None:
+    #: the venue needs none, because it pings or sends heartbeats itself)
+    ping_text: str | None = None
+    ping_after_s: float = 20.0
+    #: nothing received for this long: the feed is stale (None: the session's setting decides)
+    stale_after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeLimits:
+    """The venue's documented limits on connections and subscriptions (None: none documented)."""
+
+    #: channels one connection may carry: ``connections()`` cuts its batches by it
+    channels_per_connection: int | None = None
+    #: frames the client may send on one connection per second: the live session paces them
+    requests_per_second: float | None = None
+    #: new connections one IP may open per minute: the live session paces them
+    connections_per_minute: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +119,8 @@ class Venue(ABC):
     #: The protocol this connector speaks, said out loud (venues move on).
     protocol: ClassVar[str] = ""
     default_endpoints: ClassVar[Endpoints]
-    #: An application-level ping the venue expects from the client: (frame, every N seconds).
-    client_ping: ClassVar[tuple[str, float] | None] = None
+    keepalive: ClassVar[KeepAlive] = KeepAlive()
+    limits: ClassVar[SubscribeLimits] = SubscribeLimits()
     #: REST requests per second the shared HTTP client allows itself towards this venue.
     rest_requests_per_second: ClassVar[float] = 2.0
 
@@ -102,6 +136,9 @@ class Venue(ABC):
         #: (conn, frame). A live transport drains it after each frame; replay never does, so
         #: it is bounded.
         self.replies: deque[tuple[int, str]] = deque(maxlen=MAX_PENDING_REPLIES)
+        #: the venue announced that it will close a connection (a restart, an upgrade): the
+        #: live transport reopens the connection whose frame set it, and clears the flag
+        self.reconnect_requested = False
         self.instruments: dict[str, Instrument] = {}
         self.by_venue_symbol: dict[str, Instrument] = {}
         for instrument in instruments:
@@ -164,10 +201,17 @@ class Venue(ABC):
         return None
 
     def resubscribe_frames(self, instrument: Instrument) -> list[str]:
-        """Frames that make the venue send a fresh snapshot (venues without REST snapshots)."""
+        """Frames that make the venue send a fresh snapshot (venues without REST snapshots).
+
+        None are needed where every book message is a whole book (HTX)."""
         return []
 
     # -- helpers for subclasses ------------------------------------------------------------
+
+    def request_reconnect(self) -> None:
+        """The venue said it will close the connection soon: ask the transport for a new one."""
+        self.reconnect_requested = True
+        self.stats.reconnect_requests += 1
 
     def wants(self, symbol: str) -> bool:
         return self.symbols is None or symbol in self.symbols
@@ -361,3 +405,26 @@ def feed(venue: Venue, record: CaptureRecord, out: list[MarketEvent]) -> None:
         venue.on_sent(record.conn, text, record.recv_ns)
     else:
         venue.on_open(record.conn, record.url, record.recv_ns)
+
+
+def batched(items: Sequence[T], size: int) -> list[list[T]]:
+    """``items`` cut into consecutive lists of at most ``size`` (itertools.batched is 3.12+)."""
+    if size < 1:
+        raise ValueError("batch size must be >= 1")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def grouped(items: Iterable[T], cost: Callable[[T], int], limit: int | None) -> list[list[T]]:
+    """``items`` in order, cut into groups whose costs add up to at most ``limit`` (an item
+    dearer than the limit alone makes a group); ``limit`` None: one group. This is how
+    ``connections()`` spreads instruments over connections within a venue's limits."""
+    groups: list[list[T]] = []
+    used = 0
+    for item in items:
+        price = cost(item)
+        if not groups or (limit is not None and used + price > limit):
+            groups.append([])
+            used = 0
+        groups[-1].append(item)
+        used += price
+    return groups

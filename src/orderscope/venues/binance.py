@@ -43,7 +43,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, Venue
+from orderscope.venues.base import Connection, Endpoints, SubscribeLimits, Venue, grouped
 
 MS = 1_000_000  # nanoseconds per millisecond
 MAX_BUFFERED_DIFFS = 5_000  # per symbol while waiting for a snapshot
@@ -177,8 +177,11 @@ class BinanceSpot(Venue):
     default_endpoints = Endpoints("wss://stream.binance.com:9443", "https://api.binance.com")
     rest_depth_path: ClassVar[str] = "/api/v3/depth"
     exchange_info_path: ClassVar[str] = "/api/v3/exchangeInfo"
-    #: Binance allows 1024 streams per connection; stay well below to keep URLs short.
-    streams_per_connection: ClassVar[int] = 200
+    # Binance allows 1024 streams a connection (stay well below, to keep URLs short), 5 frames
+    # a second from the client (spot; pings included) and 300 new connections in 5 minutes.
+    limits = SubscribeLimits(
+        channels_per_connection=200, requests_per_second=5.0, connections_per_minute=60
+    )
     rest_requests_per_second = 1.0  # depth?limit=1000 weighs 50 of 6000/min on spot
 
     def __init__(
@@ -241,8 +244,8 @@ class BinanceSpot(Venue):
             for stream in group.split("/"):
                 self._add_stream(stream)
         path = urlsplit(url).path
-        if path.startswith("/ws/") and "@" in path:  # raw stream: /ws/btcusdt@depth
-            self._add_stream(path[4:])
+        if "/ws/" in path and "@" in path:  # raw stream: /ws/btcusdt@depth
+            self._add_stream(path.rpartition("/ws/")[2])
 
     def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
         try:
@@ -268,14 +271,12 @@ class BinanceSpot(Venue):
 
     def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
         # Combined streams subscribe in the URL; on_open reads them back from it.
-        per_instrument = len(self.stream_names(instruments[0])) if instruments else 1
-        step = max(1, self.streams_per_connection // per_instrument)
         connections = []
-        for i in range(0, len(instruments), step):
-            chunk = instruments[i : i + step]
-            streams = "/".join(name for inst in chunk for name in self.stream_names(inst))
+        limit = self.limits.channels_per_connection
+        for group in grouped(instruments, lambda i: len(self.stream_names(i)), limit):
+            streams = "/".join(name for inst in group for name in self.stream_names(inst))
             url = f"{self.endpoints.ws}/stream?streams={streams}"
-            connections.append(Connection(url, symbols=tuple(inst.symbol for inst in chunk)))
+            connections.append(Connection(url, symbols=tuple(inst.symbol for inst in group)))
         return connections
 
     def snapshot_url(self, instrument: Instrument, limit: int = 1000) -> str:

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from orderscope.fixed import decimals_of
 from orderscope.model import BookDelta, InstrumentKind
-from orderscope.venues.base import Endpoints
+from orderscope.venues.base import Endpoints, SubscribeLimits
 from orderscope.venues.binance import BinanceSpot, _SymbolInfo
 
 
@@ -28,6 +28,10 @@ class BinanceFutures(BinanceSpot):
     rest_depth_path: ClassVar[str] = "/fapi/v1/depth"
     exchange_info_path: ClassVar[str] = "/fapi/v1/exchangeInfo"
     rest_requests_per_second = 1.0  # depth?limit=1000 weighs 20 of 2400/min
+    # futures take 10 frames a second from the client; the rest as on spot
+    limits = SubscribeLimits(
+        channels_per_connection=200, requests_per_second=10.0, connections_per_minute=60
+    )
 
     @classmethod
     def _kind(cls, s: _SymbolInfo) -> tuple[InstrumentKind | None, str | None, str | None]:

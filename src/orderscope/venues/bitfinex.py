@@ -20,7 +20,7 @@ Configuration flags (``{"event":"conf","flags":N}``, learned from the acknowledg
   changes: the signed CRC32 of the top 25 bids and asks interleaved
   ``bid_price:bid_amount:ask_price:ask_amount:...``, numbers written as JavaScript writes them
   and ask amounts negative. Verified on every ``cs`` frame of a synced book; a mismatch marks
-  the book OUT_OF_SYNC and asks for a resync (live: ``resync_frames`` resubscribes).
+  the book OUT_OF_SYNC and asks for a resync (live: ``resubscribe_frames`` resubscribes).
 
 Books. A snapshot lists bids (amount > 0) then asks (amount < 0); an update
 ``[PRICE, COUNT, AMOUNT]`` sets the level's size ``|AMOUNT|`` on the side of its sign, and
@@ -35,7 +35,7 @@ last trade id; after a resubscription it fills in the trades missed meanwhile (i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -44,7 +44,6 @@ import msgspec
 from orderscope.book import L2Book
 from orderscope.errors import (
     BadValue,
-    ConfigError,
     MalformedFrame,
     UnsubscribedChannel,
     VenueErrorMessage,
@@ -63,7 +62,14 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.base import (
+    Connection,
+    Endpoints,
+    KeepAlive,
+    SubscribeLimits,
+    Venue,
+    grouped,
+)
 from orderscope.venues.checksum import (
     CHECKSUM_DEPTH,
     interleave,
@@ -71,7 +77,6 @@ from orderscope.venues.checksum import (
     js_number_text,
     signed_crc32,
 )
-from orderscope.venues.wire import KeepAlive, SubscribeLimits
 
 MS = 1_000_000  # nanoseconds per millisecond
 DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
@@ -231,16 +236,14 @@ class Bitfinex(Venue):
     capture_prefix = "BITFINEX"
     protocol = "Bitfinex API v2 public WebSocket + REST /v2/conf pair lists (2018-2026 format)"
 
-    ws_url_default: ClassVar[str] = "wss://api-pub.bitfinex.com/ws/2"
-    default_endpoints = Endpoints("wss://api-pub.bitfinex.com/ws/2", "https://api-pub.bitfinex.com")
+    default_endpoints = Endpoints("wss://api-pub.bitfinex.com", "https://api-pub.bitfinex.com")
+    ws_path: ClassVar[str] = "/ws/2"
     # Bitfinex sends a heartbeat on every channel each 15 s; {"event":"ping"} is answered too.
-    keepalive: ClassVar[KeepAlive] = KeepAlive(
+    keepalive = KeepAlive(
         ping_text='{"event":"ping","cid":1}', ping_after_s=20.0, stale_after_s=30.0
     )
     # 25 channels a connection, 20 connections a minute; the request rate is not documented.
-    limits: ClassVar[SubscribeLimits] = SubscribeLimits(
-        channels_per_connection=25, requests_per_second=10.0, connections_per_minute=20
-    )
+    limits = SubscribeLimits(channels_per_connection=25, connections_per_minute=20)
     flags: ClassVar[int] = FLAG_SEQ_ALL | FLAG_OB_CHECKSUM
 
     def __init__(
@@ -248,13 +251,11 @@ class Bitfinex(Venue):
         instruments: Iterable[Instrument],
         symbols: Iterable[str] | None = None,
         *,
-        ws_url: str | None = None,
+        endpoints: Endpoints | None = None,
         book_length: int = 25,
     ) -> None:
-        super().__init__(instruments, symbols)
-        self.ws_url = ws_url or self.ws_url_default
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self.book_length = book_length
-        self.reconnect_requested = False  # the venue announced a restart (info 20051)
         self.sequenced_frames = 0  # frames whose SEQ_ALL number was checked
         self._conns: dict[int, _Connection] = {}
         self._last_trade_id: dict[str, int] = {}
@@ -309,30 +310,31 @@ class Bitfinex(Venue):
 
     # -- what a live session sends ---------------------------------------------------------
 
-    def conf_frame(self) -> str:
-        return msgspec.json.encode({"event": "conf", "flags": self.flags}).decode()
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/v2/conf/pub:list:pair:{kind}" for kind in ("exchange", "future")]
 
-    def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
-        """What to send on one connection for these unified symbols: the conf frame (sequence
-        numbers and checksums on), then book, trades and ticker of each (no limit applied)."""
-        return [self.conf_frame()] + [
-            self._subscribe_frame(channel, self._configured(symbol).venue_symbol)
-            for symbol in symbols
-            for channel in CHANNELS
-        ]
-
-    def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
-        """``subscribe_frames`` per connection, at most 25 channels (8 symbols) each."""
-        per_connection = (self.limits.channels_per_connection or 25) // len(CHANNELS)
-        wanted = list(symbols)
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """Connections of at most ``limits.channels_per_connection`` channels (8 instruments of
+        3), each opening with the conf frame (sequence numbers and checksums on), then the
+        book, trades and ticker subscriptions of each instrument."""
+        conf = msgspec.json.encode({"event": "conf", "flags": self.flags}).decode()
+        url = self.endpoints.ws + self.ws_path
+        limit = self.limits.channels_per_connection
         return [
-            self.subscribe_frames(wanted[i : i + per_connection])
-            for i in range(0, len(wanted), per_connection)
+            Connection(
+                url,
+                (
+                    conf,
+                    *(self._subscribe_frame(c, i.venue_symbol) for i in group for c in CHANNELS),
+                ),
+                tuple(i.symbol for i in group),
+            )
+            for group in grouped(instruments, lambda _: len(CHANNELS), limit)
         ]
 
-    def resync_frames(self, symbol: str) -> list[str]:
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
         """Unsubscribe the book channel and subscribe it again: a fresh snapshot follows."""
-        instrument = self._configured(symbol)
         frames = [
             msgspec.json.encode({"event": "unsubscribe", "chanId": chan_id}).decode()
             for conn in self._conns.values()
@@ -346,12 +348,6 @@ class Bitfinex(Venue):
         if channel == "book":
             request |= {"prec": "P0", "freq": "F0", "len": str(self.book_length)}
         return msgspec.json.encode(request).decode()
-
-    def _configured(self, symbol: str) -> Instrument:
-        try:
-            return self.instruments[symbol]
-        except KeyError:
-            raise ConfigError(f"bitfinex lists no {symbol}") from None
 
     # -- connections and subscriptions -----------------------------------------------------
 
@@ -477,7 +473,8 @@ class Bitfinex(Venue):
                 raise VenueErrorMessage(self.name, "conf", text, f"flags refused: {event.status}")
             state.flags = event.flags
         elif kind == "info" and event.code in (INFO_RESTART, INFO_MAINTENANCE_START):
-            self.reconnect_requested = event.code == INFO_RESTART
+            if event.code == INFO_RESTART:
+                self.request_reconnect()
             for book in self._books_of(state):
                 self.out_of_sync(book, f"venue info {event.code}", 0, recv_ns, out, gap=False)
         elif kind == "info" and event.code == INFO_MAINTENANCE_END:

@@ -36,9 +36,8 @@ one it followed is marked OUT_OF_SYNC and resynced from a new snapshot.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import msgspec
 
@@ -55,7 +54,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue
 
 US = 1_000  # nanoseconds per microsecond
 MAX_BUFFERED_DIFFS = 5_000  # per pair while waiting for a snapshot
@@ -125,26 +124,22 @@ class Bitstamp(Venue):
     default_endpoints = Endpoints("wss://ws.bitstamp.net", "https://www.bitstamp.net")
     capture_prefix = "BITSTAMP"
     protocol = "Bitstamp WebSocket API v2 + REST /api/v2/order_book (2019-2026 format)"
-    #: How often a live session sends ``bts:heartbeat`` (Bitstamp answers each one; it does not
-    #: require them, but an unanswered heartbeat is the quickest sign of a dead connection).
-    HEARTBEAT_INTERVAL_S: ClassVar[float] = 10.0
+    #: A live session sends ``bts:heartbeat`` after 10 s of silence: Bitstamp does not require
+    #: it, but answers each one, and an unanswered heartbeat is the quickest sign of a dead
+    #: connection.
+    keepalive = KeepAlive(
+        ping_text='{"event":"bts:heartbeat"}', ping_after_s=10.0, stale_after_s=20.0
+    )
 
     def __init__(
         self,
         instruments: Iterable[Instrument],
         symbols: Iterable[str] | None = None,
         *,
-        ws_url: str = "wss://ws.bitstamp.net",
-        rest_url: str = "https://www.bitstamp.net",
+        endpoints: Endpoints | None = None,
     ) -> None:
-        super().__init__(instruments, symbols)
-        self.ws_endpoint = ws_url
-        self.rest_endpoint = rest_url.rstrip("/")
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self._sync: dict[str, _DiffSync] = {}
-        #: The server asked for a reconnect (``bts:request_reconnect``); a live transport
-        #: reconnects and clears it.
-        self.reconnect_requested = False
-        self.reconnect_requests = 0
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -173,40 +168,28 @@ class Bitstamp(Venue):
             )
         return instruments
 
-    # -- live session helpers --------------------------------------------------------------
+    # -- what a live session sends ---------------------------------------------------------
 
-    def ws_url(self) -> str:
-        return self.ws_endpoint
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/api/v2/trading-pairs-info/"]
 
-    def subscribe_frames(self, instruments: Iterable[Instrument]) -> list[str]:
-        """The frames that subscribe a connection to the book and trades of each instrument.
-
-        Bitstamp takes one channel per ``bts:subscribe`` message, so there is nothing to batch.
-        """
-        frames = []
-        for instrument in instruments:
-            for channel in (DIFF_CHANNEL, TRADES_CHANNEL):
-                request = {
-                    "event": "bts:subscribe",
-                    "data": {"channel": f"{channel}_{instrument.venue_symbol}"},
-                }
-                frames.append(msgspec.json.encode(request).decode())
-        return frames
-
-    def connection_plan(self, instruments: Iterable[Instrument]) -> list[tuple[str, list[str]]]:
-        """Connections to open, each with its subscribe frames: one carries them all."""
-        return [(self.ws_url(), self.subscribe_frames(instruments))]
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """One connection for every instrument, its book and trades channels subscribed one
+        ``bts:subscribe`` each (Bitstamp takes one channel a message, so nothing to batch)."""
+        frames = [
+            msgspec.json.encode(
+                {"event": "bts:subscribe", "data": {"channel": f"{channel}_{i.venue_symbol}"}}
+            ).decode()
+            for i in instruments
+            for channel in (DIFF_CHANNEL, TRADES_CHANNEL)
+        ]
+        return [Connection(self.endpoints.ws, tuple(frames), tuple(i.symbol for i in instruments))]
 
     def snapshot_url(self, instrument: Instrument) -> str:
-        return f"{self.rest_endpoint}/api/v2/order_book/{instrument.venue_symbol}"
-
-    def heartbeat_frame(self) -> str:
-        return '{"event":"bts:heartbeat"}'
+        return f"{self.endpoints.rest}/api/v2/order_book/{instrument.venue_symbol}"
 
     # -- subscriptions ---------------------------------------------------------------------
-
-    def on_open(self, conn: int, url: str, recv_ns: int) -> None:
-        self.reconnect_requested = False
 
     def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
         try:
@@ -233,8 +216,7 @@ class Bitstamp(Venue):
             self.stats.control_frames += 1
         elif env.event == "bts:request_reconnect":
             self.stats.control_frames += 1
-            self.reconnect_requested = True
-            self.reconnect_requests += 1
+            self.request_reconnect()
         elif env.event == "bts:error":
             error = self.decode(_ERROR, env.data, "control", frame)
             raise VenueErrorMessage(self.name, "control", frame, f"error: {error.message}")

@@ -113,7 +113,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, Venue, log
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, log
 
 #: Decimals kept for every Coinbase price and size, at least. Coinbase writes amounts with up to
 #: 8 decimals (sizes and 24h volumes as "94381.28000000"), increments have been changed over the
@@ -210,6 +210,10 @@ def _instrument(
 
 class _Coinbase(Venue):
     """Timestamps, numbers and trade-id continuity, common to both Coinbase feeds."""
+
+    #: Both feeds' live subscriptions include a heartbeat channel, once a second: 10 s of
+    #: silence is a dead connection.
+    keepalive = KeepAlive(stale_after_s=10.0)
 
     def __init__(
         self,
@@ -511,7 +515,7 @@ class CoinbaseExchange(_Coinbase):
         "(also level2_batch), matches, ticker; level2 has no sequence numbers"
     )
     #: Live subscriptions today: level2 needs authentication, level2_batch does not.
-    live_channels: ClassVar[tuple[str, ...]] = ("level2_batch", "ticker", "matches")
+    live_channels: ClassVar[tuple[str, ...]] = ("level2_batch", "ticker", "matches", "heartbeat")
     default_endpoints = Endpoints(
         "wss://ws-feed.exchange.coinbase.com", "https://api.exchange.coinbase.com"
     )

@@ -31,7 +31,7 @@ message (about one a second per symbol in the capture) restores it without any R
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 import msgspec
@@ -48,7 +48,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue
 
 MS = 1_000_000  # nanoseconds per millisecond
 #: Sizes are kept at this many decimals (at least): HTX book and trade sizes are doubles that
@@ -119,21 +119,22 @@ _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 class Huobi(Venue):
     name = "huobi"
-    default_endpoints = Endpoints("wss://api.huobi.pro/ws", "https://api.huobi.pro")
+    default_endpoints = Endpoints("wss://api.huobi.pro", "https://api.huobi.pro")
+    ws_path: ClassVar[str] = "/ws"
     capture_prefix = "HUOBI"
     protocol = "HTX (Huobi) spot market WebSocket v1, gzip frames (2017-2026 format)"
-    #: The server pings; the client only answers. Nothing to send on a timer.
-    HEARTBEAT_INTERVAL_S: ClassVar[float | None] = None
+    #: The server pings every 5 s and the client only answers (``replies``): nothing to send on
+    #: a timer, and 20 s without a frame is a dead connection.
+    keepalive = KeepAlive(stale_after_s=20.0)
 
     def __init__(
         self,
         instruments: Iterable[Instrument],
         symbols: Iterable[str] | None = None,
         *,
-        ws_url: str = "wss://api.huobi.pro/ws",
+        endpoints: Endpoints | None = None,
     ) -> None:
-        super().__init__(instruments, symbols)
-        self.ws_endpoint = ws_url
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self.pings = 0  # pings received (each answered in ``replies``)
 
     # -- instruments -----------------------------------------------------------------------
@@ -161,28 +162,27 @@ class Huobi(Venue):
             )
         return instruments
 
-    # -- live session helpers --------------------------------------------------------------
+    # -- what a live session sends ---------------------------------------------------------
 
-    def ws_url(self) -> str:
-        return self.ws_endpoint
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/v1/common/symbols"]
 
-    def subscribe_frames(self, instruments: Iterable[Instrument]) -> list[str]:
-        """One ``sub`` request per topic (the venue takes a single topic per request)."""
-        frames: list[str] = []
-        for instrument in instruments:
-            for channel in (DEPTH_CHANNEL, TRADES_CHANNEL):
-                topic = f"market.{instrument.venue_symbol}.{channel}"
-                frames.append(
-                    msgspec.json.encode({"sub": topic, "id": str(len(frames) + 1)}).decode()
-                )
-        return frames
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """One connection, one ``sub`` request per topic (the venue takes one topic a request).
 
-    def connection_plan(self, instruments: Iterable[Instrument]) -> list[tuple[str, list[str]]]:
-        """Connections to open, each with its subscribe frames: one carries them all."""
-        return [(self.ws_url(), self.subscribe_frames(instruments))]
-
-    def heartbeat_frame(self) -> str | None:
-        return None
+        No ``resubscribe_frames``: every depth message is a whole book."""
+        topics = [
+            f"market.{i.venue_symbol}.{channel}"
+            for i in instruments
+            for channel in (DEPTH_CHANNEL, TRADES_CHANNEL)
+        ]
+        frames = tuple(
+            msgspec.json.encode({"sub": topic, "id": str(n)}).decode()
+            for n, topic in enumerate(topics, 1)
+        )
+        url = self.endpoints.ws + self.ws_path
+        return [Connection(url, frames, tuple(i.symbol for i in instruments))]
 
     # -- subscriptions ---------------------------------------------------------------------
 

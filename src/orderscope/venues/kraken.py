@@ -71,7 +71,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import common_asset, unified_symbol
-from orderscope.venues.base import Connection, Endpoints, Venue
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, SubscribeLimits, Venue
 
 DEFAULT_BOOK_DEPTH = 10  # Kraken's default when a book subscription names no depth
 CHECKSUM_LEVELS = 10
@@ -222,6 +222,10 @@ class Kraken(Venue):
     capture_prefix = "KRAKEN"
     protocol = "Kraken spot WebSocket API v1 (wss://ws.kraken.com) + REST AssetPairs"
     default_endpoints = Endpoints("wss://ws.kraken.com", "https://api.kraken.com")
+    # Kraken sends a heartbeat after a second without data, so 10 s of silence is a dead feed;
+    # it allows about 150 connection attempts in 10 minutes.
+    keepalive = KeepAlive(stale_after_s=10.0)
+    limits = SubscribeLimits(connections_per_minute=15)
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ Book sync, as OKX documents it:
 2. every message may carry ``checksum``: the signed CRC32 of the top 25 levels interleaved
    ``bid:size:ask:size:...`` with prices and sizes written as OKX writes them. It is verified
    on every message that carries one; a mismatch marks the book OUT_OF_SYNC (counted in
-   ``checksums_failed``, not as a gap) and asks for a resync: live, ``resync_frames``
+   ``checksums_failed``, not as a gap) and asks for a resync: live, ``resubscribe_frames``
    resubscribes; in a replay the next snapshot restores the book;
 3. newer messages carry ``seqId``/``prevSeqId``: an update's ``prevSeqId`` must equal the
    previous message's ``seqId`` (a keep-alive repeats it; a reset after maintenance only lowers
@@ -36,7 +36,7 @@ the exact size back into the contract count OKX hashed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -74,9 +74,16 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.base import (
+    Connection,
+    Endpoints,
+    KeepAlive,
+    SubscribeLimits,
+    Venue,
+    batched,
+    grouped,
+)
 from orderscope.venues.checksum import CHECKSUM_DEPTH, interleave, signed_crc32
-from orderscope.venues.wire import KeepAlive, SubscribeLimits, batched
 
 MS = 1_000_000  # nanoseconds per millisecond
 BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
@@ -279,28 +286,23 @@ class Okx(Venue):
     capture_prefix = "OKX"
     protocol = "OKX API v5 public WebSocket + REST /api/v5/public/instruments (2022-2026 format)"
 
-    ws_url_default: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
-    default_endpoints = Endpoints("wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com")
+    default_endpoints = Endpoints("wss://ws.okx.com:8443", "https://www.okx.com")
+    ws_path: ClassVar[str] = "/ws/v5/public"
+    inst_types: ClassVar[tuple[str, ...]] = ("SPOT", "SWAP", "FUTURES")  # options: not loaded
     # OKX closes a connection silent for 30 s; the client sends "ping" (answer "pong") sooner.
-    keepalive: ClassVar[KeepAlive] = KeepAlive(
-        ping_text="ping", ping_after_s=20.0, stale_after_s=30.0
-    )
-    # 3 subscribe requests a second; OKX asks for fewer than 30 depth channels a connection
-    # (counted here over all channels, to stay simple and safe); 3 new connections a second.
-    limits: ClassVar[SubscribeLimits] = SubscribeLimits(
-        channels_per_connection=30, requests_per_second=3.0, connections_per_minute=180
-    )
+    keepalive = KeepAlive(ping_text="ping", ping_after_s=20.0, stale_after_s=30.0)
+    # OKX asks for fewer than 30 depth channels a connection (counted here over all channels,
+    # to stay simple and safe) and takes 3 new connections a second from one IP.
+    limits = SubscribeLimits(channels_per_connection=30, connections_per_minute=180)
 
     def __init__(
         self,
         instruments: Iterable[Instrument],
         symbols: Iterable[str] | None = None,
         *,
-        ws_url: str | None = None,
+        endpoints: Endpoints | None = None,
     ) -> None:
-        super().__init__(instruments, symbols)
-        self.ws_url = ws_url or self.ws_url_default
-        self.reconnect_requested = False  # the venue announced it will close the connection
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self._units = {i.venue_symbol: _Units.of(i) for i in self.instruments.values()}
         self._seq: dict[str, int | None] = {}  # unified symbol -> seqId of the last message
         # Funding and mark price come on two channels; each event carries the latest of both.
@@ -379,6 +381,10 @@ class Okx(Venue):
 
     # -- what a live session sends ---------------------------------------------------------
 
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/api/v5/public/instruments?instType={t}" for t in cls.inst_types]
+
     def channels_for(self, instrument: Instrument) -> list[str]:
         """The per-instrument channels a live session subscribes to."""
         channels = ["books", "trades", "tickers"]
@@ -388,48 +394,38 @@ class Okx(Venue):
             channels += ["mark-price", "open-interest"]
         return channels
 
-    def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
-        """What to send on one connection for these unified symbols (no limit applied):
-        subscribe requests of ``ARGS_PER_FRAME`` channels; derivatives add one
-        ``liquidation-orders`` subscription per instrument type."""
-        args = self._args([self._configured(symbol) for symbol in symbols])
-        return [_request("subscribe", batch) for batch in batched(args, ARGS_PER_FRAME)]
-
-    def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
-        """``subscribe_frames`` per connection, each within ``limits.channels_per_connection``."""
-        limit = self.limits.channels_per_connection or 1_000_000
-        groups: list[list[Instrument]] = [[]]
-        for symbol in symbols:
-            instrument = self._configured(symbol)
-            if groups[-1] and len(self._args([*groups[-1], instrument])) > limit:
-                groups.append([])
-            groups[-1].append(instrument)
-        return [self.subscribe_frames(i.symbol for i in group) for group in groups if group]
-
-    def _args(self, instruments: list[Instrument]) -> list[dict[str, str]]:
-        args: list[dict[str, str]] = []
-        inst_types: list[str] = []
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """Instruments in order, a new connection whenever the next one would take a connection
+        past ``limits.channels_per_connection``; subscribe requests of ``ARGS_PER_FRAME``
+        channels. ``liquidation-orders`` is per instrument type: subscribed once, on the first
+        connection carrying that type (twice would deliver each liquidation twice)."""
+        with_args: list[tuple[Instrument, list[dict[str, str]]]] = []
+        liquidations: set[str] = set()
         for instrument in instruments:
-            args += [
+            args = [
                 {"channel": channel, "instId": instrument.venue_symbol}
                 for channel in self.channels_for(instrument)
             ]
             if instrument.kind is not InstrumentKind.SPOT:
                 inst_type = "SWAP" if instrument.kind.endswith("perpetual") else "FUTURES"
-                if inst_type not in inst_types:
-                    inst_types.append(inst_type)
-        return args + [{"channel": "liquidation-orders", "instType": t} for t in inst_types]
+                if inst_type not in liquidations:
+                    liquidations.add(inst_type)
+                    args.append({"channel": "liquidation-orders", "instType": inst_type})
+            with_args.append((instrument, args))
+        url = self.endpoints.ws + self.ws_path
+        connections = []
+        for group in grouped(
+            with_args, lambda pair: len(pair[1]), self.limits.channels_per_connection
+        ):
+            args = [arg for _, instrument_args in group for arg in instrument_args]
+            frames = tuple(_request("subscribe", batch) for batch in batched(args, ARGS_PER_FRAME))
+            connections.append(Connection(url, frames, tuple(i.symbol for i, _ in group)))
+        return connections
 
-    def resync_frames(self, symbol: str) -> list[str]:
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
         """Unsubscribe and subscribe the book again: OKX answers with a fresh snapshot."""
-        arg = [{"channel": "books", "instId": self._configured(symbol).venue_symbol}]
+        arg = [{"channel": "books", "instId": instrument.venue_symbol}]
         return [_request("unsubscribe", arg), _request("subscribe", arg)]
-
-    def _configured(self, symbol: str) -> Instrument:
-        try:
-            return self.instruments[symbol]
-        except KeyError:
-            raise ConfigError(f"okx lists no {symbol}") from None
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -492,7 +488,7 @@ class Okx(Venue):
         if env.event == "error":
             raise VenueErrorMessage(self.name, "event", frame, f"error {env.code}: {env.msg}")
         if env.event == "notice":  # e.g. 64008: closing soon for a service upgrade
-            self.reconnect_requested = True
+            self.request_reconnect()
         if env.arg is not None:
             if env.event == "subscribe":
                 self._subscribe(env.arg.channel, env.arg)
