@@ -80,6 +80,7 @@ class SessionCounters:
     snapshot_requests: int = 0
     snapshots: int = 0
     resubscribes: int = 0
+    polls: int = 0  # REST-only data fetched (poll_urls)
     pings: int = 0  # keep-alive pings sent (the venue's ping text after a silence)
     requested_reconnects: int = 0  # reconnects the venue asked for
     rest_errors: Counter[str] = field(default_factory=Counter)  # by HTTP status / error type
@@ -218,6 +219,8 @@ class LiveSession:
             for symbol in connection.symbols:
                 self._connection_of[symbol] = conn_id
         runners = [self._run_connection(i, c) for i, c in enumerate(self._connections)]
+        for url, every in self.venue.poll_urls(self.instruments):
+            self._keep(asyncio.ensure_future(self._poll(url, every)))
         try:
             await asyncio.gather(*runners)
         finally:
@@ -422,6 +425,23 @@ class LiveSession:
             self._fetching.discard(symbol)
             self._handle(CaptureRecord(self._now(), RecordKind.REST, url, body, self._rest_conn))
             return
+
+    async def _poll(self, url: str, every: float) -> None:
+        """Fetch a REST URL every ``every`` seconds for the connector (REST-only data)."""
+        while not self._stopping.is_set():
+            try:
+                body = await self.http.get(
+                    self.venue.name, self.venue.rest_requests_per_second, url
+                )
+            except RestError as error:
+                self.counters.rest_errors[str(error.status or "network")] += 1
+            else:
+                self.counters.polls += 1
+                self._handle(
+                    CaptureRecord(self._now(), RecordKind.REST, url, body, self._rest_conn)
+                )
+            with contextlib.suppress(TimeoutError):  # sleep, unless stopped meanwhile
+                await asyncio.wait_for(self._stopping.wait(), every)
 
     def _books_lost(self, connection: Connection, reason: str) -> None:
         """A connection went away: its books may miss updates from now on."""

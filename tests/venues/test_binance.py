@@ -263,14 +263,18 @@ def test_connections_subscribe_in_the_url_and_round_trip(captures: Path, case: C
     listed, cls = list(loaded.instruments.values()), type(loaded)
     endpoints = Endpoints("ws://127.0.0.1:8/binance", "http://127.0.0.1:8/binance")
     venue = cls(listed, endpoints=endpoints)
-    chosen = listed[:100]  # 300 streams: two connections of at most 200
+    chosen = listed[:100]  # spot: 300 streams in two connections of at most 200
     connections = open_live(venue, chosen)
-    assert [len(c.symbols) for c in connections] == [66, 34]
+    futures = case is FUTURES  # + markPrice@1s and forceOrder: 500 streams in three
+    assert [len(c.symbols) for c in connections] == ([40, 40, 20] if futures else [66, 34])
     assert all(not c.subscribe for c in connections)  # the URL carries the subscriptions
     assert all(c.url.startswith("ws://127.0.0.1:8/binance/stream?streams=") for c in connections)
     assert [s for c in connections for s in c.symbols] == [i.symbol for i in chosen]
+    channels = ("depth", "aggTrade", "bookTicker") + (
+        ("markPrice", "forceOrder") if futures else ()
+    )
     assert venue.subscriptions == {
-        (channel, i.venue_symbol) for i in chosen for channel in ("depth", "aggTrade", "bookTicker")
+        (channel, i.venue_symbol) for i in chosen for channel in channels
     }
     instrument = venue.instruments[case.symbol]
     path = case.depth_url.partition(".com")[2]

@@ -196,6 +196,11 @@ class Venue(ABC):
         """The WebSocket connections (URL and subscribe frames) for these instruments."""
         raise NotImplementedError(f"{self.name}: live sessions are not supported yet")
 
+    def poll_urls(self, instruments: list[Instrument]) -> list[tuple[str, float]]:
+        """REST URLs a live session fetches every N seconds and hands to ``on_rest`` (data a
+        venue publishes over REST only, such as Binance's open interest)."""
+        return []
+
     def snapshot_url(self, instrument: Instrument) -> str | None:
         """The REST URL of a book snapshot, or None when the venue sends snapshots itself."""
         return None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -177,6 +177,8 @@ class BinanceSpot(Venue):
     default_endpoints = Endpoints("wss://stream.binance.com:9443", "https://api.binance.com")
     rest_depth_path: ClassVar[str] = "/api/v3/depth"
     exchange_info_path: ClassVar[str] = "/api/v3/exchangeInfo"
+    #: channel -> handler(self, channel, venue symbol, data, frame, recv_ns, out); set below
+    handlers: ClassVar[dict[str, Callable[..., None]]]
     # Binance allows 1024 streams a connection (stay well below, to keep URLs short), 5 frames
     # a second from the client (spot; pings included) and 300 new connections in 5 minutes.
     limits = SubscribeLimits(
@@ -301,7 +303,7 @@ class BinanceSpot(Venue):
         else:
             self._control(env, frame)
             return
-        handler = _HANDLERS.get(channel)
+        handler = self.handlers.get(channel)
         if handler is None:
             if venue_symbol and (channel, venue_symbol) not in self.subscriptions:
                 raise UnsubscribedChannel(
@@ -545,7 +547,7 @@ class BinanceSpot(Venue):
             raise BadValue(self.name, channel, frame, str(exc), instrument.symbol) from None
 
 
-_HANDLERS = {
+BinanceSpot.handlers = {
     "depth": BinanceSpot._on_depth,
     "aggTrade": BinanceSpot._on_trade,
     "trade": BinanceSpot._on_trade,
