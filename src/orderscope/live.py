@@ -290,6 +290,8 @@ class LiveSession:
                     CaptureRecord(self._now(), RecordKind.RECV, connection.url, payload, conn_id)
                 )
                 await self._send_replies(ws)
+                if self._resubscribed:
+                    self._answered_resubscribes()
                 if self.venue.resync_requests:
                     await self._resync(conn_id, ws, connection.url)
                 elif self.states.get(conn_id) is FeedState.RESYNCING:
@@ -349,6 +351,13 @@ class LiveSession:
         if waiting and self.states.get(conn_id) is not FeedState.RESYNCING:
             reason = f"{len(waiting)} book(s) waiting for a snapshot"
             self._status(conn_id, FeedState.RESYNCING, reason, 0)
+
+    def _answered_resubscribes(self) -> None:
+        """Forget the resubscribes whose snapshot came: a book that fails again soon after
+        must be resubscribed at once, not after ``resubscribe_timeout_s``."""
+        requests = self.venue.resync_requests
+        for symbol in [s for s in self._resubscribed if s not in requests]:
+            del self._resubscribed[symbol]
 
     async def _fetch_snapshot(self, symbol: str, url: str) -> None:
         attempt = 0
