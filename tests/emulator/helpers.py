@@ -74,22 +74,37 @@ async def rig(
     fills: dict[str, list[tuple[int, int, Side]]] = {}
     for symbol, market in markets.items():
         _recording_fills(market, fills.setdefault(symbol, []))
-    protocol = protocol_cls(markets)
-    emulator = Emulator([protocol])
+    protocol = protocol_cls(markets)  # type: ignore[call-arg]
+    async with live_rig(protocol, venue_cls, list(markets), config=config) as r:
+        r.fills = fills
+        yield r
+
+
+@asynccontextmanager
+async def live_rig(
+    protocol: VenueProtocol,
+    venue_cls: type[Venue],
+    venue_symbols: list[str],
+    *,
+    config: LiveConfig = FAST,
+    speed: float = 1.0,
+) -> AsyncIterator[Rig]:
+    """An emulator serving ``protocol`` and a live session subscribed to these symbols."""
+    emulator = Emulator([protocol], speed=speed)
     await emulator.start()
     endpoints = Endpoints(emulator.url(protocol.name, "ws"), emulator.url(protocol.name))
     async with aiohttp.ClientSession() as http_session:
         http = RestClient(http_session)
         instruments = await load_instruments(http, venue_cls, endpoints)
         venue = venue_cls(instruments, endpoints=endpoints)
-        wanted = [venue.by_venue_symbol[s] for s in markets]
+        wanted = [venue.by_venue_symbol[s] for s in venue_symbols]
         events: list[MarketEvent] = []
         session = LiveSession(
             venue, wanted, http, lambda _v, evs: events.extend(evs), config=config, seed=1
         )
         task = asyncio.ensure_future(session.run())
         try:
-            yield Rig(emulator, protocol, venue, session, events, fills)
+            yield Rig(emulator, protocol, venue, session, events)
         finally:
             session.stop()
             await asyncio.wait_for(task, 10)
@@ -154,3 +169,31 @@ def assert_trades_match(r: Rig) -> None:
         want = [(p * scale_p, s * scale_s, side) for p, s, side in fills]
         assert got, f"no trades for {symbol}"
         assert got == want[len(want) - len(got) :]
+
+
+@asynccontextmanager
+async def serving(
+    protocol: VenueProtocol, speed: float = 1.0
+) -> AsyncIterator[tuple[Emulator, aiohttp.ClientSession]]:
+    """An emulator serving ``protocol``, and an HTTP client to talk to it by hand."""
+    emulator = Emulator([protocol], speed=speed)
+    await emulator.start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield emulator, http
+    finally:
+        await emulator.stop()
+
+
+async def receive_until(
+    ws: aiohttp.ClientWebSocketResponse, condition: Callable[[str], bool], limit: int = 5_000
+) -> list[str]:
+    """Text frames received up to (and with) the first one ``condition`` accepts."""
+    frames: list[str] = []
+    for _ in range(limit):
+        message = await asyncio.wait_for(ws.receive(), TIMEOUT_S)
+        assert message.type is aiohttp.WSMsgType.TEXT, message
+        frames.append(message.data)
+        if condition(message.data):
+            return frames
+    raise AssertionError(f"not seen in {limit} frames")

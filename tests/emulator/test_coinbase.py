@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
+
 from orderscope.emulator import CoinbaseEmulator
-from orderscope.synthetic import BTC_USDT, ETH_USDT
+from orderscope.synthetic import BTC_USDT, ETH_USDT, SyntheticMarket
 from orderscope.venues.coinbase import CoinbaseExchange
 
-from .helpers import assert_trades_match, lost_outcome, rig, settle_and_compare, synced, wait_for
+from .helpers import (
+    assert_trades_match,
+    lost_outcome,
+    receive_until,
+    rig,
+    serving,
+    settle_and_compare,
+    synced,
+    wait_for,
+)
 
 
 def test_clean_session_tracks_the_true_book() -> None:
@@ -103,5 +114,44 @@ def test_stalled_feed_is_stale_then_recovers() -> None:
             assert s.stale >= 1 and s.connects == s.disconnects + 1
             c = r.book("BTC-USDT").counters
             assert c.gaps == 0 and c.resyncs == s.disconnects
+
+    asyncio.run(scenario())
+
+
+def test_requests_are_answered_as_coinbase_does() -> None:
+    async def scenario() -> None:
+        protocol = CoinbaseEmulator({"BTC-USDT": SyntheticMarket(BTC_USDT, 3)})
+        async with (
+            serving(protocol) as (emulator, http),
+            http.ws_connect(emulator.url("coinbase", "ws")) as ws,
+        ):
+            for request, reason in (
+                ({"product_ids": ["BTC-EUR"], "channels": ["level2"]}, "not a valid product"),
+                ({"product_ids": ["BTC-USDT"], "channels": ["full"]}, "not a valid channel"),
+            ):
+                await ws.send_str(msgspec.json.encode({"type": "subscribe", **request}).decode())
+                reply = msgspec.json.decode((await receive_until(ws, lambda f: "error" in f))[-1])
+                assert reason in reply["reason"]
+            request = {
+                "type": "subscribe",
+                "product_ids": ["BTC-USDT"],
+                "channels": ["level2_batch", {"name": "heartbeat", "product_ids": ["BTC-USDT"]}],
+            }
+            await ws.send_str(msgspec.json.encode(request).decode())
+            frames = await receive_until(ws, lambda f: '"snapshot"' in f)
+            assert msgspec.json.decode(frames[0]) == {
+                "type": "subscriptions",
+                "channels": [
+                    {"name": "heartbeat", "product_ids": ["BTC-USDT"]},
+                    {"name": "level2_batch", "product_ids": ["BTC-USDT"]},
+                ],
+            }
+            snapshot = msgspec.json.decode(frames[1])
+            # the whole book (about 250 levels a side), not a top N
+            assert min(len(snapshot["bids"]), len(snapshot["asks"])) > BTC_USDT.depth - 20
+            update = msgspec.json.decode((await receive_until(ws, lambda f: "l2update" in f))[-1])
+            assert update["time"].endswith("Z") and len(update["time"]) == 27
+            emulator.pause()
+            await receive_until(ws, lambda f: '"heartbeat"' in f)
 
     asyncio.run(scenario())

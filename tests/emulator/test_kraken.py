@@ -9,15 +9,20 @@ whether it had to.
 from __future__ import annotations
 
 import asyncio
+import zlib
+
+import msgspec
 
 from orderscope.emulator import KrakenEmulator
-from orderscope.synthetic import BTC_USDT, ETH_USDT
+from orderscope.synthetic import BTC_USDT, ETH_USDT, SyntheticMarket
 from orderscope.venues.kraken import Kraken
 
 from .helpers import (
     assert_trades_match,
     lost_outcome,
+    receive_until,
     rig,
+    serving,
     settle_and_compare,
     synced,
     wait_for,
@@ -131,3 +136,50 @@ def test_depth_25_book_holds_the_top_25_levels() -> None:
             assert r.book("XBT/USDT").depth() == (25, 25)
 
     asyncio.run(scenario())
+
+
+def test_requests_are_answered_as_kraken_does() -> None:
+    async def scenario() -> None:
+        protocol = KrakenEmulator({"XBT/USDT": SyntheticMarket(BTC_USDT, 3)})
+        async with (
+            serving(protocol) as (emulator, http),
+            http.ws_connect(emulator.url("kraken", "ws")) as ws,
+        ):
+            [status] = await receive_until(ws, lambda f: "systemStatus" in f)
+            assert msgspec.json.decode(status)["status"] == "online"
+            await ws.send_str('{"event":"ping","reqid":42}')
+            assert (await receive_until(ws, lambda f: "pong" in f))[-1] == (
+                '{"event":"pong","reqid":42}'
+            )
+            for request, error in (
+                ({"pair": ["XBT/EUR"], "subscription": {"name": "trade"}}, "not supported"),
+                ({"pair": ["XBT/USDT"], "subscription": {"name": "book", "depth": 7}}, "depth"),
+                ({"pair": ["XBT/USDT"], "subscription": {"name": "spread"}}, "name invalid"),
+            ):
+                await ws.send_str(msgspec.json.encode({"event": "subscribe", **request}).decode())
+                reply = msgspec.json.decode((await receive_until(ws, lambda f: "error" in f))[-1])
+                assert error in reply["errorMessage"]
+            book = {"name": "book", "depth": 10}
+            request = {"event": "subscribe", "pair": ["XBT/USDT"], "subscription": book}
+            await ws.send_str(msgspec.json.encode(request).decode())
+            frames = await receive_until(ws, lambda f: '"as"' in f)
+            reply = msgspec.json.decode(frames[-2])
+            assert (reply["status"], reply["channelName"]) == ("subscribed", "book-10")
+            channel_id, snapshot, name, pair = msgspec.json.decode(frames[-1])
+            assert (channel_id, name, pair) == (reply["channelID"], "book-10", "XBT/USDT")
+            assert len(snapshot["as"]) == len(snapshot["bs"]) == 10
+            price, volume, _time = snapshot["as"][0]
+            assert (len(price.split(".")[1]), len(volume.split(".")[1])) == (5, 8)
+            emulator.pause()  # a quiet market: heartbeats keep the connection alive
+            await receive_until(ws, lambda f: f == '{"event":"heartbeat"}')
+
+    asyncio.run(scenario())
+
+
+def test_checksum_is_the_crc32_of_the_wire_digits() -> None:
+    protocol = KrakenEmulator({})
+    # 5.00 (2 decimals) goes out as "5.00000", 0.00500 (5 decimals) as "0.00500000": without
+    # the point and the leading zeros, "500000" and "500000"; asks first, then bids.
+    ask, bid = (500, 500), (499, 1_000_000)  # bid: "4.99000", "10.00000000"
+    text = "500000" + "500000" + "499000" + "1000000000"
+    assert protocol.checksum(BTC_USDT, [ask], [bid]) == zlib.crc32(text.encode())

@@ -112,6 +112,7 @@ class VenueProtocol(ABC):
         self.clients: set[Client] = set()
         self.subscribers: Counter[tuple[str, str]] = Counter()  # (channel, symbol) -> clients
         self.connections = 0
+        self._sent_by_gone = 0  # frames sent to clients that went away
         self.speed = 1.0  # set by the Emulator
         self.running = asyncio.Event()  # set by the Emulator while the markets run
         self.running.set()
@@ -169,6 +170,9 @@ class VenueProtocol(ABC):
     def has_subscribers(self, channel: str, venue_symbol: str) -> bool:
         return (channel, venue_symbol) in self.subscribers
 
+    def frames_sent(self) -> int:
+        return self._sent_by_gone + sum(client.sent for client in self.clients)
+
     # -- shared machinery ------------------------------------------------------------------
 
     def book_fault(self, *, lossable: bool = True, corruptible: bool = True) -> str | None:
@@ -224,6 +228,7 @@ class VenueProtocol(ABC):
     def _forget(self, client: Client) -> None:
         if client in self.clients:
             self.clients.discard(client)
+            self._sent_by_gone += client.sent
             for key in list(client.subscriptions):
                 self.unsubscribe(client, key)
             self.on_disconnect(client)
@@ -307,6 +312,9 @@ class Emulator:
             protocol.speed = speed
             protocol.running = self._running
             self.app.add_routes(protocol.routes())
+        from orderscope.emulator.control import control_routes  # it needs this module
+
+        self.app.add_routes(control_routes(self))
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
