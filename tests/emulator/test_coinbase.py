@@ -17,6 +17,7 @@ from orderscope.synthetic import BTC_USDT, ETH_USDT, SyntheticMarket
 from orderscope.venues.coinbase import CoinbaseExchange
 
 from .helpers import (
+    QUICK_STALE,
     assert_trades_match,
     lost_outcome,
     receive_until,
@@ -105,7 +106,7 @@ def test_dropped_connection_reconnects_and_gets_a_new_snapshot() -> None:
 
 def test_stalled_feed_is_stale_then_recovers() -> None:
     async def scenario() -> None:
-        async with rig(CoinbaseEmulator, CoinbaseExchange, [BTC_USDT]) as r:
+        async with rig(CoinbaseEmulator, CoinbaseExchange, [BTC_USDT], config=QUICK_STALE) as r:
             assert await wait_for(lambda: synced(r))
             r.protocol.inject("stall", seconds=2.5)
             assert await wait_for(lambda: r.session.counters.stale >= 1)

@@ -6,8 +6,8 @@ import asyncio
 import random
 
 from orderscope.emulator import BinanceEmulator, Emulator, KrakenEmulator
-from orderscope.emulator.control import inject_random, percentile
-from orderscope.emulator.wire import stripped_text
+from orderscope.emulator.control import inject_random
+from orderscope.emulator.wire import LogHistogram, stripped_text
 from orderscope.synthetic import BTC_USDT, SyntheticMarket
 
 from .helpers import serving
@@ -63,7 +63,12 @@ def test_random_faults_are_seeded() -> None:
     assert not any(line.startswith("kraken rest_") for line in first + faults(6))
 
 
-def test_percentile() -> None:
-    assert percentile([], 0.5) == 0
-    assert percentile([5, 1, 3, 2, 4], 0.5) == 3
-    assert percentile(list(range(100)), 0.99) == 99
+def test_log_histogram_quantiles_to_one_percent() -> None:
+    histogram = LogHistogram()
+    for ms in range(1, 1001):
+        histogram.add(ms * 1_000_000)
+    assert 495 <= histogram.quantile_ms(0.5) <= 500
+    assert 980 <= histogram.quantile_ms(0.99) <= 990
+    assert histogram.summary()["max_ms"] == 1000.0 and histogram.n == 1000
+    histogram.add(-5)  # a clock step backwards lands in the first bucket
+    assert 0.00099 < histogram.quantile_ms(0.0) <= 0.001

@@ -18,6 +18,7 @@ from orderscope.synthetic import BTC_USDT, ETH_USDT, SyntheticMarket
 from orderscope.venues.kraken import Kraken
 
 from .helpers import (
+    QUICK_STALE,
     assert_trades_match,
     lost_outcome,
     receive_until,
@@ -101,7 +102,7 @@ def test_dropped_connection_reconnects_and_gets_a_new_snapshot() -> None:
 
 def test_stalled_feed_is_stale_then_recovers() -> None:
     async def scenario() -> None:
-        async with rig(KrakenEmulator, Kraken, [BTC_USDT]) as r:
+        async with rig(KrakenEmulator, Kraken, [BTC_USDT], config=QUICK_STALE) as r:
             assert await wait_for(lambda: synced(r))
             r.protocol.inject("stall", seconds=2.5)
             assert await wait_for(lambda: r.session.counters.stale >= 1)

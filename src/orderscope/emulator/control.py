@@ -24,16 +24,7 @@ if TYPE_CHECKING:
     from orderscope.emulator.server import Emulator
 
 
-def percentile(values: list[int], q: float) -> int:
-    """The q-quantile (0..1) of some values, nearest rank; 0 for none."""
-    if not values:
-        return 0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def status(emulator: Emulator) -> dict[str, Any]:
-    lag = list(emulator.lag_ns)
     venues = {}
     for name, protocol in emulator.protocols.items():
         lost = getattr(protocol, "lost", None)
@@ -49,7 +40,7 @@ def status(emulator: Emulator) -> dict[str, Any]:
         "paused": emulator.paused,
         "speed": emulator.speed,
         "steps": emulator.steps,
-        "lag_ms": {"p50": percentile(lag, 0.5) / 1e6, "p99": percentile(lag, 0.99) / 1e6},
+        "lag": emulator.lag.summary(),
         "venues": venues,
     }
 

@@ -50,6 +50,7 @@ CHECKSUM_LEVELS = 10
 WIRE_PRICE_EXTRA = 3
 WIRE_SIZE_DECIMALS = 8
 HEARTBEAT_S = 1.0
+CHECKSUM_CACHE = 4_096  # level texts kept per market
 #: Kraken's asset codes on the wire, and the legacy prefixed codes of its REST API.
 WIRE_ASSETS = {"BTC": "XBT", "DOGE": "XDG"}
 REST_ASSETS = {"XBT": "XXBT", "ETH": "XETH", "XRP": "XXRP", "XDG": "XXDG", "USD": "ZUSD"}
@@ -84,6 +85,8 @@ class KrakenEmulator(VenueProtocol):
         self._edges: dict[tuple[str, int], tuple[int | None, int | None]] = {}
         self._last_ns = dict.fromkeys(markets, 0)
         self.republished = 0  # levels sent again because they entered a client's depth
+        #: (price, size) -> the level's checksum text, per market
+        self._checksum_text: dict[MarketSpec, dict[Level, str]] = {}
 
     @classmethod
     def venue_symbol(cls, spec: MarketSpec) -> str:
@@ -108,10 +111,18 @@ class KrakenEmulator(VenueProtocol):
 
     def checksum(self, spec: MarketSpec, asks: list[Level], bids: list[Level]) -> int:
         """Kraken's CRC32 of the top asks (best first) then bids (best first), from the text."""
-        text = "".join(
-            _digits(self._price(spec, p)) + _digits(self._size(spec, s)) for p, s in asks + bids
-        )
-        return zlib.crc32(text.encode("ascii"))
+        cache = self._checksum_text.setdefault(spec, {})
+        if len(cache) > CHECKSUM_CACHE:
+            cache.clear()
+        parts = []
+        for level in asks + bids:
+            text = cache.get(level)
+            if text is None:  # the top levels change little from one update to the next
+                price, size = level
+                text = _digits(self._price(spec, price)) + _digits(self._size(spec, size))
+                cache[level] = text
+            parts.append(text)
+        return zlib.crc32("".join(parts).encode("ascii"))
 
     def _channel_id(self, channel: str, pair: str) -> int:
         key = (channel, pair)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
+from orderscope.emulator.wire import LogHistogram
 from orderscope.errors import ConfigError
 from orderscope.synthetic import MarketSpec, MarketStep, SyntheticMarket
 
@@ -39,7 +40,7 @@ TICK_NS = 100_000_000  # venues that batch book updates do it every 100 ms
 WALL_TICK_S = 0.25  # housekeeping (heartbeats) runs on the wall clock, paused or not
 CLIENT_QUEUE = 50_000  # frames; a client that lags further is disconnected, as venues do
 DEFAULT_STALL_S = 10.0
-LAG_SAMPLES = 20_000
+CATCH_UP_YIELD = 16  # steps run back to back, at most, when the clock is behind
 
 #: Every fault a venue may take; a protocol lists the ones that make sense for it.
 FAULT_KINDS = ("skip", "corrupt", "stall", "drop", "rest_429", "rest_403")
@@ -320,9 +321,10 @@ class Emulator:
         self.port = 0
         self.sim_ns = 0
         self.steps = 0
-        #: wall time minus simulated time when a step's frames were made (ns): the emulator's
-        #: own lateness, part of any latency a client measures from the frames' timestamps
-        self.lag_ns: deque[int] = deque(maxlen=LAG_SAMPLES)
+        #: wall time minus simulated time when a step's frames were made: the emulator's own
+        #: lateness, part of any latency a client measures from the frames' timestamps
+        self.lag = LogHistogram()
+        self._late = 0
 
     @staticmethod
     def market(spec: MarketSpec, seed: int) -> SyntheticMarket:
@@ -406,13 +408,20 @@ class Emulator:
             self.steps += 1
             protocol.on_step(venue_symbol, step, due)
             if self.speed == 1.0:
-                self.lag_ns.append(time.time_ns() - due)
+                self.lag.add(time.time_ns() - due)
             heapq.heappush(queue, (due + step.dt_ns, tie, venue, venue_symbol))
 
     async def _sleep_until(self, sim_ns: int, wall0: float, sim0: int) -> None:
         delay = (sim_ns - sim0) / 1e9 / self.speed - (time.monotonic() - wall0)
         if delay > 0:
             await asyncio.sleep(delay)
+            self._late = 0
+            return
+        # Behind the wall clock (a loaded machine): catch up, but let the writers send as
+        # it goes, or the frames would leave in one burst at the end.
+        self._late += 1
+        if self._late % CATCH_UP_YIELD == 0:
+            await asyncio.sleep(0)
 
     async def _run_wall_ticks(self) -> None:
         while True:

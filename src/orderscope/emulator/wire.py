@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 
 from orderscope.fixed import POW10, format_fixed
@@ -71,3 +73,39 @@ class DayStats:
     def vwap(self) -> int:
         """Volume-weighted average price in price units (rounded down)."""
         return self.notional // self.volume if self.volume else self.last
+
+
+class LogHistogram:
+    """Durations (ns) in 1% log buckets from 1 µs: constant memory however long it runs."""
+
+    STEP = math.log(1.01)
+
+    def __init__(self) -> None:
+        self.counts: Counter[int] = Counter()
+        self.n = 0
+        self.max_ns = 0
+
+    def add(self, ns: int) -> None:
+        self.counts[int(math.log(max(ns, 1_000)) / self.STEP)] += 1
+        self.n += 1
+        if ns > self.max_ns:
+            self.max_ns = ns
+
+    def quantile_ms(self, q: float) -> float:
+        """The q-quantile (0..1) in milliseconds, to 1% (a bucket's lower bound)."""
+        rank = q * self.n
+        seen = 0
+        for bucket in sorted(self.counts):
+            seen += self.counts[bucket]
+            if seen >= rank:
+                return math.exp(bucket * self.STEP) / 1e6
+        return self.max_ns / 1e6
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "n": self.n,
+            "p50_ms": round(self.quantile_ms(0.5), 3),
+            "p99_ms": round(self.quantile_ms(0.99), 3),
+            "p999_ms": round(self.quantile_ms(0.999), 3),
+            "max_ms": round(self.max_ns / 1e6, 3),
+        }
