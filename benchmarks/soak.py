@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import math
 import os
 import platform
@@ -212,7 +213,7 @@ class Soak:
         next_fault, next_check, next_memory, n = start + every, start + every / 2, start, 0
         while (now := time.monotonic()) < end:
             if now >= next_memory:
-                self.sample_memory(emulator_pid)
+                await self.sample_memory(emulator_pid)
                 next_memory += MEMORY_EVERY_S
             if now >= next_fault:
                 venue, kind = plan[n % len(plan)] if n < len(plan) else rng.choice(plan)
@@ -231,7 +232,7 @@ class Soak:
         self.elapsed = time.monotonic() - start
         self.cpu1 = (cpu_s(), cpu_s(emulator_pid))
         self.frames1 = sum(r.session.counters.frames for r in self.runs.values())
-        self.sample_memory(emulator_pid)
+        await self.sample_memory(emulator_pid)
         self.status = await self.api("GET", "")
 
     async def inject(self, venue: str, kind: str) -> None:
@@ -302,12 +303,16 @@ class Soak:
         note = "ok" if not bad else f"MISMATCH {bad}"
         print(f"{paused_at - self.t0:7.1f}s compare {len(truth)} books: {note}", flush=True)
 
-    def sample_memory(self, emulator_pid: int | None) -> None:
+    async def sample_memory(self, emulator_pid: int | None) -> None:
+        """RSS of both processes, and their live Python objects (flat when nothing leaks)."""
+        status = await self.api("GET", "")
         self.memory.append(
             {
                 "t_s": round(time.monotonic() - self.t0, 1),
                 "client_mb": round(rss_mb(), 1),
+                "client_objects": len(gc.get_objects()),
                 "emulator_mb": round(rss_mb(emulator_pid), 1),
+                "emulator_objects": status["objects"],
             }
         )
 

@@ -1,6 +1,7 @@
 """The emulator's control API, on its own port under ``/control`` (loopback only):
 
-- ``GET /control``: status (clients, frames sent, faults fired, the emulator's own lag);
+- ``GET /control``: status (clients, frames sent, faults fired, the emulator's own lag, live
+  Python objects);
 - ``POST /control/pause``, ``POST /control/resume``: freeze and restart the markets;
 - ``POST /control/fault/{venue}/{kind}[?seconds=S]``: inject a fault (``FAULT_KINDS``);
 - ``GET /control/book/{venue}?symbol=VENUE_SYMBOL``: a synthetic market's true book, levels as
@@ -11,6 +12,7 @@ Tools (the soak benchmark, a person with curl) drive a running ``orderscope emul
 
 from __future__ import annotations
 
+import gc
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,7 @@ def status(emulator: Emulator) -> dict[str, Any]:
         "paused": emulator.paused,
         "speed": emulator.speed,
         "steps": emulator.steps,
+        "objects": len(gc.get_objects()),  # Python objects alive: flat when nothing leaks
         "lag": emulator.lag.summary(),
         "venues": venues,
     }

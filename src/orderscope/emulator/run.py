@@ -69,9 +69,10 @@ def build_emulator(
 def describe(emulator: Emulator) -> list[str]:
     """What a person needs to point connectors at a started emulator."""
     lines = [f"orderscope emulator on 127.0.0.1:{emulator.port} (speed {emulator.speed:g})"]
+    width = max(9, *(len(name) for name in emulator.protocols))
     for name, protocol in emulator.protocols.items():
         ws, rest = emulator.url(name, "ws"), emulator.url(name)
-        lines.append(f"  {name:<9} ws {ws}  rest {rest}")
+        lines.append(f"  {name:<{width}} ws {ws}  rest {rest}")
         if isinstance(protocol, CaptureFeed):
             lines.append(
                 f"            capture {protocol.capture.prefix}: {len(protocol.frames)} frames; "
@@ -80,7 +81,8 @@ def describe(emulator: Emulator) -> list[str]:
             lines.extend(f"              {s[:160]}" for s in protocol.recorded_subscriptions)
         else:
             lines.append(f"            symbols {' '.join(protocol.markets)}")
-    lines.append(f"  control   {emulator.url('control')} (status, pause, resume, fault, book)")
+    control = emulator.url("control")
+    lines.append(f"  {'control':<{width}} {control} (status, pause, resume, fault, book)")
     lines.append('  a connector: Endpoints(ws="<ws>", rest="<rest>"); Ctrl-C stops')
     return lines
 
