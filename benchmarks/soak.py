@@ -372,6 +372,7 @@ class Soak:
                 "emulator": round((self.cpu1[1] - self.cpu0[1]) / self.elapsed, 2),
             },
             "emulator_lag": self.status["lag"],
+            "emulator_time_dropped_s": self.status["dropped_s"],
             "client_loop_lag": self.loop_lag.summary(),
             "faults": self.faults,
             "comparisons": len(self.comparisons),

@@ -44,6 +44,7 @@ def status(emulator: Emulator) -> dict[str, Any]:
         "steps": emulator.steps,
         "objects": len(gc.get_objects()),  # Python objects alive: flat when nothing leaks
         "lag": emulator.lag.summary(),
+        "dropped_s": round(emulator.dropped_ns / 1e9, 3),  # simulated time skipped: starved
         "venues": venues,
     }
 

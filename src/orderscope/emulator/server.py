@@ -9,7 +9,9 @@ points at it by configuration only
 The market clock is simulated time mapped onto the wall clock at ``speed`` (1 = real time).
 Frames carry the simulated time as the venue's timestamp, so a client can measure the latency
 from a frame's creation to its own processing. A pause freezes the markets, not the time: on
-resume the simulated clock jumps over the pause, so at speed 1 it stays the wall clock.
+resume the simulated clock jumps over the pause, so at speed 1 it stays the wall clock. A clock
+starved of CPU (a loaded machine) that falls more than 100 ms behind skips ahead likewise: the
+markets make fewer events and timestamps stay true (``Emulator.dropped_ns`` counts the skips).
 
 Faults are injected per venue (``Faults``, ``VenueProtocol.inject``): drop every connection,
 skip book frames (a lost update: a sequence gap on Binance, a checksum failure or a removed
@@ -40,6 +42,7 @@ TICK_NS = 100_000_000  # venues that batch book updates do it every 100 ms
 WALL_TICK_S = 0.25  # housekeeping (heartbeats) runs on the wall clock, paused or not
 CLIENT_QUEUE = 50_000  # frames; a client that lags further is disconnected, as venues do
 DEFAULT_STALL_S = 10.0
+MAX_BEHIND_S = 0.1  # further behind the wall clock, the clock skips ahead (see _run_clock)
 CATCH_UP_YIELD = 16  # steps run back to back, at most, when the clock is behind
 
 #: Every fault a venue may take; a protocol lists the ones that make sense for it.
@@ -299,6 +302,15 @@ class VenueProtocol(ABC):
         return ws
 
 
+def _later(
+    queue: list[tuple[int, int, str, str]], next_tick: int, gap: int
+) -> tuple[list[tuple[int, int, str, str]], int]:
+    """The clock's agenda moved ``gap`` ns later."""
+    moved = [(due + gap, tie, venue, symbol) for due, tie, venue, symbol in queue]
+    heapq.heapify(moved)
+    return moved, next_tick + gap
+
+
 class Emulator:
     """Emulated venues (synthetic markets or recorded captures) on one local port."""
 
@@ -324,6 +336,7 @@ class Emulator:
         #: wall time minus simulated time when a step's frames were made: the emulator's own
         #: lateness, part of any latency a client measures from the frames' timestamps
         self.lag = LogHistogram()
+        self.dropped_ns = 0  # simulated time skipped because the clock fell too far behind
         self._late = 0
 
     @staticmethod
@@ -377,6 +390,7 @@ class Emulator:
         ):
             heapq.heappush(queue, (sim0 + tie, tie, protocol.name, venue_symbol))
         next_tick = sim0 + TICK_NS
+        max_behind = int(MAX_BEHIND_S * 1e9 * self.speed)
         while True:
             if not self._running.is_set():
                 for protocol in self.protocols.values():
@@ -386,10 +400,16 @@ class Emulator:
                 # Time went on while the markets stood still: what was due moves by the pause
                 # (the markets do not catch up), and simulated time keeps mapping onto the wall.
                 gap = int((time.monotonic() - paused_at) * 1e9 * self.speed)
-                queue = [(due + gap, tie, v, s) for due, tie, v, s in queue]
-                heapq.heapify(queue)
-                next_tick += gap
+                queue, next_tick = _later(queue, next_tick, gap)
                 self.sim_ns += gap
+            upcoming = next_tick if not queue else min(next_tick, queue[0][0])
+            behind = sim0 + int((time.monotonic() - wall0) * 1e9 * self.speed) - upcoming
+            if behind > max_behind:
+                # Starved of CPU: drop the simulated time it cannot make up rather than send a
+                # growing backlog with stale stamps (fewer events, timestamps stay true).
+                queue, next_tick = _later(queue, next_tick, behind)
+                self.dropped_ns += behind
+                continue
             if not queue or next_tick <= queue[0][0]:
                 await self._sleep_until(next_tick, wall0, sim0)
                 self.sim_ns = next_tick
