@@ -355,6 +355,7 @@ class Soak:
                 "injected": dict(run.injected),
                 "emulator_fired": fired,
                 "checks": checks,
+                "emulator_send_wait": emulated["send_wait"],
                 "latency_steady": run.steady.summary(),
                 "latency_all": run.overall.summary(),
             }

@@ -131,6 +131,5 @@ class CaptureFeed(VenueProtocol):
             if fault == "skip":
                 continue
             frame = payload[: len(payload) // 2] if fault == "corrupt" else payload
-            await client.queue.put(frame)  # a recording waits for its reader
-            client.last_push = time.monotonic()
+            await client.put(frame)  # a recording waits for its reader
             self.played += 1

@@ -36,6 +36,7 @@ def status(emulator: Emulator) -> dict[str, Any]:
             "frames_sent": protocol.frames_sent(),
             "faults": dict(protocol.faults.fired),
             "lost_pending": lost.pending if lost is not None else 0,
+            "send_wait": protocol.send_waits.summary(),
             "symbols": list(protocol.markets),
         }
     return {

@@ -72,34 +72,44 @@ class Faults:
 class Client:
     """One connected WebSocket client and its outgoing queue."""
 
-    def __init__(self, ws: web.WebSocketResponse, faults: Faults) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, faults: Faults, waits: LogHistogram | None = None
+    ) -> None:
         self.ws = ws
         self.faults = faults
-        self.queue: asyncio.Queue[Frame | None] = asyncio.Queue(CLIENT_QUEUE)
+        #: how long frames waited in the queue before they were written (the venue's backlog)
+        self.waits = waits if waits is not None else LogHistogram()
+        self.queue: asyncio.Queue[tuple[int, Frame]] = asyncio.Queue(CLIENT_QUEUE)
         self.subscriptions: set[tuple[str, str]] = set()  # (channel, venue symbol)
         self.sent = 0
         self.last_push = time.monotonic()
 
     def push(self, frame: Frame) -> bool:
         try:
-            self.queue.put_nowait(frame)
+            self.queue.put_nowait((time.monotonic_ns(), frame))
         except asyncio.QueueFull:
             return False
         self.last_push = time.monotonic()
         return True
 
+    async def put(self, frame: Frame) -> None:
+        """Queue a frame, waiting for room (a recording waits for its reader)."""
+        await self.queue.put((time.monotonic_ns(), frame))
+        self.last_push = time.monotonic()
+
     async def writer(self) -> None:
         while True:
-            frame = await self.queue.get()
+            queued_ns, frame = await self.queue.get()
             # A stall holds frames back (the venue goes quiet); they are delivered late.
             while (delay := self.faults.stall_until - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
-            if frame is None or self.ws.closed:
+            if self.ws.closed:
                 return
             if isinstance(frame, bytes):
                 await self.ws.send_bytes(frame)
             else:
                 await self.ws.send_str(frame)
+            self.waits.add(time.monotonic_ns() - queued_ns)
             self.sent += 1
 
 
@@ -117,6 +127,7 @@ class VenueProtocol(ABC):
         self.subscribers: Counter[tuple[str, str]] = Counter()  # (channel, symbol) -> clients
         self.connections = 0
         self._sent_by_gone = 0  # frames sent to clients that went away
+        self.send_waits = LogHistogram()  # time frames spent queued before being written
         self.speed = 1.0  # set by the Emulator
         self.running = asyncio.Event()  # set by the Emulator while the markets run
         self.running.set()
@@ -284,7 +295,7 @@ class VenueProtocol(ABC):
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=0)
         await ws.prepare(request)
-        client = Client(ws, self.faults)
+        client = Client(ws, self.faults, self.send_waits)
         self.clients.add(client)
         self.connections += 1
         self.on_connect(client, request)
