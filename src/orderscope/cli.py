@@ -365,6 +365,51 @@ def watch(
         _fail(error)
 
 
+@app.command()
+def emulate(
+    port: Annotated[int, typer.Option(help="local port (0: any free one)")] = 8765,
+    venues: Annotated[
+        str | None,
+        typer.Option(help="synthetic venues, comma-separated [default: binance,coinbase,kraken]"),
+    ] = None,
+    symbols: Annotated[
+        str,
+        typer.Option(help="synthetic markets: BTC/USDT ETH/USDT SOL/USDT XRP/USDT DOGE/USDT"),
+    ] = "BTC/USDT,ETH/USDT",
+    speed: Annotated[
+        float, typer.Option(help="simulated seconds per second; captures: 0 = as fast as read")
+    ] = 1.0,
+    capture: Annotated[
+        list[Path] | None,
+        typer.Option(help="serve a recorded capture (files or a directory); repeatable"),
+    ] = None,
+    fault_every: Annotated[
+        float | None, typer.Option(help="inject a random fault every N seconds (logged)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the markets and of the faults")] = 7,
+    rate: Annotated[
+        float | None, typer.Option(help="market events per second [default: each market's]")
+    ] = None,
+) -> None:
+    """A local venue emulator (Binance, Coinbase, Kraken protocols) until Ctrl-C."""
+    from orderscope.emulator.run import DEFAULT_VENUES, build_emulator, run_emulate
+
+    try:
+        names = venues.split(",") if venues else ([] if capture else list(DEFAULT_VENUES))
+        emulator = build_emulator(
+            [n.strip().lower() for n in names if n.strip()],
+            _symbols([s for s in symbols.split(",") if s.strip()]) or [],
+            captures=capture or [],
+            speed=speed,
+            seed=seed,
+            rate=rate,
+        )
+    except OrderscopeError as error:
+        _fail(error)
+        return
+    run_emulate(emulator, port=port, fault_every=fault_every, seed=seed)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app()

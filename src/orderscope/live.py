@@ -341,6 +341,8 @@ class LiveSession:
                     self.venue.reconnect_requested = False
                     self.counters.requested_reconnects += 1
                     return "the venue asked for a reconnect", True
+                if self._resubscribed:
+                    self._answered_resubscribes()
                 if self.venue.resync_requests:
                     await self._resync(conn_id, ws)
                 elif self.states.get(conn_id) is FeedState.RESYNCING:
@@ -406,6 +408,13 @@ class LiveSession:
         if waiting and self.states.get(conn_id) is not FeedState.RESYNCING:
             reason = f"{len(waiting)} book(s) waiting for a snapshot"
             self._status(conn_id, FeedState.RESYNCING, reason, 0)
+
+    def _answered_resubscribes(self) -> None:
+        """Forget the resubscribes whose snapshot came: a book that fails again soon after
+        must be resubscribed at once, not after ``resubscribe_timeout_s``."""
+        requests = self.venue.resync_requests
+        for symbol in [s for s in self._resubscribed if s not in requests]:
+            del self._resubscribed[symbol]
 
     async def _fetch_snapshot(self, symbol: str, url: str) -> None:
         attempt = 0

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orderscope.book import L2Book
+from orderscope.errors import ConfigError
 from orderscope.model import Instrument, InstrumentKind, Side
 
 #: One level change: (is_bid, price, new absolute size); size 0 removes the level.
@@ -76,15 +77,65 @@ ETH_USDT = MarketSpec(
     median_market_order=1.2,
     events_per_second=150.0,
 )
+#: A SOL/USDT-like market: $0.01 ticks around 150.00, sizes to the thousandth.
+SOL_USDT = MarketSpec(
+    base="SOL",
+    start_price=15_000,
+    size_decimals=3,
+    depth=150,
+    median_order=12.0,
+    median_market_order=20.0,
+    events_per_second=120.0,
+)
+#: An XRP/USDT-like market: 4 price decimals around 0.5000, sizes to the tenth.
+XRP_USDT = MarketSpec(
+    base="XRP",
+    start_price=5_000,
+    price_decimals=4,
+    size_decimals=1,
+    depth=100,
+    median_order=1_500.0,
+    median_market_order=2_500.0,
+    events_per_second=100.0,
+)
+#: A DOGE/USDT-like market: 5 price decimals around 0.15000, whole coins.
+DOGE_USDT = MarketSpec(
+    base="DOGE",
+    start_price=15_000,
+    price_decimals=5,
+    size_decimals=0,
+    depth=100,
+    median_order=4_000.0,
+    median_market_order=6_000.0,
+    events_per_second=100.0,
+)
+#: The synthetic markets by unified symbol.
+SPECS: dict[str, MarketSpec] = {
+    spec.symbol: spec for spec in (BTC_USDT, ETH_USDT, SOL_USDT, XRP_USDT, DOGE_USDT)
+}
+
+
+def spec_for(symbol: str) -> MarketSpec:
+    """The synthetic market of a unified symbol (``BTC/USDT``), or ConfigError."""
+    try:
+        return SPECS[symbol]
+    except KeyError:
+        known = ", ".join(SPECS)
+        raise ConfigError(f"no synthetic market for {symbol!r} (known: {known})") from None
 
 
 @dataclass(frozen=True, slots=True)
 class MarketStep:
-    """What one step of the model did: elapsed simulated time, level changes, fills."""
+    """What one step of the model did: elapsed simulated time, level changes, fills.
+
+    ``before`` holds the size each changed level had before the step (aligned with
+    ``changes``): what a client that missed the step still shows.
+    """
 
     dt_ns: int
     changes: list[Change]
     fills: list[Fill]
+    before: list[int] = field(default_factory=list)
 
 
 class SyntheticMarket:
@@ -96,6 +147,7 @@ class SyntheticMarket:
         self.book = L2Book(instrument or spec.instrument("synthetic", spec.symbol.replace("/", "")))
         self._lot = 10**spec.size_decimals
         self._last_side = Side.BUY
+        self._before: list[int] = []
         bids: list[tuple[int, int]] = []
         asks: list[tuple[int, int]] = []
         for i in range(1, spec.depth + 1):
@@ -109,6 +161,7 @@ class SyntheticMarket:
     def step(self) -> MarketStep:
         """Advance the market by one order (limit, cancel or market)."""
         rng = self.rng
+        self._before = []
         dt_ns = max(1, int(rng.expovariate(self.spec.events_per_second) * 1e9))
         u = rng.random()
         if u < 0.07:
@@ -118,7 +171,7 @@ class SyntheticMarket:
         else:
             changes, fills = self._cancel(), []
         changes.extend(self._replenish())
-        return MarketStep(dt_ns, changes, fills)
+        return MarketStep(dt_ns, changes, fills, self._before)
 
     def _market_order(self) -> tuple[list[Change], list[Fill]]:
         rng = self.rng
@@ -192,7 +245,11 @@ class SyntheticMarket:
         return changes
 
     def _apply(self, changes: list[Change]) -> None:
+        book = self.book
+        self._before.extend(
+            book.bid_size(price) if is_bid else book.ask_size(price) for is_bid, price, _ in changes
+        )
         bids = [(p, s) for is_bid, p, s in changes if is_bid]
         asks = [(p, s) for is_bid, p, s in changes if not is_bid]
         if bids or asks:
-            self.book.apply_delta(bids, asks)
+            book.apply_delta(bids, asks)

@@ -15,9 +15,9 @@ import msgspec
 from aiohttp import web
 
 from orderscope.emulator.server import Client, VenueProtocol
-from orderscope.fixed import format_fixed
+from orderscope.emulator.wire import wire_text
 from orderscope.model import Side
-from orderscope.synthetic import MarketStep, SyntheticMarket
+from orderscope.synthetic import MarketSpec, MarketStep, SyntheticMarket
 
 WIRE_DECIMALS = 8  # Binance spot writes every price and size with 8 decimals
 
@@ -39,6 +39,10 @@ class BinanceEmulator(VenueProtocol):
         super().__init__(markets)
         self.state = {symbol: _SymbolState() for symbol in markets}
 
+    @classmethod
+    def venue_symbol(cls, spec: MarketSpec) -> str:
+        return f"{spec.base}{spec.quote}"
+
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get(f"/{self.name}/stream", self.websocket),
@@ -49,12 +53,10 @@ class BinanceEmulator(VenueProtocol):
     # -- text formatting -------------------------------------------------------------------
 
     def _price(self, market: SyntheticMarket, price: int) -> str:
-        decimals = market.spec.price_decimals
-        return format_fixed(price * 10 ** (WIRE_DECIMALS - decimals), WIRE_DECIMALS)
+        return wire_text(price, market.spec.price_decimals, WIRE_DECIMALS)
 
     def _size(self, market: SyntheticMarket, size: int) -> str:
-        decimals = market.spec.size_decimals
-        return format_fixed(size * 10 ** (WIRE_DECIMALS - decimals), WIRE_DECIMALS)
+        return wire_text(size, market.spec.size_decimals, WIRE_DECIMALS)
 
     def _levels(
         self, market: SyntheticMarket, levels: dict[int, int] | list[tuple[int, int]]
@@ -68,7 +70,7 @@ class BinanceEmulator(VenueProtocol):
         for group in parse_qs(request.query_string).get("streams", []):
             for stream in group.split("/"):
                 symbol, _, suffix = stream.partition("@")
-                client.subscriptions.add((suffix.split("@", 1)[0], symbol.upper()))
+                self.subscribe(client, (suffix.split("@", 1)[0], symbol.upper()))
 
     def on_step(self, venue_symbol: str, step: MarketStep, now_ns: int) -> None:
         market = self.markets[venue_symbol]
