@@ -157,8 +157,11 @@ class Service:
             self.engine.flush()
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    return Response(s.error_body(code, message), status_code=status, media_type="application/json")
+def _error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    body = s.error_body(code, message)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def create_app(service: Service) -> Any:
@@ -181,13 +184,15 @@ def create_app(service: Service) -> Any:
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("query", "path"))
-        return _error(400, "invalid_parameter", f"{where}: {first.get('msg', 'invalid')}")
+        loc = tuple(first.get("loc", ()))
+        where = ".".join(str(p) for p in loc if p not in ("query", "path"))
+        code = "invalid_symbol" if loc == ("path", "symbol") else "invalid_parameter"
+        return _error(400, code, f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> Response:
         code = STATUS_CODES.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        return _error(exc.status_code, code, str(exc.detail), exc.headers)
 
     @app.get(
         "/health",

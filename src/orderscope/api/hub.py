@@ -71,7 +71,7 @@ class Client:
         self._wake.set()
         return True
 
-    def _take(self) -> list[bytes]:
+    def take_batch(self) -> list[bytes]:
         batch: list[bytes] = []
         queue, latest = self._queue, self._latest
         while queue and len(batch) < MAX_BATCH:
@@ -90,7 +90,7 @@ class Client:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            batch = self._take()
+            batch = self.take_batch()
             if batch:
                 await self.send(b"".join((b"[", b",".join(batch), b"]")).decode())
                 self.sent_frames += 1

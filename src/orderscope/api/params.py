@@ -16,11 +16,13 @@ from orderscope.flow.base import parse_row, parse_timeframe
 from orderscope.model import Instrument
 from orderscope.symbols import normalize_user_symbol
 
-_RFC3339 = re.compile(
+RFC3339_PATTERN = (
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
     r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
 )
-_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._]{0,31}([/:\-][A-Za-z0-9._]{1,32}){1,3}$")
+SYMBOL_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._]{0,31}([/:\-][A-Za-z0-9._]{1,32}){1,3}$"
+_RFC3339 = re.compile(RFC3339_PATTERN)
+_SYMBOL = re.compile(SYMBOL_PATTERN)
 MAX_NS = 2**63 - 1
 MAX_TIMEFRAME_NS = 7 * 24 * 3600 * 1_000_000_000
 

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 import polars as pl
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from orderscope.api import schemas as s
 from orderscope.api.params import (
+    RFC3339_PATTERN,
+    SYMBOL_PATTERN,
     ApiError,
     bad,
     parse_ratio,
@@ -73,9 +75,25 @@ VenueParam = Annotated[
     Query(max_length=32, description="one venue (binance, ...); omitted: every venue together"),
 ]
 StartParam = Annotated[
-    str | None, Query(max_length=40, description="RFC 3339, e.g. 2026-01-02T03:04:05Z")
+    str | None,
+    Query(
+        max_length=40,
+        pattern=RFC3339_PATTERN,
+        description="RFC 3339 with an offset, e.g. 2026-01-02T03:04:05.5Z",
+    ),
 ]
-EndParam = Annotated[str | None, Query(max_length=40, description="RFC 3339, exclusive")]
+EndParam = Annotated[
+    str | None,
+    Query(max_length=40, pattern=RFC3339_PATTERN, description="RFC 3339, exclusive"),
+]
+SymbolPath = Annotated[
+    str,
+    Path(
+        max_length=100,
+        pattern=SYMBOL_PATTERN,
+        description="BTC-USDT, BTC-USDT-USDT (for BTC/USDT:USDT) or URL-encoded BTC%2FUSDT",
+    ),
+]
 RowParam = Annotated[
     str | None,
     Query(max_length=24, description="row height: a price step ('0.5') or ticks ('10t')"),
@@ -210,7 +228,7 @@ def router(service: Service) -> APIRouter:
         summary="Footprint bars: by time, volume or trade count, with imbalances and POC",
     )
     async def footprint_route(
-        symbol: str,
+        symbol: SymbolPath,
         venue: VenueParam = None,
         timeframe: Annotated[str, Query(max_length=8)] = "1m",
         aggregation: Aggregation = Aggregation.TIME,
@@ -286,7 +304,7 @@ def router(service: Service) -> APIRouter:
         summary="Volume profile: per session (VPSV) or over a range (VPVR); POC, value area",
     )
     async def volume_profile_route(
-        symbol: str,
+        symbol: SymbolPath,
         type: ProfileType = ProfileType.VPSV,  # the SPEC's parameter name
         venue: VenueParam = None,
         start_time: StartParam = None,
@@ -344,7 +362,7 @@ def router(service: Service) -> APIRouter:
         summary="Cumulative volume delta and delta bars (momentum, divergence, exhaustion)",
     )
     async def delta_route(
-        symbol: str,
+        symbol: SymbolPath,
         venue: VenueParam = None,
         timeframe: Annotated[str | None, Query(max_length=8)] = None,
         start_time: StartParam = None,
@@ -403,7 +421,7 @@ def router(service: Service) -> APIRouter:
         responses=s.responses("MetricsResponse"),
         summary="Order-flow and book metrics: last trade, volumes, CVD, VWAP, spreads, depth",
     )
-    async def metrics_route(symbol: str, venue: VenueParam = None) -> Response:
+    async def metrics_route(symbol: SymbolPath, venue: VenueParam = None) -> Response:
         key = Key(service, symbol, venue)
         return _json(s.ok(s.MetricsResponse, metrics(service, key)))
 
@@ -414,7 +432,7 @@ def router(service: Service) -> APIRouter:
         summary="Each venue's exact book: top N levels a side, sync state",
     )
     async def book_route(
-        symbol: str,
+        symbol: SymbolPath,
         venue: VenueParam = None,
         depth: Annotated[int, Query(ge=1, le=1000, description="levels a side")] = 20,
     ) -> Response:
