@@ -31,6 +31,7 @@ from orderscope.api import schemas as s
 from orderscope.api import ws
 from orderscope.api.hub import Hub
 from orderscope.api.params import ApiError
+from orderscope.api.rest import get
 from orderscope.api.rest import router as rest_router
 from orderscope.api.security import Guard, RateLimiter
 from orderscope.engine import Engine
@@ -194,17 +195,12 @@ def create_app(service: Service) -> Any:
         code = STATUS_CODES.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail), exc.headers)
 
-    @app.get(
-        "/health",
-        response_class=Response,
-        responses=s.responses("HealthResponse"),
-        summary="Liveness and a few counters",
-    )
-    async def health() -> Response:
+    @get(app, "/health", s.HealthResponse, "Liveness and a few counters")
+    async def health() -> msgspec.Struct:
         engine = service.engine
         infos = service.feed_venues()
         running = sum(1 for f in infos.values() if f.state == "running")
-        data = s.HealthData(
+        return s.HealthData(
             "ok",
             running,
             len(infos),
@@ -213,7 +209,6 @@ def create_app(service: Service) -> Any:
             len(service.hub.clients),
             rfc3339(engine.clock_ns) if engine.clock_ns else None,
         )
-        return Response(s.ok(s.HealthResponse, data), media_type="application/json")
 
     app.include_router(rest_router(service), prefix="/api/v1")
     for make in ROUTERS:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import replace as dc_replace
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 import polars as pl
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, FastAPI, Path, Query
 from fastapi.responses import Response
 
 from orderscope.api import schemas as s
@@ -101,8 +103,31 @@ RowParam = Annotated[
 LimitParam = Annotated[int, Query(ge=1, le=1000, description="the newest N bars")]
 
 
-def _json(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
+Endpoint = Callable[..., Awaitable[msgspec.Struct]]
+
+
+def get(
+    api: APIRouter | FastAPI, path: str, response: type[msgspec.Struct], summary: str
+) -> Callable[[Endpoint], Endpoint]:
+    """Register a GET route whose function returns the ``data`` Struct: it is sent in the
+    ``response`` envelope, encoded by msgspec, and documented under that envelope's schema."""
+
+    def decorate(fn: Endpoint) -> Endpoint:
+        @functools.wraps(fn)
+        async def route(*args: Any, **kwargs: Any) -> Response:
+            body = s.ok(response, await fn(*args, **kwargs))
+            return Response(body, media_type="application/json")
+
+        api.get(
+            path,
+            response_class=Response,
+            response_model=None,
+            responses=s.responses(response.__name__),
+            summary=summary,
+        )(route)
+        return fn
+
+    return decorate
 
 
 class Key:
@@ -185,13 +210,8 @@ def router(service: Service) -> APIRouter:
     engine = service.engine
     session_ns = engine.config.session_ns
 
-    @api.get(
-        "/symbols",
-        response_class=Response,
-        responses=s.responses("SymbolsResponse"),
-        summary="Symbols served, with their venues and precision",
-    )
-    async def symbols() -> Response:
+    @get(api, "/symbols", s.SymbolsResponse, "Symbols served, with their venues and precision")
+    async def symbols() -> msgspec.Struct:
         infos = []
         for symbol in engine.symbols():
             members = engine.members[symbol]
@@ -219,13 +239,13 @@ def router(service: Service) -> APIRouter:
             )
         cfg = engine.config
         data = s.SymbolsData(list(cfg.timeframes), cfg.push_timeframe, infos)
-        return _json(s.ok(s.SymbolsResponse, data))
+        return data
 
-    @api.get(
+    @get(
+        api,
         "/orderflow/footprint/{symbol:path}",
-        response_class=Response,
-        responses=s.responses("FootprintResponse"),
-        summary="Footprint bars: by time, volume or trade count, with imbalances and POC",
+        s.FootprintResponse,
+        "Footprint bars: by time, volume or trade count, with imbalances and POC",
     )
     async def footprint_route(
         symbol: SymbolPath,
@@ -242,7 +262,7 @@ def router(service: Service) -> APIRouter:
         limit: LimitParam = 100,
         imbalance_ratio: Annotated[str | None, Query(max_length=16)] = None,
         imbalance_min_volume: Annotated[str | None, Query(max_length=24)] = None,
-    ) -> Response:
+    ) -> msgspec.Struct:
         key = Key(service, symbol, venue)
         inst = key.instrument
         start_ns, end_ns = time_range(start_time, end_time)
@@ -295,13 +315,13 @@ def router(service: Service) -> APIRouter:
             _maybe_time(first),
             views,
         )
-        return _json(s.ok(s.FootprintResponse, data))
+        return data
 
-    @api.get(
+    @get(
+        api,
         "/orderflow/volume-profile/{symbol:path}",
-        response_class=Response,
-        responses=s.responses("ProfileResponse"),
-        summary="Volume profile: per session (VPSV) or over a range (VPVR); POC, value area",
+        s.ProfileResponse,
+        "Volume profile: per session (VPSV) or over a range (VPVR); POC, value area",
     )
     async def volume_profile_route(
         symbol: SymbolPath,
@@ -313,7 +333,7 @@ def router(service: Service) -> APIRouter:
         value_area: Annotated[
             str | None, Query(max_length=16, description="share inside the value area, (0, 1]")
         ] = None,
-    ) -> Response:
+    ) -> msgspec.Struct:
         key = Key(service, symbol, venue)
         inst = key.instrument
         start_ns, end_ns = time_range(start_time, end_time)
@@ -338,7 +358,7 @@ def router(service: Service) -> APIRouter:
                 for k in starts
             ]
             data = s.ProfileData(key.symbol, key.venue, type.value, "live", None, views)
-            return _json(s.ok(s.ProfileResponse, data))
+            return data
         frame = key.frame(start_ns, end_ns)
         first = key.data_start()
 
@@ -353,13 +373,13 @@ def router(service: Service) -> APIRouter:
 
         views = await asyncio.to_thread(compute)
         data = s.ProfileData(key.symbol, key.venue, type.value, "trades", _maybe_time(first), views)
-        return _json(s.ok(s.ProfileResponse, data))
+        return data
 
-    @api.get(
+    @get(
+        api,
         "/orderflow/delta/{symbol:path}",
-        response_class=Response,
-        responses=s.responses("DeltaResponse"),
-        summary="Cumulative volume delta and delta bars (momentum, divergence, exhaustion)",
+        s.DeltaResponse,
+        "Cumulative volume delta and delta bars (momentum, divergence, exhaustion)",
     )
     async def delta_route(
         symbol: SymbolPath,
@@ -368,7 +388,7 @@ def router(service: Service) -> APIRouter:
         start_time: StartParam = None,
         end_time: EndParam = None,
         limit: LimitParam = 100,
-    ) -> Response:
+    ) -> msgspec.Struct:
         key = Key(service, symbol, venue)
         inst = key.instrument
         start_ns, end_ns = time_range(start_time, end_time)
@@ -400,7 +420,7 @@ def router(service: Service) -> APIRouter:
                 _maybe_time(first),
                 views,
             )
-            return _json(s.ok(s.DeltaResponse, data))
+            return data
         frame = key.frame(start_ns, end_ns)
         delta_params = DeltaParams(timeframe_ns=tf_ns, session_ns=session_ns)
 
@@ -413,45 +433,45 @@ def router(service: Service) -> APIRouter:
         data = s.DeltaData(
             key.symbol, key.venue, tf_text, "trades", None, _maybe_time(first), views
         )
-        return _json(s.ok(s.DeltaResponse, data))
+        return data
 
-    @api.get(
+    @get(
+        api,
         "/orderflow/metrics/{symbol:path}",
-        response_class=Response,
-        responses=s.responses("MetricsResponse"),
-        summary="Order-flow and book metrics: last trade, volumes, CVD, VWAP, spreads, depth",
+        s.MetricsResponse,
+        "Order-flow and book metrics: last trade, volumes, CVD, VWAP, spreads, depth",
     )
-    async def metrics_route(symbol: SymbolPath, venue: VenueParam = None) -> Response:
+    async def metrics_route(symbol: SymbolPath, venue: VenueParam = None) -> msgspec.Struct:
         key = Key(service, symbol, venue)
-        return _json(s.ok(s.MetricsResponse, metrics(service, key)))
+        return metrics(service, key)
 
-    @api.get(
+    @get(
+        api,
         "/book/{symbol:path}",
-        response_class=Response,
-        responses=s.responses("BookResponse"),
-        summary="Each venue's exact book: top N levels a side, sync state",
+        s.BookResponse,
+        "Each venue's exact book: top N levels a side, sync state",
     )
     async def book_route(
         symbol: SymbolPath,
         venue: VenueParam = None,
         depth: Annotated[int, Query(ge=1, le=1000, description="levels a side")] = 20,
-    ) -> Response:
+    ) -> msgspec.Struct:
         key = Key(service, symbol, venue)
         books = []
         for v in key.venues:
             book = engine.book(v, key.symbol)
             if book is not None:
                 books.append(book_view(v, book, depth, engine.book_ns.get((v, key.symbol), 0)))
-        return _json(s.ok(s.BookResponse, s.BookData(key.symbol, depth, books)))
+        return s.BookData(key.symbol, depth, books)
 
-    @api.get(
+    @get(
+        api,
         "/venues",
-        response_class=Response,
-        responses=s.responses("VenuesResponse"),
-        summary="Venues: feed state per connection, book states and counters",
+        s.VenuesResponse,
+        "Venues: feed state per connection, book states and counters",
     )
-    async def venues_route() -> Response:
-        return _json(s.ok(s.VenuesResponse, s.VenuesData(service.venue_infos())))
+    async def venues_route() -> msgspec.Struct:
+        return s.VenuesData(service.venue_infos())
 
     return api
 

@@ -194,45 +194,19 @@ class HealthData(msgspec.Struct, frozen=True):
 # -- envelopes (one per route, so the schema says exactly what ``data`` is) -----------------
 
 
-class SymbolsResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: SymbolsData
+def envelope(name: str, data: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """``{"success": true, "data": <data>}`` as a Struct named ``name`` (its schema's name)."""
+    return msgspec.defstruct(name, [("success", bool), ("data", data)], frozen=True)
 
 
-class FootprintResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: FootprintData
-
-
-class ProfileResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: ProfileData
-
-
-class DeltaResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: DeltaData
-
-
-class MetricsResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: MetricsData
-
-
-class BookResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: BookData
-
-
-class VenuesResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: VenuesData
-
-
-class HealthResponse(msgspec.Struct, frozen=True):
-    success: bool
-    data: HealthData
-
+SymbolsResponse = envelope("SymbolsResponse", SymbolsData)
+FootprintResponse = envelope("FootprintResponse", FootprintData)
+ProfileResponse = envelope("ProfileResponse", ProfileData)
+DeltaResponse = envelope("DeltaResponse", DeltaData)
+MetricsResponse = envelope("MetricsResponse", MetricsData)
+BookResponse = envelope("BookResponse", BookData)
+VenuesResponse = envelope("VenuesResponse", VenuesData)
+HealthResponse = envelope("HealthResponse", HealthData)
 
 RESPONSES: list[type[msgspec.Struct]] = [
     ErrorResponse,
