@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
@@ -140,6 +141,11 @@ class Service:
         if self._make_feeds is not None:
             self.feeds = self._make_feeds(self.engine)
             await self.feeds.start()
+        # Everything alive now (modules, schemas, the app) lives as long as the process: out of
+        # the collector's sight, so that a full collection does not pause the feeds for tens of
+        # milliseconds scanning it (measured: ~70 ms per gen-2 pass without this).
+        gc.collect()
+        gc.freeze()
         self._ticker = asyncio.ensure_future(self._flush_clock())
         try:
             yield
