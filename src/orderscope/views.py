@@ -52,6 +52,7 @@ class TradeView(msgspec.Struct, frozen=True):
     size: str
     side: str  # the aggressor: "buy" | "sell"
     trade_id: str
+    received_ns: int  # when orderscope received the frame (ns since the epoch): feed latency
 
 
 def trade_view(trade: Trade, inst: Instrument) -> TradeView:
@@ -61,6 +62,7 @@ def trade_view(trade: Trade, inst: Instrument) -> TradeView:
         format_fixed(trade.size, inst.size_decimals),
         side_name(trade.side),
         trade.trade_id,
+        trade.recv_ns,
     )
 
 

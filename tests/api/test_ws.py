@@ -85,7 +85,7 @@ def test_orderflow_pushes_each_type(ws: Ws) -> None:
     assert set(seen) == {"tick", "footprint_update", "delta_update", "imbalance_detected"}
     assert venues == set(VENUES)  # no venue asked: every venue's ticks
     tick = seen["tick"]["data"]
-    assert set(tick) == {"time", "price", "size", "side", "trade_id"}
+    assert set(tick) == {"time", "price", "size", "side", "trade_id", "received_ns"}
     assert tick["side"] in ("buy", "sell") and float(tick["price"]) > 0
     footprint = seen["footprint_update"]
     assert footprint["venue"] is None  # the aggregate of every venue
