@@ -239,18 +239,19 @@ def create_app(service: Service) -> Any:
 
     app.openapi = openapi  # type: ignore[method-assign]
     server = service.config.server
-    inner: Any = app
-    if server.cors_origins:
-        inner = CORSMiddleware(
-            inner,
-            allow_origins=list(server.cors_origins),
-            allow_methods=["GET"],
-            allow_headers=["Authorization", "X-Orderscope-Token"],
-        )
-    return Guard(
-        inner,
+    guarded: Any = Guard(
+        app,
         token=server.token,
         limiter=RateLimiter(server.requests_per_second, server.burst),
         max_body_bytes=server.max_body_bytes,
         max_query_chars=server.max_query_chars,
+    )
+    if not server.cors_origins:
+        return guarded
+    # outside the guard: preflights carry no token, and refusals need the CORS headers too
+    return CORSMiddleware(
+        guarded,
+        allow_origins=list(server.cors_origins),
+        allow_methods=["GET"],
+        allow_headers=["Authorization", "X-Orderscope-Token"],
     )
