@@ -213,7 +213,7 @@ def send_text(sock: socket.socket, text: str) -> None:
 
 
 def test_slow_client_is_dropped_without_slowing_a_fast_one() -> None:
-    running = start_demo(config(max_pending=40), speed=4.0, seed=11)
+    running = start_demo(config(max_pending=400), speed=4.0, seed=11)
     slow = raw_websocket(running.server.port, f"/ws/orderflow?token={TOKEN}")
     fast = Ws(running.ws_url)
     try:
