@@ -381,7 +381,24 @@ class Engine:
             return [u for u in found if u is not None]
         if channel == "orderflow":
             return self._flow_updates(symbol, venue, report=False)
+        if channel == "status":
+            return self._status_updates(symbol, venue)
         return []
+
+    def _status_updates(self, symbol: str, venue: str | None) -> list[Update]:
+        """The last status of each connection and book concerned (symbol "": all of them)."""
+        venues = set(self.members.get(symbol, {})) if symbol else None
+        out = [
+            Update("status", "status", "", v, feed_status_view(e))
+            for (v, _conn), e in sorted(self.feed_status.items())
+            if (venues is None or v in venues) and venue in (None, v)
+        ]
+        out.extend(
+            Update("status", "status", s, v, book_status_view(e))
+            for (v, s), e in sorted(self.book_status.items())
+            if symbol in ("", s) and venue in (None, v)
+        )
+        return out
 
     def _book_update(self, venue_name: str, symbol: str) -> Update | None:
         book = self.book(venue_name, symbol)
