@@ -42,13 +42,9 @@ from orderscope.model import (
     BookSnapshot,
     BookStatus,
     FeedStatus,
-    FundingRate,
     Instrument,
-    Liquidation,
     MarketEvent,
-    OpenInterest,
     Side,
-    Ticker,
     Trade,
 )
 from orderscope.replay import Replay
@@ -202,7 +198,6 @@ class Engine:
         self.feed_status: dict[tuple[str, int], FeedStatus] = {}
         self.book_status: dict[tuple[str, str], BookStatus] = {}
         self.book_ns: dict[tuple[str, str], int] = {}  # receive time of the last book event
-        self.latest: dict[tuple[str, str, str], MarketEvent] = {}  # (venue, symbol, kind)
         self.clock_ns = 0  # the latest event time seen
         self._subscribers: list[Subscriber] = []
         self.interest: Interest = lambda _channel, _symbol, _venue: True
@@ -308,8 +303,6 @@ class Engine:
                 self.feed_status[(event.venue, event.connection)] = event
                 self.publish(Update("status", "status", "", event.venue, feed_status_view(event)))
                 continue
-            elif kind in (Ticker, FundingRate, OpenInterest, Liquidation):
-                self.latest[(event.venue, symbol, kind.__name__)] = event
             if self.extensions:
                 self._extensions(venue, event)
 

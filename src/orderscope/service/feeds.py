@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -161,25 +161,33 @@ class LiveFeeds:
 # -- the demo -------------------------------------------------------------------------------
 
 
+def binance_symbol(spec: MarketSpec) -> str:
+    return f"{spec.base}{spec.quote}"
+
+
 @dataclass(frozen=True, slots=True)
 class DemoVenue:
-    """One emulated venue of the demo: its name, the emulator protocol, the connector."""
+    """One emulated venue of the demo: its name, the emulator protocol (built from its markets
+    by venue symbol), the connector, and how the venue writes a market's symbol."""
 
     name: str
-    protocol: type[BinanceEmulator]
+    protocol: Callable[[dict[str, SyntheticMarket]], VenueProtocol]
     connector: type[Venue]
+    venue_symbol: Callable[[MarketSpec], str] = binance_symbol
 
 
 #: The demo's venues. Only the Binance emulator exists on this branch, so it runs under three
-#: names; when the Coinbase and Kraken emulators land, these lines become e.g.
-#: ``DemoVenue("coinbase", CoinbaseEmulator, CoinbaseExchange)`` and nothing else changes.
+#: names; when the Coinbase and Kraken emulators land, the last two lines become
+#: ``DemoVenue("coinbase", CoinbaseEmulator, CoinbaseExchange, CoinbaseEmulator.venue_symbol)``
+#: and ``DemoVenue("kraken", KrakenEmulator, Kraken, KrakenEmulator.venue_symbol)``; nothing
+#: else changes (the tests take the names from here).
 DEMO_VENUES: tuple[DemoVenue, ...] = (
     DemoVenue("binance", BinanceEmulator, BinanceSpot),
     DemoVenue("binance_b", BinanceEmulator, BinanceSpot),
     DemoVenue("binance_c", BinanceEmulator, BinanceSpot),
 )
-DEMO_MARKETS: dict[str, MarketSpec] = {"BTCUSDT": BTC_USDT, "ETHUSDT": ETH_USDT}
-DEMO_SYMBOLS = ("BTC/USDT", "ETH/USDT")
+DEMO_MARKETS: tuple[MarketSpec, ...] = (BTC_USDT, ETH_USDT)
+DEMO_SYMBOLS = tuple(spec.symbol for spec in DEMO_MARKETS)
 
 
 def renamed(cls: type[Venue], name: str) -> type[Venue]:
@@ -196,29 +204,28 @@ class DemoFeeds:
         self,
         engine: Engine,
         venues: Sequence[DemoVenue] = DEMO_VENUES,
-        markets: Mapping[str, MarketSpec] | None = None,
+        markets: Sequence[MarketSpec] = DEMO_MARKETS,
         *,
         seed: int = 1,
         speed: float = 1.0,
         config: LiveConfig | None = None,
     ) -> None:
-        markets = markets or DEMO_MARKETS
         protocols: list[VenueProtocol] = []
         for n, demo in enumerate(venues):
             protocol = demo.protocol(
                 {
-                    vs: SyntheticMarket(spec, seed + 100 * n + k)
-                    for k, (vs, spec) in enumerate(markets.items())
+                    demo.venue_symbol(spec): SyntheticMarket(spec, seed + 100 * n + k)
+                    for k, spec in enumerate(markets)
                 }
             )
-            protocol.name = demo.name
+            protocol.name = demo.name  # a stand-in venue is served under its own name
             protocols.append(protocol)
         self.emulator = Emulator(protocols, speed=speed)
         self.demo_venues = tuple(venues)
         self.engine = engine
         self.config = config
         self.live: LiveFeeds | None = None
-        self.symbols = tuple(spec.symbol for spec in markets.values())
+        self.symbols = tuple(spec.symbol for spec in markets)
 
     async def start(self) -> None:
         await self.emulator.start()
