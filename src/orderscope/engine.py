@@ -17,10 +17,11 @@ wall time; a replay: every N ns of event time), and only for keys someone listen
 The engine never reads the wall clock and does no I/O, so a replay through it publishes the
 same updates every time.
 
-Extension point: ``ANALYTICS`` (``register``) maps a name to an ``AnalyticSpec``, a factory of
-further analytics per (venue, symbol) or per unified symbol (the COB, signals, heatmap). Each
-sees every event of its key with the venue's book, publishes through ``flush``, and is found by
-the API with ``Engine.analytic(name, symbol, venue)``.
+Extension point: an ``AnalyticSpec`` is a factory of further analytics per (venue, symbol) or
+per unified symbol (the COB, signals, heatmap); the engine is given the specs to run (the
+server's are listed in ``orderscope.service.extensions``). Each instance sees every event of its
+key with the venue's book, publishes through ``flush``, and is found by the API with
+``Engine.analytic(name, symbol, venue)``.
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ from orderscope.views import (
 )
 
 __all__ = [
-    "ANALYTICS",
     "Analytic",
     "AnalyticContext",
     "AnalyticSpec",
@@ -72,7 +72,6 @@ __all__ = [
     "EngineConfig",
     "Scope",
     "Update",
-    "register",
 ]
 
 log = logging.getLogger("orderscope.engine")
@@ -125,7 +124,7 @@ class AnalyticContext:
 
 
 class Analytic(Protocol):
-    """A further analytic the engine feeds (see ``ANALYTICS``)."""
+    """A further analytic the engine feeds (see ``AnalyticSpec``)."""
 
     def add_instrument(self, instrument: Instrument) -> None:
         """A venue's instrument joined the key (SYMBOL scope: one call per venue, and again
@@ -149,16 +148,6 @@ class AnalyticSpec:
     aggregated_types: frozenset[str] = frozenset()  # see AGGREGATED_TYPES
 
 
-#: Further analytics, by name. Nothing is registered on this branch: an analytic is listed once
-#: it computes something (the COB, signals and the heatmap register themselves here).
-ANALYTICS: dict[str, AnalyticSpec] = {}
-
-
-def register(spec: AnalyticSpec) -> AnalyticSpec:
-    ANALYTICS[spec.name] = spec
-    return spec
-
-
 # -- the engine -----------------------------------------------------------------------------
 
 
@@ -177,10 +166,10 @@ class Engine:
     def __init__(
         self,
         config: EngineConfig | None = None,
-        analytics: Iterable[AnalyticSpec] | None = None,
+        analytics: Iterable[AnalyticSpec] = (),
     ) -> None:
         self.config = config or EngineConfig()
-        self.specs = list(ANALYTICS.values() if analytics is None else analytics)
+        self.specs = list(analytics)
         self.channels = dict(CHANNELS)
         self.aggregated_types = set(AGGREGATED_TYPES)
         for spec in self.specs:

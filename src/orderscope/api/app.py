@@ -5,8 +5,9 @@ feeds (live sessions or the demo's emulator). Its lifespan starts the feeds and 
 (every ``push_interval`` seconds of wall time the engine publishes what accumulated) and stops
 them at shutdown.
 
-Extension point: ``ROUTERS`` lists factories of further routers (the COB, signals, heatmap
-routes), included under /api/v1 beside the built-in ones when their analytics are merged.
+Extension point: ``orderscope.service.extensions`` lists the further analytics the engine runs
+and their routers (the COB, signals, heatmap routes), included under /api/v1 beside the
+built-in ones when their analytics are merged.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
-from fastapi import APIRouter, FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
@@ -36,6 +37,7 @@ from orderscope.api.rest import get
 from orderscope.api.rest import router as rest_router
 from orderscope.api.security import Guard, RateLimiter
 from orderscope.engine import Engine
+from orderscope.service import extensions
 from orderscope.service.config import ServiceConfig
 from orderscope.service.feeds import VenueFeed
 from orderscope.views import book_status_view, feed_status_view, rfc3339
@@ -57,13 +59,6 @@ class Feeds(Protocol):
     async def stop(self) -> None: ...
 
 
-#: Further routers, each made from the service (``make(service) -> APIRouter``), mounted under
-#: /api/v1. The COB, signals and heatmap routes register here with their analytics.
-ROUTERS: list[Callable[[Service], APIRouter]] = []
-#: Further response Structs whose JSON Schemas the OpenAPI document needs (for ``$ref``s).
-SCHEMAS: list[type[msgspec.Struct]] = []
-
-
 class Service:
     """One server process: config, engine, hub, feeds."""
 
@@ -74,7 +69,7 @@ class Service:
         feeds: Callable[[Engine], Feeds] | None = None,
     ) -> None:
         self.config = config
-        self.engine = engine or Engine(config.engine)
+        self.engine = engine or Engine(config.engine, extensions.ANALYTICS)
         self.hub = Hub(self.engine, config.server.max_pending)
         self._make_feeds = feeds
         self.feeds: Feeds | None = None
@@ -217,7 +212,7 @@ def create_app(service: Service) -> Any:
         )
 
     app.include_router(rest_router(service), prefix="/api/v1")
-    for make in ROUTERS:
+    for make in extensions.ROUTERS:
         app.include_router(make(service), prefix="/api/v1")
 
     @app.websocket("/ws/orderflow")
@@ -232,7 +227,7 @@ def create_app(service: Service) -> Any:
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                s.components(SCHEMAS)
+                s.components(list(extensions.SCHEMAS))
             )
             app.openapi_schema = schema
         return app.openapi_schema
