@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import os
 import statistics
 import subprocess
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import aiohttp
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from orderscope.emulator import BinanceEmulator, Emulator
 from orderscope.emulator.server import Client
@@ -46,13 +47,6 @@ class _Trade(msgspec.Struct):
     a: int
 
 
-class _Frame(msgspec.Struct):
-    data: _Trade
-
-
-_decode_trade = msgspec.json.Decoder(_Frame)
-
-
 class _AggTrade(msgspec.Struct):
     stream: str
     data: _Trade
@@ -61,54 +55,32 @@ class _AggTrade(msgspec.Struct):
 _decode_agg = msgspec.json.Decoder(_AggTrade)
 
 
-class TimedClient(Client):
-    """An emulator connection that notes when each trade frame is written to its socket."""
-
-    sent: dict[str, int]
-    venue = ""
-
-    async def writer(self) -> None:
-        while True:
-            frame = await self.queue.get()
-            if frame is None or self.ws.closed:
-                return
-            await self.ws.send_str(frame)
-            self.sent_frames += 1
-            if "@aggTrade" in frame[:40]:
-                agg = _decode_agg.decode(frame)
-                venue_symbol = agg.stream.partition("@")[0].upper()
-                self.sent[f"{self.venue}:{venue_symbol}:{agg.data.a}"] = time.time_ns()
-
-
 class TimedBinance(BinanceEmulator):
-    """The Binance emulator under a name, its connections timed (see ``TimedClient``)."""
+    """The Binance emulator under a name, noting when each trade frame is written to a socket
+    (the frame has left the emulator then, whatever its own event loop does next)."""
 
     def __init__(self, name: str, markets: dict[str, SyntheticMarket], sent: dict[str, int]):
         super().__init__(markets)
         self.name = name
         self.sent = sent
+        self.frames = 0
 
-    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=0)
-        await ws.prepare(request)
-        client = TimedClient(ws)
-        client.sent, client.venue, client.sent_frames = self.sent, self.name, 0
-        self.clients.add(client)
-        self.on_connect(client, request)
-        writer = asyncio.ensure_future(client.writer())
-        try:
-            async for message in ws:
-                if message.type is WSMsgType.TEXT:
-                    self.on_subscribe_frame(client, message.data)
-        finally:
-            self.clients.discard(client)
-            writer.cancel()
-            await asyncio.gather(writer, return_exceptions=True)
-        return ws
+    def on_connect(self, client: Client, request: web.Request) -> None:
+        super().on_connect(client, request)
+        # the connection's writer task starts after this hook: it runs the timed one
+        client.writer = functools.partial(self._timed_writer, client)  # type: ignore[method-assign]
 
-    @property
-    def frames(self) -> int:
-        return sum(getattr(c, "sent_frames", 0) for c in self.clients)
+    async def _timed_writer(self, client: Client) -> None:
+        while True:
+            frame = await client.queue.get()
+            if frame is None or client.ws.closed:
+                return
+            await client.ws.send_str(frame)
+            self.frames += 1
+            if "@aggTrade" in frame[:40]:
+                agg = _decode_agg.decode(frame)
+                venue_symbol = agg.stream.partition("@")[0].upper()
+                self.sent[f"{self.name}:{venue_symbol}:{agg.data.a}"] = time.time_ns()
 
 
 class _Tick(msgspec.Struct):
