@@ -174,6 +174,21 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_schedstat(pid: int) -> tuple[float, float]:
+    """(seconds run on a CPU, seconds waited for one while runnable) of a process so far."""
+    run_ns, wait_ns, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+
+
+def cpu_pressure() -> str:
+    """The machine's CPU pressure (PSI): the share of time some task waited for a CPU."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return "n/a"
+    return some.split()[1].replace("avg10=", "") + "% (last 10 s)"
+
+
 def proc_memory_mib(pid: int) -> tuple[float, float]:
     values = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -256,11 +271,16 @@ async def measure(args: argparse.Namespace) -> None:
         await asyncio.sleep(args.warmup)
         frames0 = sum(p.frames for p in protocols)
         cpu0, wall0, own0 = proc_cpu_seconds(proc.pid), time.monotonic(), time.process_time()
+        ran0, waited0 = proc_schedstat(proc.pid)
         await _tell(groups, b"START\n")
         await asyncio.sleep(args.seconds)
         await _tell(groups, b"STOP\n")
         wall = time.monotonic() - wall0
         cpu = proc_cpu_seconds(proc.pid) - cpu0
+        ran, waited = (
+            b - a for a, b in zip((ran0, waited0), proc_schedstat(proc.pid), strict=True)
+        )
+        pressure = cpu_pressure()
         own = time.process_time() - own0
         frames = sum(p.frames for p in protocols) - frames0
         rss, peak = proc_memory_mib(proc.pid)
@@ -318,6 +338,10 @@ async def measure(args: argparse.Namespace) -> None:
     print(
         f"server process: CPU {100 * cpu / wall:.0f}% of one core, "
         f"memory {rss:.0f} MiB resident (peak {peak:.0f} MiB)"
+    )
+    print(
+        f"server scheduling: ran {ran:.1f} s, waited {waited:.1f} s for a CPU while runnable; "
+        f"machine CPU pressure {pressure}"
     )
     print(
         f"load generators: emulator process {100 * own / wall:.0f}%, "
