@@ -296,7 +296,10 @@ def test_token_required(demo: Demo) -> None:
         # what holds no market data is served without it: the page and the API docs
         page = anonymous.get("/")
         assert page.status_code == 200 and "dashboard comes next" in page.text
-        assert anonymous.get("/docs").status_code == 200
+        docs = anonymous.get("/docs")
+        assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text
+        # Swagger UI's files come from the package: the docs work without internet
+        assert anonymous.get("/docs-static/swagger-ui-bundle.js").status_code == 200
         schema = anonymous.get("/openapi.json").json()
         assert "/api/v1/orderflow/footprint/{symbol}" in schema["paths"]
 

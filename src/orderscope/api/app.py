@@ -20,10 +20,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import fastapi_offline
 import msgspec
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -45,6 +47,8 @@ from orderscope.views import book_status_view, feed_status_view, rfc3339
 log = logging.getLogger("orderscope.api")
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+#: Swagger UI's files, as fastapi-offline packages them (no CDN: the demo runs offline)
+DOCS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -172,7 +176,7 @@ def create_app(service: Service) -> Any:
         title="orderscope",
         version="1",
         summary="Order-book and order-flow analytics of crypto venues: REST and WebSocket API",
-        docs_url="/docs",
+        docs_url=None,  # served below from packaged files: the docs work offline too
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=service.lifespan,
@@ -219,6 +223,17 @@ def create_app(service: Service) -> Any:
     async def orderflow(websocket: WebSocket) -> None:
         await ws.endpoint(service, websocket)
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="orderscope API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+        )
+
+    app.mount("/docs-static", StaticFiles(directory=DOCS_DIR), name="docs-static")
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
 
     def openapi() -> dict[str, Any]:
