@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from orderscope.engine import Engine
 from orderscope.errors import ConfigError, OrderscopeError
 from orderscope.paths import default_captures
 from orderscope.replay import Replay
@@ -188,8 +189,92 @@ def analyze(
         _fail(error)
 
 
+Port = Annotated[
+    int | None, typer.Option("--port", "-p", help="TCP port (0: any free one; default 8000)")
+]
+NoBrowser = Annotated[
+    bool, typer.Option("--no-browser", help="do not open the dashboard in a browser")
+]
+Token = Annotated[
+    str | None,
+    typer.Option(help="require this token on every API request (or set ORDERSCOPE_TOKEN)"),
+]
+
+
+@app.command()
+def serve(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML config file")] = None,
+    venue: Annotated[
+        list[str] | None, typer.Option("--venue", "-v", help="venue to connect to; repeatable")
+    ] = None,
+    symbol: Symbols = None,
+    host: Annotated[
+        str | None, typer.Option(help="address to bind (default 127.0.0.1: this machine only)")
+    ] = None,
+    port: Port = None,
+    token: Token = None,
+    allow_no_token: Annotated[
+        bool, typer.Option(help="allow a non-loopback address without a token")
+    ] = False,
+    no_browser: NoBrowser = False,
+) -> None:
+    """Serve the REST / WebSocket API and the dashboard, fed by live venue connections."""
+    from orderscope.service.config import load_config
+    from orderscope.service.feeds import LiveFeeds
+    from orderscope.service.server import serve as run_server
+
+    try:
+        settings = load_config(
+            config,
+            venues=venue,
+            symbols=_symbols(symbol),
+            host=host,
+            port=port,
+            token=token,
+            allow_no_token=allow_no_token,
+        )
+        feeds = settings.feeds
+
+        def make(engine: Engine) -> LiveFeeds:
+            return LiveFeeds.by_name(engine, feeds.venues, feeds.symbols)
+
+        for name in feeds.venues:  # unknown names fail now, not after the server started
+            venue_class(name)
+        run_server(settings, make, open_browser=not no_browser, fallback_port=port is None)
+    except OrderscopeError as error:
+        _fail(error)
+
+
 @app.command()
 def demo(
+    port: Port = None,
+    no_browser: NoBrowser = False,
+    token: Token = None,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic markets")] = 1,
+) -> None:
+    """The server fed by emulated venues with synthetic BTC/USDT and ETH/USDT markets, offline."""
+    from orderscope.service.config import load_config
+    from orderscope.service.feeds import DEMO_SYMBOLS, DEMO_VENUES, DemoFeeds
+    from orderscope.service.server import serve as run_server
+
+    try:
+        settings = load_config(
+            venues=[v.name for v in DEMO_VENUES],
+            symbols=list(DEMO_SYMBOLS),
+            port=port,
+            token=token,
+        )
+
+        def make(engine: Engine) -> DemoFeeds:
+            return DemoFeeds(engine, seed=seed)
+
+        run_server(settings, make, open_browser=not no_browser, fallback_port=port is None)
+    except OrderscopeError as error:
+        _fail(error)
+
+
+@app.command()
+def ladder(
     files: Annotated[
         list[Path] | None, typer.Argument(help="captures (default: ../shared/data/captures)")
     ] = None,
