@@ -135,14 +135,26 @@ class L2Book:
 
     def apply_delta(self, bids: Iterable[Level], asks: Iterable[Level], sequence: int = 0) -> None:
         """Apply absolute sizes for changed levels (size 0 deletes) exactly as given."""
-        n = _apply_levels(self._bid_sizes, self._bid_prices, bids)
-        n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
+        # The hot path of every venue's diffs: no call for an empty side (many diffs change one
+        # side only), and ``_after_update`` inline.
+        n = _apply_levels(self._bid_sizes, self._bid_prices, bids) if bids else 0
+        if asks:
+            n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.deltas += 1
         counters.levels_applied += n
         if sequence:
             self.sequence = sequence
-        self._after_update()
+        bid_prices = self._bid_prices
+        ask_prices = self._ask_prices
+        depth = self.max_depth
+        if depth is not None and (len(bid_prices) > depth or len(ask_prices) > depth):
+            self._trim(depth)
+        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
+            self.crossed = True
+            counters.crossed_updates += 1
+        else:
+            self.crossed = False
 
     def _after_update(self) -> None:
         if self.max_depth is not None:
