@@ -45,6 +45,11 @@ from orderscope.errors import (
 from orderscope.fixed import NumberFormatError, parse_fixed, parse_fixed_many
 from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEvent
 
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_OUT_OF_SYNC = BookState.OUT_OF_SYNC
+
 log = logging.getLogger("orderscope.venues")
 #: From this many levels on, ``parse_levels`` parses prices and sizes as two batches
 #: (``parse_fixed_many``, fastest for snapshots); below, level by level through the memo, which
@@ -423,7 +428,7 @@ class Venue(ABC):
                     book.instrument.symbol,
                     exch_ns,
                     recv_ns,
-                    BookState.OUT_OF_SYNC,
+                    _OUT_OF_SYNC,
                     reason,
                 )
             )
@@ -439,11 +444,9 @@ class Venue(ABC):
     ) -> None:
         """Announce that a snapshot made a book trustworthy again."""
         self.resync_requests.discard(book.instrument.symbol)
-        if was is not BookState.SYNCED:
+        if was is not _SYNCED:
             out.append(
-                BookStatus(
-                    self.name, book.instrument.symbol, exch_ns, recv_ns, BookState.SYNCED, reason
-                )
+                BookStatus(self.name, book.instrument.symbol, exch_ns, recv_ns, _SYNCED, reason)
             )
 
     def handle_error(self, error: FrameError, recv_ns: int, out: list[MarketEvent]) -> None:

@@ -85,6 +85,12 @@ from orderscope.venues.base import (
 )
 from orderscope.venues.checksum import CHECKSUM_DEPTH, interleave, signed_crc32
 
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_BUY = Side.BUY
+_SELL = Side.SELL
+
 MS = 1_000_000  # nanoseconds per millisecond
 BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
 #: args per subscribe frame: OKX caps a request at 64 KB; 50 args stay far below it
@@ -204,7 +210,7 @@ _MARK_PRICES = msgspec.json.Decoder(list[_MarkPrice])
 _OPEN_INTEREST = msgspec.json.Decoder(list[_OpenInterest])
 _LIQUIDATIONS = msgspec.json.Decoder(list[_Liquidations])
 _INSTRUMENTS = msgspec.json.Decoder(_Instruments)
-_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+_SIDES = {"buy": _BUY, "sell": _SELL}
 
 
 # -- numbers -----------------------------------------------------------------------------------
@@ -571,7 +577,7 @@ class Okx(Venue):
         out: list[MarketEvent],
     ) -> None:
         book = self.book(instrument)
-        if book.state is not BookState.SYNCED:
+        if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1  # waiting for a snapshot
             return
         last = self._seq.get(instrument.symbol)
