@@ -183,6 +183,21 @@ class L2Book:
                 del self._ask_sizes[price]
             del ask_prices[depth:]
 
+    def absent_deletion(
+        self, bids: Iterable[Level], asks: Iterable[Level]
+    ) -> tuple[str, int] | None:
+        """The first level of a delta that deletes ("bid" or "ask", price) a level this book
+        does not have: proof that an update was missed, for venues without sequence numbers."""
+        sizes = self._bid_sizes
+        for price, size in bids:
+            if not size and price not in sizes:
+                return "bid", price
+        sizes = self._ask_sizes
+        for price, size in asks:
+            if not size and price not in sizes:
+                return "ask", price
+        return None
+
     def mark_out_of_sync(self) -> bool:
         """Flag the book as possibly wrong. Returns True if that changed its state."""
         if self.state is _OUT_OF_SYNC:

@@ -351,14 +351,10 @@ class Venue(ABC):
             for p, q in raw:
                 price = known_prices.get(p)
                 if price is None:
-                    if len(known_prices) >= PARSE_MEMO_LIMIT:  # bounded: start afresh
-                        known_prices.clear()
-                    price = known_prices[p] = parse_fixed(p, pd)
+                    price = remember(known_prices, p, pd)
                 size = known_sizes.get(q)
                 if size is None:
-                    if len(known_sizes) >= PARSE_MEMO_LIMIT:
-                        known_sizes.clear()
-                    size = known_sizes[q] = parse_fixed(q, sd)
+                    size = remember(known_sizes, q, sd)
                 levels.append((price, size))
             return levels
         except NumberFormatError as exc:
@@ -369,6 +365,13 @@ class Venue(ABC):
             raise MalformedFrame(
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
+
+    def level_memos(self, instrument: Instrument) -> tuple[dict[str, int], dict[str, int]]:
+        """The memos ``parse_levels`` reads an instrument's prices and sizes through, for
+        connectors whose levels are not (price, size) pairs: look a text up, and ``remember``
+        it when it is missing."""
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        return self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
 
     def _memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
         memo = self._parse_memo
@@ -464,6 +467,14 @@ class Venue(ABC):
             book.counters.errors += 1
             if error.book:
                 self.out_of_sync(book, f"bad frame: {error.kind}", 0, recv_ns, out, gap=False)
+
+
+def remember(memo: dict[str, int], text: str, decimals: int) -> int:
+    """``parse_fixed(text, decimals)``, kept in ``memo`` (which starts afresh when full)."""
+    if len(memo) >= PARSE_MEMO_LIMIT:
+        memo.clear()
+    value = memo[text] = parse_fixed(text, decimals)
+    return value
 
 
 # Module constants: a global lookup, cheaper than an enum member looked up on its class.

@@ -113,7 +113,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, log
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, log, remember
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -351,13 +351,18 @@ class _Coinbase(Venue):
     ) -> tuple[list[Level], list[Level]]:
         """(side, price, size) changes -> exact bid and ask levels, or BadValue (book frame)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
+        known_prices, known_sizes = self.level_memos(instrument)
         bids: list[Level] = []
         asks: list[Level] = []
         try:
-            for side, price, size in changes:
-                (bids if side == bid_side else asks).append(
-                    (parse_fixed(price, pd), parse_fixed(size, sd))
-                )
+            for side, p, q in changes:
+                price = known_prices.get(p)
+                if price is None:
+                    price = remember(known_prices, p, pd)
+                size = known_sizes.get(q)
+                if size is None:
+                    size = remember(known_sizes, q, sd)
+                (bids if side == bid_side else asks).append((price, size))
         except NumberFormatError as exc:
             raise BadValue(
                 self.name, channel, frame, str(exc), instrument.symbol, book=True
@@ -666,23 +671,33 @@ class CoinbaseExchange(_Coinbase):
     def _on_l2update(
         self, msg: _L2Update, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
     ) -> None:
+        # Every other frame of the capture is one of these: calls are kept few (the book and
+        # the update are handled inline, not through _apply_update / _ns / book()).
         instrument = self.attribute("level2", msg.product_id, frame)
         if instrument is None:
             return
         bids, asks = self._levels_by_side(msg.changes, "buy", instrument, frame, "level2")
-        exch_ns = self._ns(msg.time, "level2", frame, instrument.symbol, book=True)
-        book = self.book(instrument)
-        if book.state is _SYNCED:
-            missing = _removed_but_absent(book, bids, asks)
-            if missing is not None:
-                side, price = missing
-                reason = (
-                    f"l2update removes the {side} level {instrument.price_text(price)}, which "
-                    "the book does not have: an update was lost"
-                )
-                self.out_of_sync(book, reason, exch_ns, recv_ns, out)
-                return
-        self._apply_update(book, bids, asks, exch_ns, recv_ns, out)
+        symbol = instrument.symbol
+        time = msg.time
+        try:
+            exch_ns = parse_iso8601_ns(time) if time else 0
+        except TimeFormatError as exc:
+            raise BadValue(self.name, "level2", frame, str(exc), symbol, book=True) from None
+        book = self.books.get(symbol) or self.book(instrument)
+        if book.state is not _SYNCED:
+            book.counters.skipped_deltas += 1
+            return
+        missing = book.absent_deletion(bids, asks)
+        if missing is not None:
+            side, price = missing
+            reason = (
+                f"l2update removes the {side} level {instrument.price_text(price)}, which "
+                "the book does not have: an update was lost"
+            )
+            self.out_of_sync(book, reason, exch_ns, recv_ns, out)
+            return
+        book.apply_delta(bids, asks)
+        out.append(BookDelta(self.name, symbol, exch_ns, recv_ns, bids, asks))
 
     def _on_match(
         self, msg: _Match, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
@@ -748,19 +763,6 @@ class CoinbaseExchange(_Coinbase):
 def aggressor_of_maker_side(maker_side: str) -> Side:
     """Coinbase reports the maker's side of a trade; the aggressor took the other side."""
     return _SELL if maker_side in ("buy", "BUY") else _BUY
-
-
-def _removed_but_absent(
-    book: L2Book, bids: list[Level], asks: list[Level]
-) -> tuple[str, int] | None:
-    """The first (side, price) an update removes although the book has no such level."""
-    for price, size in bids:
-        if not size and not book.bid_size(price):
-            return "bid", price
-    for price, size in asks:
-        if not size and not book.ask_size(price):
-            return "ask", price
-    return None
 
 
 _ExchangeHandler = Callable[[CoinbaseExchange, Any, str | bytes, int, list[MarketEvent]], None]
