@@ -477,6 +477,17 @@ def remember(memo: dict[str, int], text: str, decimals: int) -> int:
     return value
 
 
+def remember_float(
+    memo: dict[float, int], value: float, parse: Callable[[float, int], int], decimals: int
+) -> int:
+    """``parse(value, decimals)`` for venues that send JSON numbers, kept in ``memo`` (which
+    starts afresh when full). Only for float values: an int equal to a float hashes alike."""
+    if len(memo) >= PARSE_MEMO_LIMIT:
+        memo.clear()
+    result = memo[value] = parse(value, decimals)
+    return result
+
+
 # Module constants: a global lookup, cheaper than an enum member looked up on its class.
 _RECV, _REST, _SENT = RecordKind.RECV, RecordKind.REST, RecordKind.SENT
 
