@@ -240,14 +240,13 @@ class L2Book:
         """The best ``n`` bids (all if None), best first."""
         prices = self._bid_prices
         chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
-        sizes = self._bid_sizes
-        return [(p, sizes[p]) for p in chosen]
+        # zip/map build the pairs in C (checksums read the top levels after every update)
+        return list(zip(chosen, map(self._bid_sizes.__getitem__, chosen), strict=True))
 
     def asks(self, n: int | None = None) -> list[Level]:
         """The best ``n`` asks (all if None), best first."""
         prices = self._ask_prices if n is None else self._ask_prices[:n]
-        sizes = self._ask_sizes
-        return [(p, sizes[p]) for p in prices]
+        return list(zip(prices, map(self._ask_sizes.__getitem__, prices), strict=True))
 
     def bid_size(self, price: int) -> int:
         return self._bid_sizes.get(price, 0)
