@@ -48,7 +48,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, remember_float
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -141,6 +141,10 @@ class Huobi(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self.pings = 0  # pings received (each answered in ``replies``)
+        #: decimals -> {float: parsed}: every frame is a whole book, mostly the previous one's
+        #: prices and sizes again
+        self._prices: dict[int, dict[float, int]] = {}
+        self._sizes: dict[int, dict[float, int]] = {}
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -272,7 +276,18 @@ class Huobi(Venue):
     ) -> list[Level]:
         pd, sd = instrument.price_decimals, instrument.size_decimals
         try:
-            return [(parse_float_exact(p, pd), parse_float_rounded(q, sd)) for p, q in raw]
+            known_prices = self._prices.get(pd) or self._prices.setdefault(pd, {})
+            known_sizes = self._sizes.get(sd) or self._sizes.setdefault(sd, {})
+            levels: list[Level] = []
+            for p, q in raw:
+                price = known_prices.get(p)
+                if price is None:
+                    price = remember_float(known_prices, p, parse_float_exact, pd)
+                size = known_sizes.get(q)
+                if size is None:
+                    size = remember_float(known_sizes, q, parse_float_rounded, sd)
+                levels.append((price, size))
+            return levels
         except NumberFormatError as exc:
             raise BadValue(
                 self.name, DEPTH_CHANNEL, text, str(exc), instrument.symbol, book=True
