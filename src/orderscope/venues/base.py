@@ -366,11 +366,10 @@ class Venue(ABC):
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
 
-    def level_memos(self, instrument: Instrument) -> tuple[dict[str, int], dict[str, int]]:
-        """The memos ``parse_levels`` reads an instrument's prices and sizes through, for
-        connectors whose levels are not (price, size) pairs: look a text up, and ``remember``
-        it when it is missing."""
-        pd, sd = instrument.price_decimals, instrument.size_decimals
+    def level_memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
+        """The memos ``parse_levels`` reads prices at ``pd`` and sizes at ``sd`` decimals
+        through, for connectors whose levels are not (price, size) pairs: look a text up, and
+        ``remember`` it when it is missing."""
         return self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
 
     def _memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:

@@ -351,7 +351,7 @@ class _Coinbase(Venue):
     ) -> tuple[list[Level], list[Level]]:
         """(side, price, size) changes -> exact bid and ask levels, or BadValue (book frame)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
-        known_prices, known_sizes = self.level_memos(instrument)
+        known_prices, known_sizes = self.level_memos(pd, sd)
         bids: list[Level] = []
         asks: list[Level] = []
         try:

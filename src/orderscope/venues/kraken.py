@@ -422,7 +422,7 @@ class Kraken(Venue):
                 return levels, max(parse_fixed_many(times, TIME_DECIMALS))
             except ValueError:  # a level that is not a triple, or a bad number: the loop
                 pass  # below finds the first problem, as it would have without this path
-        known_prices, known_sizes = self.level_memos(instrument)
+        known_prices, known_sizes = self.level_memos(pd, sd)
         levels = []
         newest = 0
         try:
