@@ -5,10 +5,12 @@ record of a capture through ``venues.base.feed``), run in ways that a shared mac
 blur:
 
 - ``--callgrind``: instructions per pass, counted by valgrind's callgrind. The script runs
-  itself twice under valgrind, building the same connectors both times and replaying them 0 and
-  ``--passes`` times; the difference over the passes is the cost of one pass (loading, imports
-  and start-up cancel out). ``PYTHONHASHSEED`` is fixed, so the counts repeat to the last few
-  thousand instructions. ``--peer`` counts cryptofeed 2.4.0's pass the same way.
+  itself once under valgrind, which counts only inside ``functools.reduce`` calls; for each
+  capture, after loading it and one warm-up pass, ``--passes`` fresh connectors replay it inside
+  one such call (nothing else calls it), and callgrind writes that call's count as a part of
+  its own. Loading, imports and start-up are not counted. ``PYTHONHASHSEED`` is fixed, so the
+  counts repeat. ``--peer`` counts cryptofeed 2.4.0's passes the same way; ``--keep DIR``
+  keeps the parts for ``callgrind_annotate``.
 - ``--profile``: cProfile of ``--passes`` passes, own time grouped by function.
 - ``--digest``: a SHA-256 of every event each venue produced (msgspec JSON), plus the books'
   counters and final levels: two code versions that print the same digest produced the same
@@ -23,14 +25,17 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import hashlib
 import os
 import pstats
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -57,57 +62,64 @@ def _captures(directory: Path, only: list[str]) -> list[LoadedCapture]:
     ]
 
 
-def _run_passes(loaded: LoadedCapture, passes: int, build: int, use_peer: bool) -> None:
-    """Build ``build`` fresh contenders, replay ``passes`` of them (one warm-up before)."""
+#: The C function inside which callgrind counts (``--toggle-collect``), and after which it writes
+#: a part (``--dump-after``): each measured body runs in one call of it, nothing else does.
+MARK = "functools_reduce"
+
+
+def _counted(body: Callable[[], object]) -> None:
+    functools.reduce(lambda _acc, _item: body(), [None], None)
+
+
+def _run_passes(loaded: LoadedCapture, passes: int, use_peer: bool) -> None:
+    """One warm-up pass, then ``passes`` over fresh contenders, built before the count."""
     if use_peer:
         capture = peer.load_peer(loaded)
         peer.warm_pass(capture)
-        runs = [peer.new_pass(capture) for _ in range(build)]
+        runs = [peer.new_pass(capture) for _ in range(passes)]
         gc.collect()
-        if passes:
-            peer.drive(capture, runs[:passes])
+        _counted(lambda: peer.drive(capture, runs))
         return
     replay([loaded.new_venue()], loaded.records)
-    venues = [loaded.new_venue() for _ in range(build)]
+    venues = [loaded.new_venue() for _ in range(passes)]
     gc.collect()
-    if passes:
-        replay(venues[:passes], loaded.records)
-
-
-def _instructions(script_args: list[str], out_dir: Path, tag: str) -> int:
-    out = out_dir / f"callgrind.{tag}"
-    env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
-    cmd = [
-        "valgrind",
-        "--tool=callgrind",
-        f"--callgrind-out-file={out}",
-        sys.executable,
-        __file__,
-        *script_args,
-    ]
-    subprocess.run(cmd, check=True, env=env, capture_output=True)
-    match = _TOTALS.search(out.read_text(errors="replace"))
-    if match is None:
-        raise SystemExit(f"no totals in {out}")
-    return int(match.group(1))
+    _counted(lambda: replay(venues, loaded.records))
 
 
 def callgrind(args: argparse.Namespace) -> None:
-    prefixes = [c.prefix for c in _captures(args.captures, args.only)]
+    loaded = _captures(args.captures, args.only)
     side = "cryptofeed" if args.peer else "orderscope"
-    print(f"{'capture':<16} {side + ' instructions/pass':>28} {'per frame':>10}")
+    child = [sys.executable, __file__, "--captures", str(args.captures), "--run", str(args.passes)]
+    child += [a for c in loaded for a in ("--only", c.prefix)]
+    if args.peer:
+        child.append("--peer")
     with tempfile.TemporaryDirectory() as tmp:
-        for prefix in prefixes:
-            base = ["--captures", str(args.captures), "--only", prefix, "--build", str(args.passes)]
-            if args.peer:
-                base.append("--peer")
-            counts = [
-                _instructions([*base, "--run", str(n)], Path(tmp), f"{prefix}.{n}")
-                for n in (0, args.passes)
-            ]
-            per_pass = (counts[1] - counts[0]) / args.passes
-            frames = next(c.frames for c in _captures(args.captures, [prefix]))
-            print(f"{prefix:<16} {per_pass / 1e6:>26.2f} M {per_pass / frames:>10,.0f}")
+        out = Path(tmp) / "callgrind.out"
+        cmd = [
+            "valgrind",
+            "--tool=callgrind",
+            "--collect-atstart=no",
+            f"--toggle-collect={MARK}",
+            f"--dump-after={MARK}",
+            f"--callgrind-out-file={out}",
+        ]
+        env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
+        subprocess.run([*cmd, *child], check=True, env=env, capture_output=True)
+        parts = sorted(Path(tmp).glob("callgrind.out.*"), key=lambda p: int(p.suffix[1:]))
+        if len(parts) != len(loaded):
+            raise SystemExit(f"{len(parts)} callgrind parts for {len(loaded)} captures")
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for capture, part in zip(loaded, parts, strict=True):
+                shutil.copy(part, args.keep / f"callgrind.{capture.prefix}")
+        print(f"{'capture':<16} {side + ' instructions/pass':>28} {'per frame':>10}")
+        for capture, part in zip(loaded, parts, strict=True):
+            match = _TOTALS.search(part.read_text(errors="replace"))
+            if match is None:
+                raise SystemExit(f"no totals in {part}")
+            per_pass = int(match.group(1)) / args.passes
+            per_frame = per_pass / capture.frames
+            print(f"{capture.prefix:<16} {per_pass / 1e6:>26.2f} M {per_frame:>10,.0f}")
 
 
 def profile(args: argparse.Namespace) -> None:
@@ -159,7 +171,7 @@ def main() -> None:
     mode.add_argument("--profile", action="store_true")
     mode.add_argument("--digest", action="store_true")
     mode.add_argument("--run", type=int, help=argparse.SUPPRESS)  # the callgrind child
-    parser.add_argument("--build", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", type=Path, help="--callgrind: keep each part in this folder")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
     if args.callgrind:
@@ -170,7 +182,7 @@ def main() -> None:
         digest(args)
     else:
         for loaded in _captures(args.captures, args.only):
-            _run_passes(loaded, args.run, max(args.build, args.run), args.peer)
+            _run_passes(loaded, args.run, args.peer)
 
 
 if __name__ == "__main__":
