@@ -223,7 +223,10 @@ class Venue(ABC):
                 )
         self.symbols = wanted  # None: every instrument the session subscribed to
         self.books: dict[str, L2Book] = {}
-        self.symbol_frames: Counter[str] = Counter()
+        #: data frames per unified symbol. A dict, not a Counter: Counter defines __delitem__
+        #: in Python, which makes every ``counter[key] = n`` a Python-level slot call (about a
+        #: thousand instructions, on every frame).
+        self.symbol_frames: dict[str, int] = {}
         self.stats = FeedStats()
         #: attribute()'s answers: channel -> venue symbol -> the instrument (None: filtered
         #: out by ``symbols``), for pairs found subscribed; forgotten when subscriptions change
@@ -318,7 +321,9 @@ class Venue(ABC):
         if instrument is None:
             self.stats.ignored_frames += 1
             return None
-        self.symbol_frames[instrument.symbol] += 1
+        frames = self.symbol_frames
+        symbol = instrument.symbol
+        frames[symbol] = frames.get(symbol, 0) + 1
         return instrument
 
     def _route(self, channel: str, venue_symbol: str, frame: str | bytes) -> Instrument | None:

@@ -173,21 +173,21 @@ def parse_iso8601_ns(text: str) -> int:
 
     The part up to the second is validated once and cached (a feed sends many messages within
     one second); the fraction, 1 to 9 digits, is read with one ``int()``. No float anywhere, so
-    every digit the venue sends is kept. Only UTC (``Z``) is accepted.
+    every digit the venue sends is kept. Only UTC (``Z``) is accepted. One ``partition`` cuts
+    the text (this runs on every Coinbase frame: slicing it five times cost a tenth of one).
     """
-    base = _SECONDS.get(text[:19])
+    head, dot, tail = text.partition(".")
+    if not dot:  # whole seconds: YYYY-MM-DDTHH:MM:SSZ
+        if text[-1:] != "Z":
+            raise TimeFormatError(f"not an ISO 8601 UTC time: {text!r}")
+        head = text[:-1]
+    base = _SECONDS.get(head)
     if base is None:
-        base = _second_ns(text[:19])
-    tail = text[19:]
-    if tail == "Z":
+        base = _second_ns(head)
+    if not dot:
         return base
-    frac = tail[1:-1]
-    if (
-        tail[:1] != "."
-        or tail[-1:] != "Z"
-        or not 0 < len(frac) <= 9
-        or not (frac.isdigit() and frac.isascii())
-    ):
+    frac = tail[:-1]
+    if tail[-1:] != "Z" or not 0 < len(frac) <= 9 or not (frac.isdigit() and frac.isascii()):
         raise TimeFormatError(f"not an ISO 8601 UTC time: {text!r}")
     return base + int(frac) * POW10[9 - len(frac)]
 
@@ -351,7 +351,7 @@ class _Coinbase(Venue):
     ) -> tuple[list[Level], list[Level]]:
         """(side, price, size) changes -> exact bid and ask levels, or BadValue (book frame)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
-        known_prices, known_sizes = self.level_memos(pd, sd)
+        known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
         bids: list[Level] = []
         asks: list[Level] = []
         try:

@@ -848,7 +848,7 @@ class Okx(Venue):
                 events += self._liquidations(item, instrument, recv_ns)
             except NumberFormatError as exc:
                 raise BadValue(self.name, channel, frame, str(exc), symbol) from None
-            self.symbol_frames[symbol] += 1
+            self.symbol_frames[symbol] = self.symbol_frames.get(symbol, 0) + 1
         if not events:
             self.stats.ignored_frames += 1
         out.extend(events)
