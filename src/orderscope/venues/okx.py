@@ -204,7 +204,16 @@ class _Instruments(msgspec.Struct):
     msg: str = ""
 
 
+class _BookFrame(_Envelope):
+    """A whole ``books`` frame, decoded in one pass (the envelope alone skips over ``data``,
+    which is then parsed a second time): the envelope's fields and types, ``data`` the books."""
+
+    data: list[_Book] | None = None  # type: ignore[assignment]
+
+
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
+_BOOK_FRAME = msgspec.json.Decoder(_BookFrame)
+_BOOK_FRAME_PREFIX = '{"arg":{"channel":"books'  # how OKX writes them: checked before trying
 _BOOKS = msgspec.json.Decoder(list[_Book])
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _TICKERS = msgspec.json.Decoder(list[_Ticker])
@@ -465,7 +474,16 @@ class Okx(Venue):
         if frame == "pong" or frame == b"pong":
             self.stats.control_frames += 1
             return
-        env = self.decode(_ENVELOPE, frame, "?", frame)
+        env: _Envelope | None = None
+        if isinstance(frame, str) and frame.startswith(_BOOK_FRAME_PREFIX):
+            try:
+                env = _BOOK_FRAME.decode(frame)
+            except msgspec.DecodeError:
+                env = None  # not a good book frame: the general path below says what is wrong
+            if env is not None and not env.data:
+                env = None  # no book in it: the general path decides what that means
+        if env is None:
+            env = self.decode(_ENVELOPE, frame, "?", frame)
         if env.event:
             self._on_event(env, frame)
             return
@@ -518,7 +536,11 @@ class Okx(Venue):
         out: list[MarketEvent],
     ) -> None:
         symbol = instrument.symbol
-        items = self.decode(_BOOKS, env.data, channel, frame, symbol, book=True)
+        data: msgspec.Raw | list[_Book] | None = env.data
+        if isinstance(data, list):  # decoded with its frame
+            items = data
+        else:
+            items = self.decode(_BOOKS, env.data, channel, frame, symbol, book=True)
         if len(items) != 1:
             raise MalformedFrame(self.name, channel, frame, "expected one book", symbol, book=True)
         msg = items[0]
