@@ -122,6 +122,54 @@ def callgrind(args: argparse.Namespace) -> None:
             print(f"{capture.prefix:<16} {per_pass / 1e6:>26.2f} M {per_frame:>10,.0f}")
 
 
+#: What a pass's instructions are spent in, by C function (inclusive: with what they call).
+#: The rest is the interpreter running Python code (the connectors, the book, the base).
+CATEGORIES = {
+    "msgspec decode": ("JSONDecoder_decode", "msgspec_json_decode"),
+    "event structs": ("Struct_vectorcall",),
+    "int()": ("long_new",),
+    "batch regex": ("_sre_SRE_Pattern_fullmatch",),
+    "str % format": ("PyUnicode_Format",),
+    "zlib": ("zlib_decompress", "zlib_crc32"),
+    "cyclic gc": ("gc_collect_main",),
+}
+_ANNOTATED = re.compile(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*?:?([A-Za-z_][\w.]*)(?:\s|$)")
+
+
+def inclusive_costs(part: Path) -> tuple[int, dict[str, int]]:
+    """(total, {function: inclusive instructions}) of a callgrind part, outermost calls."""
+    text = subprocess.run(
+        ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(part)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    total = int(_TOTALS.search(part.read_text(errors="replace")).group(1))  # type: ignore[union-attr]
+    costs: dict[str, int] = {}
+    for line in text.splitlines():
+        match = _ANNOTATED.match(line)
+        if match:
+            name, value = match.group(2), int(match.group(1).replace(",", ""))
+            costs[name] = max(costs.get(name, 0), value)
+    return total, costs
+
+
+def annotate(args: argparse.Namespace) -> None:
+    """Per capture, instructions per frame by category, from parts kept with --keep."""
+    names = list(CATEGORIES)
+    print(f"{'capture':<16} {'total':>8} " + " ".join(f"{n:>14}" for n in names) + " ")
+    for loaded in _captures(args.captures, args.only):
+        part = args.annotate / f"callgrind.{loaded.prefix}"
+        if not part.exists():
+            continue
+        total, costs = inclusive_costs(part)
+        per_frame = args.passes * loaded.frames
+        shares = [sum(costs.get(f, 0) for f in CATEGORIES[n]) for n in names]
+        cells = " ".join(f"{v / per_frame:>8,.0f} {v / total:>4.0%}" for v in shares)
+        rest = total - sum(shares)
+        print(f"{loaded.prefix:<16} {total / per_frame:>8,.0f} {cells}  rest {rest / total:.0%}")
+
+
 def profile(args: argparse.Namespace) -> None:
     for loaded in _captures(args.captures, args.only):
         replay([loaded.new_venue()], loaded.records)
@@ -170,6 +218,7 @@ def main() -> None:
     mode.add_argument("--callgrind", action="store_true")
     mode.add_argument("--profile", action="store_true")
     mode.add_argument("--digest", action="store_true")
+    mode.add_argument("--annotate", type=Path, help="a folder of parts kept with --keep")
     mode.add_argument("--run", type=int, help=argparse.SUPPRESS)  # the callgrind child
     parser.add_argument("--keep", type=Path, help="--callgrind: keep each part in this folder")
     parser.add_argument("--top", type=int, default=30)
@@ -180,6 +229,8 @@ def main() -> None:
         profile(args)
     elif args.digest:
         digest(args)
+    elif args.annotate:
+        annotate(args)
     else:
         for loaded in _captures(args.captures, args.only):
             _run_passes(loaded, args.run, args.peer)
