@@ -153,6 +153,7 @@ class _DepthFrame(_Envelope):
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame)
 _STREAM = '{"stream":"'  # how combined-stream frames begin
+_STREAM_LEN = len(_STREAM)
 _DEPTH = msgspec.json.Decoder(_Depth)
 _AGG_TRADE = msgspec.json.Decoder(_AggTrade)
 _BOOK_TICKER = msgspec.json.Decoder(_BookTicker)
@@ -306,7 +307,8 @@ class BinanceSpot(Venue):
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
         env: _Envelope | None = None
-        if isinstance(frame, str) and frame.startswith(_STREAM) and "@depth@" in frame[:64]:
+        # (str.startswith parses its arguments as a tuple: a slice compared is cheaper)
+        if isinstance(frame, str) and frame[:_STREAM_LEN] == _STREAM and "@depth@" in frame[:64]:
             try:  # a depth diff, in one pass (see _DepthFrame)
                 env = _DEPTH_FRAME.decode(frame)
             except msgspec.DecodeError:

@@ -372,7 +372,7 @@ class Kraken(Venue):
         except msgspec.DecodeError as exc:
             raise MalformedFrame(self.name, channel, frame, str(exc)) from None
         payloads = msg[1:-2]
-        if channel.startswith("book-"):
+        if channel[:5] == "book-":  # a slice: str.startswith costs a tuple parse of its args
             self._on_book(channel, pair, payloads, frame, recv_ns, out)
         elif channel == "trade":
             trades = self._one_payload(_TRADES, channel, pair, payloads, frame)

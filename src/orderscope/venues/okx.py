@@ -213,7 +213,8 @@ class _BookFrame(_Envelope):
 
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _BOOK_FRAME = msgspec.json.Decoder(_BookFrame)
-_BOOK_FRAME_PREFIX = '{"arg":{"channel":"books'  # how OKX writes them: checked before trying
+_BOOK_FRAME_PREFIX = '{"arg":{"channel":"books'  # how OKX writes them
+_BOOK_FRAME_PREFIX_LEN = len(_BOOK_FRAME_PREFIX)
 _BOOKS = msgspec.json.Decoder(list[_Book])
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _TICKERS = msgspec.json.Decoder(list[_Ticker])
@@ -475,7 +476,8 @@ class Okx(Venue):
             self.stats.control_frames += 1
             return
         env: _Envelope | None = None
-        if isinstance(frame, str) and frame.startswith(_BOOK_FRAME_PREFIX):
+        # (str.startswith parses its arguments as a tuple: a slice compared is cheaper)
+        if isinstance(frame, str) and frame[:_BOOK_FRAME_PREFIX_LEN] == _BOOK_FRAME_PREFIX:
             try:
                 env = _BOOK_FRAME.decode(frame)
             except msgspec.DecodeError:
