@@ -394,16 +394,16 @@ class Bitfinex(Venue):
         if first == "{":
             self._on_event(conn, text, recv_ns, out)
             return
-        comma = text.find(",")
+        head, comma, rest = text.partition(",")  # (str.find, like startswith, parses a tuple)
         try:
-            chan_id = int(text[1:comma]) if first == "[" and comma > 0 else None
+            chan_id = int(head[1:]) if first == "[" and comma and head else None
         except ValueError:
             chan_id = None
         if chan_id is None:
             raise MalformedFrame(self.name, "?", text, "neither an event nor channel data")
         state = self._conns.get(conn) or self._connection(conn)
         channel = state.channels.get(chan_id)
-        rest = text[comma + 1 :].lstrip()
+        rest = rest.lstrip()
         if rest[:1] == '"':
             tag = rest[1 : rest.find('"', 1)]
             if tag == "hb":  # heartbeats may come before their channel's "subscribed" event
