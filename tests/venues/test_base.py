@@ -1,5 +1,6 @@
 """Venue.parse_levels: the batch path (>= BATCH_LEVELS levels), the cached path and their errors
-are the same function of the input."""
+are the same function of the input. Venue.attribute: the routes it remembers follow every change
+of the subscriptions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderscope.bench.synthetic import SYNTHETIC_INSTRUMENT
-from orderscope.errors import BadValue, MalformedFrame
+from orderscope.errors import BadValue, MalformedFrame, UnknownSymbol, UnsubscribedChannel
 from orderscope.fixed import parse_fixed
 from orderscope.venues.base import BATCH_LEVELS, PARSE_MEMO_LIMIT
 from orderscope.venues.binance import BinanceSpot
@@ -66,3 +67,58 @@ def test_the_memo_stays_bounded() -> None:
             (i * 10**8 + 5 * 10**7, 10**8)
         ]
     assert all(len(cache) <= PARSE_MEMO_LIMIT for cache in venue._parse_memo.values())
+
+
+def test_attribute_follows_every_change_of_the_subscriptions() -> None:
+    venue = _venue()
+    pair = ("depth", "NKNUSDT")
+
+    def attributed() -> bool:
+        try:
+            assert venue.attribute("depth", "NKNUSDT", "frame") is INSTRUMENT
+        except UnsubscribedChannel:
+            return False
+        return True
+
+    assert not attributed()
+    venue.subscriptions.add(pair)
+    assert attributed() and attributed()  # the second one from the remembered route
+    changes = [
+        lambda: venue.subscriptions.discard(pair),
+        lambda: venue.subscriptions.update([pair]),
+        lambda: venue.subscriptions.remove(pair),
+        lambda: venue.subscriptions.__ior__({pair}),
+        lambda: venue.subscriptions.difference_update([pair]),
+        lambda: venue.subscriptions.symmetric_difference_update([pair]),
+        lambda: venue.subscriptions.intersection_update(set()),
+        lambda: venue.subscriptions.__ixor__({pair}),
+        lambda: venue.subscriptions.__isub__({pair}),
+        lambda: venue.subscriptions.add(pair),
+        lambda: venue.subscriptions.__iand__(set()),
+        lambda: venue.subscriptions.add(pair),
+        lambda: venue.subscriptions.clear(),
+        lambda: venue.subscriptions.add(pair),
+        lambda: venue.subscriptions.pop(),
+    ]
+    subscribed = 0
+    for change in changes:
+        change()
+        subscribed += pair in venue.subscriptions
+        assert attributed() is (pair in venue.subscriptions)
+    assert subscribed == 7  # the changes above alternate between the two states
+    assert venue.symbol_frames["NKN/USDT"] == 2 + subscribed
+    with pytest.raises(AttributeError):
+        venue.subscriptions = set()  # type: ignore[misc]
+
+
+def test_attribute_of_a_filtered_or_unknown_symbol() -> None:
+    other = msgspec.structs.replace(INSTRUMENT, symbol="BTC/USDT", venue_symbol="BTCUSDT")
+    venue = BinanceSpot([INSTRUMENT, other], ["BTC/USDT"])
+    venue.subscriptions.update([("depth", "NKNUSDT"), ("depth", "BTCUSDT")])
+    for _ in range(3):
+        assert venue.attribute("depth", "NKNUSDT", "frame") is None
+        assert venue.attribute("depth", "BTCUSDT", "frame") is other
+        with pytest.raises(UnknownSymbol):
+            venue.attribute("depth", "ETHUSDT", "frame")
+    assert venue.stats.ignored_frames == 3
+    assert venue.symbol_frames == {"BTC/USDT": 3}

@@ -477,6 +477,35 @@ def test_bad_frames_are_counted_and_leave_books_whole(
     assert sum(b.counters.checksums_ok for b in books.values()) > CHECKSUM_FRAMES // 2
 
 
+@pytest.mark.parametrize(
+    ("defects", "kind", "named"),
+    [
+        ({3: (1, "x"), 10: (0, "y")}, "bad_value", "'x'"),  # a size before a price
+        ({5: (None, ""), 10: (0, "y")}, "malformed", "price and a size"),  # a level too short
+        ({10: (0, "y"), 20: (None, "")}, "bad_value", "'y'"),
+    ],
+)
+def test_a_bad_snapshot_names_its_first_bad_level(
+    instruments: list[Instrument],
+    defects: dict[int, tuple[int | None, str]],
+    kind: str,
+    named: str,
+) -> None:
+    """Snapshots are parsed column by column (a batch each); a bad one still reports its first
+    bad level in order, as the level-by-level path does."""
+    bids = [[f"{30000 - i}.1", "1", "0", "1"] for i in range(40)]
+    for row, (column, text) in defects.items():
+        if column is None:
+            bids[row] = bids[row][:1]
+        else:
+            bids[row][column] = text
+    venue = venue_with(instruments, {"channel": "books", "instId": "BTC-USDT"})
+    send(venue, book_frame("BTC-USDT", "snapshot", bids, []))
+    assert dict(venue.stats.errors) == {kind: 1}
+    assert named in venue.stats.recent_errors[-1].reason
+    assert "BTC/USDT" not in venue.books or venue.books["BTC/USDT"].depth() == (0, 0)
+
+
 # -- live-session hooks ----------------------------------------------------------------------------
 
 

@@ -27,8 +27,9 @@ import logging
 from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import msgspec
 
@@ -43,6 +44,11 @@ from orderscope.errors import (
 )
 from orderscope.fixed import NumberFormatError, parse_fixed, parse_fixed_many
 from orderscope.model import BookState, BookStatus, Instrument, Level, MarketEvent
+
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_OUT_OF_SYNC = BookState.OUT_OF_SYNC
 
 log = logging.getLogger("orderscope.venues")
 #: From this many levels on, ``parse_levels`` parses prices and sizes as two batches
@@ -66,6 +72,70 @@ class FeedStats:
     reconnect_requests: int = 0  # the venue asked the client to reconnect
     errors: Counter[str] = field(default_factory=Counter)  # by FrameError.kind
     recent_errors: deque[FrameError] = field(default_factory=lambda: deque(maxlen=20))
+
+
+class Subscriptions(set[tuple[str, str]]):
+    """The (channel, venue symbol) pairs a session is subscribed to: a set that tells its venue
+    when it changes, so that the routes ``Venue.attribute`` keeps are computed again."""
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, changed: Callable[[], None]) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def add(self, element: tuple[str, str]) -> None:
+        super().add(element)
+        self._changed()
+
+    def discard(self, element: object) -> None:
+        super().discard(element)
+        self._changed()
+
+    def remove(self, element: tuple[str, str]) -> None:
+        super().remove(element)
+        self._changed()
+
+    def pop(self) -> tuple[str, str]:
+        element = super().pop()
+        self._changed()
+        return element
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def update(self, *others: Iterable[tuple[str, str]]) -> None:
+        super().update(*others)
+        self._changed()
+
+    def difference_update(self, *others: Iterable[Any]) -> None:
+        super().difference_update(*others)
+        self._changed()
+
+    def intersection_update(self, *others: Iterable[Any]) -> None:
+        super().intersection_update(*others)
+        self._changed()
+
+    def symmetric_difference_update(self, other: Iterable[tuple[str, str]]) -> None:
+        super().symmetric_difference_update(other)
+        self._changed()
+
+    def __ior__(self, other: AbstractSet[tuple[str, str]]) -> Self:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def __iand__(self, other: AbstractSet[object]) -> Self:
+        self.intersection_update(other)
+        return self
+
+    def __isub__(self, other: AbstractSet[object]) -> Self:
+        self.difference_update(other)
+        return self
+
+    def __ixor__(self, other: AbstractSet[tuple[str, str]]) -> Self:  # type: ignore[override,misc]
+        self.symmetric_difference_update(other)
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,9 +223,15 @@ class Venue(ABC):
                 )
         self.symbols = wanted  # None: every instrument the session subscribed to
         self.books: dict[str, L2Book] = {}
-        self.symbol_frames: Counter[str] = Counter()
+        #: data frames per unified symbol. A dict, not a Counter: Counter defines __delitem__
+        #: in Python, which makes every ``counter[key] = n`` a Python-level slot call (about a
+        #: thousand instructions, on every frame).
+        self.symbol_frames: dict[str, int] = {}
         self.stats = FeedStats()
-        self.subscriptions: set[tuple[str, str]] = set()  # (channel, venue symbol)
+        #: attribute()'s answers: channel -> venue symbol -> the instrument (None: filtered
+        #: out by ``symbols``), for pairs found subscribed; forgotten when subscriptions change
+        self._routes: dict[str, dict[str, Instrument | None]] = {}
+        self._subscriptions = Subscriptions(self._routes.clear)
         self.resync_requests: set[str] = set()  # unified symbols that need a snapshot
         self._logged: set[tuple[str, str, str]] = set()
         #: decimals -> {text: parse_fixed(text, decimals)}: the same prices (and many sizes)
@@ -163,6 +239,11 @@ class Venue(ABC):
         self._parse_memo: dict[int, dict[str, int]] = {}
         #: (price decimals, size decimals) -> the two memos, found with one lookup per call
         self._parse_memo_pairs: dict[tuple[int, int], tuple[dict[str, int], dict[str, int]]] = {}
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """(channel, venue symbol) pairs subscribed to. Mutate it; it cannot be replaced."""
+        return self._subscriptions
 
     # -- the inputs ------------------------------------------------------------------------
 
@@ -236,13 +317,27 @@ class Venue(ABC):
         ignored) when the instrument is filtered out by ``symbols``. Counts the frame for the
         symbol otherwise.
         """
-        instrument = self.instrument(venue_symbol, channel, frame)
-        self.check_subscribed(channel, instrument, frame)
-        if not self.wants(instrument.symbol):
+        # Once per frame: a pair found subscribed is remembered (``_route``), so the next frame
+        # costs two dict lookups instead of three calls and a tuple.
+        try:
+            instrument = self._routes[channel][venue_symbol]
+        except KeyError:
+            instrument = self._route(channel, venue_symbol, frame)
+        if instrument is None:
             self.stats.ignored_frames += 1
             return None
-        self.symbol_frames[instrument.symbol] += 1
+        frames = self.symbol_frames
+        symbol = instrument.symbol
+        frames[symbol] = frames.get(symbol, 0) + 1
         return instrument
+
+    def _route(self, channel: str, venue_symbol: str, frame: str | bytes) -> Instrument | None:
+        """``attribute``'s checks for a pair not seen since the subscriptions last changed."""
+        instrument = self.instrument(venue_symbol, channel, frame)
+        self.check_subscribed(channel, instrument, frame)  # a subclass may check otherwise
+        route = instrument if self.wants(instrument.symbol) else None
+        self._routes.setdefault(channel, {})[venue_symbol] = route
+        return route
 
     def parse_levels(
         self,
@@ -266,14 +361,10 @@ class Venue(ABC):
             for p, q in raw:
                 price = known_prices.get(p)
                 if price is None:
-                    if len(known_prices) >= PARSE_MEMO_LIMIT:  # bounded: start afresh
-                        known_prices.clear()
-                    price = known_prices[p] = parse_fixed(p, pd)
+                    price = remember(known_prices, p, pd)
                 size = known_sizes.get(q)
                 if size is None:
-                    if len(known_sizes) >= PARSE_MEMO_LIMIT:
-                        known_sizes.clear()
-                    size = known_sizes[q] = parse_fixed(q, sd)
+                    size = remember(known_sizes, q, sd)
                 levels.append((price, size))
             return levels
         except NumberFormatError as exc:
@@ -284,6 +375,12 @@ class Venue(ABC):
             raise MalformedFrame(
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
+
+    def level_memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
+        """The memos ``parse_levels`` reads prices at ``pd`` and sizes at ``sd`` decimals
+        through, for connectors whose levels are not (price, size) pairs: look a text up, and
+        ``remember`` it when it is missing."""
+        return self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
 
     def _memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
         memo = self._parse_memo
@@ -343,7 +440,7 @@ class Venue(ABC):
                     book.instrument.symbol,
                     exch_ns,
                     recv_ns,
-                    BookState.OUT_OF_SYNC,
+                    _OUT_OF_SYNC,
                     reason,
                 )
             )
@@ -359,11 +456,9 @@ class Venue(ABC):
     ) -> None:
         """Announce that a snapshot made a book trustworthy again."""
         self.resync_requests.discard(book.instrument.symbol)
-        if was is not BookState.SYNCED:
+        if was is not _SYNCED:
             out.append(
-                BookStatus(
-                    self.name, book.instrument.symbol, exch_ns, recv_ns, BookState.SYNCED, reason
-                )
+                BookStatus(self.name, book.instrument.symbol, exch_ns, recv_ns, _SYNCED, reason)
             )
 
     def handle_error(self, error: FrameError, recv_ns: int, out: list[MarketEvent]) -> None:
@@ -383,6 +478,29 @@ class Venue(ABC):
                 self.out_of_sync(book, f"bad frame: {error.kind}", 0, recv_ns, out, gap=False)
 
 
+def remember(memo: dict[str, int], text: str, decimals: int) -> int:
+    """``parse_fixed(text, decimals)``, kept in ``memo`` (which starts afresh when full)."""
+    if len(memo) >= PARSE_MEMO_LIMIT:
+        memo.clear()
+    value = memo[text] = parse_fixed(text, decimals)
+    return value
+
+
+def remember_float(
+    memo: dict[float, int], value: float, parse: Callable[[float, int], int], decimals: int
+) -> int:
+    """``parse(value, decimals)`` for venues that send JSON numbers, kept in ``memo`` (which
+    starts afresh when full). Only for float values: an int equal to a float hashes alike."""
+    if len(memo) >= PARSE_MEMO_LIMIT:
+        memo.clear()
+    result = memo[value] = parse(value, decimals)
+    return result
+
+
+# Module constants: a global lookup, cheaper than an enum member looked up on its class.
+_RECV, _REST, _SENT = RecordKind.RECV, RecordKind.REST, RecordKind.SENT
+
+
 def feed(venue: Venue, record: CaptureRecord, out: list[MarketEvent]) -> None:
     """Route one capture record (or live frame) to its connector, containing bad frames.
 
@@ -390,7 +508,7 @@ def feed(venue: Venue, record: CaptureRecord, out: list[MarketEvent]) -> None:
     no state before raising), the error is counted and the affected book resynced.
     """
     kind = record.kind
-    if kind is RecordKind.RECV:
+    if kind is _RECV:
         venue.stats.frames += 1
         mark = len(out)
         try:
@@ -398,14 +516,14 @@ def feed(venue: Venue, record: CaptureRecord, out: list[MarketEvent]) -> None:
         except FrameError as error:
             del out[mark:]
             venue.handle_error(error, record.recv_ns, out)
-    elif kind is RecordKind.REST:
+    elif kind is _REST:
         mark = len(out)
         try:
             venue.on_rest(record.url, record.payload, record.recv_ns, out)
         except FrameError as error:
             del out[mark:]
             venue.handle_error(error, record.recv_ns, out)
-    elif kind is RecordKind.SENT:
+    elif kind is _SENT:
         text = record.payload if isinstance(record.payload, str) else record.payload.decode()
         venue.on_sent(record.conn, text, record.recv_ns)
     else:

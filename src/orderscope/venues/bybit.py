@@ -83,13 +83,19 @@ from orderscope.venues.base import (
     grouped,
 )
 
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_BUY = Side.BUY
+_SELL = Side.SELL
+
 MS = 1_000_000  # nanoseconds per millisecond
 BOOK_DEPTHS = (1, 50, 200, 1000)  # spot and linear, as documented
 ARGS_CHARS_PER_CONNECTION = 21_000  # "args" of one public connection, all requests together
 ARGS_PER_REQUEST = {"spot": 10}  # spot takes 10 topics a request; no limit documented elsewhere
 DEFAULT_ARGS_PER_REQUEST = 100
-_SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
-_OPPOSITE = {"Buy": Side.SELL, "Sell": Side.BUY}  # liquidated position side -> order side
+_SIDES = {"Buy": _BUY, "Sell": _SELL}
+_OPPOSITE = {"Buy": _SELL, "Sell": _BUY}  # liquidated position side -> order side
 
 
 def _category_of_url(url: str) -> str | None:
@@ -296,14 +302,14 @@ class Bybit(Venue):
         book = self.book(instrument, max_depth=depth)
         if env.type == "snapshot":
             was = book.state
-            restart = msg.u == 1 and was is BookState.SYNCED
+            restart = msg.u == 1 and was is _SYNCED
             book.apply_snapshot(bids, asks, msg.u)
             out.append(
                 BookSnapshot(self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, msg.u)
             )
             self.synced(book, was, exch_ns, recv_ns, out, "snapshot u=1" if restart else "snapshot")
         elif env.type == "delta":
-            if book.state is not BookState.SYNCED:
+            if book.state is not _SYNCED:
                 book.counters.skipped_deltas += 1  # waiting for the next snapshot
             elif msg.u != book.sequence + 1:
                 reason = f"update id gap (last u={book.sequence}, got u={msg.u})"
