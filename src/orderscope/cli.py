@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -214,7 +215,7 @@ def demo(
 ) -> None:
     """The server fed by emulated venues with synthetic BTC/USDT and ETH/USDT markets, offline."""
     from orderscope.service.config import load_config
-    from orderscope.service.feeds import DEMO_SYMBOLS, DEMO_VENUES, DemoFeeds
+    from orderscope.service.feeds import DEMO_BOOK_DEPTH, DEMO_SYMBOLS, DEMO_VENUES, DemoFeeds
     from orderscope.service.server import serve as run_server
 
     try:
@@ -224,6 +225,8 @@ def demo(
             port=port,
             token=token,
         )
+        engine_config = dataclasses.replace(settings.engine, book_depth=DEMO_BOOK_DEPTH)
+        settings = dataclasses.replace(settings, engine=engine_config)
 
         def make(engine: Engine) -> DemoFeeds:
             return DemoFeeds(engine, seed=seed)

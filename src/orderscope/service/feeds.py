@@ -180,6 +180,10 @@ DEMO_VENUES: tuple[DemoVenue, ...] = (
 )
 DEMO_MARKETS: dict[str, MarketSpec] = {"BTCUSDT": BTC_USDT, "ETHUSDT": ETH_USDT}
 DEMO_SYMBOLS = ("BTC/USDT", "ETH/USDT")
+#: Levels a side in the demo's book pushes, so the dashboard's heatmap and ladder cover about
+#: $10 of BTC either side of the touch (the server's default of 20 suits clients that want the
+#: top of the book; ``[analytics] book_depth`` sets it for ``orderscope serve``).
+DEMO_BOOK_DEPTH = 100
 
 
 def renamed(cls: type[Venue], name: str) -> type[Venue]:
@@ -204,13 +208,18 @@ class DemoFeeds:
     ) -> None:
         markets = markets or DEMO_MARKETS
         protocols: list[VenueProtocol] = []
+        leaders: dict[str, SyntheticMarket] = {}  # the first venue's market of each symbol
         for n, demo in enumerate(venues):
-            protocol = demo.protocol(
-                {
-                    vs: SyntheticMarket(spec, seed + 100 * n + k)
-                    for k, (vs, spec) in enumerate(markets.items())
-                }
-            )
+            own: dict[str, SyntheticMarket] = {}
+            for k, (vs, spec) in enumerate(markets.items()):
+                # The other venues' markets are pulled towards the first one's mid: one asset
+                # quoted a few ticks apart, as on real venues, not independent random walks.
+                leader = leaders.get(vs)
+                own[vs] = SyntheticMarket(
+                    spec, seed + 100 * n + k, anchor=leader.mid if leader is not None else None
+                )
+                leaders.setdefault(vs, own[vs])
+            protocol = demo.protocol(own)
             protocol.name = demo.name
             protocols.append(protocol)
         self.emulator = Emulator(protocols, speed=speed)
