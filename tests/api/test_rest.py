@@ -284,7 +284,7 @@ def test_token_required(demo: Demo) -> None:
         )
         # what holds no market data is served without it: the page and the API docs
         page = anonymous.get("/")
-        assert page.status_code == 200 and "dashboard comes next" in page.text
+        assert page.status_code == 200 and "js/main.js" in page.text  # the dashboard
         assert anonymous.get("/docs").status_code == 200
         schema = anonymous.get("/openapi.json").json()
         assert "/api/v1/orderflow/footprint/{symbol}" in schema["paths"]

@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
@@ -178,12 +178,21 @@ DEMO_VENUES: tuple[DemoVenue, ...] = (
     DemoVenue("binance_b", BinanceEmulator, BinanceSpot),
     DemoVenue("binance_c", BinanceEmulator, BinanceSpot),
 )
-DEMO_MARKETS: dict[str, MarketSpec] = {"BTCUSDT": BTC_USDT, "ETHUSDT": ETH_USDT}
+#: The demo's markets: the synthetic BTC and ETH with smaller market orders than the emulator's
+#: defaults, whose sweeps often leave the touch bare so that the price jumps tens of dollars in a
+#: second. Calmer, the heatmap reads like a real market's, with a burst now and then.
+DEMO_MARKETS: dict[str, MarketSpec] = {
+    "BTCUSDT": replace(BTC_USDT, median_market_order=0.025, median_order=0.07),
+    "ETHUSDT": replace(ETH_USDT, median_market_order=0.6, median_order=1.0),
+}
 DEMO_SYMBOLS = ("BTC/USDT", "ETH/USDT")
 #: Levels a side in the demo's book pushes, so the dashboard's heatmap and ladder cover about
 #: $10 of BTC either side of the touch (the server's default of 20 suits clients that want the
 #: top of the book; ``[analytics] book_depth`` sets it for ``orderscope serve``).
 DEMO_BOOK_DEPTH = 100
+#: Footprint and profile rows of the demo: the automatic ones (half a basis point of price) are
+#: coarse for the demo's calm markets.
+DEMO_ROWS = {"BTC/USDT": "0.5", "ETH/USDT": "0.05"}
 
 
 def renamed(cls: type[Venue], name: str) -> type[Venue]:
