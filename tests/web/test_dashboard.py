@@ -137,3 +137,25 @@ def test_stale_venue_is_marked_and_greyed(page: Any, web_demo: Demo) -> None:
     page.wait_for_function(
         "() => window.orderscope.snapshot().trusted.binance_c === true", timeout=20_000
     )
+
+
+def test_zoom_pan_and_follow(page: Any, web_demo: Demo) -> None:
+    open_dashboard(page, web_demo)
+    view = "(() => { const v = window.orderscope.app.viewport; return [v.msPerPx, v.pxPerRow, v.followTime, v.followPrice]; })()"  # noqa: E501
+    ms0, px0, *_ = page.evaluate(view)
+    box = page.locator("#heatmap canvas.overlay").bounding_box()
+    x, y = box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -100)  # time zoom in
+    page.keyboard.down("Shift")
+    page.mouse.wheel(0, -100)  # price zoom in
+    page.keyboard.up("Shift")
+    page.wait_for_timeout(100)
+    ms1, px1, follow_time, follow_price = page.evaluate(view)
+    assert ms1 < ms0 and px1 > px0 and follow_time and follow_price
+    page.mouse.down()
+    page.mouse.move(x + 150, y + 50, steps=4)  # drag into the past
+    page.mouse.up()
+    assert page.evaluate(view)[2:] == [False, False]
+    page.mouse.dblclick(x, y)
+    assert page.evaluate(view)[2:] == [True, True]
