@@ -55,6 +55,7 @@ export class App {
     this.dirty = new Set();
     this.work = new Float64Array(240); // ms of drawing per frame, a ring
     this.frames = 0;
+    this.slowFrames = 0; // drawing took longer than a 60 Hz frame (16.7 ms)
     this.messages = 0;
     this.ready = false;
     const $ = (sel) => doc.querySelector(sel);
@@ -490,6 +491,7 @@ export class App {
     const spent = performance.now() - started;
     this.work[this.frames % this.work.length] = spent;
     this.frames++;
+    if (spent > 16.7) this.slowFrames++;
     if (this.frames % 20 === 0) this._perf();
   }
 
@@ -531,7 +533,13 @@ export class App {
     const n = Math.min(this.frames, this.work.length);
     const sorted = Array.from(this.work.slice(0, n)).sort((a, b) => a - b);
     const at = (q) => (n ? sorted[Math.min(n - 1, Math.floor(q * n))] : 0);
-    return { frames: this.frames, p50: at(0.5), p99: at(0.99), max: n ? sorted[n - 1] : 0 };
+    return {
+      frames: this.frames,
+      slow: this.slowFrames,
+      p50: at(0.5),
+      p99: at(0.99),
+      max: n ? sorted[n - 1] : 0,
+    };
   }
 
   /** What the page shows, in numbers (the browser tests read it). */
