@@ -17,10 +17,11 @@ wall time; a replay: every N ns of event time), and only for keys someone listen
 The engine never reads the wall clock and does no I/O, so a replay through it publishes the
 same updates every time.
 
-Extension point: ``ANALYTICS`` (``register``) maps a name to an ``AnalyticSpec``, a factory of
-further analytics per (venue, symbol) or per unified symbol (the COB, signals, heatmap). Each
-sees every event of its key with the venue's book, publishes through ``flush``, and is found by
-the API with ``Engine.analytic(name, symbol, venue)``.
+Extension point: an ``AnalyticSpec`` is a factory of further analytics per (venue, symbol) or
+per unified symbol (the COB, signals, heatmap); the engine is given the specs to run (the
+server's are listed in ``orderscope.service.extensions``). Each instance sees every event of its
+key with the venue's book, publishes through ``flush``, and is found by the API with
+``Engine.analytic(name, symbol, venue)``.
 """
 
 from __future__ import annotations
@@ -42,13 +43,9 @@ from orderscope.model import (
     BookSnapshot,
     BookStatus,
     FeedStatus,
-    FundingRate,
     Instrument,
-    Liquidation,
     MarketEvent,
-    OpenInterest,
     Side,
-    Ticker,
     Trade,
 )
 from orderscope.replay import Replay
@@ -68,7 +65,6 @@ from orderscope.views import (
 )
 
 __all__ = [
-    "ANALYTICS",
     "Analytic",
     "AnalyticContext",
     "AnalyticSpec",
@@ -76,7 +72,6 @@ __all__ = [
     "EngineConfig",
     "Scope",
     "Update",
-    "register",
 ]
 
 log = logging.getLogger("orderscope.engine")
@@ -129,7 +124,7 @@ class AnalyticContext:
 
 
 class Analytic(Protocol):
-    """A further analytic the engine feeds (see ``ANALYTICS``)."""
+    """A further analytic the engine feeds (see ``AnalyticSpec``)."""
 
     def add_instrument(self, instrument: Instrument) -> None:
         """A venue's instrument joined the key (SYMBOL scope: one call per venue, and again
@@ -153,16 +148,6 @@ class AnalyticSpec:
     aggregated_types: frozenset[str] = frozenset()  # see AGGREGATED_TYPES
 
 
-#: Further analytics, by name. Nothing is registered on this branch: an analytic is listed once
-#: it computes something (the COB, signals and the heatmap register themselves here).
-ANALYTICS: dict[str, AnalyticSpec] = {}
-
-
-def register(spec: AnalyticSpec) -> AnalyticSpec:
-    ANALYTICS[spec.name] = spec
-    return spec
-
-
 # -- the engine -----------------------------------------------------------------------------
 
 
@@ -181,10 +166,10 @@ class Engine:
     def __init__(
         self,
         config: EngineConfig | None = None,
-        analytics: Iterable[AnalyticSpec] | None = None,
+        analytics: Iterable[AnalyticSpec] = (),
     ) -> None:
         self.config = config or EngineConfig()
-        self.specs = list(ANALYTICS.values() if analytics is None else analytics)
+        self.specs = list(analytics)
         self.channels = dict(CHANNELS)
         self.aggregated_types = set(AGGREGATED_TYPES)
         for spec in self.specs:
@@ -202,7 +187,6 @@ class Engine:
         self.feed_status: dict[tuple[str, int], FeedStatus] = {}
         self.book_status: dict[tuple[str, str], BookStatus] = {}
         self.book_ns: dict[tuple[str, str], int] = {}  # receive time of the last book event
-        self.latest: dict[tuple[str, str, str], MarketEvent] = {}  # (venue, symbol, kind)
         self.clock_ns = 0  # the latest event time seen
         self._subscribers: list[Subscriber] = []
         self.interest: Interest = lambda _channel, _symbol, _venue: True
@@ -308,8 +292,6 @@ class Engine:
                 self.feed_status[(event.venue, event.connection)] = event
                 self.publish(Update("status", "status", "", event.venue, feed_status_view(event)))
                 continue
-            elif kind in (Ticker, FundingRate, OpenInterest, Liquidation):
-                self.latest[(event.venue, symbol, kind.__name__)] = event
             if self.extensions:
                 self._extensions(venue, event)
 
@@ -381,7 +363,24 @@ class Engine:
             return [u for u in found if u is not None]
         if channel == "orderflow":
             return self._flow_updates(symbol, venue, report=False)
+        if channel == "status":
+            return self._status_updates(symbol, venue)
         return []
+
+    def _status_updates(self, symbol: str, venue: str | None) -> list[Update]:
+        """The last status of each connection and book concerned (symbol "": all of them)."""
+        venues = set(self.members.get(symbol, {})) if symbol else None
+        out = [
+            Update("status", "status", "", v, feed_status_view(e))
+            for (v, _conn), e in sorted(self.feed_status.items())
+            if (venues is None or v in venues) and venue in (None, v)
+        ]
+        out.extend(
+            Update("status", "status", s, v, book_status_view(e))
+            for (v, s), e in sorted(self.book_status.items())
+            if symbol in ("", s) and venue in (None, v)
+        )
+        return out
 
     def _book_update(self, venue_name: str, symbol: str) -> Update | None:
         book = self.book(venue_name, symbol)

@@ -36,6 +36,8 @@ from orderscope.flow.vwap import Vwap, VwapParams
 from orderscope.model import Instrument, Side, Trade
 
 I64 = npt.NDArray[np.int64]
+Columns = tuple[I64, I64, I64, I64]  # ts, price, size, side
+Part = tuple[Columns, int, int]  # a store's columns, its price factor and size factor
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,7 @@ class TradeStore:
 
 
 def trades_frame(
-    parts: list[tuple[tuple[I64, I64, I64, I64], int, int]],
+    parts: list[Part],
     start_ns: int | None = None,
     end_ns: int | None = None,
 ) -> pl.DataFrame:

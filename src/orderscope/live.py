@@ -273,7 +273,8 @@ class LiveSession:
     ) -> str:
         while True:
             try:
-                message = await asyncio.wait_for(ws.receive(), self.config.stale_after_s)
+                # aiohttp's own timeout: no task per frame, as asyncio.wait_for would make
+                message = await ws.receive(timeout=self.config.stale_after_s)
             except TimeoutError:
                 self.counters.stale += 1
                 self._status(

@@ -23,7 +23,7 @@ from orderscope.flow.footprint import FootprintBar, Imbalance, StackedImbalance
 from orderscope.flow.profile import Profile
 from orderscope.model import BookStatus, FeedStatus, Instrument, Side, Trade
 
-_second_cache: list[object] = [-1, ""]
+_second = (-1, "")  # the last second formatted: replaced whole, so threads read a pair that fits
 
 
 def rfc3339(ns: int) -> str:
@@ -32,11 +32,13 @@ def rfc3339(ns: int) -> str:
     The formatted second is cached: consecutive events mostly share it, and ticks are formatted
     on the hot path.
     """
+    global _second
     seconds, frac = divmod(ns, 1_000_000_000)
-    if _second_cache[0] != seconds:
-        _second_cache[0] = seconds
-        _second_cache[1] = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{_second_cache[1]}.{frac:09d}Z"
+    cached_seconds, text = _second
+    if cached_seconds != seconds:
+        text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second = (seconds, text)
+    return f"{text}.{frac:09d}Z"
 
 
 def side_name(side: Side) -> str:
@@ -52,6 +54,7 @@ class TradeView(msgspec.Struct, frozen=True):
     size: str
     side: str  # the aggressor: "buy" | "sell"
     trade_id: str
+    received_ns: int  # when orderscope received the frame (ns since the epoch): feed latency
 
 
 def trade_view(trade: Trade, inst: Instrument) -> TradeView:
@@ -61,6 +64,7 @@ def trade_view(trade: Trade, inst: Instrument) -> TradeView:
         format_fixed(trade.size, inst.size_decimals),
         side_name(trade.side),
         trade.trade_id,
+        trade.recv_ns,
     )
 
 

@@ -253,6 +253,17 @@ FOOTPRINT = "/api/v1/orderflow/footprint/BTC-USDT"
         ("/api/v1/orderflow/delta/BTC-USDT", {"timeframe": "0m"}, 400, "invalid_parameter"),
         ("/api/v1/book/BTC-USDT", {"depth": "0"}, 400, "invalid_parameter"),
         ("/api/v1/book/BTC-USDT", {"depth": "1001"}, 400, "invalid_parameter"),
+        ("/api/v1/orderflow/metrics/SOL-USDT", {}, 404, "unknown_symbol"),
+        ("/api/v1/orderflow/metrics/ETH-USDT", {"venue": "x" * 40}, 400, "invalid_parameter"),
+        ("/api/v1/orderflow/delta/ETH-USDT", {"venue": "kraken"}, 404, "unknown_venue"),
+        (
+            "/api/v1/orderflow/delta/ETH-USDT",
+            {"end_time": "2026-13-01T00:00:00Z"},
+            400,
+            "invalid_parameter",
+        ),
+        ("/api/v1/orderflow/volume-profile/ETH%2F", {}, 400, "invalid_symbol"),
+        ("/api/v1/orderflow/volume-profile/ETH-USDT", {"row": "1e3"}, 400, "invalid_parameter"),
         ("/api/v1/nothing-here", {}, 404, "not_found"),
         ("/api/v1/orderflow/metrics", {}, 404, "not_found"),
     ],
@@ -285,7 +296,10 @@ def test_token_required(demo: Demo) -> None:
         # what holds no market data is served without it: the page and the API docs
         page = anonymous.get("/")
         assert page.status_code == 200 and "js/main.js" in page.text  # the dashboard
-        assert anonymous.get("/docs").status_code == 200
+        docs = anonymous.get("/docs")
+        assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text
+        # Swagger UI's files come from the package: the docs work without internet
+        assert anonymous.get("/docs-static/swagger-ui-bundle.js").status_code == 200
         schema = anonymous.get("/openapi.json").json()
         assert "/api/v1/orderflow/footprint/{symbol}" in schema["paths"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.case import Case
 
 from orderscope.api.app import Service, create_app
@@ -13,7 +14,19 @@ from tests.api.conftest import AUTH, Demo, config
 
 # The schema the server publishes (the same app, built without feeds): the tests then call the
 # real server of the ``demo`` fixture with the generated requests.
-schema = schemathesis.openapi.from_dict(create_app(Service(config())).app.openapi())
+# Invalid requests must be refused with a 4xx; 413 and 414 (size limits) are among the right ones.
+settings_file = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "negative_data_rejection": {
+                "expected-statuses": ["400", "401", "403", "404", "406", "413", "414", "422"]
+            }
+        }
+    }
+)
+schema = schemathesis.openapi.from_dict(
+    create_app(Service(config())).app.openapi(), config=settings_file
+)
 
 
 @schema.parametrize()

@@ -5,8 +5,9 @@ feeds (live sessions or the demo's emulator). Its lifespan starts the feeds and 
 (every ``push_interval`` seconds of wall time the engine publishes what accumulated) and stops
 them at shutdown.
 
-Extension point: ``ROUTERS`` lists factories of further routers (the COB, signals, heatmap
-routes), included under /api/v1 beside the built-in ones when their analytics are merged.
+Extension point: ``orderscope.service.extensions`` lists the further analytics the engine runs
+and their routers (the COB, signals, heatmap routes), included under /api/v1 beside the
+built-in ones when their analytics are merged.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import fastapi_offline
 import msgspec
-from fastapi import APIRouter, FastAPI, Request, WebSocket
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -36,6 +39,7 @@ from orderscope.api.rest import get
 from orderscope.api.rest import router as rest_router
 from orderscope.api.security import Guard, RateLimiter
 from orderscope.engine import Engine
+from orderscope.service import extensions
 from orderscope.service.config import ServiceConfig
 from orderscope.service.feeds import VenueFeed
 from orderscope.views import book_status_view, feed_status_view, rfc3339
@@ -43,6 +47,8 @@ from orderscope.views import book_status_view, feed_status_view, rfc3339
 log = logging.getLogger("orderscope.api")
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+#: Swagger UI's files, as fastapi-offline packages them (no CDN: the demo runs offline)
+DOCS_DIR = Path(fastapi_offline.__file__).resolve().parent / "static"
 STATUS_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -57,13 +63,6 @@ class Feeds(Protocol):
     async def stop(self) -> None: ...
 
 
-#: Further routers, each made from the service (``make(service) -> APIRouter``), mounted under
-#: /api/v1. The COB, signals and heatmap routes register here with their analytics.
-ROUTERS: list[Callable[[Service], APIRouter]] = []
-#: Further response Structs whose JSON Schemas the OpenAPI document needs (for ``$ref``s).
-SCHEMAS: list[type[msgspec.Struct]] = []
-
-
 class Service:
     """One server process: config, engine, hub, feeds."""
 
@@ -74,7 +73,7 @@ class Service:
         feeds: Callable[[Engine], Feeds] | None = None,
     ) -> None:
         self.config = config
-        self.engine = engine or Engine(config.engine)
+        self.engine = engine or Engine(config.engine, extensions.ANALYTICS)
         self.hub = Hub(self.engine, config.server.max_pending)
         self._make_feeds = feeds
         self.feeds: Feeds | None = None
@@ -177,7 +176,7 @@ def create_app(service: Service) -> Any:
         title="orderscope",
         version="1",
         summary="Order-book and order-flow analytics of crypto venues: REST and WebSocket API",
-        docs_url="/docs",
+        docs_url=None,  # served below from packaged files: the docs work offline too
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=service.lifespan,
@@ -217,13 +216,24 @@ def create_app(service: Service) -> Any:
         )
 
     app.include_router(rest_router(service), prefix="/api/v1")
-    for make in ROUTERS:
+    for make in extensions.ROUTERS:
         app.include_router(make(service), prefix="/api/v1")
 
     @app.websocket("/ws/orderflow")
     async def orderflow(websocket: WebSocket) -> None:
         await ws.endpoint(service, websocket)
 
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="orderscope API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+        )
+
+    app.mount("/docs-static", StaticFiles(directory=DOCS_DIR), name="docs-static")
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
 
     def openapi() -> dict[str, Any]:
@@ -232,25 +242,26 @@ def create_app(service: Service) -> Any:
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
-                s.components(SCHEMAS)
+                s.components(list(extensions.SCHEMAS))
             )
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     server = service.config.server
-    inner: Any = app
-    if server.cors_origins:
-        inner = CORSMiddleware(
-            inner,
-            allow_origins=list(server.cors_origins),
-            allow_methods=["GET"],
-            allow_headers=["Authorization", "X-Orderscope-Token"],
-        )
-    return Guard(
-        inner,
+    guarded: Any = Guard(
+        app,
         token=server.token,
         limiter=RateLimiter(server.requests_per_second, server.burst),
         max_body_bytes=server.max_body_bytes,
         max_query_chars=server.max_query_chars,
+    )
+    if not server.cors_origins:
+        return guarded
+    # outside the guard: preflights carry no token, and refusals need the CORS headers too
+    return CORSMiddleware(
+        guarded,
+        allow_origins=list(server.cors_origins),
+        allow_methods=["GET"],
+        allow_headers=["Authorization", "X-Orderscope-Token"],
     )

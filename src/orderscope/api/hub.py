@@ -46,6 +46,7 @@ class Client:
         self._queued = 0  # non-coalesced messages waiting
         self._wake = asyncio.Event()
         self.dropped: str | None = None  # why the hub dropped this client
+        self.close_code = 1013  # 1013 "try again later" (too slow); 1008 for a policy breach
         self.closed = asyncio.Event()  # set when dropped
         self.sent_frames = 0
         self.sent_messages = 0
@@ -184,9 +185,10 @@ class Hub:
         if client.dropped is None and not client.push(payload, key):
             self.drop(client, f"too slow: {client.max_pending} messages waiting")
 
-    def drop(self, client: Client, reason: str) -> None:
-        """Stop serving a client; its connection handler closes the socket."""
+    def drop(self, client: Client, reason: str, code: int = 1013) -> None:
+        """Stop serving a client; its connection handler closes the socket with ``code``."""
         client.dropped = reason
+        client.close_code = code
         self.dropped += 1
         self.remove(client)
         client.closed.set()

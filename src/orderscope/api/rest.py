@@ -17,7 +17,6 @@ from dataclasses import replace as dc_replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
-import polars as pl
 from fastapi import APIRouter, FastAPI, Path, Query
 from fastapi.responses import Response
 
@@ -44,7 +43,7 @@ from orderscope.flow.footprint import (
     stacked_imbalances,
 )
 from orderscope.flow.profile import ProfileParams, build_profile, session_profiles, volume_profile
-from orderscope.flowstate import FlowState, trades_frame
+from orderscope.flowstate import FlowState, Part, trades_frame
 from orderscope.model import Instrument
 from orderscope.views import (
     DeltaBarView,
@@ -157,7 +156,7 @@ class Key:
         )
         self.state: FlowState | None = engine.state(self.symbol, venue)
 
-    def parts(self) -> list[tuple[tuple[object, ...], int, int]]:
+    def parts(self) -> list[Part]:
         """Copies of the retained trades of the key's venues, with their scale factors."""
         out = []
         scale = self.engine.scales[self.symbol]
@@ -167,7 +166,7 @@ class Key:
                 continue
             fp, fs = scale.factors[venue] if self.venue is None else (1, 1)
             out.append((state.store.columns(), fp, fs))
-        return out  # type: ignore[return-value]
+        return out
 
     def data_start(self) -> int | None:
         firsts = []
@@ -176,9 +175,6 @@ class Key:
             if state is not None and state.store is not None and (f := state.store.first_ns()):
                 firsts.append(f)
         return min(firsts) if firsts else None
-
-    def frame(self, start_ns: int | None, end_ns: int | None) -> pl.DataFrame:
-        return trades_frame(self.parts(), start_ns, end_ns)  # type: ignore[arg-type]
 
     def row(self, text: str | None) -> int:
         row = parse_row_param(text, self.instrument)
@@ -291,13 +287,14 @@ def router(service: Service) -> APIRouter:
             else None
         )
         if live is not None:
-            bars = live.bars_between(start_ns, end_ns, limit)
-            views = _bar_views(bars, row_units, inst, params)
+            bars = live.bars_between(start_ns, end_ns, limit)  # frozen: safe in another thread
+            views = await asyncio.to_thread(_bar_views, bars, row_units, inst, params)
             source, first = "live", live.first_ns()
         else:
-            frame = key.frame(start_ns, end_ns)
+            parts = key.parts()
 
             def compute() -> list[FootprintBarView]:
+                frame = trades_frame(parts, start_ns, end_ns)
                 result = footprint(frame, row_units, spec) if frame.height else None
                 bars = result.bars[-limit:] if result is not None else []
                 return _bar_views(bars, row_units, inst, params)
@@ -351,18 +348,22 @@ def router(service: Service) -> APIRouter:
             ]
             if start_ns is None and end_ns is None:
                 starts = starts[-1:]  # the current session
-            views = [
-                profile_view(
-                    build_profile(row_units, sessions[k].cells, params), inst, k, k + session_ns
-                )
-                for k in starts
-            ]
-            data = s.ProfileData(key.symbol, key.venue, type.value, "live", None, views)
-            return data
-        frame = key.frame(start_ns, end_ns)
+            # copies of the live cells, built into profiles away from the event loop
+            cells = {k: {p: list(c) for p, c in sessions[k].cells.items()} for k in starts}
+
+            def build() -> list[ProfileView]:
+                return [
+                    profile_view(build_profile(row_units, c, params), inst, k, k + session_ns)
+                    for k, c in cells.items()
+                ]
+
+            views = await asyncio.to_thread(build)
+            return s.ProfileData(key.symbol, key.venue, type.value, "live", None, views)
+        parts = key.parts()
         first = key.data_start()
 
         def compute() -> list[ProfileView]:
+            frame = trades_frame(parts, start_ns, end_ns)
             if type is ProfileType.VPVR:
                 profile = volume_profile(frame, row_units, params=params)
                 return [profile_view(profile, inst, start_ns or first, end_ns)]
@@ -402,15 +403,20 @@ def router(service: Service) -> APIRouter:
             )
 
         if state is not None and tf_ns == state.push_ns:
-            result = build_delta(state.delta.cells, state.delta.params)
+            cells = {k: list(c) for k, c in state.delta.cells.items()}  # a copy for the thread
             offset = state.cvd_offset  # what pruned bars contributed: bars' cvd made absolute
-            bars = [
-                msgspec.structs.replace(b, cvd=b.cvd + offset)
-                for b in result.bars
-                if within(b.start_ns)
-            ][-limit:]
-            views = [delta_bar_view(b, inst) for b in bars]
-            first = min(state.delta.cells) * tf_ns if state.delta.cells else None
+            delta_params = state.delta.params
+
+            def build() -> list[DeltaBarView]:
+                result = build_delta(cells, delta_params)
+                bars = [b for b in result.bars if within(b.start_ns)][-limit:]
+                return [
+                    delta_bar_view(msgspec.structs.replace(b, cvd=b.cvd + offset), inst)
+                    for b in bars
+                ]
+
+            views = await asyncio.to_thread(build)
+            first = min(cells) * tf_ns if cells else None
             data = s.DeltaData(
                 key.symbol,
                 key.venue,
@@ -421,11 +427,11 @@ def router(service: Service) -> APIRouter:
                 views,
             )
             return data
-        frame = key.frame(start_ns, end_ns)
-        delta_params = DeltaParams(timeframe_ns=tf_ns, session_ns=session_ns)
+        parts = key.parts()
+        computed_params = DeltaParams(timeframe_ns=tf_ns, session_ns=session_ns)
 
         def compute() -> list[DeltaBarView]:
-            result = delta_bars(frame, delta_params)
+            result = delta_bars(trades_frame(parts, start_ns, end_ns), computed_params)
             return [delta_bar_view(b, inst) for b in result.bars[-limit:]]
 
         views = await asyncio.to_thread(compute)

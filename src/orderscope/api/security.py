@@ -4,7 +4,8 @@
   every WebSocket (``/ws/...``) must carry it: ``Authorization: Bearer TOKEN`` or
   ``X-Orderscope-Token: TOKEN``; a WebSocket may also pass ``?token=TOKEN`` (browsers cannot set
   headers on one). Compared in constant time. The dashboard's static files and the API docs
-  (``/``, ``/docs``, ``/openapi.json``) hold no market data and are served without it.
+  (``/``, ``/docs``, ``/docs-static/``, ``/openapi.json``) hold no market data and are served
+  without it.
 - **Rate limits**: a token bucket per client address over the same paths (429 + Retry-After).
 - **Size limits**: query strings and paths beyond ``max_query_chars`` (414), request bodies
   beyond ``max_body_bytes`` (413; the API takes none). WebSocket messages are limited by the

@@ -77,7 +77,7 @@ class Session:
             self.client, Update("error", channel, symbol, None, ErrorData(code, message))
         )
         if self.violations >= MAX_VIOLATIONS:
-            self.hub.drop(self.client, "too many invalid or rate-limited messages")
+            self.hub.drop(self.client, "too many invalid or rate-limited messages", 1008)
 
     def handle(self, text: str | bytes) -> None:
         if self.limiter.allow("client"):
@@ -180,4 +180,5 @@ async def endpoint(service: Service, websocket: WebSocket) -> None:
         hub.remove(client)
     if client.dropped is not None:
         with contextlib.suppress(RuntimeError, OSError, TimeoutError):
-            await asyncio.wait_for(websocket.close(code=1013, reason="too slow"), 1.0)
+            reason = client.dropped[:100]
+            await asyncio.wait_for(websocket.close(code=client.close_code, reason=reason), 1.0)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import aiohttp
@@ -161,18 +161,26 @@ class LiveFeeds:
 # -- the demo -------------------------------------------------------------------------------
 
 
+def binance_symbol(spec: MarketSpec) -> str:
+    return f"{spec.base}{spec.quote}"
+
+
 @dataclass(frozen=True, slots=True)
 class DemoVenue:
-    """One emulated venue of the demo: its name, the emulator protocol, the connector."""
+    """One emulated venue of the demo: its name, the emulator protocol (built from its markets
+    by venue symbol), the connector, and how the venue writes a market's symbol."""
 
     name: str
-    protocol: type[BinanceEmulator]
+    protocol: Callable[[dict[str, SyntheticMarket]], VenueProtocol]
     connector: type[Venue]
+    venue_symbol: Callable[[MarketSpec], str] = binance_symbol
 
 
 #: The demo's venues. Only the Binance emulator exists on this branch, so it runs under three
-#: names; when the Coinbase and Kraken emulators land, these lines become e.g.
-#: ``DemoVenue("coinbase", CoinbaseEmulator, CoinbaseExchange)`` and nothing else changes.
+#: names; when the Coinbase and Kraken emulators land, the last two lines become
+#: ``DemoVenue("coinbase", CoinbaseEmulator, CoinbaseExchange, CoinbaseEmulator.venue_symbol)``
+#: and ``DemoVenue("kraken", KrakenEmulator, Kraken, KrakenEmulator.venue_symbol)``; nothing
+#: else changes (the tests take the names from here).
 DEMO_VENUES: tuple[DemoVenue, ...] = (
     DemoVenue("binance", BinanceEmulator, BinanceSpot),
     DemoVenue("binance_b", BinanceEmulator, BinanceSpot),
@@ -181,11 +189,11 @@ DEMO_VENUES: tuple[DemoVenue, ...] = (
 #: The demo's markets: the synthetic BTC and ETH with smaller market orders than the emulator's
 #: defaults, whose sweeps often leave the touch bare so that the price jumps tens of dollars in a
 #: second. Calmer, the heatmap reads like a real market's, with a burst now and then.
-DEMO_MARKETS: dict[str, MarketSpec] = {
-    "BTCUSDT": replace(BTC_USDT, median_market_order=0.025, median_order=0.07),
-    "ETHUSDT": replace(ETH_USDT, median_market_order=0.6, median_order=1.0),
-}
-DEMO_SYMBOLS = ("BTC/USDT", "ETH/USDT")
+DEMO_MARKETS: tuple[MarketSpec, ...] = (
+    replace(BTC_USDT, median_market_order=0.025, median_order=0.07),
+    replace(ETH_USDT, median_market_order=0.6, median_order=1.0),
+)
+DEMO_SYMBOLS = tuple(spec.symbol for spec in DEMO_MARKETS)
 #: Levels a side in the demo's book pushes, so the dashboard's heatmap and ladder cover about
 #: $10 of BTC either side of the touch (the server's default of 20 suits clients that want the
 #: top of the book; ``[analytics] book_depth`` sets it for ``orderscope serve``).
@@ -209,34 +217,33 @@ class DemoFeeds:
         self,
         engine: Engine,
         venues: Sequence[DemoVenue] = DEMO_VENUES,
-        markets: Mapping[str, MarketSpec] | None = None,
+        markets: Sequence[MarketSpec] = DEMO_MARKETS,
         *,
         seed: int = 1,
         speed: float = 1.0,
         config: LiveConfig | None = None,
     ) -> None:
-        markets = markets or DEMO_MARKETS
         protocols: list[VenueProtocol] = []
         leaders: dict[str, SyntheticMarket] = {}  # the first venue's market of each symbol
         for n, demo in enumerate(venues):
             own: dict[str, SyntheticMarket] = {}
-            for k, (vs, spec) in enumerate(markets.items()):
+            for k, spec in enumerate(markets):
                 # The other venues' markets are pulled towards the first one's mid: one asset
                 # quoted a few ticks apart, as on real venues, not independent random walks.
-                leader = leaders.get(vs)
-                own[vs] = SyntheticMarket(
+                leader = leaders.get(spec.symbol)
+                own[demo.venue_symbol(spec)] = market = SyntheticMarket(
                     spec, seed + 100 * n + k, anchor=leader.mid if leader is not None else None
                 )
-                leaders.setdefault(vs, own[vs])
+                leaders.setdefault(spec.symbol, market)
             protocol = demo.protocol(own)
-            protocol.name = demo.name
+            protocol.name = demo.name  # a stand-in venue is served under its own name
             protocols.append(protocol)
         self.emulator = Emulator(protocols, speed=speed)
         self.demo_venues = tuple(venues)
         self.engine = engine
         self.config = config
         self.live: LiveFeeds | None = None
-        self.symbols = tuple(spec.symbol for spec in markets.values())
+        self.symbols = tuple(spec.symbol for spec in markets)
 
     async def start(self) -> None:
         await self.emulator.start()
