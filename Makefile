@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint bench install dev clean
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test lint bench install dev clean browser screenshot
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +37,20 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 
-test: lint
-	$(VENV)/bin/pytest
+# Installed when missing (CI: root on a fresh machine with only the package registries).
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the dashboard's browser tests"
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y chromium
+
+browser: $(CHROMIUM)
+
+test: lint browser
+	ORDERSCOPE_CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest
+
+# docs/images/dashboard.png, from the demo after a minute and a half of synthetic market.
+screenshot: $(VENV)/.dev browser
+	ORDERSCOPE_CHROMIUM=$(CHROMIUM) $(PY) -m tests.web.readme_screenshot docs/images/dashboard.png
 
 bench: $(VENV)/.bench
 	$(VENV)/bin/orderscope bench

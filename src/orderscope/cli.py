@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -254,7 +255,13 @@ def demo(
 ) -> None:
     """The server fed by emulated venues with synthetic BTC/USDT and ETH/USDT markets, offline."""
     from orderscope.service.config import load_config
-    from orderscope.service.feeds import DEMO_SYMBOLS, DEMO_VENUES, DemoFeeds
+    from orderscope.service.feeds import (
+        DEMO_BOOK_DEPTH,
+        DEMO_ROWS,
+        DEMO_SYMBOLS,
+        DEMO_VENUES,
+        DemoFeeds,
+    )
     from orderscope.service.server import serve as run_server
 
     try:
@@ -264,6 +271,10 @@ def demo(
             port=port,
             token=token,
         )
+        engine_config = dataclasses.replace(
+            settings.engine, book_depth=DEMO_BOOK_DEPTH, rows=dict(DEMO_ROWS)
+        )
+        settings = dataclasses.replace(settings, engine=engine_config)
 
         def make(engine: Engine) -> DemoFeeds:
             return DemoFeeds(engine, seed=seed)

@@ -11,6 +11,10 @@ BTC/USDT book:
   side has a little persistence, which makes the mid trend and revert;
 - the book is replenished at its far end so it keeps its depth.
 
+Several markets can quote one asset: a market given an ``anchor`` (another market's mid) leans
+its market orders towards it, so venues of the demo drift together instead of apart, a few ticks
+from one another, as arbitrage keeps real venues.
+
 Inter-arrival times are exponential. Everything is driven by a seeded ``random.Random`` and a
 simulated clock, so the same seed gives the same market: the emulator maps simulated time onto
 the wall clock, the model never reads it.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orderscope.book import L2Book
@@ -30,6 +35,12 @@ from orderscope.model import Instrument, InstrumentKind, Side
 Change = tuple[bool, int, int]
 #: One fill: (price, size, aggressor side).
 Fill = tuple[int, int, Side]
+#: A reference price a market is pulled towards (price units), None when there is none yet.
+Anchor = Callable[[], int | None]
+#: Gap to the anchor, in ticks, at which nine orders in ten go towards it.
+ANCHOR_PULL_TICKS = 30
+#: Gap beyond which a market order towards the anchor takes every level up to it.
+ANCHOR_SWEEP_TICKS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +152,15 @@ class MarketStep:
 class SyntheticMarket:
     """The true book of one synthetic instrument, moved one order at a time."""
 
-    def __init__(self, spec: MarketSpec, seed: int, instrument: Instrument | None = None) -> None:
+    def __init__(
+        self,
+        spec: MarketSpec,
+        seed: int,
+        instrument: Instrument | None = None,
+        anchor: Anchor | None = None,
+    ) -> None:
         self.spec = spec
+        self.anchor = anchor
         self.rng = random.Random(seed)
         self.book = L2Book(instrument or spec.instrument("synthetic", spec.symbol.replace("/", "")))
         self._lot = 10**spec.size_decimals
@@ -177,9 +195,16 @@ class SyntheticMarket:
         rng = self.rng
         # A little persistence in the aggressor side makes the mid trend and revert.
         side = self._last_side if rng.random() < 0.6 else Side(-self._last_side)
+        side = self._towards_anchor(side)
         self._last_side = side
         remaining = self._size(self.spec.median_market_order, sigma=1.3)
         levels = self.book.asks() if side is Side.BUY else self.book.bids()
+        through = self._sweep_to(side)
+        if through is not None:
+            before = [
+                s for p, s in levels[:-5] if (p < through if side is Side.BUY else p > through)
+            ]
+            remaining = max(remaining, sum(before))
         changes: list[Change] = []
         fills: list[Fill] = []
         is_bid = side is Side.SELL
@@ -193,6 +218,37 @@ class SyntheticMarket:
         self._apply(changes)
         return changes, fills
 
+    def _towards_anchor(self, side: Side) -> Side:
+        """Arbitrage, crudely: the further the mid from the anchor, the likelier an order that
+        closes the gap (buying below it, selling above it). No anchor: ``side`` unchanged."""
+        if self.anchor is None:
+            return side
+        target, mid2 = self.anchor(), self.book.mid2()
+        if target is None or mid2 is None:
+            return side
+        gap_ticks = (2 * target - mid2) / (2 * self.spec.tick)
+        if self.rng.random() < min(0.9, 0.9 * abs(gap_ticks) / ANCHOR_PULL_TICKS):
+            return Side.BUY if gap_ticks > 0 else Side.SELL
+        return side
+
+    def _sweep_to(self, side: Side) -> int | None:
+        """The anchor, when the mid is far from it on ``side``'s way: an arbitrageur's order
+        then takes every level up to it (a venue left behind catches up at once)."""
+        if self.anchor is None:
+            return None
+        target, mid2 = self.anchor(), self.book.mid2()
+        if target is None or mid2 is None:
+            return None
+        gap_ticks = (2 * target - mid2) / (2 * self.spec.tick)
+        if abs(gap_ticks) < ANCHOR_SWEEP_TICKS or (gap_ticks > 0) != (side is Side.BUY):
+            return None
+        return target
+
+    def mid(self) -> int | None:
+        """The mid price in price units (rounded down to a unit), None if a side is empty."""
+        mid2 = self.book.mid2()
+        return None if mid2 is None else mid2 // 2
+
     def _limit_order(self) -> list[Change]:
         rng = self.rng
         is_bid = rng.random() < 0.5
@@ -204,6 +260,7 @@ class SyntheticMarket:
         if spread_ticks > 1 and rng.random() < 0.8:
             # Liquidity providers step in quickly when the spread opens up.
             distance = -rng.randint(1, spread_ticks - 1)
+            is_bid = self._towards_anchor(Side.BUY if is_bid else Side.SELL) is Side.BUY
         else:
             distance = min(int(rng.expovariate(0.3)), self.spec.depth - 1)
         price = best_bid[0] - distance * tick if is_bid else best_ask[0] + distance * tick

@@ -79,15 +79,17 @@ def start_demo(cfg: ServiceConfig, *, speed: float = 1.0, seed: int = 3) -> Demo
     server = ServerThread(service).start()
     demo = Demo(server, service, httpx.Client(base_url=server.url, headers=AUTH, timeout=20))
 
-    def ready() -> bool:
-        engine = service.engine
-        books = [engine.book(v, s) for v in VENUES for s in DEMO_SYMBOLS]
-        return all(b is not None and b.state is BookState.SYNCED for b in books) and all(
-            (v, s) in engine.states for v in VENUES for s in DEMO_SYMBOLS
-        )
-
-    wait_until(lambda: demo.call(ready), what="every venue synced with trades")
+    wait_until(lambda: demo.call(lambda: ready(service)), what="every venue synced with trades")
     return demo
+
+
+def ready(service: Service) -> bool:
+    """Every demo venue's books synced, and trades seen on each."""
+    engine = service.engine
+    books = [engine.book(v, s) for v in VENUES for s in DEMO_SYMBOLS]
+    return all(b is not None and b.state is BookState.SYNCED for b in books) and all(
+        (v, s) in engine.states for v in VENUES for s in DEMO_SYMBOLS
+    )
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,7 @@ def test_orderflow_pushes_each_type(ws: Ws) -> None:
     }
     seen: dict[str, Message] = {}
     venues: set[str] = set()
-    for message in ws.messages(40):
+    for message in ws.messages(90):  # seconds at most; ends as soon as all are seen
         assert message["channel"] == "orderflow" and message["symbol"] == "BTC/USDT"
         seen.setdefault(message["type"], message)
         if message["type"] == "tick":

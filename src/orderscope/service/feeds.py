@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
@@ -186,8 +186,21 @@ DEMO_VENUES: tuple[DemoVenue, ...] = (
     DemoVenue("binance_b", BinanceEmulator, BinanceSpot),
     DemoVenue("binance_c", BinanceEmulator, BinanceSpot),
 )
-DEMO_MARKETS: tuple[MarketSpec, ...] = (BTC_USDT, ETH_USDT)
+#: The demo's markets: the synthetic BTC and ETH with smaller market orders than the emulator's
+#: defaults, whose sweeps often leave the touch bare so that the price jumps tens of dollars in a
+#: second. Calmer, the heatmap reads like a real market's, with a burst now and then.
+DEMO_MARKETS: tuple[MarketSpec, ...] = (
+    replace(BTC_USDT, median_market_order=0.025, median_order=0.07),
+    replace(ETH_USDT, median_market_order=0.6, median_order=1.0),
+)
 DEMO_SYMBOLS = tuple(spec.symbol for spec in DEMO_MARKETS)
+#: Levels a side in the demo's book pushes, so the dashboard's heatmap and ladder cover about
+#: $10 of BTC either side of the touch (the server's default of 20 suits clients that want the
+#: top of the book; ``[analytics] book_depth`` sets it for ``orderscope serve``).
+DEMO_BOOK_DEPTH = 100
+#: Footprint and profile rows of the demo: the automatic ones (half a basis point of price) are
+#: coarse for the demo's calm markets.
+DEMO_ROWS = {"BTC/USDT": "0.5", "ETH/USDT": "0.05"}
 
 
 def renamed(cls: type[Venue], name: str) -> type[Venue]:
@@ -211,13 +224,18 @@ class DemoFeeds:
         config: LiveConfig | None = None,
     ) -> None:
         protocols: list[VenueProtocol] = []
+        leaders: dict[str, SyntheticMarket] = {}  # the first venue's market of each symbol
         for n, demo in enumerate(venues):
-            protocol = demo.protocol(
-                {
-                    demo.venue_symbol(spec): SyntheticMarket(spec, seed + 100 * n + k)
-                    for k, spec in enumerate(markets)
-                }
-            )
+            own: dict[str, SyntheticMarket] = {}
+            for k, spec in enumerate(markets):
+                # The other venues' markets are pulled towards the first one's mid: one asset
+                # quoted a few ticks apart, as on real venues, not independent random walks.
+                leader = leaders.get(spec.symbol)
+                own[demo.venue_symbol(spec)] = market = SyntheticMarket(
+                    spec, seed + 100 * n + k, anchor=leader.mid if leader is not None else None
+                )
+                leaders.setdefault(spec.symbol, market)
+            protocol = demo.protocol(own)
             protocol.name = demo.name  # a stand-in venue is served under its own name
             protocols.append(protocol)
         self.emulator = Emulator(protocols, speed=speed)
