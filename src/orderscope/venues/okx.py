@@ -696,7 +696,7 @@ class Okx(Venue):
         sides: list[list[str]] = []
         for levels in (book.bids(CHECKSUM_DEPTH), book.asks(CHECKSUM_DEPTH)):
             texts: list[str | None] = list(map(cache.get, levels))  # in C: usually all known
-            if None in texts:
+            if not all(texts):  # (a text is never empty; ``None in`` would compare each one)
                 for index, (price, size) in enumerate(levels):
                     if texts[index] is None:
                         text = f"{_plain(price, pd)}:{_plain(size // multiplier, wd)}"
