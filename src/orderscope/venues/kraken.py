@@ -78,7 +78,6 @@ from orderscope.venues.base import (
     KeepAlive,
     SubscribeLimits,
     Venue,
-    remember,
 )
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
@@ -439,7 +438,7 @@ class Kraken(Venue):
                 return levels, max(parse_fixed_many(times, TIME_DECIMALS))
             except ValueError:  # a level that is not a triple, or a bad number: the loop
                 pass  # below finds the first problem, as it would have without this path
-        known_prices, known_sizes = self.level_memos(pd, sd)
+        known_prices, known_sizes = self.level_memos(pd, sd, len(raw))
         levels = []
         newest = 0
         try:
@@ -457,10 +456,10 @@ class Kraken(Venue):
                 p, q = entry[0], entry[1]
                 price = known_prices.get(p)
                 if price is None:
-                    price = remember(known_prices, p, pd)
+                    price = known_prices[p] = parse_fixed(p, pd)
                 size = known_sizes.get(q)
                 if size is None:
-                    size = remember(known_sizes, q, sd)
+                    size = known_sizes[q] = parse_fixed(q, sd)
                 levels.append((price, size))
                 ts = parse_fixed(entry[2], TIME_DECIMALS)
                 if ts > newest:
