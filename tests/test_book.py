@@ -127,6 +127,21 @@ def test_absent_deletion_is_the_first_delete_of_a_missing_level(
 
 
 @settings(max_examples=300)
+@given(snapshot_levels, snapshot_levels, levels, levels, st.integers(1, 6))
+def test_beyond_top_means_the_top_levels_did_not_change(
+    bids: list[Level], asks: list[Level], delta_bids: list[Level], delta_asks: list[Level], n: int
+) -> None:
+    book = L2Book(INSTRUMENT)
+    book.apply_snapshot(bids, asks)
+    before = book.bids(n), book.asks(n)
+    book.apply_delta(delta_bids, delta_asks)
+    if book.beyond_top(n, delta_bids, delta_asks):
+        assert (book.bids(n), book.asks(n)) == before
+    if not delta_bids and not delta_asks:
+        assert book.beyond_top(n, delta_bids, delta_asks)
+
+
+@settings(max_examples=300)
 @given(snapshot_levels, snapshot_levels, st.integers(0, 500), st.booleans())
 def test_walk_equals_naive_sum(
     bids: list[Level], asks: list[Level], qty: int, is_buy: bool

@@ -198,6 +198,27 @@ class L2Book:
                 return "ask", price
         return None
 
+    def beyond_top(self, n: int, bids: Iterable[Level], asks: Iterable[Level]) -> bool:
+        """Whether none of these levels, just applied, is among the best ``n`` of its side: then
+        the delta left the top ``n`` levels as they were (what a checksum over them reads)."""
+        if bids:
+            prices = self._bid_prices
+            if len(prices) < n:
+                return False
+            floor = prices[-n]  # the n-th best bid
+            for price, _ in bids:
+                if price >= floor:
+                    return False
+        if asks:
+            prices = self._ask_prices
+            if len(prices) < n:
+                return False
+            ceiling = prices[n - 1]  # the n-th best ask
+            for price, _ in asks:
+                if price <= ceiling:
+                    return False
+        return True
+
     def mark_out_of_sync(self) -> bool:
         """Flag the book as possibly wrong. Returns True if that changed its state."""
         if self.state is _OUT_OF_SYNC:

@@ -341,7 +341,7 @@ class Venue(ABC):
 
     def parse_levels(
         self,
-        raw: Iterable[tuple[str, str]] | Iterable[list[str]],
+        raw: Sequence[tuple[str, str]] | Sequence[list[str]],
         instrument: Instrument,
         frame: str | bytes,
         channel: str,
@@ -351,20 +351,20 @@ class Venue(ABC):
         """Decimal-string (price, size) pairs -> exact scaled ints, or BadValue."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
         try:
-            if isinstance(raw, list) and len(raw) >= BATCH_LEVELS:
+            if len(raw) >= BATCH_LEVELS:
                 # strict: every level has as many fields as the first; unpacking: exactly two.
                 price_texts, size_texts = zip(*raw, strict=True)
                 prices = parse_fixed_many(price_texts, pd)
                 return list(zip(prices, parse_fixed_many(size_texts, sd), strict=True))
-            known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
+            known_prices, known_sizes = self.level_memos(pd, sd, len(raw))
             levels: list[Level] = []
             for p, q in raw:
                 price = known_prices.get(p)
                 if price is None:
-                    price = remember(known_prices, p, pd)
+                    price = known_prices[p] = parse_fixed(p, pd)
                 size = known_sizes.get(q)
                 if size is None:
-                    size = remember(known_sizes, q, sd)
+                    size = known_sizes[q] = parse_fixed(q, sd)
                 levels.append((price, size))
             return levels
         except NumberFormatError as exc:
@@ -376,11 +376,18 @@ class Venue(ABC):
                 self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
             ) from None
 
-    def level_memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
+    def level_memos(self, pd: int, sd: int, room: int) -> tuple[dict[str, int], dict[str, int]]:
         """The memos ``parse_levels`` reads prices at ``pd`` and sizes at ``sd`` decimals
-        through, for connectors whose levels are not (price, size) pairs: look a text up, and
-        ``remember`` it when it is missing."""
-        return self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
+        through (text -> ``parse_fixed(text, decimals)``), each with room for ``room`` more
+        texts: look a text up, and store its value when it is missing. For connectors whose
+        levels are not (price, size) pairs. A memo that is full starts afresh."""
+        pair = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
+        prices, sizes = pair
+        if len(prices) > PARSE_MEMO_LIMIT - room:
+            prices.clear()
+        if len(sizes) > PARSE_MEMO_LIMIT - room:
+            sizes.clear()
+        return pair
 
     def _memos(self, pd: int, sd: int) -> tuple[dict[str, int], dict[str, int]]:
         memo = self._parse_memo
@@ -476,14 +483,6 @@ class Venue(ABC):
             book.counters.errors += 1
             if error.book:
                 self.out_of_sync(book, f"bad frame: {error.kind}", 0, recv_ns, out, gap=False)
-
-
-def remember(memo: dict[str, int], text: str, decimals: int) -> int:
-    """``parse_fixed(text, decimals)``, kept in ``memo`` (which starts afresh when full)."""
-    if len(memo) >= PARSE_MEMO_LIMIT:
-        memo.clear()
-    value = memo[text] = parse_fixed(text, decimals)
-    return value
 
 
 def remember_float(

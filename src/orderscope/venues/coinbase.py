@@ -113,7 +113,7 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, log, remember
+from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, log
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -343,7 +343,7 @@ class _Coinbase(Venue):
 
     def _levels_by_side(
         self,
-        changes: Iterable[tuple[str, str, str]],
+        changes: Sequence[tuple[str, str, str]],
         bid_side: str,
         instrument: Instrument,
         frame: str | bytes,
@@ -351,17 +351,17 @@ class _Coinbase(Venue):
     ) -> tuple[list[Level], list[Level]]:
         """(side, price, size) changes -> exact bid and ask levels, or BadValue (book frame)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
-        known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
+        known_prices, known_sizes = self.level_memos(pd, sd, len(changes))
         bids: list[Level] = []
         asks: list[Level] = []
         try:
             for side, p, q in changes:
                 price = known_prices.get(p)
                 if price is None:
-                    price = remember(known_prices, p, pd)
+                    price = known_prices[p] = parse_fixed(p, pd)
                 size = known_sizes.get(q)
                 if size is None:
-                    size = remember(known_sizes, q, sd)
+                    size = known_sizes[q] = parse_fixed(q, sd)
                 (bids if side == bid_side else asks).append((price, size))
         except NumberFormatError as exc:
             raise BadValue(

@@ -300,7 +300,7 @@ class Huobi(Venue):
         # (a tuple of two floats) is looked up whole, in a C loop, and parsed only when new.
         known = self._levels_memo.get((pd, sd)) or self._levels_memo.setdefault((pd, sd), {})
         found: list[Level | None] = list(map(known.get, raw))
-        if None not in found:
+        if all(found):  # (a level is a non-empty tuple; ``None in`` would compare each one)
             return cast(list[Level], found)
         try:
             for index, level in enumerate(raw):  # in order: the first bad level is reported

@@ -84,7 +84,6 @@ from orderscope.venues.base import (
     Venue,
     batched,
     grouped,
-    remember,
 )
 from orderscope.venues.checksum import CHECKSUM_DEPTH, interleave, signed_crc32
 
@@ -579,16 +578,16 @@ class Okx(Venue):
                 pass  # in order, as it would have without this path
             else:
                 return levels if multiplier == 1 else [(p, s * multiplier) for p, s in levels]
-        known_prices, known_sizes = self.level_memos(pd, wd)
+        known_prices, known_sizes = self.level_memos(pd, wd, len(raw))
         levels = []
         for level in raw:
             p, q = level[0], level[1]
             price = known_prices.get(p)
             if price is None:
-                price = remember(known_prices, p, pd)
+                price = known_prices[p] = parse_fixed(p, pd)
             size = known_sizes.get(q)
             if size is None:
-                size = remember(known_sizes, q, wd)
+                size = known_sizes[q] = parse_fixed(q, wd)
             levels.append((price, size))
         return levels if multiplier == 1 else [(p, s * multiplier) for p, s in levels]
 
@@ -696,7 +695,7 @@ class Okx(Venue):
         sides: list[list[str]] = []
         for levels in (book.bids(CHECKSUM_DEPTH), book.asks(CHECKSUM_DEPTH)):
             texts: list[str | None] = list(map(cache.get, levels))  # in C: usually all known
-            if None in texts:
+            if not all(texts):  # (a text is never empty; ``None in`` would compare each one)
                 for index, (price, size) in enumerate(levels):
                     if texts[index] is None:
                         text = f"{_plain(price, pd)}:{_plain(size // multiplier, wd)}"
