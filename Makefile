@@ -12,8 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) -e .
 	touch $@
 
+# The tests also exercise the benchmark's peer harness, so they install the bench extra too.
 $(VENV)/.dev: $(VENV)/.installed
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,bench]'
 	touch $@
 
 $(VENV)/.bench: $(VENV)/.installed
@@ -24,8 +25,10 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev
 
+# The web server fed by emulated venues on loopback: no exchange connection needed.
+# e.g. make demo DEMO_ARGS="--port 9000 --no-browser"
 demo: $(VENV)/.installed
-	$(VENV)/bin/orderscope demo
+	$(VENV)/bin/orderscope demo $(DEMO_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check src tests benchmarks

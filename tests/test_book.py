@@ -86,6 +86,46 @@ def test_book_equals_naive_model(ops: list[tuple[str, list[Level], list[Level]]]
     assert book.counters.crossed_updates == crossed
 
 
+@settings(max_examples=200)
+@given(operations, st.integers(1, 6))
+def test_trimmed_book_equals_naive_model(
+    ops: list[tuple[str, list[Level], list[Level]]], depth: int
+) -> None:
+    """A book kept at ``max_depth`` (Kraken, Bybit) is the naive book cut to its best levels
+    after every update, and counts every level it was given."""
+    book = L2Book(INSTRUMENT, max_depth=depth)
+    naive = NaiveBook()
+    given_levels = 0
+    for kind, bids, asks in ops:
+        if kind == "snapshot":
+            book.apply_snapshot(bids, asks)
+            naive.snapshot(bids, asks)
+        else:
+            book.apply_delta(bids, asks)
+            naive.delta(bids, asks)
+        given_levels += len(bids) + len(asks)
+        naive.bids = dict(naive.sorted_bids()[:depth])
+        naive.asks = dict(naive.sorted_asks()[:depth])
+        assert book.bids() == naive.sorted_bids()
+        assert book.asks() == naive.sorted_asks()
+        assert book.crossed is bool(
+            naive.bids and naive.asks and max(naive.bids) >= min(naive.asks)
+        )
+    assert book.counters.levels_applied == given_levels
+
+
+@given(snapshot_levels, snapshot_levels, levels, levels)
+def test_absent_deletion_is_the_first_delete_of_a_missing_level(
+    bids: list[Level], asks: list[Level], delta_bids: list[Level], delta_asks: list[Level]
+) -> None:
+    book = L2Book(INSTRUMENT)
+    book.apply_snapshot(bids, asks)
+    have_bids, have_asks = {p for p, _ in bids}, {p for p, _ in asks}
+    missing = [("bid", p) for p, s in delta_bids if not s and p not in have_bids]
+    missing += [("ask", p) for p, s in delta_asks if not s and p not in have_asks]
+    assert book.absent_deletion(delta_bids, delta_asks) == (missing[0] if missing else None)
+
+
 @settings(max_examples=300)
 @given(snapshot_levels, snapshot_levels, st.integers(0, 500), st.booleans())
 def test_walk_equals_naive_sum(

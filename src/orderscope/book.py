@@ -19,6 +19,12 @@ from dataclasses import dataclass, fields
 
 from orderscope.model import BookState, Instrument, Level
 
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_OUT_OF_SYNC = BookState.OUT_OF_SYNC
+_AWAITING_SNAPSHOT = BookState.AWAITING_SNAPSHOT
+
 
 @dataclass(slots=True)
 class BookCounters:
@@ -51,6 +57,18 @@ def _apply_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Lev
             del sizes[price]
             del prices[bisect_left(prices, price)]
     return count
+
+
+def _load_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
+    """Fill an empty side: what ``_apply_levels`` would build, with one sort instead of one
+    ``insort`` per level (a snapshot arrives sorted, so the sort is a linear pass)."""
+    items = levels if isinstance(levels, list) else list(levels)
+    sizes.update(items)  # later levels win, as they would one by one
+    if not all(sizes.values()):  # a level of size 0 is no level
+        for price in [p for p, size in sizes.items() if not size]:
+            del sizes[price]
+    prices.extend(sorted(sizes))
+    return len(items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +113,7 @@ class L2Book:
         self._bid_prices: list[int] = []  # ascending: best bid is last
         self._ask_sizes: dict[int, int] = {}
         self._ask_prices: list[int] = []  # ascending: best ask is first
-        self.state = BookState.AWAITING_SNAPSHOT
+        self.state = _AWAITING_SNAPSHOT
         self.sequence = 0  # venue update id of the last applied message
         self.crossed = False
         self.counters = BookCounters()
@@ -110,27 +128,39 @@ class L2Book:
         self._bid_prices.clear()
         self._ask_sizes.clear()
         self._ask_prices.clear()
-        n = _apply_levels(self._bid_sizes, self._bid_prices, bids)
-        n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
+        n = _load_levels(self._bid_sizes, self._bid_prices, bids)
+        n += _load_levels(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.snapshots += 1
         counters.levels_applied += n
-        if self.state is BookState.OUT_OF_SYNC:
+        if self.state is _OUT_OF_SYNC:
             counters.resyncs += 1
-        self.state = BookState.SYNCED
+        self.state = _SYNCED
         self.sequence = sequence
         self._after_update()
 
     def apply_delta(self, bids: Iterable[Level], asks: Iterable[Level], sequence: int = 0) -> None:
         """Apply absolute sizes for changed levels (size 0 deletes) exactly as given."""
-        n = _apply_levels(self._bid_sizes, self._bid_prices, bids)
-        n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
+        # The hot path of every venue's diffs: no call for an empty side (many diffs change one
+        # side only), and ``_after_update`` inline.
+        n = _apply_levels(self._bid_sizes, self._bid_prices, bids) if bids else 0
+        if asks:
+            n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.deltas += 1
         counters.levels_applied += n
         if sequence:
             self.sequence = sequence
-        self._after_update()
+        bid_prices = self._bid_prices
+        ask_prices = self._ask_prices
+        depth = self.max_depth
+        if depth is not None and (len(bid_prices) > depth or len(ask_prices) > depth):
+            self._trim(depth)
+        if bid_prices and ask_prices and bid_prices[-1] >= ask_prices[0]:
+            self.crossed = True
+            counters.crossed_updates += 1
+        else:
+            self.crossed = False
 
     def _after_update(self) -> None:
         if self.max_depth is not None:
@@ -153,11 +183,26 @@ class L2Book:
                 del self._ask_sizes[price]
             del ask_prices[depth:]
 
+    def absent_deletion(
+        self, bids: Iterable[Level], asks: Iterable[Level]
+    ) -> tuple[str, int] | None:
+        """The first level of a delta that deletes ("bid" or "ask", price) a level this book
+        does not have: proof that an update was missed, for venues without sequence numbers."""
+        sizes = self._bid_sizes
+        for price, size in bids:
+            if not size and price not in sizes:
+                return "bid", price
+        sizes = self._ask_sizes
+        for price, size in asks:
+            if not size and price not in sizes:
+                return "ask", price
+        return None
+
     def mark_out_of_sync(self) -> bool:
         """Flag the book as possibly wrong. Returns True if that changed its state."""
-        if self.state is BookState.OUT_OF_SYNC:
+        if self.state is _OUT_OF_SYNC:
             return False
-        self.state = BookState.OUT_OF_SYNC
+        self.state = _OUT_OF_SYNC
         return True
 
     def clear(self) -> None:
@@ -173,7 +218,7 @@ class L2Book:
 
     @property
     def is_synced(self) -> bool:
-        return self.state is BookState.SYNCED
+        return self.state is _SYNCED
 
     def depth(self) -> tuple[int, int]:
         """Number of (bid, ask) levels."""
@@ -195,14 +240,13 @@ class L2Book:
         """The best ``n`` bids (all if None), best first."""
         prices = self._bid_prices
         chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
-        sizes = self._bid_sizes
-        return [(p, sizes[p]) for p in chosen]
+        # zip/map build the pairs in C (checksums read the top levels after every update)
+        return list(zip(chosen, map(self._bid_sizes.__getitem__, chosen), strict=True))
 
     def asks(self, n: int | None = None) -> list[Level]:
         """The best ``n`` asks (all if None), best first."""
         prices = self._ask_prices if n is None else self._ask_prices[:n]
-        sizes = self._ask_sizes
-        return [(p, sizes[p]) for p in prices]
+        return list(zip(prices, map(self._ask_sizes.__getitem__, prices), strict=True))
 
     def bid_size(self, price: int) -> int:
         return self._bid_sizes.get(price, 0)

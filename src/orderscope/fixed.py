@@ -6,13 +6,17 @@ Integers keep the venue's precision exactly (two distinct prices can never merge
 drift) and are what the hot loops want. Floats appear only at the edges (display, analytics
 that are statistical by nature).
 
-The parser is the hot path of every connector, so it avoids ``Decimal`` and regexes: it works
-on the string with ``str.find``/slicing and one ``int()`` call.
+The parsers are the hot path of every connector, so they avoid ``Decimal``: ``parse_fixed``
+works on the string with ``str.partition`` and one ``int()`` call; ``parse_fixed_many`` checks a
+whole batch of same-precision strings (a book snapshot) with one regex and converts it in a C
+loop, falling back to ``parse_fixed`` string by string for anything else.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 
 POW10: tuple[int, ...] = tuple(10**i for i in range(40))
 #: How far (in units in the last place) a venue's float may sit from the decimal it means.
@@ -31,21 +35,54 @@ def parse_fixed(text: str, decimals: int) -> int:
     Signs, exponents, spaces, NaN and infinities raise: venues send none of them for prices and
     sizes, so seeing one means the frame is bad.
     """
-    dot = text.find(".")
-    if dot < 0:
-        digits = text
-        frac_len = 0
-    else:
-        digits = text[:dot] + text[dot + 1 :]
-        frac_len = len(text) - dot - 1
+    whole, _, frac = text.partition(".")  # one C call; a second "." stays in frac and fails
+    digits = whole + frac
     if not (digits.isdigit() and digits.isascii()):
         raise NumberFormatError(f"not a plain non-negative decimal: {text!r}")
-    shift = decimals - frac_len
+    shift = decimals - len(frac)
     if shift >= 0:
         return int(digits) * POW10[shift]
     if digits[shift:].strip("0"):
         raise NumberFormatError(f"{text!r} has more than {decimals} decimals")
     return int(digits[:shift] or "0")
+
+
+_BATCH_PATTERNS: dict[int, re.Pattern[str]] = {}
+
+
+def _batch_pattern(frac_len: int) -> re.Pattern[str]:
+    """``d+.d{frac_len}`` (or ``d+`` for 0) repeated with commas: a whole batch, validated."""
+    pattern = _BATCH_PATTERNS.get(frac_len)
+    if pattern is None:
+        one = f"[0-9]+\\.[0-9]{{{frac_len}}}" if frac_len else "[0-9]+"
+        pattern = _BATCH_PATTERNS[frac_len] = re.compile(f"{one}(?:,{one})*")
+    return pattern
+
+
+def parse_fixed_many(texts: Sequence[str], decimals: int) -> list[int]:
+    """``[parse_fixed(t, decimals) for t in texts]``, faster on the venues' usual batches.
+
+    Venues write every number of a book at one precision ("0.35210000", "672.00000000"). When
+    all of ``texts`` have the same number of decimals, no more than ``decimals``, one regex
+    checks the whole batch and ``int`` runs in a C loop, about three times faster than one
+    ``parse_fixed`` call per string. Anything else (mixed precisions, trailing zeros beyond
+    ``decimals``, a bad string) takes the per-string path, so results and errors are the same.
+    """
+    if not texts:
+        return []
+    first = texts[0]
+    dot = first.find(".")
+    frac_len = len(first) - dot - 1 if dot >= 0 else 0
+    if frac_len <= decimals:
+        text = ",".join(texts)
+        if _batch_pattern(frac_len).fullmatch(text):
+            values = list(map(int, text.replace(".", "").split(",")))
+            if len(values) == len(texts):  # a "," inside one of the texts would shift them
+                if frac_len == decimals:
+                    return values
+                scale = POW10[decimals - frac_len]
+                return [v * scale for v in values]
+    return [parse_fixed(t, decimals) for t in texts]
 
 
 def parse_fixed_float(value: float, decimals: int) -> int:

@@ -6,15 +6,30 @@ One file per WebSocket connection (``PREFIX.ws.CONN.PART``), the REST snapshots 
 a rotated WebSocket file starts again with the connection's open line, so each part replays on
 its own. Replaying a recording runs the same connector over the same records in the same order
 (the live session makes receive times strictly increasing), so it rebuilds the same books.
+
+``record_live`` is the ``orderscope record`` command: a live session written by a
+``CaptureRecorder``, with a status line (Rich) until a duration has passed or Ctrl-C.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console
+from rich.text import Text
+
 from orderscope.capture import CaptureRecord, CaptureWriter, RecordKind
+from orderscope.ladder import live_view
+from orderscope.live import LiveSession, run_live
+from orderscope.model import BookState, MarketEvent, Trade
+from orderscope.venues import venue_class
+from orderscope.venues.base import Endpoints, Venue
 
 NS = 1_000_000_000
 
@@ -102,3 +117,70 @@ class CaptureRecorder:
         for current in self._files.values():
             current.handle.close()
         self._files.clear()
+
+
+def record_live(
+    venue_name: str,
+    symbols: Sequence[str],
+    out_dir: Path,
+    *,
+    endpoints: Endpoints | None = None,
+    duration_s: float | None = None,
+    rotate_bytes: int = 256 * 2**20,
+    rotate_seconds: float = 3600.0,
+    console: Console | None = None,
+) -> CaptureRecorder:
+    """Record a live session of ``symbols`` into ``out_dir`` until ``duration_s`` or Ctrl-C."""
+    prefix = venue_class(venue_name).capture_prefix
+    recorder = CaptureRecorder(
+        out_dir, prefix, rotate_bytes=rotate_bytes, rotate_seconds=rotate_seconds
+    )
+    counts: Counter[str] = Counter()
+    started = time.monotonic()
+
+    def count(_venue: Venue, events: list[MarketEvent]) -> None:
+        counts["trades"] += sum(1 for e in events if type(e) is Trade)
+
+    def status(session: LiveSession) -> Text:
+        venue = session.venue
+        states = Counter(state.value for state in session.states.values())
+        connections = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        synced = sum(1 for b in venue.books.values() if b.state is BookState.SYNCED)
+        gaps = sum(b.counters.gaps for b in venue.books.values())
+        errors = sum(venue.stats.errors.values())
+        elapsed = int(time.monotonic() - started)
+        return Text.assemble(
+            ("● rec ", "bold red"),
+            f"{elapsed // 3600:02d}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}  ",
+            f"{venue.name} {connections or 'connecting'}  ",
+            (
+                f"books {synced}/{len(symbols)} synced  ",
+                "green" if synced == len(symbols) else "yellow",
+            ),
+            f"frames {session.counters.frames:,}  trades {counts['trades']:,}  ",
+            f"records {recorder.records:,}  gaps {gaps}  errors {errors}",
+        )
+
+    console = console or Console()
+    with live_view(Text(f"connecting to {venue_name}..."), console, 4) as line:
+
+        def tick(session: LiveSession) -> None:
+            recorder.flush()  # what is recorded is on disk within a tick
+            line.update(status(session))
+
+        try:
+            asyncio.run(
+                run_live(
+                    venue_name,
+                    symbols,
+                    count,
+                    endpoints=endpoints,
+                    recorder=recorder,
+                    duration_s=duration_s,
+                    on_tick=tick,
+                )
+            )
+        finally:
+            recorder.close()
+    console.print(f"recorded {recorder.records:,} records in {out_dir}")
+    return recorder

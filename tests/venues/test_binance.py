@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.model import BestBidOffer, BookDelta, BookState, BookStatus, MarketEvent, Trade
 from orderscope.replay import load_venue
-from orderscope.venues.base import Venue, feed
+from orderscope.venues.base import Endpoints, Venue, feed
+from tests.venues.venue_testing import open_live
 
 
 @dataclass(frozen=True)
@@ -251,3 +253,55 @@ def test_bad_frames_are_typed_counted_and_contained(captures: Path, name: str) -
         1_000_000_000,
         "42",
     )
+
+
+@pytest.mark.parametrize(
+    "name", ["string for a number", "nan size", "negative size", "number as json float"]
+)
+def test_a_bad_diff_reports_the_same_with_or_without_the_one_pass_decode(
+    captures: Path, name: str
+) -> None:
+    """Diffs are decoded with their envelope in one pass when the frame starts as Binance writes
+    it; a bad one falls back to the general path, so its error is the one that path gives (here:
+    the same frame with its keys in the other order, which the one-pass decode does not try)."""
+    build = BAD_FRAMES[name][0]
+    errors = []
+    for order in (("stream", "data"), ("data", "stream")):
+        venue, records = _synced_spot(captures)
+        fields = json.loads(build(venue.books[SPOT.symbol].sequence))
+        frame = json.dumps({key: fields[key] for key in order}, separators=(",", ":"))
+        feed(venue, CaptureRecord(records[-1].recv_ns + 1, RecordKind.RECV, "", frame, 0), [])
+        errors.append(str(venue.stats.recent_errors[-1]))
+    assert errors[0].split(" in frame ")[0] == errors[1].split(" in frame ")[0]
+
+
+# -- the live API ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", [SPOT, FUTURES], ids=["spot", "futures"])
+def test_connections_subscribe_in_the_url_and_round_trip(captures: Path, case: Case) -> None:
+    loaded = load(captures, case)[0]
+    listed, cls = list(loaded.instruments.values()), type(loaded)
+    endpoints = Endpoints("ws://127.0.0.1:8/binance", "http://127.0.0.1:8/binance")
+    venue = cls(listed, endpoints=endpoints)
+    chosen = listed[:100]  # spot: 300 streams in two connections of at most 200
+    connections = open_live(venue, chosen)
+    futures = case is FUTURES  # + markPrice@1s and forceOrder: 500 streams in three
+    assert [len(c.symbols) for c in connections] == ([40, 40, 20] if futures else [66, 34])
+    assert all(not c.subscribe for c in connections)  # the URL carries the subscriptions
+    assert all(c.url.startswith("ws://127.0.0.1:8/binance/stream?streams=") for c in connections)
+    assert [s for c in connections for s in c.symbols] == [i.symbol for i in chosen]
+    channels = ("depth", "aggTrade", "bookTicker") + (
+        ("markPrice", "forceOrder") if futures else ()
+    )
+    assert venue.subscriptions == {
+        (channel, i.venue_symbol) for i in chosen for channel in channels
+    }
+    instrument = venue.instruments[case.symbol]
+    path = case.depth_url.partition(".com")[2]
+    assert venue.snapshot_url(instrument) == (
+        f"http://127.0.0.1:8/binance{path}?symbol={case.venue_symbol}&limit=1000"
+    )
+    assert venue.resubscribe_frames(instrument) == []  # REST snapshots resync the books
+    info = f"{case.depth_url.rpartition('/')[0]}/exchangeInfo"
+    assert cls.instruments_urls(cls.default_endpoints) == [info]

@@ -25,9 +25,10 @@ from orderscope.model import (
 )
 from orderscope.replay import Replay, load_venue
 from orderscope.venues import REGISTRY
-from orderscope.venues.base import feed
+from orderscope.venues.base import Endpoints, feed
 from orderscope.venues.bitfinex import FLAG_OB_CHECKSUM, FLAG_SEQ_ALL, Bitfinex, price_tick
 from orderscope.venues.checksum import interleave, signed_crc32
+from tests.venues.venue_testing import open_live
 
 URL = "wss://api.bitfinex.com/ws/2"
 SEQUENCED = 1670  # channel messages of BITFINEX.ws.11.0, numbered 1..1670 (SEQ_ALL)
@@ -411,41 +412,61 @@ def test_restart_and_maintenance_notices(instruments: list[Instrument]) -> None:
     send(venue, '{"event":"info","code":20061,"msg":"maintenance end"}')
     assert venue.resync_requests == {"BTC/USD"}
     send(venue, '{"event":"info","code":20051,"msg":"restart"}')
-    assert venue.reconnect_requested
+    assert venue.reconnect_requested and venue.stats.reconnect_requests == 1
     assert venue.stats.control_frames >= 3 and not venue.stats.errors
 
 
-def test_subscribe_plan_respects_25_channels_a_connection(instruments: list[Instrument]) -> None:
+def test_connections_respect_25_channels_a_connection_and_round_trip(
+    instruments: list[Instrument],
+) -> None:
     venue = Bitfinex(instruments, book_length=100)
-    spot = [i.symbol for i in instruments if i.kind is InstrumentKind.SPOT][:20]
-    plan = venue.subscribe_plan(spot)
-    assert [len(frames) for frames in plan] == [1 + 24, 1 + 24, 1 + 12]
-    for frames in plan:
-        assert json.loads(frames[0]) == {"event": "conf", "flags": FLAG_SEQ_ALL | FLAG_OB_CHECKSUM}
-    book = json.loads(plan[0][1])
+    spot = [i for i in instruments if i.kind is InstrumentKind.SPOT][:20]
+    connections = open_live(venue, spot)
+    assert [len(c.subscribe) for c in connections] == [1 + 24, 1 + 24, 1 + 12]
+    assert [c.symbols for c in connections] == [
+        tuple(i.symbol for i in spot[:8]),
+        tuple(i.symbol for i in spot[8:16]),
+        tuple(i.symbol for i in spot[16:]),
+    ]
+    assert {c.url for c in connections} == {"wss://api-pub.bitfinex.com/ws/2"}
+    for connection in connections:
+        conf = json.loads(connection.subscribe[0])
+        assert conf == {"event": "conf", "flags": FLAG_SEQ_ALL | FLAG_OB_CHECKSUM}
+    book = json.loads(connections[0].subscribe[1])
     assert book == {
         "event": "subscribe",
         "channel": "book",
-        "symbol": venue.instruments[spot[0]].venue_symbol,
+        "symbol": spot[0].venue_symbol,
         "prec": "P0",
         "freq": "F0",
         "len": "100",
     }
-    channels = [json.loads(f)["channel"] for frames in plan for f in frames[1:]]
-    assert channels == ["book", "trades", "ticker"] * 20
+    requests = [json.loads(f) for c in connections for f in c.subscribe[1:]]
+    assert [r["channel"] for r in requests] == ["book", "trades", "ticker"] * 20
+    # the requests sent are the channels whose data the connector takes
+    assert venue.subscriptions == {
+        (channel, i.venue_symbol) for i in spot for channel in ("book", "trades", "ticker")
+    }
 
 
-def test_resync_keepalive_and_url(instruments: list[Instrument]) -> None:
+def test_resubscribe_keepalive_and_endpoints(instruments: list[Instrument]) -> None:
     venue = opened(instruments)
-    unsubscribe, subscribe = (json.loads(f) for f in venue.resync_frames("BTC/USD"))
+    btc = venue.instruments["BTC/USD"]
+    unsubscribe, subscribe = (json.loads(f) for f in venue.resubscribe_frames(btc))
     assert unsubscribe == {"event": "unsubscribe", "chanId": 1}
     assert (subscribe["channel"], subscribe["symbol"]) == ("book", "tBTCUSD")
     send(venue, '{"event":"unsubscribed","status":"OK","chanId":1}')
     assert ("book", "tBTCUSD") not in venue.subscriptions
-    assert [json.loads(f)["event"] for f in venue.resync_frames("BTC/USD")] == ["subscribe"]
+    assert [json.loads(f)["event"] for f in venue.resubscribe_frames(btc)] == ["subscribe"]
+    assert venue.snapshot_url(btc) is None
     assert json.loads(venue.keepalive.ping_text or "")["event"] == "ping"
-    assert Bitfinex(instruments).ws_url == "wss://api-pub.bitfinex.com/ws/2"
-    assert Bitfinex(instruments, ws_url="ws://127.0.0.1:1/ws/2").ws_url == "ws://127.0.0.1:1/ws/2"
+    endpoints = Endpoints("ws://127.0.0.1:1", "http://127.0.0.1:1")
+    local = Bitfinex(instruments, endpoints=endpoints)
+    assert local.connections([btc])[0].url == "ws://127.0.0.1:1/ws/2"
+    assert Bitfinex.instruments_urls(Bitfinex.default_endpoints) == [
+        "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:exchange",
+        "https://api-pub.bitfinex.com/v2/conf/pub:list:pair:future",
+    ]
 
 
 def test_registered() -> None:

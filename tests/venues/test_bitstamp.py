@@ -13,10 +13,12 @@ from orderscope.errors import BadValue, MalformedFrame, UnknownSymbol, Unsubscri
 from orderscope.model import BookDelta, BookSnapshot, BookState, BookStatus, Side, Trade
 from orderscope.replay import Replay
 from orderscope.venues import venue_class
+from orderscope.venues.base import Endpoints
 from orderscope.venues.bitstamp import Bitstamp
 from tests.venues.venue_testing import (
     book_view,
     errors,
+    open_live,
     opened,
     received,
     replay_bytes,
@@ -67,13 +69,7 @@ def trade(kind: int, pair: str = "ethusd", amount: str = "0.07920000") -> str:
 
 def subscribed_venue() -> Bitstamp:
     venue = Bitstamp(Bitstamp.parse_instruments(PAIRS_URL, PAIRS))
-    run(
-        venue,
-        [
-            opened("wss://ws.bitstamp.net"),
-            *(sent(frame) for frame in venue.subscribe_frames([venue.instruments["ETH/USD"]])),
-        ],
-    )
+    open_live(venue, [venue.instruments["ETH/USD"]])
     return venue
 
 
@@ -95,23 +91,33 @@ def test_instruments_take_precision_from_trading_pairs_info(captures: Path) -> N
     assert venue_class("bitstamp") is Bitstamp
 
 
-def test_live_helpers_name_every_channel_once() -> None:
-    venue = Bitstamp(Bitstamp.parse_instruments(PAIRS_URL, PAIRS), ws_url="ws://127.0.0.1:9/")
-    frames = venue.subscribe_frames(venue.instruments.values())
-    channels = [json.loads(f)["data"]["channel"] for f in frames]
-    assert channels == [
+def test_connections_round_trip_and_rest_urls() -> None:
+    endpoints = Endpoints("ws://127.0.0.1:9", "http://127.0.0.1:9")
+    venue = Bitstamp(Bitstamp.parse_instruments(PAIRS_URL, PAIRS), endpoints=endpoints)
+    (connection,) = open_live(venue, list(venue.instruments.values()))
+    assert (connection.url, connection.symbols) == ("ws://127.0.0.1:9", ("BTC/USD", "ETH/USD"))
+    requests = [json.loads(f) for f in connection.subscribe]
+    assert all(r["event"] == "bts:subscribe" for r in requests)
+    assert [r["data"]["channel"] for r in requests] == [
         "diff_order_book_btcusd",
         "live_trades_btcusd",
         "diff_order_book_ethusd",
         "live_trades_ethusd",
     ]
-    assert all(json.loads(f)["event"] == "bts:subscribe" for f in frames)
-    assert venue.ws_url() == "ws://127.0.0.1:9/"
-    assert venue.connection_plan(venue.instruments.values()) == [("ws://127.0.0.1:9/", frames)]
-    assert venue.snapshot_url(venue.instruments["ETH/USD"]) == BOOK_URL
-    assert json.loads(venue.heartbeat_frame()) == {"event": "bts:heartbeat"}
-    run(venue, [sent(f) for f in frames])
-    assert ("live_trades", "btcusd") in venue.subscriptions
+    assert venue.subscriptions == {
+        ("diff_order_book", "btcusd"),
+        ("live_trades", "btcusd"),
+        ("diff_order_book", "ethusd"),
+        ("live_trades", "ethusd"),
+    }
+    eth = venue.instruments["ETH/USD"]
+    assert venue.snapshot_url(eth) == "http://127.0.0.1:9/api/v2/order_book/ethusd"
+    assert Bitstamp(venue.instruments.values()).snapshot_url(eth) == BOOK_URL
+    assert venue.resubscribe_frames(eth) == []  # REST snapshots resync the books
+    assert Bitstamp.instruments_urls(Bitstamp.default_endpoints) == [PAIRS_URL]
+    assert json.loads(venue.keepalive.ping_text or "") == {"event": "bts:heartbeat"}
+    run(venue, [sent(venue.keepalive.ping_text or "")])  # a heartbeat subscribes nothing
+    assert len(venue.subscriptions) == 4
 
 
 def test_heartbeat_reply_and_reconnect_request_are_control_frames() -> None:
@@ -120,10 +126,8 @@ def test_heartbeat_reply_and_reconnect_request_are_control_frames() -> None:
     reconnect = {"event": "bts:request_reconnect", "channel": "", "data": ""}
     assert run(venue, [received(heartbeat), received(reconnect)]) == []
     assert venue.stats.control_frames == 2
-    assert venue.reconnect_requested and venue.reconnect_requests == 1
+    assert venue.reconnect_requested and venue.stats.reconnect_requests == 1
     assert errors(venue) == {}
-    run(venue, [opened("wss://ws.bitstamp.net", conn=1)])  # the transport reconnected
-    assert not venue.reconnect_requested
 
 
 # -- the sync rule -------------------------------------------------------------------------

@@ -36,8 +36,18 @@ from orderscope.model import (
 )
 from orderscope.replay import Replay
 from orderscope.venues import venue_class
+from orderscope.venues.base import Endpoints
 from orderscope.venues.bybit import Bybit
-from tests.venues.venue_testing import book_view, errors, opened, received, replay_bytes, run, sent
+from tests.venues.venue_testing import (
+    book_view,
+    errors,
+    open_live,
+    opened,
+    received,
+    replay_bytes,
+    run,
+    sent,
+)
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "bybit"
 LINEAR = "wss://stream.bybit.com/v5/public/linear"
@@ -111,35 +121,68 @@ def test_instruments_from_the_documented_v5_response() -> None:
     assert venue_class("bybit") is Bybit
 
 
-def test_connection_plan_batches_within_the_venue_limits() -> None:
-    venue = instruments_of_fixture()
+def test_connections_one_url_per_category_within_the_limits_and_round_trip() -> None:
+    venue = Bybit(instruments_of_fixture().instruments.values(), book_depth=200)
     spot, linear = venue.instruments["BTC/USDT"], venue.instruments["BTC/USDT:USDT"]
-    plan = venue.connection_plan([spot, linear, venue.instruments["ETH/USDT:USDT"]], depth=200)
-    assert [url for url, _ in plan] == [SPOT, LINEAR]
-    spot_frames = [json.loads(f) for f in plan[0][1]]
+    eth = venue.instruments["ETH/USDT:USDT"]
+    connections = open_live(venue, [spot, linear, eth])
+    assert [c.url for c in connections] == [SPOT, LINEAR]
+    assert [c.symbols for c in connections] == [("BTC/USDT",), ("BTC/USDT:USDT", "ETH/USDT:USDT")]
+    spot_frames = [json.loads(f) for f in connections[0].subscribe]
     assert spot_frames == [
         {
             "op": "subscribe",
             "args": ["orderbook.200.BTCUSDT", "publicTrade.BTCUSDT", "tickers.BTCUSDT"],
         }
     ]
-    linear_args = [a for f in plan[1][1] for a in json.loads(f)["args"]]
+    linear_args = [a for f in connections[1].subscribe for a in json.loads(f)["args"]]
     assert "allLiquidation.ETHUSDT" in linear_args and len(linear_args) == 8
+    # the topics sent, keyed by the category of their connection, are what the connector takes
+    assert venue.subscriptions == {
+        ("orderbook.200", "spot:BTCUSDT"),
+        ("publicTrade", "spot:BTCUSDT"),
+        ("tickers", "spot:BTCUSDT"),
+        *(
+            (channel, f"linear:{symbol}")
+            for symbol in ("BTCUSDT", "ETHUSDT")
+            for channel in ("orderbook.200", "publicTrade", "tickers", "allLiquidation")
+        ),
+    }
     # spot: at most 10 topics a request; every connection within 21,000 characters of args
-    many = [spot] * 30
-    plan = venue.connection_plan(many)
-    assert all(len(json.loads(f)["args"]) <= 10 for _, frames in plan for f in frames)
-    assert sum(len(json.loads(f)["args"]) for _, frames in plan for f in frames) == 90
-    huge = [linear] * 1_500  # 6,000 topics: more than one connection can take
-    plan = venue.connection_plan(huge)
-    assert len(plan) > 1
-    for _url, frames in plan:
-        args = [a for f in frames for a in json.loads(f)["args"]]
+    many = venue.connections([spot] * 30)
+    assert all(len(json.loads(f)["args"]) <= 10 for c in many for f in c.subscribe)
+    assert sum(len(json.loads(f)["args"]) for c in many for f in c.subscribe) == 90
+    huge = venue.connections([linear] * 1_500)  # 6,000 topics: more than a connection takes
+    assert len(huge) > 1
+    for connection in huge:
+        args = [a for f in connection.subscribe for a in json.loads(f)["args"]]
         assert len(json.dumps(args)) <= 21_000
+    assert sum(len(c.symbols) for c in huge) == 1_500  # an instrument's topics stay together
     with pytest.raises(ConfigError):
-        venue.topics(linear, depth=25)
-    assert venue.ws_url("linear") == LINEAR
-    assert json.loads(venue.heartbeat_frame()) == {"op": "ping"}
+        Bybit(venue.instruments.values(), book_depth=25)
+
+
+def test_resubscribe_keepalive_and_endpoints() -> None:
+    venue = linear_venue()
+    linear = venue.instruments["BTC/USDT:USDT"]
+    assert [json.loads(f) for f in venue.resubscribe_frames(linear)] == [
+        {"op": "unsubscribe", "args": ["orderbook.50.BTCUSDT"]},
+        {"op": "subscribe", "args": ["orderbook.50.BTCUSDT"]},
+    ]
+    before = set(venue.subscriptions)
+    run(venue, [sent(f) for f in venue.resubscribe_frames(linear)])
+    assert venue.subscriptions == before  # the book channel stays expected throughout
+    assert venue.snapshot_url(linear) is None
+    assert json.loads(venue.keepalive.ping_text or "") == {"op": "ping"}
+    endpoints = Endpoints("ws://127.0.0.1:7/bybit", "http://127.0.0.1:7/bybit")
+    local = Bybit(venue.instruments.values(), endpoints=endpoints)
+    (connection,) = open_live(local, [linear])
+    assert connection.url == "ws://127.0.0.1:7/bybit/v5/public/linear"
+    assert ("orderbook.50", "linear:BTCUSDT") in local.subscriptions  # category from the URL
+    assert Bybit.instruments_urls(Bybit.default_endpoints) == [
+        "https://api.bybit.com/v5/market/instruments-info?category=spot&limit=1000",
+        "https://api.bybit.com/v5/market/instruments-info?category=linear&limit=1000",
+    ]
 
 
 # -- the fixture session -------------------------------------------------------------------

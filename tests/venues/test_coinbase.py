@@ -30,7 +30,7 @@ from orderscope.model import (
 )
 from orderscope.replay import Replay
 from orderscope.venues import REGISTRY, by_capture_prefix
-from orderscope.venues.base import Venue, feed
+from orderscope.venues.base import Endpoints, Venue, feed
 from orderscope.venues.coinbase import (
     CoinbaseAdvanced,
     CoinbaseExchange,
@@ -38,6 +38,8 @@ from orderscope.venues.coinbase import (
     aggressor_of_maker_side,
     parse_iso8601_ns,
 )
+from tests.venues.venue_testing import open_live, received, run
+from tests.venues.venue_testing import sent as open_sent
 
 CAPTURE = "COINBASE.ws.28.0"
 URL = "wss://ws-feed.pro.coinbase.com"
@@ -558,8 +560,60 @@ def test_subscriptions_from_requests_replies_and_aliases() -> None:
     assert request == {
         "type": "subscribe",
         "product_ids": ["BTC-USD"],
-        "channels": ["level2_batch", "ticker", "matches"],
+        "channels": ["level2_batch", "ticker", "matches", "heartbeat"],
     }
+
+
+def test_exchange_connections_round_trip_and_resubscribe() -> None:
+    endpoints = Endpoints("ws://127.0.0.1:3/coinbase", "http://127.0.0.1:3/coinbase")
+    instruments = CoinbaseExchange.parse_instruments(f"{URL}/products", PRODUCTS)
+    venue = CoinbaseExchange(instruments, endpoints=endpoints)
+    btc, band = venue.instruments["BTC/USD"], venue.instruments["BAND/GBP"]
+    (connection,) = open_live(venue, [btc, band])
+    assert (connection.url, connection.symbols) == (endpoints.ws, ("BTC/USD", "BAND/GBP"))
+    assert venue.subscriptions == {
+        (channel, product)
+        # level2_batch brings level2 messages
+        for channel in ("level2", "ticker", "matches", "heartbeat")
+        for product in ("BTC-USD", "BAND-GBP")
+    }
+    resubscribe = venue.resubscribe_frames(btc)
+    assert [json.loads(f)["type"] for f in resubscribe] == ["unsubscribe", "subscribe"]
+    run(venue, [open_sent(f) for f in resubscribe])
+    assert ("level2", "BTC-USD") in venue.subscriptions and len(venue.subscriptions) == 8
+    assert venue.snapshot_url(btc) is None
+    heartbeat = {"type": "heartbeat", "sequence": 90, "last_trade_id": 20, "product_id": "BTC-USD"}
+    assert run(venue, [received(heartbeat)]) == [] and venue.stats.ignored_frames == 1
+    assert venue.keepalive.stale_after_s == 10  # heartbeats tick every second
+    assert CoinbaseExchange.instruments_urls(endpoints) == [f"{endpoints.rest}/products"]
+
+
+def test_advanced_connections_round_trip_and_resubscribe() -> None:
+    url = "https://api.coinbase.com/api/v3/brokerage/market/products"
+    venue = CoinbaseAdvanced(CoinbaseAdvanced.parse_instruments(url, ADVANCED_PRODUCTS))
+    btc, eth = venue.instruments["BTC/USD"], venue.instruments["ETH/USD"]
+    (connection,) = open_live(venue, [btc, eth])
+    assert connection.url == "wss://advanced-trade-ws.coinbase.com"
+    assert [json.loads(f)["channel"] for f in connection.subscribe] == [
+        "level2",
+        "market_trades",
+        "ticker",
+        "heartbeats",
+    ]
+    assert venue.subscriptions == {
+        (channel, product)
+        for channel in ("l2_data", "market_trades", "ticker")
+        for product in ("BTC-USD", "ETH-USD")
+    }
+    (again,) = venue.resubscribe_frames(btc)  # level2 subscribed again: a fresh snapshot
+    assert json.loads(again) == {
+        "type": "subscribe",
+        "channel": "level2",
+        "product_ids": ["BTC-USD"],
+    }
+    assert venue.snapshot_url(btc) is None
+    assert venue.keepalive.stale_after_s == 10  # heartbeats tick every second
+    assert CoinbaseAdvanced.instruments_urls(CoinbaseAdvanced.default_endpoints) == [url]
 
 
 # -- exact timestamps ---------------------------------------------------------------------------

@@ -20,8 +20,16 @@ from orderscope.errors import (
 from orderscope.model import BookSnapshot, BookState, BookStatus, Side, Trade
 from orderscope.replay import Replay
 from orderscope.venues import venue_class
+from orderscope.venues.base import Endpoints
 from orderscope.venues.huobi import SIZE_DECIMALS, Huobi
-from tests.venues.venue_testing import book_view, errors, opened, received, replay_bytes, run, sent
+from tests.venues.venue_testing import (
+    book_view,
+    errors,
+    open_live,
+    received,
+    replay_bytes,
+    run,
+)
 
 SYMBOLS_URL = "https://api.huobi.pro/v1/common/symbols"
 SYMBOLS = json.dumps(
@@ -79,8 +87,7 @@ def item(
 
 def subscribed_venue() -> Huobi:
     venue = Huobi(Huobi.parse_instruments(SYMBOLS_URL, SYMBOLS))
-    frames = venue.subscribe_frames([venue.instruments["BOR/USDT"]])
-    run(venue, [opened(venue.ws_url()), *(sent(f) for f in frames)])
+    open_live(venue, [venue.instruments["BOR/USDT"]])
     return venue
 
 
@@ -104,9 +111,12 @@ def test_instruments_keep_price_precision_and_room_for_off_grid_sizes() -> None:
     assert venue_class("huobi") is Huobi
 
 
-def test_live_helpers() -> None:
-    venue = Huobi(Huobi.parse_instruments(SYMBOLS_URL, SYMBOLS), ws_url="ws://127.0.0.1:9/ws")
-    frames = [json.loads(f) for f in venue.subscribe_frames(venue.instruments.values())]
+def test_connections_round_trip() -> None:
+    endpoints = Endpoints("ws://127.0.0.1:9", "http://127.0.0.1:9")
+    venue = Huobi(Huobi.parse_instruments(SYMBOLS_URL, SYMBOLS), endpoints=endpoints)
+    (connection,) = open_live(venue, list(venue.instruments.values()))
+    assert (connection.url, connection.symbols) == ("ws://127.0.0.1:9/ws", ("BOR/USDT", "TRIO/ETH"))
+    frames = [json.loads(f) for f in connection.subscribe]
     assert [f["sub"] for f in frames] == [
         "market.borusdt.depth.step0",
         "market.borusdt.trade.detail",
@@ -114,10 +124,18 @@ def test_live_helpers() -> None:
         "market.trioeth.trade.detail",
     ]
     assert len({f["id"] for f in frames}) == 4
-    assert venue.ws_url() == "ws://127.0.0.1:9/ws"
-    (plan,) = venue.connection_plan(venue.instruments.values())
-    assert plan == ("ws://127.0.0.1:9/ws", venue.subscribe_frames(venue.instruments.values()))
-    assert venue.heartbeat_frame() is None and venue.HEARTBEAT_INTERVAL_S is None
+    assert venue.subscriptions == {
+        ("depth.step0", "borusdt"),
+        ("trade.detail", "borusdt"),
+        ("depth.step0", "trioeth"),
+        ("trade.detail", "trioeth"),
+    }
+    bor = venue.instruments["BOR/USDT"]
+    # every depth message is a whole book: nothing to ask for, no REST snapshot
+    assert venue.resubscribe_frames(bor) == [] and venue.snapshot_url(bor) is None
+    assert Huobi.instruments_urls(Huobi.default_endpoints) == [SYMBOLS_URL]
+    assert Huobi(venue.instruments.values()).connections([bor])[0].url == "wss://api.huobi.pro/ws"
+    assert venue.keepalive.ping_text is None  # the server pings; replies carry the pongs
 
 
 def test_pings_are_answered_through_replies() -> None:

@@ -32,8 +32,9 @@ from orderscope.model import (
 )
 from orderscope.replay import Replay
 from orderscope.venues import REGISTRY, by_capture_prefix
-from orderscope.venues.base import feed
+from orderscope.venues.base import Endpoints, feed
 from orderscope.venues.kraken import Kraken, kraken_asset
+from tests.venues.venue_testing import open_live
 
 URL = "wss://ws.kraken.com"
 BOOK_FILE = "KRAKEN.ws.50.0"
@@ -498,6 +499,7 @@ def test_updates_before_the_snapshot_are_skipped(instruments: list[Instrument]) 
 
 XMR_UPDATE = '[992,{"b":[["354.15000000","%s","1618678133.365913"]],"c":"2583817756"},'
 XMR_TAIL = '"book-1000","XMR/USD"]'
+XMR_TAIL_ITEMS = ["book-1000", "XMR/USD"]
 
 BAD_FRAMES = {
     "truncated json": ('[992,{"b":[["354.15000000","5.000', "malformed", False),
@@ -594,6 +596,36 @@ def test_bad_frame_is_counted_and_changes_nothing(
     ok_after, failed = checksum_totals(venue)
     assert ok_after > ok_before and failed == 0
     assert sum(venue.stats.errors.values()) == 1
+
+
+@pytest.mark.parametrize(
+    ("defects", "kind", "named"),
+    [
+        ({3: (1, "x"), 10: (0, "y")}, "bad_value", "'x'"),  # a size before a price
+        ({2: (2, "1.5e9"), 10: (0, "y")}, "bad_value", "'1.5e9'"),  # a time first
+        ({5: (3, "q"), 10: (0, "y")}, "malformed", "'q'"),  # a level that is no triple
+        ({10: (0, "y"), 20: (3, "q")}, "bad_value", "'y'"),
+    ],
+)
+def test_a_bad_snapshot_names_its_first_bad_level(
+    instruments: list[Instrument], defects: dict[int, tuple[int, str]], kind: str, named: str
+) -> None:
+    """Snapshots are parsed column by column (a batch each); a bad one still reports its first
+    bad level in order, as the level-by-level path does."""
+    asks = [[f"{300 + i}.00000000", "1.00000000", "1618678133.365913"] for i in range(40)]
+    for row, (column, text) in defects.items():
+        if column == len(asks[row]):
+            asks[row].append(text)
+        else:
+            asks[row][column] = text
+    venue = Kraken(instruments)
+    subscribe = (
+        '{"event":"subscribe","pair":["XMR/USD"],"subscription":{"name":"book","depth":1000}}'
+    )
+    run(venue, [sent(subscribe), recv(json.dumps([1, {"as": asks, "bs": []}, *XMR_TAIL_ITEMS]))])
+    assert venue.stats.errors == {kind: 1}
+    assert named in venue.stats.recent_errors[-1].reason
+    assert "XMR/USD" not in venue.books or not venue.books["XMR/USD"].depth()[1]
 
 
 # -- trades and ticker -----------------------------------------------------------------------
@@ -699,12 +731,23 @@ def test_symbol_filter_ignores_other_pairs(
     assert venue.stats.ignored_frames == 4321 - 42 - 847
 
 
-def test_live_subscribe_requests_are_what_on_sent_learns(instruments: list[Instrument]) -> None:
-    venue = Kraken(instruments)
-    chosen = [venue.instruments["BTC/USD"], venue.instruments["DOGE/USD"]]
-    run(venue, [sent(text) for text in venue.subscribe_requests(chosen, depth=100)])
+def test_connections_round_trip_and_resubscribe(instruments: list[Instrument]) -> None:
+    endpoints = Endpoints("ws://127.0.0.1:5/kraken", "http://127.0.0.1:5/kraken")
+    venue = Kraken(instruments, endpoints=endpoints)
+    btc, doge = venue.instruments["BTC/USD"], venue.instruments["DOGE/USD"]
+    (connection,) = open_live(venue, [btc, doge])
+    assert (connection.url, connection.symbols) == (endpoints.ws, ("BTC/USD", "DOGE/USD"))
     assert venue.subscriptions == {
         (channel, pair)
-        for channel in ("book-100", "trade", "ticker")
+        for channel in ("book-1000", "trade", "ticker")
         for pair in ("XBT/USD", "XDG/USD")
     }
+    unsubscribe, subscribe = (json.loads(f) for f in venue.resubscribe_frames(btc))
+    book = {"name": "book", "depth": 1000}
+    assert unsubscribe == {"event": "unsubscribe", "pair": ["XBT/USD"], "subscription": book}
+    assert subscribe == {"event": "subscribe", "pair": ["XBT/USD"], "subscription": book}
+    assert venue.snapshot_url(btc) is None
+    assert Kraken.instruments_urls(Kraken.default_endpoints) == [
+        "https://api.kraken.com/0/public/AssetPairs"
+    ]
+    assert venue.keepalive.stale_after_s == 10  # Kraken's heartbeat comes every second

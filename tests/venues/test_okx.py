@@ -29,8 +29,9 @@ from orderscope.model import (
 )
 from orderscope.replay import Replay, load_venue
 from orderscope.venues import REGISTRY
-from orderscope.venues.base import feed
+from orderscope.venues.base import Endpoints, feed
 from orderscope.venues.okx import ARGS_PER_FRAME, Okx, _plain, _rounded, base_amount
+from tests.venues.venue_testing import open_live
 
 URL = "wss://ws.okx.com:8443/ws/v5/public"
 CHECKSUM_FRAMES = 290  # books frames in OKX.ws.1.0 that carry a checksum (counted below too)
@@ -476,13 +477,45 @@ def test_bad_frames_are_counted_and_leave_books_whole(
     assert sum(b.counters.checksums_ok for b in books.values()) > CHECKSUM_FRAMES // 2
 
 
+@pytest.mark.parametrize(
+    ("defects", "kind", "named"),
+    [
+        ({3: (1, "x"), 10: (0, "y")}, "bad_value", "'x'"),  # a size before a price
+        ({5: (None, ""), 10: (0, "y")}, "malformed", "price and a size"),  # a level too short
+        ({10: (0, "y"), 20: (None, "")}, "bad_value", "'y'"),
+    ],
+)
+def test_a_bad_snapshot_names_its_first_bad_level(
+    instruments: list[Instrument],
+    defects: dict[int, tuple[int | None, str]],
+    kind: str,
+    named: str,
+) -> None:
+    """Snapshots are parsed column by column (a batch each); a bad one still reports its first
+    bad level in order, as the level-by-level path does."""
+    bids = [[f"{30000 - i}.1", "1", "0", "1"] for i in range(40)]
+    for row, (column, text) in defects.items():
+        if column is None:
+            bids[row] = bids[row][:1]
+        else:
+            bids[row][column] = text
+    venue = venue_with(instruments, {"channel": "books", "instId": "BTC-USDT"})
+    send(venue, book_frame("BTC-USDT", "snapshot", bids, []))
+    assert dict(venue.stats.errors) == {kind: 1}
+    assert named in venue.stats.recent_errors[-1].reason
+    assert "BTC/USDT" not in venue.books or venue.books["BTC/USDT"].depth() == (0, 0)
+
+
 # -- live-session hooks ----------------------------------------------------------------------------
 
 
-def test_subscribe_frames_cover_the_channels_in_batches(instruments: list[Instrument]) -> None:
+def test_connections_subscribe_every_channel_and_round_trip(instruments: list[Instrument]) -> None:
     venue = Okx(instruments)
-    frames = venue.subscribe_frames(["BTC/USDT", "UNI/USD:UNI", "BTC/USD:BTC-220527"])
-    args = [arg for f in frames for arg in json.loads(f)["args"]]
+    chosen = [venue.instruments[s] for s in ("BTC/USDT", "UNI/USD:UNI", "BTC/USD:BTC-220527")]
+    (connection,) = open_live(venue, chosen)
+    assert connection.url == URL
+    assert connection.symbols == ("BTC/USDT", "UNI/USD:UNI", "BTC/USD:BTC-220527")
+    args = [arg for f in connection.subscribe for arg in json.loads(f)["args"]]
     assert {"channel": "books", "instId": "BTC-USDT"} in args
     assert {"channel": "funding-rate", "instId": "UNI-USD-SWAP"} in args
     assert {"channel": "funding-rate", "instId": "BTC-USD-220527"} not in args  # dated: none
@@ -492,29 +525,36 @@ def test_subscribe_frames_cover_the_channels_in_batches(instruments: list[Instru
         {"channel": "liquidation-orders", "instType": "FUTURES"},
     ]
     assert len(args) == 3 + 6 + 5 + 2
-    for frame in frames:  # a live transport reports what it sent: subscriptions are learned
-        venue.on_sent(0, frame, 0)
-    assert ("books", "BTC-USDT") in venue.subscriptions
-    many = [i.symbol for i in instruments if i.kind is InstrumentKind.SPOT][:60]
-    batches = [json.loads(f) for f in venue.subscribe_frames(many)]
+    # what the session sent is what the connector expects data for, no more, no less
+    assert venue.subscriptions == {(a["channel"], a.get("instId") or a["instType"]) for a in args}
+    venue.on_sent(0, "ping", 0)  # the keep-alive ping subscribes nothing
+    assert len(venue.subscriptions) == len(args)
+
+
+def test_connections_keep_each_within_30_channels(instruments: list[Instrument]) -> None:
+    venue = Okx(instruments)
+    spot = [i for i in instruments if i.kind is InstrumentKind.SPOT][:25]
+    swaps = [i for i in instruments if i.kind is InstrumentKind.INVERSE_PERPETUAL][:6]
+    connections = open_live(venue, spot + swaps)
+    counts = [sum(len(json.loads(f)["args"]) for f in c.subscribe) for c in connections]
+    # 10 spot (3 channels each); 10; 5 spot + 2 swaps (6 each) + liquidations; 4 swaps
+    assert counts == [30, 30, 15 + 2 * 6 + 1, 4 * 6]
+    assert venue.limits.channels_per_connection == 30
+    args = [a for c in connections for f in c.subscribe for a in json.loads(f)["args"]]
+    assert all(
+        len(json.loads(f)["args"]) <= ARGS_PER_FRAME for c in connections for f in c.subscribe
+    )
+    assert {a.get("instId") for a in args} - {None} == {i.venue_symbol for i in spot + swaps}
+    # liquidations come per instrument type: one subscription, or each would come twice
+    assert [a for a in args if a["channel"] == "liquidation-orders"] == [
+        {"channel": "liquidation-orders", "instType": "SWAP"}
+    ]
+    symbols = [s for c in connections for s in c.symbols]
+    assert symbols == [i.symbol for i in spot + swaps]  # every instrument on one connection
+    many = [i for i in instruments if i.kind is InstrumentKind.SPOT][:60]
+    batches = [json.loads(f) for c in venue.connections(many) for f in c.subscribe]
     assert all(b["op"] == "subscribe" and len(b["args"]) <= ARGS_PER_FRAME for b in batches)
     assert sum(len(b["args"]) for b in batches) == 180
-
-
-def test_subscribe_plan_keeps_each_connection_within_30_channels(
-    instruments: list[Instrument],
-) -> None:
-    venue = Okx(instruments)
-    spot = [i.symbol for i in instruments if i.kind is InstrumentKind.SPOT][:25]
-    swaps = [i.symbol for i in instruments if i.kind is InstrumentKind.INVERSE_PERPETUAL][:6]
-    plan = venue.subscribe_plan(spot + swaps)
-    counts = [sum(len(json.loads(f)["args"]) for f in frames) for frames in plan]
-    # 10 spot (3 channels each); 10; 5 spot + 2 swaps (6 each) + liquidations; 4 swaps + 1
-    assert counts == [30, 30, 15 + 2 * 6 + 1, 4 * 6 + 1]
-    assert venue.limits.channels_per_connection == 30
-    symbols = [a.get("instId") for frames in plan for f in frames for a in json.loads(f)["args"]]
-    wanted = {venue.instruments[s].venue_symbol for s in spot + swaps}
-    assert {s for s in symbols if s} == wanted
 
 
 def test_notice_asks_for_a_reconnection(instruments: list[Instrument]) -> None:
@@ -524,20 +564,27 @@ def test_notice_asks_for_a_reconnection(instruments: list[Instrument]) -> None:
         'service upgrade. Please reconnect.","connId":"a4d3ae55"}'
     )
     assert send(venue, notice) == [] and venue.reconnect_requested
+    assert venue.stats.reconnect_requests == 1
     assert venue.stats.control_frames == 1 and not venue.stats.errors
 
 
-def test_resync_keepalive_and_url(instruments: list[Instrument]) -> None:
-    venue = Okx(instruments, ws_url="ws://127.0.0.1:9999/ws/v5/public")
-    assert venue.ws_url == "ws://127.0.0.1:9999/ws/v5/public"
-    assert Okx(instruments).ws_url == URL
-    unsubscribe, subscribe = (json.loads(f) for f in venue.resync_frames("BTC/USDT"))
+def test_resubscribe_keepalive_and_endpoints(instruments: list[Instrument]) -> None:
+    endpoints = Endpoints("ws://127.0.0.1:9999", "http://127.0.0.1:9999")
+    venue = Okx(instruments, endpoints=endpoints)
+    btc = venue.instruments["BTC/USDT"]
+    assert venue.connections([btc])[0].url == "ws://127.0.0.1:9999/ws/v5/public"
+    unsubscribe, subscribe = (json.loads(f) for f in venue.resubscribe_frames(btc))
     assert unsubscribe == {
         "op": "unsubscribe",
         "args": [{"channel": "books", "instId": "BTC-USDT"}],
     }
     assert subscribe["op"] == "subscribe" and subscribe["args"] == unsubscribe["args"]
-    assert venue.keepalive.ping_text == "ping" and venue.keepalive.stale_after_s <= 30
+    assert venue.snapshot_url(btc) is None  # snapshots come on subscribe
+    assert Okx.instruments_urls(Okx.default_endpoints) == [
+        f"https://www.okx.com/api/v5/public/instruments?instType={t}"
+        for t in ("SPOT", "SWAP", "FUTURES")
+    ]
+    assert venue.keepalive.ping_text == "ping" and venue.keepalive.stale_after_s == 30
     assert send(venue, "pong") == [] and venue.stats.control_frames == 1
     assert not venue.stats.errors
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +10,9 @@ import msgspec
 
 from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind
-from orderscope.model import MarketEvent
+from orderscope.model import Instrument, MarketEvent
 from orderscope.replay import Replay
-from orderscope.venues.base import Venue, feed
+from orderscope.venues.base import Connection, Venue, feed
 
 T0 = 1_700_000_000_000_000_000  # an arbitrary receive time (ns)
 
@@ -35,6 +35,15 @@ def rest(url: str, body: str | dict[str, Any], at: int = T0) -> CaptureRecord:
     if isinstance(body, dict):
         body = msgspec.json.encode(body).decode()
     return CaptureRecord(at, RecordKind.REST, url, body, -2)
+
+
+def open_live(venue: Venue, instruments: Sequence[Instrument]) -> list[Connection]:
+    """Open the venue's ``connections()`` as a live session does (connection n: its open
+    record, then its subscribe frames as sent records) and return them."""
+    connections = venue.connections(instruments)
+    for conn, connection in enumerate(connections):
+        run(venue, [opened(connection.url, conn), *(sent(f, conn) for f in connection.subscribe)])
+    return connections
 
 
 def run(venue: Venue, records: Iterable[CaptureRecord]) -> list[MarketEvent]:

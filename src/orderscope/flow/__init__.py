@@ -13,4 +13,9 @@ module                     streaming (update/result)   vectorized (Polars trades
 
 Both paths return the same result objects (frozen msgspec Structs), equal to the last unit.
 ``flow.base`` holds what they share (event time, the trades frame schema, rows, POC ties).
+
+Book-side analytics share one exact copy of the book per instrument (``flow.book_tracker``):
+``flow.micro`` (OFI, size-weighted mid, VPIN, Kyle's lambda, liquidity consumed),
+``flow.microprice`` (Stoikov's micro-price) and ``flow.signals`` (the detectors); their batch
+paths read the frames of ``flow.batches``.
 """

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -43,10 +43,17 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, Venue
+from orderscope.venues.base import Connection, Endpoints, SubscribeLimits, Venue, grouped
+
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_BUY = Side.BUY
+_SELL = Side.SELL
 
 MS = 1_000_000  # nanoseconds per millisecond
 MAX_BUFFERED_DIFFS = 5_000  # per symbol while waiting for a snapshot
+MAX_STREAMS = 4_096  # stream names whose (symbol, channel) are remembered
 
 
 class _Envelope(msgspec.Struct):
@@ -136,7 +143,17 @@ class _ExchangeInfo(msgspec.Struct):
     symbols: list[_SymbolInfo]
 
 
+class _DepthFrame(_Envelope):
+    """A whole depth-diff frame, decoded in one pass (the envelope alone skips over ``data``,
+    which is then parsed a second time): the envelope's fields and types, ``data`` a diff."""
+
+    data: _Depth | None = None  # type: ignore[assignment]
+
+
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
+_DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame)
+_STREAM = '{"stream":"'  # how combined-stream frames begin
+_STREAM_LEN = len(_STREAM)
 _DEPTH = msgspec.json.Decoder(_Depth)
 _AGG_TRADE = msgspec.json.Decoder(_AggTrade)
 _BOOK_TICKER = msgspec.json.Decoder(_BookTicker)
@@ -177,8 +194,13 @@ class BinanceSpot(Venue):
     default_endpoints = Endpoints("wss://stream.binance.com:9443", "https://api.binance.com")
     rest_depth_path: ClassVar[str] = "/api/v3/depth"
     exchange_info_path: ClassVar[str] = "/api/v3/exchangeInfo"
-    #: Binance allows 1024 streams per connection; stay well below to keep URLs short.
-    streams_per_connection: ClassVar[int] = 200
+    #: channel -> handler(self, channel, venue symbol, data, frame, recv_ns, out); set below
+    handlers: ClassVar[dict[str, Callable[..., None]]]
+    # Binance allows 1024 streams a connection (stay well below, to keep URLs short), 5 frames
+    # a second from the client (spot; pings included) and 300 new connections in 5 minutes.
+    limits = SubscribeLimits(
+        channels_per_connection=200, requests_per_second=5.0, connections_per_minute=60
+    )
     rest_requests_per_second = 1.0  # depth?limit=1000 weighs 50 of 6000/min on spot
 
     def __init__(
@@ -190,6 +212,7 @@ class BinanceSpot(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self._sync: dict[str, _DepthSync] = {}
+        self._streams: dict[str, tuple[str, str]] = {}  # stream name -> (symbol, channel)
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -241,8 +264,8 @@ class BinanceSpot(Venue):
             for stream in group.split("/"):
                 self._add_stream(stream)
         path = urlsplit(url).path
-        if path.startswith("/ws/") and "@" in path:  # raw stream: /ws/btcusdt@depth
-            self._add_stream(path[4:])
+        if "/ws/" in path and "@" in path:  # raw stream: /ws/btcusdt@depth
+            self._add_stream(path.rpartition("/ws/")[2])
 
     def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
         try:
@@ -268,14 +291,12 @@ class BinanceSpot(Venue):
 
     def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
         # Combined streams subscribe in the URL; on_open reads them back from it.
-        per_instrument = len(self.stream_names(instruments[0])) if instruments else 1
-        step = max(1, self.streams_per_connection // per_instrument)
         connections = []
-        for i in range(0, len(instruments), step):
-            chunk = instruments[i : i + step]
-            streams = "/".join(name for inst in chunk for name in self.stream_names(inst))
+        limit = self.limits.channels_per_connection
+        for group in grouped(instruments, lambda i: len(self.stream_names(i)), limit):
+            streams = "/".join(name for inst in group for name in self.stream_names(inst))
             url = f"{self.endpoints.ws}/stream?streams={streams}"
-            connections.append(Connection(url, symbols=tuple(inst.symbol for inst in chunk)))
+            connections.append(Connection(url, symbols=tuple(inst.symbol for inst in group)))
         return connections
 
     def snapshot_url(self, instrument: Instrument, limit: int = 1000) -> str:
@@ -287,12 +308,31 @@ class BinanceSpot(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        env = self.decode(_ENVELOPE, frame, "?", frame)
-        if env.stream:
-            venue_symbol, _, suffix = env.stream.partition("@")
-            channel = _channel_of(suffix)
+        env: _Envelope | None = None
+        # (str.startswith parses its arguments as a tuple: a slice compared is cheaper)
+        if isinstance(frame, str) and frame[:_STREAM_LEN] == _STREAM and "@depth@" in frame[:64]:
+            try:  # a depth diff, in one pass (see _DepthFrame)
+                env = _DEPTH_FRAME.decode(frame)
+            except msgspec.DecodeError:
+                env = None  # not a good diff: the general path below says what is wrong
+        if env is None or env.data is None:
+            try:  # not through self.decode: one call fewer on every frame
+                env = _ENVELOPE.decode(frame)
+            except msgspec.DecodeError as exc:
+                raise MalformedFrame(self.name, "?", frame, str(exc)) from None
+        stream = env.stream
+        if stream:
+            route = self._streams.get(stream)
+            if route is None:
+                route = self._stream_route(stream)
+            venue_symbol, channel = route
+            decoded: object = env.data
+            if isinstance(decoded, _Depth):
+                if channel == "depth":
+                    self._on_diff(channel, venue_symbol, decoded, frame, recv_ns, out)
+                    return
+                env = self.decode(_ENVELOPE, frame, "?", frame)  # "@depth@" was elsewhere
             data: str | bytes | msgspec.Raw = env.data
-            venue_symbol = venue_symbol.upper()
         elif env.e:
             channel = _EVENT_TYPES.get(env.e, env.e)
             data = frame
@@ -300,7 +340,7 @@ class BinanceSpot(Venue):
         else:
             self._control(env, frame)
             return
-        handler = _HANDLERS.get(channel)
+        handler = self.handlers.get(channel)
         if handler is None:
             if venue_symbol and (channel, venue_symbol) not in self.subscriptions:
                 raise UnsubscribedChannel(
@@ -309,6 +349,14 @@ class BinanceSpot(Venue):
             self.stats.ignored_frames += 1  # subscribed (klines...) but not normalized
             return
         handler(self, channel, venue_symbol, data, frame, recv_ns, out)
+
+    def _stream_route(self, stream: str) -> tuple[str, str]:
+        """``nknusdt@depth@100ms`` -> (``NKNUSDT``, ``depth``), remembered: streams repeat."""
+        venue_symbol, _, suffix = stream.partition("@")
+        if len(self._streams) >= MAX_STREAMS:
+            self._streams.clear()
+        route = self._streams[stream] = (venue_symbol.upper(), _channel_of(suffix))
+        return route
 
     def _control(self, env: _Envelope, frame: str | bytes) -> None:
         if env.code is not None:
@@ -326,9 +374,25 @@ class BinanceSpot(Venue):
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
-        # Name the symbol before decoding, so a broken diff still resyncs the right book.
-        hint = self.by_venue_symbol.get(venue_symbol)
-        msg = self.decode(_DEPTH, data, channel, frame, hint.symbol if hint else None, book=True)
+        try:  # not through self.decode: one call fewer on every diff
+            msg = _DEPTH.decode(data)
+        except msgspec.DecodeError as exc:
+            # Name the symbol, so that a broken diff still resyncs the right book.
+            hint = self.by_venue_symbol.get(venue_symbol)
+            raise MalformedFrame(
+                self.name, channel, frame, str(exc), hint.symbol if hint else None, book=True
+            ) from None
+        self._on_diff(channel, venue_symbol, msg, frame, recv_ns, out)
+
+    def _on_diff(
+        self,
+        channel: str,
+        venue_symbol: str,
+        msg: _Depth,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
         instrument = self.attribute(channel, venue_symbol or msg.s, frame)
         if instrument is None:
             return
@@ -349,12 +413,20 @@ class BinanceSpot(Venue):
     def _apply_diff(
         self, instrument: Instrument, delta: BookDelta, prev_u: int, out: list[MarketEvent]
     ) -> None:
-        book = self.book(instrument)
-        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
-        if book.state is not BookState.SYNCED:
+        symbol = instrument.symbol
+        book = self.books.get(symbol) or self.book(instrument)
+        sync = self._sync.get(symbol) or self._depth_sync(instrument)
+        if book.state is not _SYNCED:
             sync.buffer.append((delta, prev_u))
             return
         self._apply_synced(book, sync, delta, prev_u, out)
+
+    def _depth_sync(self, instrument: Instrument) -> _DepthSync:
+        # Not setdefault(): that would build a _DepthSync (and its deque) on every diff.
+        sync = self._sync.get(instrument.symbol)
+        if sync is None:
+            sync = self._sync[instrument.symbol] = _DepthSync()
+        return sync
 
     def _apply_synced(
         self, book: L2Book, sync: _DepthSync, delta: BookDelta, prev_u: int, out: list[MarketEvent]
@@ -432,12 +504,12 @@ class BinanceSpot(Venue):
             )
         )
         self.synced(book, was, exch_ns, recv_ns, out)
-        sync = self._sync.setdefault(instrument.symbol, _DepthSync())
+        sync = self._depth_sync(instrument)
         sync.bridged = False
         buffered = list(sync.buffer)
         sync.buffer.clear()
         for delta, prev_u in buffered:
-            if book.state is BookState.SYNCED:
+            if book.state is _SYNCED:
                 self._apply_synced(book, sync, delta, prev_u, out)
             else:  # a gap inside the buffer: keep the rest for the next snapshot
                 sync.buffer.append((delta, prev_u))
@@ -469,7 +541,7 @@ class BinanceSpot(Venue):
                 recv_ns,
                 price,
                 size,
-                Side.SELL if msg.m else Side.BUY,
+                _SELL if msg.m else _BUY,
                 str(trade_id),
             )
         )
@@ -537,7 +609,7 @@ class BinanceSpot(Venue):
             raise BadValue(self.name, channel, frame, str(exc), instrument.symbol) from None
 
 
-_HANDLERS = {
+BinanceSpot.handlers = {
     "depth": BinanceSpot._on_depth,
     "aggTrade": BinanceSpot._on_trade,
     "trade": BinanceSpot._on_trade,

@@ -20,7 +20,7 @@ Configuration flags (``{"event":"conf","flags":N}``, learned from the acknowledg
   changes: the signed CRC32 of the top 25 bids and asks interleaved
   ``bid_price:bid_amount:ask_price:ask_amount:...``, numbers written as JavaScript writes them
   and ask amounts negative. Verified on every ``cs`` frame of a synced book; a mismatch marks
-  the book OUT_OF_SYNC and asks for a resync (live: ``resync_frames`` resubscribes).
+  the book OUT_OF_SYNC and asks for a resync (live: ``resubscribe_frames`` resubscribes).
 
 Books. A snapshot lists bids (amount > 0) then asks (amount < 0); an update
 ``[PRICE, COUNT, AMOUNT]`` sets the level's size ``|AMOUNT|`` on the side of its sign, and
@@ -35,7 +35,7 @@ last trade id; after a resubscription it fills in the trades missed meanwhile (i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -44,7 +44,6 @@ import msgspec
 from orderscope.book import L2Book
 from orderscope.errors import (
     BadValue,
-    ConfigError,
     MalformedFrame,
     UnsubscribedChannel,
     VenueErrorMessage,
@@ -63,7 +62,15 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.base import (
+    Connection,
+    Endpoints,
+    KeepAlive,
+    SubscribeLimits,
+    Venue,
+    grouped,
+    remember_float,
+)
 from orderscope.venues.checksum import (
     CHECKSUM_DEPTH,
     interleave,
@@ -71,10 +78,17 @@ from orderscope.venues.checksum import (
     js_number_text,
     signed_crc32,
 )
-from orderscope.venues.wire import KeepAlive, SubscribeLimits
+
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_BUY = Side.BUY
+_SELL = Side.SELL
 
 MS = 1_000_000  # nanoseconds per millisecond
 DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
+SCALE = 10**DECIMALS
+_SNAPSHOT_SECOND = frozenset("[]")
 FLAG_SEQ_ALL = 65536
 FLAG_OB_CHECKSUM = 131072
 INFO_RESTART = 20051  # the server restarts: reconnect
@@ -231,16 +245,14 @@ class Bitfinex(Venue):
     capture_prefix = "BITFINEX"
     protocol = "Bitfinex API v2 public WebSocket + REST /v2/conf pair lists (2018-2026 format)"
 
-    ws_url_default: ClassVar[str] = "wss://api-pub.bitfinex.com/ws/2"
-    default_endpoints = Endpoints("wss://api-pub.bitfinex.com/ws/2", "https://api-pub.bitfinex.com")
+    default_endpoints = Endpoints("wss://api-pub.bitfinex.com", "https://api-pub.bitfinex.com")
+    ws_path: ClassVar[str] = "/ws/2"
     # Bitfinex sends a heartbeat on every channel each 15 s; {"event":"ping"} is answered too.
-    keepalive: ClassVar[KeepAlive] = KeepAlive(
+    keepalive = KeepAlive(
         ping_text='{"event":"ping","cid":1}', ping_after_s=20.0, stale_after_s=30.0
     )
     # 25 channels a connection, 20 connections a minute; the request rate is not documented.
-    limits: ClassVar[SubscribeLimits] = SubscribeLimits(
-        channels_per_connection=25, requests_per_second=10.0, connections_per_minute=20
-    )
+    limits = SubscribeLimits(channels_per_connection=25, connections_per_minute=20)
     flags: ClassVar[int] = FLAG_SEQ_ALL | FLAG_OB_CHECKSUM
 
     def __init__(
@@ -248,19 +260,19 @@ class Bitfinex(Venue):
         instruments: Iterable[Instrument],
         symbols: Iterable[str] | None = None,
         *,
-        ws_url: str | None = None,
+        endpoints: Endpoints | None = None,
         book_length: int = 25,
     ) -> None:
-        super().__init__(instruments, symbols)
-        self.ws_url = ws_url or self.ws_url_default
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self.book_length = book_length
-        self.reconnect_requested = False  # the venue announced a restart (info 20051)
         self.sequenced_frames = 0  # frames whose SEQ_ALL number was checked
         self._conns: dict[int, _Connection] = {}
         self._last_trade_id: dict[str, int] = {}
         # Amounts whose float is not the nearest float of its 8-decimal value (venue rounding
         # noise): the checksum hashes the float as sent. symbol -> (bids, asks) price -> float
         self._noisy: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
+        #: float -> ``_number(float)``: prices and amounts come back frame after frame
+        self._numbers: dict[float, int] = {}
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -309,30 +321,31 @@ class Bitfinex(Venue):
 
     # -- what a live session sends ---------------------------------------------------------
 
-    def conf_frame(self) -> str:
-        return msgspec.json.encode({"event": "conf", "flags": self.flags}).decode()
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/v2/conf/pub:list:pair:{kind}" for kind in ("exchange", "future")]
 
-    def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
-        """What to send on one connection for these unified symbols: the conf frame (sequence
-        numbers and checksums on), then book, trades and ticker of each (no limit applied)."""
-        return [self.conf_frame()] + [
-            self._subscribe_frame(channel, self._configured(symbol).venue_symbol)
-            for symbol in symbols
-            for channel in CHANNELS
-        ]
-
-    def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
-        """``subscribe_frames`` per connection, at most 25 channels (8 symbols) each."""
-        per_connection = (self.limits.channels_per_connection or 25) // len(CHANNELS)
-        wanted = list(symbols)
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """Connections of at most ``limits.channels_per_connection`` channels (8 instruments of
+        3), each opening with the conf frame (sequence numbers and checksums on), then the
+        book, trades and ticker subscriptions of each instrument."""
+        conf = msgspec.json.encode({"event": "conf", "flags": self.flags}).decode()
+        url = self.endpoints.ws + self.ws_path
+        limit = self.limits.channels_per_connection
         return [
-            self.subscribe_frames(wanted[i : i + per_connection])
-            for i in range(0, len(wanted), per_connection)
+            Connection(
+                url,
+                (
+                    conf,
+                    *(self._subscribe_frame(c, i.venue_symbol) for i in group for c in CHANNELS),
+                ),
+                tuple(i.symbol for i in group),
+            )
+            for group in grouped(instruments, lambda _: len(CHANNELS), limit)
         ]
 
-    def resync_frames(self, symbol: str) -> list[str]:
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
         """Unsubscribe the book channel and subscribe it again: a fresh snapshot follows."""
-        instrument = self._configured(symbol)
         frames = [
             msgspec.json.encode({"event": "unsubscribe", "chanId": chan_id}).decode()
             for conn in self._conns.values()
@@ -346,12 +359,6 @@ class Bitfinex(Venue):
         if channel == "book":
             request |= {"prec": "P0", "freq": "F0", "len": str(self.book_length)}
         return msgspec.json.encode(request).decode()
-
-    def _configured(self, symbol: str) -> Instrument:
-        try:
-            return self.instruments[symbol]
-        except KeyError:
-            raise ConfigError(f"bitfinex lists no {symbol}") from None
 
     # -- connections and subscriptions -----------------------------------------------------
 
@@ -381,20 +388,23 @@ class Bitfinex(Venue):
         except UnicodeDecodeError:
             raise MalformedFrame(self.name, "?", frame, "not UTF-8") from None
         text = text.strip()
-        if text.startswith("{"):
+        # Characters compared by one-character slices: str.startswith parses its arguments
+        # as a tuple (about 800 instructions a call in 3.11) and this runs on every frame.
+        first = text[:1]
+        if first == "{":
             self._on_event(conn, text, recv_ns, out)
             return
-        comma = text.find(",")
+        head, comma, rest = text.partition(",")  # (str.find, like startswith, parses a tuple)
         try:
-            chan_id = int(text[1:comma]) if text.startswith("[") and comma > 0 else None
+            chan_id = int(head[1:]) if first == "[" and comma and head else None
         except ValueError:
             chan_id = None
         if chan_id is None:
             raise MalformedFrame(self.name, "?", text, "neither an event nor channel data")
-        state = self._connection(conn)
+        state = self._conns.get(conn) or self._connection(conn)
         channel = state.channels.get(chan_id)
-        rest = text[comma + 1 :].lstrip()
-        if rest.startswith('"'):
+        rest = rest.lstrip()
+        if rest[:1] == '"':
             tag = rest[1 : rest.find('"', 1)]
             if tag == "hb":  # heartbeats may come before their channel's "subscribed" event
                 beat = self.decode(_HEARTBEAT, text, "heartbeat", text)
@@ -411,7 +421,8 @@ class Bitfinex(Venue):
                 self._sequence(conn, state, seq, text, recv_ns, out)
             raise UnsubscribedChannel(self.name, "?", text, f"no subscribed channel {chan_id}")
         handler = _HANDLERS.get(channel.kind)
-        if handler is None or not self.wants(channel.instrument.symbol):
+        symbols = self.symbols  # wants(), inline: this runs on every frame
+        if handler is None or (symbols is not None and channel.instrument.symbol not in symbols):
             # subscribed but not normalized (raw books, candles), or filtered out: its
             # sequence number still counts
             self._sequence(conn, state, _trailing_int(text), text, recv_ns, out)
@@ -477,7 +488,8 @@ class Bitfinex(Venue):
                 raise VenueErrorMessage(self.name, "conf", text, f"flags refused: {event.status}")
             state.flags = event.flags
         elif kind == "info" and event.code in (INFO_RESTART, INFO_MAINTENANCE_START):
-            self.reconnect_requested = event.code == INFO_RESTART
+            if event.code == INFO_RESTART:
+                self.request_reconnect()
             for book in self._books_of(state):
                 self.out_of_sync(book, f"venue info {event.code}", 0, recv_ns, out, gap=False)
         elif kind == "info" and event.code == INFO_MAINTENANCE_END:
@@ -513,43 +525,59 @@ class Bitfinex(Venue):
         if tag:
             raise MalformedFrame(self.name, "book", text, f"unexpected {tag!r}")
         symbol = instrument.symbol
-        if rest[1:].lstrip().startswith(("[", "]")):
+        second = rest[1:2]  # after the payload's "[": "[" or "]" (or space) for a snapshot
+        if second in _SNAPSHOT_SECOND or (
+            second.isspace() and rest[1:].lstrip()[:1] in _SNAPSHOT_SECOND
+        ):
             snapshot = self.decode(_BOOK_SNAPSHOT, text, "book", text, symbol, book=True)
             bids, asks, noisy = self._levels(snapshot.levels)
             self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
             book = self.book(instrument)
             was = book.state
             book.apply_snapshot(bids, asks)
-            self._noisy[symbol] = noisy
+            kept: tuple[dict[int, float], dict[int, float]] = ({}, {})
+            for index, price, amount in noisy:
+                kept[index][price] = amount
+            self._noisy[symbol] = kept
             out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
             self.synced(book, was, 0, recv_ns, out)
             return
+        # An update: one level, the most frequent frame of a book channel.
         update = self.decode(_BOOK_UPDATE, text, "book", text, symbol, book=True)
         bids, asks, noisy = self._levels([update.level])
         self._sequence(conn, state, update.seq, text, recv_ns, out)
-        book = self.book(instrument)
-        if book.state is not BookState.SYNCED:
+        book = self.books.get(symbol) or self.book(instrument)
+        if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1
             return
         book.apply_delta(bids, asks)
-        kept_bids, kept_asks = self._noisy.setdefault(symbol, ({}, {}))
-        for levels, kept, fresh in ((bids, kept_bids, noisy[0]), (asks, kept_asks, noisy[1])):
-            for price, _ in levels:
-                kept.pop(price, None)
-            kept.update(fresh)
+        known = self._noisy.get(symbol)
+        if known is None:
+            known = self._noisy[symbol] = ({}, {})
+        noisy_bids, noisy_asks = known
+        for price, _ in bids:
+            noisy_bids.pop(price, None)
+        for price, _ in asks:
+            noisy_asks.pop(price, None)
+        for index, price, amount in noisy:
+            known[index][price] = amount
         out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
 
-    @staticmethod
     def _levels(
-        raw: list[_Level],
-    ) -> tuple[list[Level], list[Level], tuple[dict[int, float], dict[int, float]]]:
+        self, raw: list[_Level]
+    ) -> tuple[list[Level], list[Level], list[tuple[int, int, float]]]:
         """Bitfinex levels -> (bids, asks) as exact ints (size 0: delete), plus the amounts
-        whose float is noisier than the nearest float of their value (for the checksum)."""
+        whose float is noisier than the nearest float of their value (for the checksum), as
+        (0 for bids or 1 for asks, price, amount)."""
+        numbers = self._numbers
         bids: list[Level] = []
         asks: list[Level] = []
-        noisy: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        noisy: list[tuple[int, int, float]] = []
         for level in raw:
-            price = _number(level.price)
+            value = level.price
+            price = numbers.get(value)
+            if price is None:
+                price = remember_float(numbers, value, parse_fixed_float, DECIMALS)
             amount = level.amount
             if level.count == 0:  # delete: AMOUNT says the side
                 if amount == 1:
@@ -559,13 +587,20 @@ class Bitfinex(Venue):
                 else:
                     raise NumberFormatError(f"delete with amount {amount!r}, not 1 or -1")
                 continue
-            size = _number(abs(amount))
+            magnitude = abs(amount)
+            size = numbers.get(magnitude)
+            if size is None:
+                size = remember_float(numbers, magnitude, parse_fixed_float, DECIMALS)
             if level.count < 0 or size == 0 or price == 0:
                 raise NumberFormatError(f"bad level {level.price!r} x {amount!r}")
-            side, index = (bids, 0) if amount > 0 else (asks, 1)
-            side.append((price, size))
-            if size / POW10[DECIMALS] != abs(amount):
-                noisy[index][price] = abs(amount)
+            if amount > 0:
+                bids.append((price, size))
+                if size / SCALE != magnitude:
+                    noisy.append((0, price, magnitude))
+            else:
+                asks.append((price, size))
+                if size / SCALE != magnitude:
+                    noisy.append((1, price, magnitude))
         return bids, asks, noisy
 
     def _on_checksum(
@@ -580,7 +615,7 @@ class Bitfinex(Venue):
         frame = self.decode(_CHECKSUM, text, "book", text, instrument.symbol, book=True)
         self._sequence(conn, state, frame.seq, text, recv_ns, out)
         book = self.books.get(instrument.symbol)
-        if book is None or book.state is not BookState.SYNCED:
+        if book is None or book.state is not _SYNCED:
             return  # nothing trustworthy to compare with; the snapshot on its way will be
         computed = self.checksum(book)
         if computed == frame.checksum:
@@ -659,7 +694,7 @@ class Bitfinex(Venue):
         price = _number(row.price)
         if size == 0 or price == 0 or row.mts < 0:
             raise NumberFormatError(f"trade of {row.amount!r} at {row.price!r}")
-        side = Side.BUY if row.amount > 0 else Side.SELL
+        side = _BUY if row.amount > 0 else _SELL
         return Trade(self.name, symbol, row.mts * MS, recv_ns, price, size, side, str(row.id))
 
     # -- ticker ----------------------------------------------------------------------------

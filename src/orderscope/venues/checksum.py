@@ -24,8 +24,10 @@ def signed_crc32(text: str) -> int:
 
 def interleave(bids: Sequence[str], asks: Sequence[str]) -> str:
     """``b1:a1:b2:a2:...`` where each item is already ``price:size``; a shorter side stops."""
-    parts = [text for pair in zip(bids, asks, strict=False) for text in pair]
     common = min(len(bids), len(asks))
+    parts = [""] * (2 * common)
+    parts[0::2] = bids[:common]  # slice assignments: the interleaving is done in C
+    parts[1::2] = asks[:common]
     parts += bids[common:]
     parts += asks[common:]
     return ":".join(parts)

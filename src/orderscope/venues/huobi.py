@@ -31,8 +31,8 @@ message (about one a second per symbol in the capture) restores it without any R
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
-from typing import ClassVar
+from collections.abc import Iterable, Sequence
+from typing import ClassVar, cast
 
 import msgspec
 
@@ -48,7 +48,12 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.base import PARSE_MEMO_LIMIT, Connection, Endpoints, KeepAlive, Venue
+
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_BUY = Side.BUY
+_SELL = Side.SELL
 
 MS = 1_000_000  # nanoseconds per millisecond
 #: Sizes are kept at this many decimals (at least): HTX book and trade sizes are doubles that
@@ -110,31 +115,43 @@ class _Symbols(msgspec.Struct):
     status: str = "ok"
 
 
+class _DepthFrame(_Envelope):
+    """A whole depth frame, decoded in one pass (the envelope alone would skip over the tick,
+    and the tick would then be parsed a second time): the envelope's fields and types, the
+    tick a ``_Depth``."""
+
+    tick: _Depth | None = None  # type: ignore[assignment]
+
+
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
+_DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame)
 _DEPTH = msgspec.json.Decoder(_Depth)
 _TRADES = msgspec.json.Decoder(_Trades)
 _SYMBOLS = msgspec.json.Decoder(_Symbols)
-_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+_SIDES = {"buy": _BUY, "sell": _SELL}
 
 
 class Huobi(Venue):
     name = "huobi"
-    default_endpoints = Endpoints("wss://api.huobi.pro/ws", "https://api.huobi.pro")
+    default_endpoints = Endpoints("wss://api.huobi.pro", "https://api.huobi.pro")
+    ws_path: ClassVar[str] = "/ws"
     capture_prefix = "HUOBI"
     protocol = "HTX (Huobi) spot market WebSocket v1, gzip frames (2017-2026 format)"
-    #: The server pings; the client only answers. Nothing to send on a timer.
-    HEARTBEAT_INTERVAL_S: ClassVar[float | None] = None
+    #: The server pings every 5 s and the client only answers (``replies``): nothing to send on
+    #: a timer, and 20 s without a frame is a dead connection.
+    keepalive = KeepAlive(stale_after_s=20.0)
 
     def __init__(
         self,
         instruments: Iterable[Instrument],
         symbols: Iterable[str] | None = None,
         *,
-        ws_url: str = "wss://api.huobi.pro/ws",
+        endpoints: Endpoints | None = None,
     ) -> None:
-        super().__init__(instruments, symbols)
-        self.ws_endpoint = ws_url
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self.pings = 0  # pings received (each answered in ``replies``)
+        #: (price decimals, size decimals) -> {(price, size) as sent: the exact level}
+        self._levels_memo: dict[tuple[int, int], dict[tuple[float, float], Level]] = {}
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -161,28 +178,27 @@ class Huobi(Venue):
             )
         return instruments
 
-    # -- live session helpers --------------------------------------------------------------
+    # -- what a live session sends ---------------------------------------------------------
 
-    def ws_url(self) -> str:
-        return self.ws_endpoint
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/v1/common/symbols"]
 
-    def subscribe_frames(self, instruments: Iterable[Instrument]) -> list[str]:
-        """One ``sub`` request per topic (the venue takes a single topic per request)."""
-        frames: list[str] = []
-        for instrument in instruments:
-            for channel in (DEPTH_CHANNEL, TRADES_CHANNEL):
-                topic = f"market.{instrument.venue_symbol}.{channel}"
-                frames.append(
-                    msgspec.json.encode({"sub": topic, "id": str(len(frames) + 1)}).decode()
-                )
-        return frames
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """One connection, one ``sub`` request per topic (the venue takes one topic a request).
 
-    def connection_plan(self, instruments: Iterable[Instrument]) -> list[tuple[str, list[str]]]:
-        """Connections to open, each with its subscribe frames: one carries them all."""
-        return [(self.ws_url(), self.subscribe_frames(instruments))]
-
-    def heartbeat_frame(self) -> str | None:
-        return None
+        No ``resubscribe_frames``: every depth message is a whole book."""
+        topics = [
+            f"market.{i.venue_symbol}.{channel}"
+            for i in instruments
+            for channel in (DEPTH_CHANNEL, TRADES_CHANNEL)
+        ]
+        frames = tuple(
+            msgspec.json.encode({"sub": topic, "id": str(n)}).decode()
+            for n, topic in enumerate(topics, 1)
+        )
+        url = self.endpoints.ws + self.ws_path
+        return [Connection(url, frames, tuple(i.symbol for i in instruments))]
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -200,6 +216,16 @@ class Huobi(Venue):
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
         text = self._gunzip(frame)
+        if b".depth." in text[:64]:  # a depth frame (ch comes first): decoded in one pass
+            try:
+                whole = _DEPTH_FRAME.decode(text)
+            except msgspec.DecodeError:
+                pass  # not a good depth frame: the general path below says what is wrong
+            else:
+                parsed = _split_topic(whole.ch)
+                if whole.tick is not None and parsed is not None and parsed[1] == DEPTH_CHANNEL:
+                    self._on_depth(parsed[0], whole.ts, whole.tick, text, recv_ns, out)
+                    return
         env = self.decode(_ENVELOPE, text, "?", text)
         if env.ch:
             self._on_data(env, text, recv_ns, out)
@@ -232,7 +258,7 @@ class Huobi(Venue):
         if not env.tick:
             raise MalformedFrame(self.name, channel, text, "data frame without a tick")
         if channel == DEPTH_CHANNEL:
-            self._on_depth(venue_symbol, env, env.tick, text, recv_ns, out)
+            self._on_depth(venue_symbol, env.ts, env.tick, text, recv_ns, out)
         elif channel == TRADES_CHANNEL:
             self._on_trades(venue_symbol, env.tick, text, recv_ns, out)
         elif self.attribute(channel, venue_symbol, text) is not None:
@@ -241,8 +267,8 @@ class Huobi(Venue):
     def _on_depth(
         self,
         venue_symbol: str,
-        env: _Envelope,
-        tick: msgspec.Raw,
+        envelope_ts: int,
+        tick: _Depth | msgspec.Raw,
         text: bytes,
         recv_ns: int,
         out: list[MarketEvent],
@@ -250,10 +276,14 @@ class Huobi(Venue):
         instrument = self.attribute(DEPTH_CHANNEL, venue_symbol, text)
         if instrument is None:
             return
-        msg = self.decode(_DEPTH, tick, DEPTH_CHANNEL, text, instrument.symbol, book=True)
+        msg = (
+            self.decode(_DEPTH, tick, DEPTH_CHANNEL, text, instrument.symbol, book=True)
+            if isinstance(tick, msgspec.Raw)
+            else tick  # decoded with its frame
+        )
         bids = self._levels(msg.bids, instrument, text)
         asks = self._levels(msg.asks, instrument, text)
-        exch_ns = (msg.ts or env.ts) * MS
+        exch_ns = (msg.ts or envelope_ts) * MS
         book = self.book(instrument)
         was = book.state
         book.apply_snapshot(bids, asks, msg.version)
@@ -266,8 +296,21 @@ class Huobi(Venue):
         self, raw: list[tuple[float, float]], instrument: Instrument, text: bytes
     ) -> list[Level]:
         pd, sd = instrument.price_decimals, instrument.size_decimals
+        # Every frame is a whole book, mostly the previous one's levels again: a level as sent
+        # (a tuple of two floats) is looked up whole, in a C loop, and parsed only when new.
+        known = self._levels_memo.get((pd, sd)) or self._levels_memo.setdefault((pd, sd), {})
+        found: list[Level | None] = list(map(known.get, raw))
+        if None not in found:
+            return cast(list[Level], found)
         try:
-            return [(parse_float_exact(p, pd), parse_float_rounded(q, sd)) for p, q in raw]
+            for index, level in enumerate(raw):  # in order: the first bad level is reported
+                if found[index] is None:
+                    p, q = level
+                    parsed = (parse_float_exact(p, pd), parse_float_rounded(q, sd))
+                    if len(known) >= PARSE_MEMO_LIMIT:
+                        known.clear()
+                    found[index] = known[level] = parsed
+            return cast(list[Level], found)
         except NumberFormatError as exc:
             raise BadValue(
                 self.name, DEPTH_CHANNEL, text, str(exc), instrument.symbol, book=True

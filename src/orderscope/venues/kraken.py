@@ -45,8 +45,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import TypeVar, cast
 
 import msgspec
 
@@ -57,7 +57,7 @@ from orderscope.errors import (
     MalformedFrame,
     VenueErrorMessage,
 )
-from orderscope.fixed import POW10, NumberFormatError, decimals_of, parse_fixed
+from orderscope.fixed import POW10, NumberFormatError, decimals_of, parse_fixed, parse_fixed_many
 from orderscope.model import (
     BookDelta,
     BookSnapshot,
@@ -71,11 +71,26 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import common_asset, unified_symbol
-from orderscope.venues.base import Connection, Endpoints, Venue
+from orderscope.venues.base import (
+    BATCH_LEVELS,
+    Connection,
+    Endpoints,
+    KeepAlive,
+    SubscribeLimits,
+    Venue,
+    remember,
+)
+
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_BUY = Side.BUY
+_SELL = Side.SELL
 
 DEFAULT_BOOK_DEPTH = 10  # Kraken's default when a book subscription names no depth
 CHECKSUM_LEVELS = 10
 TIME_DECIMALS = 9  # "1618678133.365913" -> integer nanoseconds, exactly
+TEXT_CACHE_LEVELS = 4096  # checksum texts kept per book before the cache starts afresh
 T = TypeVar("T")
 
 
@@ -142,7 +157,7 @@ _TICKER = msgspec.json.Decoder(_TickerPayload)
 _REQUEST = msgspec.json.Decoder(_Event)
 _ASSET_PAIRS = msgspec.json.Decoder(_AssetPairs)
 
-_SIDES = {"b": Side.BUY, "s": Side.SELL}
+_SIDES = {"b": _BUY, "s": _SELL}
 
 
 # -- symbols and checksum --------------------------------------------------------------------
@@ -192,6 +207,9 @@ class _BookWire:
     price_shift: int = 0
     size_shift: int = 0
     level_format: str = "%d%d"
+    #: (price, volume) -> its checksum text: the top levels change little from frame to frame,
+    #: and formatting them again was a fifth of a replay
+    texts: dict[Level, str] = field(default_factory=dict)
 
     @classmethod
     def learn(cls, price_text: str, size_text: str, instrument: Instrument) -> _BookWire:
@@ -206,8 +224,17 @@ class _BookWire:
     def checksum(self, asks: list[Level], bids: list[Level]) -> int:
         """Kraken's CRC32 over the top asks (best first) then the top bids (best first)."""
         if self.price_shift >= 0 and self.size_shift >= 0:
-            fmt = self.level_format
-            text = "".join([fmt % level for level in asks + bids])
+            levels = asks + bids
+            texts = self.texts
+            found: list[str | None] = list(map(texts.get, levels))  # in C: usually all known
+            if None in found:
+                if len(texts) > TEXT_CACHE_LEVELS:
+                    texts.clear()
+                fmt = self.level_format
+                for index, level in enumerate(levels):
+                    if found[index] is None:
+                        found[index] = texts[level] = fmt % level
+            text = "".join(cast(list[str], found))
         else:  # wire decimals below pair_decimals: never seen; exact while the levels fit them
             ps, ss = self.price_shift, self.size_shift
             text = "".join(_wire_digits(p, ps) + _wire_digits(s, ss) for p, s in asks + bids)
@@ -222,6 +249,10 @@ class Kraken(Venue):
     capture_prefix = "KRAKEN"
     protocol = "Kraken spot WebSocket API v1 (wss://ws.kraken.com) + REST AssetPairs"
     default_endpoints = Endpoints("wss://ws.kraken.com", "https://api.kraken.com")
+    # Kraken sends a heartbeat after a second without data, so 10 s of silence is a dead feed;
+    # it allows about 150 connection attempts in 10 minutes.
+    keepalive = KeepAlive(stale_after_s=10.0)
+    limits = SubscribeLimits(connections_per_minute=15)
 
     def __init__(
         self,
@@ -331,10 +362,17 @@ class Kraken(Venue):
             return
         if len(msg) < 4:
             raise MalformedFrame(self.name, "?", frame, "a data array has at least 4 elements")
-        channel = self.decode(_TEXT, msg[-2], "?", frame)
-        pair = self.decode(_TEXT, msg[-1], channel, frame)
+        # Decoded here rather than through self.decode (one call fewer each, every frame).
+        try:
+            channel = _TEXT.decode(msg[-2])
+        except msgspec.DecodeError as exc:
+            raise MalformedFrame(self.name, "?", frame, str(exc)) from None
+        try:
+            pair = _TEXT.decode(msg[-1])
+        except msgspec.DecodeError as exc:
+            raise MalformedFrame(self.name, channel, frame, str(exc)) from None
         payloads = msg[1:-2]
-        if channel.startswith("book-"):
+        if channel[:5] == "book-":  # a slice: str.startswith costs a tuple parse of its args
             self._on_book(channel, pair, payloads, frame, recv_ns, out)
         elif channel == "trade":
             trades = self._one_payload(_TRADES, channel, pair, payloads, frame)
@@ -389,7 +427,17 @@ class Kraken(Venue):
     ) -> tuple[list[Level], int]:
         """Wire levels -> exact (price, volume) ints and the newest level time (ns)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
-        levels: list[Level] = []
+        if len(raw) >= BATCH_LEVELS:  # a snapshot: three columns, each parsed as one batch
+            try:
+                prices, sizes, times = zip(*raw, strict=True)
+                levels = list(
+                    zip(parse_fixed_many(prices, pd), parse_fixed_many(sizes, sd), strict=True)
+                )
+                return levels, max(parse_fixed_many(times, TIME_DECIMALS))
+            except ValueError:  # a level that is not a triple, or a bad number: the loop
+                pass  # below finds the first problem, as it would have without this path
+        known_prices, known_sizes = self.level_memos(pd, sd)
+        levels = []
         newest = 0
         try:
             for entry in raw:
@@ -403,7 +451,14 @@ class Kraken(Venue):
                         instrument.symbol,
                         book=True,
                     )
-                levels.append((parse_fixed(entry[0], pd), parse_fixed(entry[1], sd)))
+                p, q = entry[0], entry[1]
+                price = known_prices.get(p)
+                if price is None:
+                    price = remember(known_prices, p, pd)
+                size = known_sizes.get(q)
+                if size is None:
+                    size = remember(known_sizes, q, sd)
+                levels.append((price, size))
                 ts = parse_fixed(entry[2], TIME_DECIMALS)
                 if ts > newest:
                     newest = ts
@@ -426,7 +481,10 @@ class Kraken(Venue):
         if instrument is None:
             return
         symbol = instrument.symbol
-        parts = [self.decode(_BOOK, p, channel, frame, symbol, book=True) for p in payloads]
+        try:
+            parts = [_BOOK.decode(p) for p in payloads]
+        except msgspec.DecodeError as exc:
+            raise MalformedFrame(self.name, channel, frame, str(exc), symbol, book=True) from None
         first = parts[0]
         if first.snap_asks is not None or first.snap_bids is not None:
             if len(parts) != 1 or first.a is not None or first.b is not None:
@@ -436,7 +494,7 @@ class Kraken(Venue):
             self._snapshot(instrument, channel, first, frame, recv_ns, out)
             return
         book = self.books.get(symbol)
-        if book is None or book.state is not BookState.SYNCED:
+        if book is None or book.state is not _SYNCED:
             if book is None:
                 book = self.book(instrument, self._depth(channel, frame))
             book.counters.skipped_deltas += 1

@@ -12,7 +12,7 @@ Book sync, as OKX documents it:
 2. every message may carry ``checksum``: the signed CRC32 of the top 25 levels interleaved
    ``bid:size:ask:size:...`` with prices and sizes written as OKX writes them. It is verified
    on every message that carries one; a mismatch marks the book OUT_OF_SYNC (counted in
-   ``checksums_failed``, not as a gap) and asks for a resync: live, ``resync_frames``
+   ``checksums_failed``, not as a gap) and asks for a resync: live, ``resubscribe_frames``
    resubscribes; in a replay the next snapshot restores the book;
 3. newer messages carry ``seqId``/``prevSeqId``: an update's ``prevSeqId`` must equal the
    previous message's ``seqId`` (a keep-alive repeats it; a reset after maintenance only lowers
@@ -36,10 +36,10 @@ the exact size back into the contract count OKX hashed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import msgspec
 
@@ -57,6 +57,7 @@ from orderscope.fixed import (
     decimals_of,
     format_fixed,
     parse_fixed,
+    parse_fixed_many,
 )
 from orderscope.model import (
     BookDelta,
@@ -74,15 +75,30 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Endpoints, Venue
+from orderscope.venues.base import (
+    BATCH_LEVELS,
+    Connection,
+    Endpoints,
+    KeepAlive,
+    SubscribeLimits,
+    Venue,
+    batched,
+    grouped,
+    remember,
+)
 from orderscope.venues.checksum import CHECKSUM_DEPTH, interleave, signed_crc32
-from orderscope.venues.wire import KeepAlive, SubscribeLimits, batched
+
+# Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
+# EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
+_SYNCED = BookState.SYNCED
+_BUY = Side.BUY
+_SELL = Side.SELL
 
 MS = 1_000_000  # nanoseconds per millisecond
 BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt"})
 #: args per subscribe frame: OKX caps a request at 64 KB; 50 args stay far below it
 ARGS_PER_FRAME = 50
-#: checksum texts kept per book before the cache starts afresh (prices drift over a session)
+#: checksum texts (by level) kept per book before the cache starts afresh (prices drift)
 TEXT_CACHE_LEVELS = 4096
 
 
@@ -188,7 +204,17 @@ class _Instruments(msgspec.Struct):
     msg: str = ""
 
 
+class _BookFrame(_Envelope):
+    """A whole ``books`` frame, decoded in one pass (the envelope alone skips over ``data``,
+    which is then parsed a second time): the envelope's fields and types, ``data`` the books."""
+
+    data: list[_Book] | None = None  # type: ignore[assignment]
+
+
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
+_BOOK_FRAME = msgspec.json.Decoder(_BookFrame)
+_BOOK_FRAME_PREFIX = '{"arg":{"channel":"books'  # how OKX writes them
+_BOOK_FRAME_PREFIX_LEN = len(_BOOK_FRAME_PREFIX)
 _BOOKS = msgspec.json.Decoder(list[_Book])
 _TRADES = msgspec.json.Decoder(list[_Trade])
 _TICKERS = msgspec.json.Decoder(list[_Ticker])
@@ -197,7 +223,7 @@ _MARK_PRICES = msgspec.json.Decoder(list[_MarkPrice])
 _OPEN_INTEREST = msgspec.json.Decoder(list[_OpenInterest])
 _LIQUIDATIONS = msgspec.json.Decoder(list[_Liquidations])
 _INSTRUMENTS = msgspec.json.Decoder(_Instruments)
-_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+_SIDES = {"buy": _BUY, "sell": _SELL}
 
 
 # -- numbers -----------------------------------------------------------------------------------
@@ -279,34 +305,29 @@ class Okx(Venue):
     capture_prefix = "OKX"
     protocol = "OKX API v5 public WebSocket + REST /api/v5/public/instruments (2022-2026 format)"
 
-    ws_url_default: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
-    default_endpoints = Endpoints("wss://ws.okx.com:8443/ws/v5/public", "https://www.okx.com")
+    default_endpoints = Endpoints("wss://ws.okx.com:8443", "https://www.okx.com")
+    ws_path: ClassVar[str] = "/ws/v5/public"
+    inst_types: ClassVar[tuple[str, ...]] = ("SPOT", "SWAP", "FUTURES")  # options: not loaded
     # OKX closes a connection silent for 30 s; the client sends "ping" (answer "pong") sooner.
-    keepalive: ClassVar[KeepAlive] = KeepAlive(
-        ping_text="ping", ping_after_s=20.0, stale_after_s=30.0
-    )
-    # 3 subscribe requests a second; OKX asks for fewer than 30 depth channels a connection
-    # (counted here over all channels, to stay simple and safe); 3 new connections a second.
-    limits: ClassVar[SubscribeLimits] = SubscribeLimits(
-        channels_per_connection=30, requests_per_second=3.0, connections_per_minute=180
-    )
+    keepalive = KeepAlive(ping_text="ping", ping_after_s=20.0, stale_after_s=30.0)
+    # OKX asks for fewer than 30 depth channels a connection (counted here over all channels,
+    # to stay simple and safe) and takes 3 new connections a second from one IP.
+    limits = SubscribeLimits(channels_per_connection=30, connections_per_minute=180)
 
     def __init__(
         self,
         instruments: Iterable[Instrument],
         symbols: Iterable[str] | None = None,
         *,
-        ws_url: str | None = None,
+        endpoints: Endpoints | None = None,
     ) -> None:
-        super().__init__(instruments, symbols)
-        self.ws_url = ws_url or self.ws_url_default
-        self.reconnect_requested = False  # the venue announced it will close the connection
+        super().__init__(instruments, symbols, endpoints=endpoints)
         self._units = {i.venue_symbol: _Units.of(i) for i in self.instruments.values()}
         self._seq: dict[str, int | None] = {}  # unified symbol -> seqId of the last message
         # Funding and mark price come on two channels; each event carries the latest of both.
         self._funding: dict[str, tuple[str, int]] = {}  # symbol -> (rate, funding time ns)
         self._mark: dict[str, int] = {}  # symbol -> last mark price
-        self._texts: dict[str, dict[int, tuple[int, str]]] = {}  # checksum text of each level
+        self._texts: dict[str, dict[Level, str]] = {}  # checksum text of each level
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -379,6 +400,10 @@ class Okx(Venue):
 
     # -- what a live session sends ---------------------------------------------------------
 
+    @classmethod
+    def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
+        return [f"{endpoints.rest}/api/v5/public/instruments?instType={t}" for t in cls.inst_types]
+
     def channels_for(self, instrument: Instrument) -> list[str]:
         """The per-instrument channels a live session subscribes to."""
         channels = ["books", "trades", "tickers"]
@@ -388,48 +413,38 @@ class Okx(Venue):
             channels += ["mark-price", "open-interest"]
         return channels
 
-    def subscribe_frames(self, symbols: Iterable[str]) -> list[str]:
-        """What to send on one connection for these unified symbols (no limit applied):
-        subscribe requests of ``ARGS_PER_FRAME`` channels; derivatives add one
-        ``liquidation-orders`` subscription per instrument type."""
-        args = self._args([self._configured(symbol) for symbol in symbols])
-        return [_request("subscribe", batch) for batch in batched(args, ARGS_PER_FRAME)]
-
-    def subscribe_plan(self, symbols: Iterable[str]) -> list[list[str]]:
-        """``subscribe_frames`` per connection, each within ``limits.channels_per_connection``."""
-        limit = self.limits.channels_per_connection or 1_000_000
-        groups: list[list[Instrument]] = [[]]
-        for symbol in symbols:
-            instrument = self._configured(symbol)
-            if groups[-1] and len(self._args([*groups[-1], instrument])) > limit:
-                groups.append([])
-            groups[-1].append(instrument)
-        return [self.subscribe_frames(i.symbol for i in group) for group in groups if group]
-
-    def _args(self, instruments: list[Instrument]) -> list[dict[str, str]]:
-        args: list[dict[str, str]] = []
-        inst_types: list[str] = []
+    def connections(self, instruments: Sequence[Instrument]) -> list[Connection]:
+        """Instruments in order, a new connection whenever the next one would take a connection
+        past ``limits.channels_per_connection``; subscribe requests of ``ARGS_PER_FRAME``
+        channels. ``liquidation-orders`` is per instrument type: subscribed once, on the first
+        connection carrying that type (twice would deliver each liquidation twice)."""
+        with_args: list[tuple[Instrument, list[dict[str, str]]]] = []
+        liquidations: set[str] = set()
         for instrument in instruments:
-            args += [
+            args = [
                 {"channel": channel, "instId": instrument.venue_symbol}
                 for channel in self.channels_for(instrument)
             ]
             if instrument.kind is not InstrumentKind.SPOT:
                 inst_type = "SWAP" if instrument.kind.endswith("perpetual") else "FUTURES"
-                if inst_type not in inst_types:
-                    inst_types.append(inst_type)
-        return args + [{"channel": "liquidation-orders", "instType": t} for t in inst_types]
+                if inst_type not in liquidations:
+                    liquidations.add(inst_type)
+                    args.append({"channel": "liquidation-orders", "instType": inst_type})
+            with_args.append((instrument, args))
+        url = self.endpoints.ws + self.ws_path
+        connections = []
+        for group in grouped(
+            with_args, lambda pair: len(pair[1]), self.limits.channels_per_connection
+        ):
+            args = [arg for _, instrument_args in group for arg in instrument_args]
+            frames = tuple(_request("subscribe", batch) for batch in batched(args, ARGS_PER_FRAME))
+            connections.append(Connection(url, frames, tuple(i.symbol for i, _ in group)))
+        return connections
 
-    def resync_frames(self, symbol: str) -> list[str]:
+    def resubscribe_frames(self, instrument: Instrument) -> list[str]:
         """Unsubscribe and subscribe the book again: OKX answers with a fresh snapshot."""
-        arg = [{"channel": "books", "instId": self._configured(symbol).venue_symbol}]
+        arg = [{"channel": "books", "instId": instrument.venue_symbol}]
         return [_request("unsubscribe", arg), _request("subscribe", arg)]
-
-    def _configured(self, symbol: str) -> Instrument:
-        try:
-            return self.instruments[symbol]
-        except KeyError:
-            raise ConfigError(f"okx lists no {symbol}") from None
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -460,7 +475,17 @@ class Okx(Venue):
         if frame == "pong" or frame == b"pong":
             self.stats.control_frames += 1
             return
-        env = self.decode(_ENVELOPE, frame, "?", frame)
+        env: _Envelope | None = None
+        # (str.startswith parses its arguments as a tuple: a slice compared is cheaper)
+        if isinstance(frame, str) and frame[:_BOOK_FRAME_PREFIX_LEN] == _BOOK_FRAME_PREFIX:
+            try:
+                env = _BOOK_FRAME.decode(frame)
+            except msgspec.DecodeError:
+                env = None  # not a good book frame: the general path below says what is wrong
+            if env is not None and not env.data:
+                env = None  # no book in it: the general path decides what that means
+        if env is None:
+            env = self.decode(_ENVELOPE, frame, "?", frame)
         if env.event:
             self._on_event(env, frame)
             return
@@ -492,7 +517,7 @@ class Okx(Venue):
         if env.event == "error":
             raise VenueErrorMessage(self.name, "event", frame, f"error {env.code}: {env.msg}")
         if env.event == "notice":  # e.g. 64008: closing soon for a service upgrade
-            self.reconnect_requested = True
+            self.request_reconnect()
         if env.arg is not None:
             if env.event == "subscribe":
                 self._subscribe(env.arg.channel, env.arg)
@@ -513,7 +538,11 @@ class Okx(Venue):
         out: list[MarketEvent],
     ) -> None:
         symbol = instrument.symbol
-        items = self.decode(_BOOKS, env.data, channel, frame, symbol, book=True)
+        data: msgspec.Raw | list[_Book] | None = env.data
+        if isinstance(data, list):  # decoded with its frame
+            items = data
+        else:
+            items = self.decode(_BOOKS, env.data, channel, frame, symbol, book=True)
         if len(items) != 1:
             raise MalformedFrame(self.name, channel, frame, "expected one book", symbol, book=True)
         msg = items[0]
@@ -535,14 +564,33 @@ class Okx(Venue):
                 self.name, channel, frame, f"unknown action {env.action!r}", symbol, book=True
             )
 
-    @staticmethod
-    def _levels(raw: list[tuple[str, ...]], instrument: Instrument, units: _Units) -> list[Level]:
+    def _levels(
+        self, raw: list[tuple[str, ...]], instrument: Instrument, units: _Units
+    ) -> list[Level]:
+        """[price, size, ...] wire levels -> exact levels; IndexError for a level too short."""
         pd, wd, multiplier = instrument.price_decimals, units.wire_decimals, units.multiplier
-        if multiplier == 1:
-            return [(parse_fixed(level[0], pd), parse_fixed(level[1], wd)) for level in raw]
-        return [
-            (parse_fixed(level[0], pd), parse_fixed(level[1], wd) * multiplier) for level in raw
-        ]
+        levels: list[Level]
+        if len(raw) >= BATCH_LEVELS:  # a snapshot (400 levels): each column as one batch
+            try:
+                columns = list(zip(*raw, strict=False))  # as many as the shortest level has
+                prices = parse_fixed_many(columns[0], pd)
+                levels = list(zip(prices, parse_fixed_many(columns[1], wd), strict=True))
+            except (IndexError, NumberFormatError):  # the loop below finds the first problem
+                pass  # in order, as it would have without this path
+            else:
+                return levels if multiplier == 1 else [(p, s * multiplier) for p, s in levels]
+        known_prices, known_sizes = self.level_memos(pd, wd)
+        levels = []
+        for level in raw:
+            p, q = level[0], level[1]
+            price = known_prices.get(p)
+            if price is None:
+                price = remember(known_prices, p, pd)
+            size = known_sizes.get(q)
+            if size is None:
+                size = remember(known_sizes, q, wd)
+            levels.append((price, size))
+        return levels if multiplier == 1 else [(p, s * multiplier) for p, s in levels]
 
     def _snapshot(
         self,
@@ -575,7 +623,7 @@ class Okx(Venue):
         out: list[MarketEvent],
     ) -> None:
         book = self.book(instrument)
-        if book.state is not BookState.SYNCED:
+        if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1  # waiting for a snapshot
             return
         last = self._seq.get(instrument.symbol)
@@ -645,16 +693,15 @@ class Okx(Venue):
         cache = self._texts.get(instrument.symbol)
         if cache is None or len(cache) > TEXT_CACHE_LEVELS:
             cache = self._texts[instrument.symbol] = {}
-        sides: list[list[str]] = [[], []]
-        for texts, levels in zip(
-            sides, (book.bids(CHECKSUM_DEPTH), book.asks(CHECKSUM_DEPTH)), strict=True
-        ):
-            for price, size in levels:
-                hit = cache.get(price)
-                if hit is None or hit[0] != size:
-                    text = f"{_plain(price, pd)}:{_plain(size // multiplier, wd)}"
-                    hit = cache[price] = (size, text)
-                texts.append(hit[1])
+        sides: list[list[str]] = []
+        for levels in (book.bids(CHECKSUM_DEPTH), book.asks(CHECKSUM_DEPTH)):
+            texts: list[str | None] = list(map(cache.get, levels))  # in C: usually all known
+            if None in texts:
+                for index, (price, size) in enumerate(levels):
+                    if texts[index] is None:
+                        text = f"{_plain(price, pd)}:{_plain(size // multiplier, wd)}"
+                        texts[index] = cache[price, size] = text
+            sides.append(cast(list[str], texts))
         return signed_crc32(interleave(sides[0], sides[1]))
 
     # -- trades and tickers ----------------------------------------------------------------
@@ -825,7 +872,7 @@ class Okx(Venue):
                 events += self._liquidations(item, instrument, recv_ns)
             except NumberFormatError as exc:
                 raise BadValue(self.name, channel, frame, str(exc), symbol) from None
-            self.symbol_frames[symbol] += 1
+            self.symbol_frames[symbol] = self.symbol_frames.get(symbol, 0) + 1
         if not events:
             self.stats.ignored_frames += 1
         out.extend(events)

@@ -1,0 +1,5 @@
+"""``python -m orderscope``: the command line."""
+
+from orderscope.cli import main
+
+main()

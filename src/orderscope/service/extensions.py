@@ -1,0 +1,57 @@
+"""What the server runs beyond the built-in order flow: further analytics and their routes.
+
+One line each, so that merging an analytic is a one-line change here (and nothing here is
+imported for its side effects). The order flow (footprints, profiles, CVD, VWAP, trade flow),
+the books and the venue status are built in. The consolidated book, the signals and the heatmap
+join when their branches land, e.g. for the signals:
+
+```python
+# orderscope/flow/signals/service.py
+class SignalsAnalytic:  # one per (venue, symbol)
+    def __init__(self, ctx: AnalyticContext) -> None:
+        assert ctx.instrument is not None
+        self.engine, self.found = SignalEngine(ctx.instrument), []
+
+    def add_instrument(self, instrument: Instrument) -> None: ...
+
+    def on_event(self, event: MarketEvent, book: L2Book | None) -> None:
+        self.engine.update(event, self.found)
+
+    def flush(self, publish: Subscriber) -> None:
+        for signal in self.found:
+            publish(Update("signal", "signals", signal.symbol, signal.venue, signal_view(signal)))
+        self.found.clear()
+
+SIGNALS = AnalyticSpec("signals", Scope.VENUE, SignalsAnalytic, {"signals": ("signal",)})
+
+# here:
+ANALYTICS = (SIGNALS,)
+ROUTERS = (signals_router,)  # def signals_router(service) -> APIRouter, reads
+                             # service.engine.analytic("signals", symbol, venue)
+SCHEMAS = (SignalsResponse,)  # the Structs its routes answer with, for the OpenAPI document
+```
+
+A SYMBOL-scope analytic (the COB) gets one instance per unified symbol, told of each venue's
+instrument by ``add_instrument`` and fed every venue's events with that venue's exact book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from orderscope.engine import AnalyticSpec
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from orderscope.api.app import Service
+
+#: Further analytics the engine runs (none is listed before it computes something).
+ANALYTICS: tuple[AnalyticSpec, ...] = ()
+#: Factories of their REST routers, mounted under /api/v1.
+ROUTERS: tuple[Callable[[Service], APIRouter], ...] = ()
+#: Response Structs of those routes, whose JSON Schemas the OpenAPI document needs.
+SCHEMAS: tuple[type[msgspec.Struct], ...] = ()

@@ -1,0 +1,51 @@
+"""The tracker's BookChange: levels before/after, restated levels, snapshots and trims."""
+
+from __future__ import annotations
+
+from orderscope.flow.book_tracker import BookTracker, event_time
+from orderscope.model import BookState, BookStatus
+from tests.flow.builders import INST, T0, delta, px, qty, snap
+
+
+def test_delta_lists_every_named_level_with_sizes_before_and_after() -> None:
+    tracker = BookTracker(INST)
+    first = tracker.apply(snap(0, [(100, 1), (99, 2)], [(101, 1)]))
+    assert first.snapshot and first.resync and tracker.synced
+    assert (first.prev_bid, first.bid, first.bid_size) == (0, px(100), qty(1))
+    change = tracker.apply(delta(5, bids=[(100, 0), (99, 2), (98, 4)], asks=[(101, 3)]))
+    assert change.bids == [(px(100), qty(1), 0), (px(99), qty(2), qty(2)), (px(98), 0, qty(4))]
+    assert change.asks == [(px(101), qty(1), qty(3))]
+    assert (change.prev_bid, change.prev_bid_size, change.bid, change.bid_size) == (
+        px(100),
+        qty(1),
+        px(99),
+        qty(2),
+    )
+    assert change.ts == T0 + 5_000_000
+
+
+def test_snapshot_lists_removed_and_altered_levels_only() -> None:
+    tracker = BookTracker(INST)
+    tracker.apply(snap(0, [(100, 1), (99, 2)], [(101, 1)]))
+    change = tracker.apply(snap(1, [(100, 1), (98, 5)], [(101, 1)]))
+    assert change.snapshot and not change.resync  # a full book on a synced book: an update
+    assert sorted(change.bids) == [(px(98), 0, qty(5)), (px(99), qty(2), 0)]
+    assert change.asks == []
+
+
+def test_depth_limit_reports_trimmed_levels() -> None:
+    tracker = BookTracker(INST, max_depth=2)
+    tracker.apply(snap(0, [(100, 1), (99, 1)], [(101, 1), (102, 1)]))
+    change = tracker.apply(delta(1, asks=[(100.5, 2)]))
+    assert change.asks == [(px(100.5), 0, qty(2)), (px(102), qty(1), 0)]
+    assert tracker.book.asks() == [(px(100.5), qty(2)), (px(101), qty(1))]
+
+
+def test_status_and_event_time() -> None:
+    tracker = BookTracker(INST)
+    tracker.apply(snap(0, [(100, 1)], [(101, 1)]))
+    tracker.on_status(BookStatus("test", INST.symbol, 0, 7, BookState.OUT_OF_SYNC, "gap"))
+    assert not tracker.synced
+    assert tracker.apply(snap(1, [(100, 1)], [(101, 1)])).resync
+    assert event_time(BookStatus("test", INST.symbol, 0, 7, BookState.SYNCED, "")) == 7
+    assert tracker.top_sizes(5) == (qty(1), qty(1))
