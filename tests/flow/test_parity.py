@@ -7,7 +7,6 @@ touching this file.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,45 +35,8 @@ from orderscope.flow.micro import (
 from orderscope.flow.microprice import MicroPrice, fit_microprice
 from orderscope.flow.signals import detect_signals
 from orderscope.heatmap import Heatmap, HeatmapConfig, heatmap_from_frames
-from orderscope.model import BookDelta, BookSnapshot, BookStatus, Event, Instrument, Trade
-from orderscope.paths import default_captures
-from orderscope.replay import Replay
-from orderscope.venues import supported_prefixes
-
-
-def capture_prefixes() -> list[str]:
-    folder = default_captures()
-    present = {p.name.split(".", 1)[0] for p in folder.iterdir() if ".ws." in p.name}
-    return sorted(supported_prefixes() & present)
-
-
-@dataclass
-class Stream:
-    instrument: Instrument
-    events: list[Event]
-    venue_book: tuple[list[tuple[int, int]], list[tuple[int, int]]]
-    max_depth: int | None
-
-
-def streams(captures: Path, prefix: str) -> list[Stream]:
-    session = Replay(sorted(captures.glob(f"{prefix}.ws.*")))
-    by_symbol: dict[str, list[Event]] = defaultdict(list)
-    for _venue, _record, events in session.run():
-        for event in events:
-            by_symbol[event.symbol].append(event)
-    (venue,) = session.venues
-    out = []
-    for symbol, events in sorted(by_symbol.items()):
-        book = venue.books.get(symbol)
-        out.append(
-            Stream(
-                venue.instruments[symbol],
-                events,
-                (book.bids(), book.asks()) if book else ([], []),
-                book.max_depth if book else None,
-            )
-        )
-    return out
+from orderscope.model import BookDelta, BookSnapshot, BookStatus, Instrument, Trade
+from tests.flow.captured import Stream, capture_prefixes, streams
 
 
 def test_every_supported_capture_is_covered() -> None:

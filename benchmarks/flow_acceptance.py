@@ -1,0 +1,312 @@
+"""The issue-4 acceptance figures of the order-flow analytics, on one core (a script, not a test).
+
+    .venv/bin/python benchmarks/flow_acceptance.py [--trades 500000] [--runs 5] [--json]
+
+Three figures, each the median of ``--runs`` runs, per CPU second of this process (the one-core
+rate: the machine is shared) and per wall-clock second:
+
+(a) streaming trade path: every trade goes, one at a time, to a 1m ``Footprint``, a
+    ``VolumeProfile``, a ``CumulativeDelta``, a session ``Vwap`` and ``SignalEngine.update``
+    (the seven detectors that read trades: sweep, absorption, iceberg, large-order fills,
+    block, momentum burst, small-trade burst), then every result is built. Target: 300,000
+    trades/s.
+(b) vectorized path: ``footprint`` + ``volume_profile`` + ``delta_bars`` + ``vwap`` over the
+    Polars trades frame of the same trades (checked equal to the streaming results). Target:
+    5,000,000 trades/s. The detectors have no vectorized path: they are sequential by nature.
+(c) book side: every depth diff goes to one ``BookTracker`` (the exact book) and its
+    ``BookChange`` to ``OrderFlowImbalance``, a 100 ms ``Heatmap`` and the engine's book
+    detectors (absorption, iceberg, large order placed / pulled, book imbalance). Target:
+    200,000 book updates/s, given per level update and per diff message.
+
+(a) and (c) run in one replay of one seeded session: trades and depth diffs interleaved as a
+venue sends them (Binance: ``depth@100ms`` diffs, trades in between). The clock runs only while
+a trade is handled for (a), only while a diff is handled for (c): the other side's events still
+reach the detectors, untimed, so their state (watched levels, the book) is what a live session
+would have. The session: a 1,000-level book a side around a 60,000.00 BTC/USDT mid (0.01 ticks,
+10**-6 BTC sizes), taker orders in calm / busy / burst regimes walking the book (one order's
+fills share their timestamp, large ones sweep levels), log-normal sizes with a heavy tail,
+limit orders and cancels mostly near the touch, refills of taken levels, occasional walls
+placed and pulled. ``--split`` re-cuts every diff into one-level messages (the shape of
+Coinbase, Kraken and Bitfinex feeds) for a second (c) figure.
+
+Polars is held to one thread (POLARS_MAX_THREADS=1 unless set). Figures and the machine go to
+docs/PERFORMANCE.md ("Acceptance figures").
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("POLARS_MAX_THREADS", "1")  # before polars is imported: one core
+
+import argparse
+import cProfile
+import platform
+import pstats
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import msgspec
+import polars as pl
+
+from orderscope.bench.flow_session import INSTRUMENT as INST
+from orderscope.bench.flow_session import MS, Session, SessionMaker
+from orderscope.flow.base import MINUTE, trades_frame
+from orderscope.flow.book_tracker import BookTracker
+from orderscope.flow.delta import CumulativeDelta, delta_bars
+from orderscope.flow.footprint import BarSpec, Footprint, footprint
+from orderscope.flow.micro import OrderFlowImbalance
+from orderscope.flow.profile import VolumeProfile, volume_profile
+from orderscope.flow.signals import Signal, SignalEngine
+from orderscope.flow.vwap import Vwap, VwapParams, vwap
+from orderscope.heatmap import Heatmap, HeatmapConfig
+
+ROW = 50  # footprint and profile rows: 0.50 at 2 price decimals
+
+# -- the runs ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    cpu: float = 0.0
+    wall: float = 0.0
+
+
+def replay(session: Session) -> tuple[Clock, Clock, object, list[Signal]]:
+    """One replay: (trade-side clock, book-side clock, trade-path results, signals)."""
+    tracker = BookTracker(INST)
+    engine = SignalEngine(INST, tracker=tracker)
+    fp = Footprint(ROW, BarSpec.time(MINUTE))
+    vp = VolumeProfile(ROW)
+    cd = CumulativeDelta()
+    vw = Vwap(VwapParams(INST.price_decimals))
+    ofi = OrderFlowImbalance()
+    heatmap = Heatmap(INST, HeatmapConfig(step_ns=100 * MS))
+    out: list[Signal] = []
+    trade_clock, book_clock = Clock(), Clock()
+    fp_update, vp_update, cd_update, vw_update = fp.update, vp.update, cd.update, vw.update
+    signal_update, on_book = engine.update, engine.on_book
+    apply, ofi_update, heat_book, heat_trade = (
+        tracker.apply,
+        ofi.update,
+        heatmap.on_book,
+        heatmap.on_trade,
+    )
+    cpu, wall = time.process_time, time.perf_counter
+    engine.on_book(apply(session.snapshot), out)
+    for frame in session.frames:
+        trades = frame.trades
+        c, w = cpu(), wall()
+        for trade in trades:
+            fp_update(trade)
+            vp_update(trade)
+            cd_update(trade)
+            vw_update(trade)
+            signal_update(trade, out)
+        trade_clock.wall += wall() - w
+        trade_clock.cpu += cpu() - c
+        for trade in trades:  # the heatmap's trade bubbles: neither figure
+            heat_trade(trade)
+        c, w = cpu(), wall()
+        for diff in frame.diffs:
+            change = apply(diff)
+            ofi_update(change)
+            heat_book(change)
+            on_book(change, out)
+        book_clock.wall += wall() - w
+        book_clock.cpu += cpu() - c
+    c, w = cpu(), wall()
+    results = (fp.result(), vp.result(), cd.result(), vw.result())
+    trade_clock.wall += wall() - w
+    trade_clock.cpu += cpu() - c
+    return trade_clock, book_clock, results, out
+
+
+def vectorized(frame: pl.DataFrame) -> object:
+    return (
+        footprint(frame, ROW, BarSpec.time(MINUTE)),
+        volume_profile(frame, ROW),
+        delta_bars(frame),
+        vwap(frame, VwapParams(INST.price_decimals)),
+    )
+
+
+def timer_overhead(frames: int) -> float:
+    """CPU seconds the per-frame clock reads add to one side's figure."""
+    cpu, wall = time.process_time, time.perf_counter
+    start = cpu()
+    for _ in range(frames):
+        c, w = cpu(), wall()
+        _ = wall() - w, cpu() - c
+    return cpu() - start
+
+
+@dataclass
+class Figure:
+    name: str
+    units: int
+    unit: str
+    cpu: list[float]
+    wall: list[float]
+
+    def rates(self, units: int | None = None) -> dict[str, float]:
+        n = self.units if units is None else units
+        return {
+            "per_cpu_s": n / statistics.median(self.cpu),
+            "per_wall_s": n / statistics.median(self.wall),
+            "per_cpu_s_best": n / min(self.cpu),
+            "per_cpu_s_worst": n / max(self.cpu),
+        }
+
+
+def measure(
+    session: Session, split: Session | None, runs: int
+) -> tuple[list[Figure], dict[str, object]]:
+    trades = session.trades
+    trade_fig = Figure(
+        "(a) streaming: footprint + profile + CVD + VWAP + trade signals",
+        len(trades),
+        "trades",
+        [],
+        [],
+    )
+    book_fig = Figure(
+        "(c) book side: tracker + OFI + heatmap + book signals",
+        session.level_updates(),
+        "level updates",
+        [],
+        [],
+    )
+    split_fig = Figure(
+        "(c) the same, one level a message",
+        split.level_updates() if split else 0,
+        "level updates",
+        [],
+        [],
+    )
+    frame = trades_frame(trades)
+    vector_fig = Figure(
+        "(b) vectorized: footprint + profile + delta + VWAP", len(trades), "trades", [], []
+    )
+    signals: list[Signal] = []
+    stream_results: object = None
+    for _ in range(runs):
+        trade_clock, book_clock, stream_results, signals = replay(session)
+        trade_fig.cpu.append(trade_clock.cpu)
+        trade_fig.wall.append(trade_clock.wall)
+        book_fig.cpu.append(book_clock.cpu)
+        book_fig.wall.append(book_clock.wall)
+        if split is not None:
+            _, split_clock, _, _ = replay(split)
+            split_fig.cpu.append(split_clock.cpu)
+            split_fig.wall.append(split_clock.wall)
+        c, w = time.process_time(), time.perf_counter()
+        vector_results = vectorized(frame)
+        vector_fig.cpu.append(time.process_time() - c)
+        vector_fig.wall.append(time.perf_counter() - w)
+        if vector_results != stream_results:  # two paths that disagree make no figure
+            sys.exit("streaming and vectorized results differ")
+    figures = [trade_fig, vector_fig, book_fig] + ([split_fig] if split else [])
+    facts: dict[str, object] = {
+        "signals": dict(sorted(Counter(s.kind.value for s in signals).items())),
+        "timer_overhead_cpu_s": round(timer_overhead(len(session.frames)), 4),
+    }
+    return figures, facts
+
+
+def profile(session: Session, sort: str) -> None:
+    """cProfile of one replay (both sides), the top functions by ``sort``."""
+    profiler = cProfile.Profile()
+    profiler.runcall(replay, session)
+    pstats.Stats(profiler).strip_dirs().sort_stats(sort).print_stats(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=500_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--split", action="store_true", help="also time one-level messages")
+    parser.add_argument("--profile", action="store_true", help="cProfile one replay instead")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    made = time.perf_counter()
+    session = SessionMaker(args.seed).make(args.trades)
+    made = time.perf_counter() - made
+    if args.profile:
+        profile(session, "tottime")
+        return
+    split = session.split() if args.split else None
+    figures, facts = measure(session, split, args.runs)
+    trades = session.trades
+    span = (trades[-1].exch_ns - trades[0].exch_ns) / 1e9
+    per_second = Counter(t.exch_ns // 1_000_000_000 for t in trades)
+    session_facts = {
+        "trades": len(trades),
+        "taker_orders": len({(t.exch_ns, t.side) for t in trades}),
+        "session_s": round(span),
+        "trades_per_s_mean": round(len(trades) / span),
+        "trades_per_s_max": max(per_second.values()),
+        "diffs": session.messages(),
+        "level_updates": session.level_updates(),
+        "levels_per_diff": round(session.level_updates() / session.messages(), 1),
+        "generated_in_s": round(made, 1),
+    }
+    machine = {
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "polars_max_threads": os.environ.get("POLARS_MAX_THREADS"),
+        "processor": _cpu_name(),
+        "cpus": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "runs": args.runs,
+    }
+    results = {}
+    for fig in figures:
+        rates = fig.rates()
+        entry = {"unit": fig.unit, **{k: round(v) for k, v in rates.items()}}
+        if fig.unit == "level updates":
+            per_diff = fig.units / (
+                session.messages() if fig is figures[2] else (split.messages() if split else 1)
+            )
+            entry["diff_messages_per_cpu_s"] = round(rates["per_cpu_s"] / per_diff)
+            entry["diff_messages_per_wall_s"] = round(rates["per_wall_s"] / per_diff)
+        results[fig.name] = entry
+    report = {"machine": machine, "session": session_facts, "figures": results, **facts}
+    if args.json:
+        sys.stdout.buffer.write(msgspec.json.encode(report) + b"\n")
+        return
+    for key, value in {**machine, **session_facts}.items():
+        print(f"{key:>22}: {value:,}" if isinstance(value, int) else f"{key:>22}: {value}")
+    print(f"{'signals':>22}: {facts['signals']}")
+    print(f"{'timer overhead':>22}: {facts['timer_overhead_cpu_s']} CPU s per side and run")
+    print(f"\nmedian of {args.runs} runs ({'per CPU second':>16} | {'per wall second':>16})")
+    for name, entry in results.items():
+        print(f"{name}")
+        print(
+            f"    {entry['per_cpu_s']:>16,} {entry['unit']}/s CPU | {entry['per_wall_s']:>14,} wall"
+            f"   (CPU best {entry['per_cpu_s_best']:,}, worst {entry['per_cpu_s_worst']:,})"
+        )
+        if "diff_messages_per_cpu_s" in entry:
+            print(
+                f"    {entry['diff_messages_per_cpu_s']:>16,} diff messages/s CPU | "
+                f"{entry['diff_messages_per_wall_s']:>14,} wall"
+            )
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    main()
