@@ -351,6 +351,8 @@ class _Coinbase(Venue):
     ) -> tuple[list[Level], list[Level]]:
         """(side, price, size) changes -> exact bid and ask levels, or BadValue (book frame)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
+        # The memo lookup of Venue.parse_levels, written out for this shape of level: a
+        # helper called per level would cost more than the lookup it saves.
         known_prices, known_sizes = self.level_memos(pd, sd, len(changes))
         bids: list[Level] = []
         asks: list[Level] = []
