@@ -63,39 +63,16 @@ class NaiveBook:
         return sorted(self.asks.items())
 
 
-@settings(max_examples=300)
-@given(operations)
-def test_book_equals_naive_model(ops: list[tuple[str, list[Level], list[Level]]]) -> None:
-    book = L2Book(INSTRUMENT)
-    naive = NaiveBook()
-    crossed = 0
-    for kind, bids, asks in ops:
-        if kind == "snapshot":
-            book.apply_snapshot(bids, asks)
-            naive.snapshot(bids, asks)
-        else:
-            book.apply_delta(bids, asks)
-            naive.delta(bids, asks)
-        assert book.bids() == naive.sorted_bids()
-        assert book.asks() == naive.sorted_asks()
-        assert book.bids(3) == naive.sorted_bids()[:3]
-        assert book.asks(3) == naive.sorted_asks()[:3]
-        expect_crossed = bool(naive.bids and naive.asks and max(naive.bids) >= min(naive.asks))
-        assert book.crossed is expect_crossed
-        crossed += expect_crossed
-    assert book.counters.crossed_updates == crossed
-
-
-@settings(max_examples=200)
-@given(operations, st.integers(1, 6))
-def test_trimmed_book_equals_naive_model(
-    ops: list[tuple[str, list[Level], list[Level]]], depth: int
+@settings(max_examples=400)
+@given(operations, st.one_of(st.none(), st.integers(1, 6)))
+def test_book_equals_naive_model(
+    ops: list[tuple[str, list[Level], list[Level]]], depth: int | None
 ) -> None:
-    """A book kept at ``max_depth`` (Kraken, Bybit) is the naive book cut to its best levels
-    after every update, and counts every level it was given."""
+    """The book is the naive model after every update; one kept at ``max_depth`` (Kraken,
+    Bybit) is the naive model cut to its best levels. Every level given is counted."""
     book = L2Book(INSTRUMENT, max_depth=depth)
     naive = NaiveBook()
-    given_levels = 0
+    crossed = given_levels = 0
     for kind, bids, asks in ops:
         if kind == "snapshot":
             book.apply_snapshot(bids, asks)
@@ -104,13 +81,17 @@ def test_trimmed_book_equals_naive_model(
             book.apply_delta(bids, asks)
             naive.delta(bids, asks)
         given_levels += len(bids) + len(asks)
-        naive.bids = dict(naive.sorted_bids()[:depth])
-        naive.asks = dict(naive.sorted_asks()[:depth])
+        if depth is not None:
+            naive.bids = dict(naive.sorted_bids()[:depth])
+            naive.asks = dict(naive.sorted_asks()[:depth])
         assert book.bids() == naive.sorted_bids()
         assert book.asks() == naive.sorted_asks()
-        assert book.crossed is bool(
-            naive.bids and naive.asks and max(naive.bids) >= min(naive.asks)
-        )
+        assert book.bids(3) == naive.sorted_bids()[:3]
+        assert book.asks(3) == naive.sorted_asks()[:3]
+        expect_crossed = bool(naive.bids and naive.asks and max(naive.bids) >= min(naive.asks))
+        assert book.crossed is expect_crossed
+        crossed += expect_crossed
+    assert book.counters.crossed_updates == crossed
     assert book.counters.levels_applied == given_levels
 
 

@@ -356,14 +356,20 @@ class Venue(ABC):
                 price_texts, size_texts = zip(*raw, strict=True)
                 prices = parse_fixed_many(price_texts, pd)
                 return list(zip(prices, parse_fixed_many(size_texts, sd), strict=True))
-            known_prices, known_sizes = self.level_memos(pd, sd, len(raw))
+            # No call on this path (diffs are small and many): the memos are looked up and
+            # kept bounded inline.
+            known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
             levels: list[Level] = []
             for p, q in raw:
                 price = known_prices.get(p)
                 if price is None:
+                    if len(known_prices) >= PARSE_MEMO_LIMIT:
+                        known_prices.clear()
                     price = known_prices[p] = parse_fixed(p, pd)
                 size = known_sizes.get(q)
                 if size is None:
+                    if len(known_sizes) >= PARSE_MEMO_LIMIT:
+                        known_sizes.clear()
                     size = known_sizes[q] = parse_fixed(q, sd)
                 levels.append((price, size))
             return levels

@@ -143,17 +143,7 @@ class _ExchangeInfo(msgspec.Struct):
     symbols: list[_SymbolInfo]
 
 
-class _DepthFrame(_Envelope):
-    """A whole depth-diff frame, decoded in one pass (the envelope alone skips over ``data``,
-    which is then parsed a second time): the envelope's fields and types, ``data`` a diff."""
-
-    data: _Depth | None = None  # type: ignore[assignment]
-
-
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
-_DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame)
-_STREAM = '{"stream":"'  # how combined-stream frames begin
-_STREAM_LEN = len(_STREAM)
 _DEPTH = msgspec.json.Decoder(_Depth)
 _AGG_TRADE = msgspec.json.Decoder(_AggTrade)
 _BOOK_TICKER = msgspec.json.Decoder(_BookTicker)
@@ -308,30 +298,16 @@ class BinanceSpot(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        env: _Envelope | None = None
-        # (str.startswith parses its arguments as a tuple: a slice compared is cheaper)
-        if isinstance(frame, str) and frame[:_STREAM_LEN] == _STREAM and "@depth@" in frame[:64]:
-            try:  # a depth diff, in one pass (see _DepthFrame)
-                env = _DEPTH_FRAME.decode(frame)
-            except msgspec.DecodeError:
-                env = None  # not a good diff: the general path below says what is wrong
-        if env is None or env.data is None:
-            try:  # not through self.decode: one call fewer on every frame
-                env = _ENVELOPE.decode(frame)
-            except msgspec.DecodeError as exc:
-                raise MalformedFrame(self.name, "?", frame, str(exc)) from None
+        try:  # not through self.decode: one call fewer on every frame
+            env = _ENVELOPE.decode(frame)
+        except msgspec.DecodeError as exc:
+            raise MalformedFrame(self.name, "?", frame, str(exc)) from None
         stream = env.stream
         if stream:
             route = self._streams.get(stream)
             if route is None:
                 route = self._stream_route(stream)
             venue_symbol, channel = route
-            decoded: object = env.data
-            if isinstance(decoded, _Depth):
-                if channel == "depth":
-                    self._on_diff(channel, venue_symbol, decoded, frame, recv_ns, out)
-                    return
-                env = self.decode(_ENVELOPE, frame, "?", frame)  # "@depth@" was elsewhere
             data: str | bytes | msgspec.Raw = env.data
         elif env.e:
             channel = _EVENT_TYPES.get(env.e, env.e)
@@ -382,17 +358,6 @@ class BinanceSpot(Venue):
             raise MalformedFrame(
                 self.name, channel, frame, str(exc), hint.symbol if hint else None, book=True
             ) from None
-        self._on_diff(channel, venue_symbol, msg, frame, recv_ns, out)
-
-    def _on_diff(
-        self,
-        channel: str,
-        venue_symbol: str,
-        msg: _Depth,
-        frame: str | bytes,
-        recv_ns: int,
-        out: list[MarketEvent],
-    ) -> None:
         instrument = self.attribute(channel, venue_symbol or msg.s, frame)
         if instrument is None:
             return

@@ -113,7 +113,14 @@ from orderscope.model import (
     Trade,
 )
 from orderscope.symbols import unified_symbol
-from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue, log
+from orderscope.venues.base import (
+    PARSE_MEMO_LIMIT,
+    Connection,
+    Endpoints,
+    KeepAlive,
+    Venue,
+    log,
+)
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -351,16 +358,22 @@ class _Coinbase(Venue):
     ) -> tuple[list[Level], list[Level]]:
         """(side, price, size) changes -> exact bid and ask levels, or BadValue (book frame)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
-        known_prices, known_sizes = self.level_memos(pd, sd, len(changes))
+        # The memo lookup of Venue.parse_levels, written out for this shape of level: a
+        # helper called per level (or per frame) would cost more than the lookups it saves.
+        known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
         bids: list[Level] = []
         asks: list[Level] = []
         try:
             for side, p, q in changes:
                 price = known_prices.get(p)
                 if price is None:
+                    if len(known_prices) >= PARSE_MEMO_LIMIT:
+                        known_prices.clear()
                     price = known_prices[p] = parse_fixed(p, pd)
                 size = known_sizes.get(q)
                 if size is None:
+                    if len(known_sizes) >= PARSE_MEMO_LIMIT:
+                        known_sizes.clear()
                     size = known_sizes[q] = parse_fixed(q, sd)
                 (bids if side == bid_side else asks).append((price, size))
         except NumberFormatError as exc:

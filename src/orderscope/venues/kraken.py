@@ -438,6 +438,8 @@ class Kraken(Venue):
                 return levels, max(parse_fixed_many(times, TIME_DECIMALS))
             except ValueError:  # a level that is not a triple, or a bad number: the loop
                 pass  # below finds the first problem, as it would have without this path
+        # The memo lookup of Venue.parse_levels, written out for this shape of level: a
+        # helper called per level would cost more than the lookup it saves.
         known_prices, known_sizes = self.level_memos(pd, sd, len(raw))
         levels = []
         newest = 0

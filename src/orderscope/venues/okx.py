@@ -578,6 +578,8 @@ class Okx(Venue):
                 pass  # in order, as it would have without this path
             else:
                 return levels if multiplier == 1 else [(p, s * multiplier) for p, s in levels]
+        # The memo lookup of Venue.parse_levels, written out for this shape of level: a
+        # helper called per level would cost more than the lookup it saves.
         known_prices, known_sizes = self.level_memos(pd, wd, len(raw))
         levels = []
         for level in raw:
