@@ -41,13 +41,15 @@ os.environ.setdefault("POLARS_MAX_THREADS", "1")  # before polars is imported: o
 
 import argparse
 import cProfile
+import operator
 import platform
 import pstats
 import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import msgspec
 import polars as pl
@@ -63,6 +65,7 @@ from orderscope.flow.profile import VolumeProfile, volume_profile
 from orderscope.flow.signals import Signal, SignalEngine
 from orderscope.flow.vwap import Vwap, VwapParams, vwap
 from orderscope.heatmap import Heatmap, HeatmapConfig
+from orderscope.model import BookDelta, Trade
 
 ROW = 50  # footprint and profile rows: 0.50 at 2 price decimals
 
@@ -75,8 +78,15 @@ class Clock:
     wall: float = 0.0
 
 
-def replay(session: Session) -> tuple[Clock, Clock, object, list[Signal]]:
-    """One replay: (trade-side clock, book-side clock, trade-path results, signals)."""
+def replay(
+    session: Session, bars: bool = True, signals: bool = True, counted: str | None = None
+) -> tuple[Clock, Clock, object, list[Signal]]:
+    """One replay: (trade-side clock, book-side clock, trade-path results, signals).
+
+    ``bars`` / ``signals`` leave the four bar analytics or the trade detectors out of the trade
+    side (for the breakdown). ``counted`` ("trade" or "book") runs that side's work through
+    ``operator.call``, so that ``valgrind --tool=callgrind --toggle-collect=_operator_call``
+    counts the instructions of that side alone."""
     tracker = BookTracker(INST)
     engine = SignalEngine(INST, tracker=tracker)
     fp = Footprint(ROW, BarSpec.time(MINUTE))
@@ -88,41 +98,67 @@ def replay(session: Session) -> tuple[Clock, Clock, object, list[Signal]]:
     out: list[Signal] = []
     trade_clock, book_clock = Clock(), Clock()
     fp_update, vp_update, cd_update, vw_update = fp.update, vp.update, cd.update, vw.update
-    signal_update, on_book = engine.update, engine.on_book
-    apply, ofi_update, heat_book, heat_trade = (
-        tracker.apply,
-        ofi.update,
-        heatmap.on_book,
-        heatmap.on_trade,
-    )
-    cpu, wall = time.process_time, time.perf_counter
-    engine.on_book(apply(session.snapshot), out)
-    for frame in session.frames:
-        trades = frame.trades
-        c, w = cpu(), wall()
-        for trade in trades:
-            fp_update(trade)
-            vp_update(trade)
-            cd_update(trade)
-            vw_update(trade)
-            signal_update(trade, out)
-        trade_clock.wall += wall() - w
-        trade_clock.cpu += cpu() - c
-        for trade in trades:  # the heatmap's trade bubbles: neither figure
-            heat_trade(trade)
-        c, w = cpu(), wall()
-        for diff in frame.diffs:
+    signal_update, engine_on_book = engine.update, engine.on_book
+    apply, ofi_update, heat_book = tracker.apply, ofi.update, heatmap.on_book
+
+    def on_trades(trades: list[Trade]) -> None:
+        if bars and signals:
+            for trade in trades:
+                fp_update(trade)
+                vp_update(trade)
+                cd_update(trade)
+                vw_update(trade)
+                signal_update(trade, out)
+        elif bars:
+            for trade in trades:
+                fp_update(trade)
+                vp_update(trade)
+                cd_update(trade)
+                vw_update(trade)
+        elif signals:
+            for trade in trades:
+                signal_update(trade, out)
+
+    def on_diffs(diffs: list[BookDelta]) -> None:
+        for diff in diffs:
             change = apply(diff)
             ofi_update(change)
             heat_book(change)
-            on_book(change, out)
+            engine_on_book(change, out)
+
+    def untimed_trades(trades: list[Trade]) -> None:
+        if not signals:  # the detectors' state still follows the trades
+            for trade in trades:
+                signal_update(trade, out)
+        for trade in trades:  # the heatmap's trade bubbles: neither figure
+            heatmap.on_trade(trade)
+
+    def results() -> object:
+        return fp.result(), vp.result(), cd.result(), vw.result()
+
+    trade_call = operator.call if counted == "trade" else _call
+    book_call = operator.call if counted == "book" else _call
+    cpu, wall = time.process_time, time.perf_counter
+    engine.on_book(apply(session.snapshot), out)
+    for frame in session.frames:
+        c, w = cpu(), wall()
+        trade_call(on_trades, frame.trades)
+        trade_clock.wall += wall() - w
+        trade_clock.cpu += cpu() - c
+        untimed_trades(frame.trades)
+        c, w = cpu(), wall()
+        book_call(on_diffs, frame.diffs)
         book_clock.wall += wall() - w
         book_clock.cpu += cpu() - c
     c, w = cpu(), wall()
-    results = (fp.result(), vp.result(), cd.result(), vw.result())
+    built = trade_call(results) if bars else None
     trade_clock.wall += wall() - w
     trade_clock.cpu += cpu() - c
-    return trade_clock, book_clock, results, out
+    return trade_clock, book_clock, built, out
+
+
+def _call(function: Callable[..., object], *args: object) -> object:
+    return function(*args)
 
 
 def vectorized(frame: pl.DataFrame) -> object:
@@ -149,67 +185,74 @@ class Figure:
     name: str
     units: int
     unit: str
-    cpu: list[float]
-    wall: list[float]
+    messages: int = 0  # book figures: diff messages (one or more level updates each)
+    cpu: list[float] = field(default_factory=list)
+    wall: list[float] = field(default_factory=list)
 
-    def rates(self, units: int | None = None) -> dict[str, float]:
-        n = self.units if units is None else units
-        return {
-            "per_cpu_s": n / statistics.median(self.cpu),
-            "per_wall_s": n / statistics.median(self.wall),
-            "per_cpu_s_best": n / min(self.cpu),
-            "per_cpu_s_worst": n / max(self.cpu),
+    def add(self, clock: Clock) -> None:
+        self.cpu.append(clock.cpu)
+        self.wall.append(clock.wall)
+
+    def entry(self) -> dict[str, object]:
+        cpu, wall = statistics.median(self.cpu), statistics.median(self.wall)
+        entry: dict[str, object] = {
+            "unit": self.unit,
+            "per_cpu_s": round(self.units / cpu),
+            "per_wall_s": round(self.units / wall),
+            "per_cpu_s_best": round(self.units / min(self.cpu)),
+            "per_cpu_s_worst": round(self.units / max(self.cpu)),
+            "us_per_unit_cpu": round(cpu / self.units * 1e6, 3),
         }
+        if self.messages:
+            entry["diff_messages_per_cpu_s"] = round(self.messages / cpu)
+            entry["diff_messages_per_wall_s"] = round(self.messages / wall)
+        return entry
+
+
+TRADE_SIDE = "(a) streaming: footprint + profile + CVD + VWAP + trade signals"
 
 
 def measure(
-    session: Session, split: Session | None, runs: int
+    session: Session, split: Session | None, runs: int, breakdown: bool
 ) -> tuple[list[Figure], dict[str, object]]:
     trades = session.trades
-    trade_fig = Figure(
-        "(a) streaming: footprint + profile + CVD + VWAP + trade signals",
-        len(trades),
-        "trades",
-        [],
-        [],
-    )
+    trade_fig = Figure(TRADE_SIDE, len(trades), "trades")
+    vector_fig = Figure("(b) vectorized: footprint + profile + delta + VWAP", len(trades), "trades")
     book_fig = Figure(
         "(c) book side: tracker + OFI + heatmap + book signals",
         session.level_updates(),
         "level updates",
-        [],
-        [],
+        session.messages(),
     )
-    split_fig = Figure(
-        "(c) the same, one level a message",
-        split.level_updates() if split else 0,
-        "level updates",
-        [],
-        [],
-    )
+    figures = [trade_fig, vector_fig, book_fig]
+    if split is not None:
+        split_fig = Figure(
+            "(c) the same changes, one level a message",
+            split.level_updates(),
+            "level updates",
+            split.messages(),
+        )
+        figures.append(split_fig)
+    if breakdown:
+        bars_fig = Figure("(a) part: footprint + profile + CVD + VWAP alone", len(trades), "trades")
+        signals_fig = Figure("(a) part: trade signals alone", len(trades), "trades")
+        figures += [bars_fig, signals_fig]
     frame = trades_frame(trades)
-    vector_fig = Figure(
-        "(b) vectorized: footprint + profile + delta + VWAP", len(trades), "trades", [], []
-    )
     signals: list[Signal] = []
-    stream_results: object = None
     for _ in range(runs):
         trade_clock, book_clock, stream_results, signals = replay(session)
-        trade_fig.cpu.append(trade_clock.cpu)
-        trade_fig.wall.append(trade_clock.wall)
-        book_fig.cpu.append(book_clock.cpu)
-        book_fig.wall.append(book_clock.wall)
+        trade_fig.add(trade_clock)
+        book_fig.add(book_clock)
         if split is not None:
-            _, split_clock, _, _ = replay(split)
-            split_fig.cpu.append(split_clock.cpu)
-            split_fig.wall.append(split_clock.wall)
+            split_fig.add(replay(split)[1])
+        if breakdown:
+            bars_fig.add(replay(session, signals=False)[0])
+            signals_fig.add(replay(session, bars=False)[0])
         c, w = time.process_time(), time.perf_counter()
         vector_results = vectorized(frame)
-        vector_fig.cpu.append(time.process_time() - c)
-        vector_fig.wall.append(time.perf_counter() - w)
+        vector_fig.add(Clock(time.process_time() - c, time.perf_counter() - w))
         if vector_results != stream_results:  # two paths that disagree make no figure
             sys.exit("streaming and vectorized results differ")
-    figures = [trade_fig, vector_fig, book_fig] + ([split_fig] if split else [])
     facts: dict[str, object] = {
         "signals": dict(sorted(Counter(s.kind.value for s in signals).items())),
         "timer_overhead_cpu_s": round(timer_overhead(len(session.frames)), 4),
@@ -224,27 +267,11 @@ def profile(session: Session, sort: str) -> None:
     pstats.Stats(profiler).strip_dirs().sort_stats(sort).print_stats(30)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trades", type=int, default=500_000)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument("--split", action="store_true", help="also time one-level messages")
-    parser.add_argument("--profile", action="store_true", help="cProfile one replay instead")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    made = time.perf_counter()
-    session = SessionMaker(args.seed).make(args.trades)
-    made = time.perf_counter() - made
-    if args.profile:
-        profile(session, "tottime")
-        return
-    split = session.split() if args.split else None
-    figures, facts = measure(session, split, args.runs)
+def session_facts(session: Session, made_s: float) -> dict[str, object]:
     trades = session.trades
     span = (trades[-1].exch_ns - trades[0].exch_ns) / 1e9
     per_second = Counter(t.exch_ns // 1_000_000_000 for t in trades)
-    session_facts = {
+    return {
         "trades": len(trades),
         "taker_orders": len({(t.exch_ns, t.side) for t in trades}),
         "session_s": round(span),
@@ -253,8 +280,36 @@ def main() -> None:
         "diffs": session.messages(),
         "level_updates": session.level_updates(),
         "levels_per_diff": round(session.level_updates() / session.messages(), 1),
-        "generated_in_s": round(made, 1),
+        "generated_in_s": round(made_s, 1),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trades", type=int, default=500_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--split", action="store_true", help="also time one-level messages")
+    parser.add_argument("--breakdown", action="store_true", help="also time (a)'s two parts")
+    parser.add_argument("--profile", action="store_true", help="cProfile one replay instead")
+    parser.add_argument(
+        "--count",
+        choices=("trade", "book"),
+        help="one replay, that side through operator.call (for callgrind's --toggle-collect)",
+    )
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    made = time.perf_counter()
+    session = SessionMaker(args.seed).make(args.trades)
+    made = time.perf_counter() - made
+    if args.profile:
+        profile(session, "tottime")
+        return
+    if args.count:
+        replay(session, counted=args.count)
+        return
+    split = session.split() if args.split else None
+    figures, facts = measure(session, split, args.runs, args.breakdown)
     machine = {
         "python": platform.python_version(),
         "polars": pl.__version__,
@@ -264,36 +319,32 @@ def main() -> None:
         "load_average_1m": round(os.getloadavg()[0], 2),
         "runs": args.runs,
     }
-    results = {}
-    for fig in figures:
-        rates = fig.rates()
-        entry = {"unit": fig.unit, **{k: round(v) for k, v in rates.items()}}
-        if fig.unit == "level updates":
-            per_diff = fig.units / (
-                session.messages() if fig is figures[2] else (split.messages() if split else 1)
-            )
-            entry["diff_messages_per_cpu_s"] = round(rates["per_cpu_s"] / per_diff)
-            entry["diff_messages_per_wall_s"] = round(rates["per_wall_s"] / per_diff)
-        results[fig.name] = entry
-    report = {"machine": machine, "session": session_facts, "figures": results, **facts}
+    results = {fig.name: fig.entry() for fig in figures}
+    report = {
+        "machine": machine,
+        "session": session_facts(session, made),
+        "figures": results,
+        **facts,
+    }
     if args.json:
         sys.stdout.buffer.write(msgspec.json.encode(report) + b"\n")
         return
-    for key, value in {**machine, **session_facts}.items():
+    for key, value in {**machine, **report["session"]}.items():  # type: ignore[dict-item]
         print(f"{key:>22}: {value:,}" if isinstance(value, int) else f"{key:>22}: {value}")
     print(f"{'signals':>22}: {facts['signals']}")
     print(f"{'timer overhead':>22}: {facts['timer_overhead_cpu_s']} CPU s per side and run")
-    print(f"\nmedian of {args.runs} runs ({'per CPU second':>16} | {'per wall second':>16})")
+    print(f"\nmedian of {args.runs} runs, per CPU second of this process | per wall second")
     for name, entry in results.items():
-        print(f"{name}")
+        print(name)
         print(
-            f"    {entry['per_cpu_s']:>16,} {entry['unit']}/s CPU | {entry['per_wall_s']:>14,} wall"
-            f"   (CPU best {entry['per_cpu_s_best']:,}, worst {entry['per_cpu_s_worst']:,})"
+            f"    {entry['per_cpu_s']:>12,} {entry['unit']}/s CPU | {entry['per_wall_s']:>12,} wall"
+            f"  (CPU best {entry['per_cpu_s_best']:,}, worst {entry['per_cpu_s_worst']:,};"
+            f" {entry['us_per_unit_cpu']} us each)"
         )
         if "diff_messages_per_cpu_s" in entry:
             print(
-                f"    {entry['diff_messages_per_cpu_s']:>16,} diff messages/s CPU | "
-                f"{entry['diff_messages_per_wall_s']:>14,} wall"
+                f"    {entry['diff_messages_per_cpu_s']:>12,} diff messages/s CPU | "
+                f"{entry['diff_messages_per_wall_s']:>12,} wall"
             )
 
 

@@ -33,9 +33,10 @@ import numpy.typing as npt
 import polars as pl
 
 from orderscope.errors import ConfigError
+from orderscope.flow.base import BUY
 from orderscope.flow.batches import FlowFrames
 from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
-from orderscope.model import BookDelta, BookSnapshot, BookStatus, Event, Instrument, Side, Trade
+from orderscope.model import BookDelta, BookSnapshot, BookStatus, Event, Instrument, Trade
 
 IntMatrix = npt.NDArray[np.int64]
 IntArray = npt.NDArray[np.int64]
@@ -238,7 +239,7 @@ class Heatmap:
         r = trade.price // self.row
         if (self._low is not None and r < self._low) or (self._high is not None and r > self._high):
             return
-        traded = self._traded[0 if trade.side is Side.BUY else 1]
+        traded = self._traded[0 if trade.side is BUY else 1]
         traded[r] = traded.get(r, 0) + trade.size
         self._seen(r)
 

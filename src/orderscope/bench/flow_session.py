@@ -29,7 +29,9 @@ INSTRUMENT = SYNTHETIC_INSTRUMENT
 LOT = 10**INSTRUMENT.size_decimals
 
 #: Taker orders per second and how long a regime lasts (frames of 100 ms) on average.
-REGIMES = {"calm": (20.0, 300), "busy": (120.0, 100), "burst": (900.0, 8)}
+#: Per regime: taker orders per second, how long it lasts (in 100 ms frames) on average, and
+#: how far market makers move their quotes per frame (standard deviation, in ticks).
+REGIMES = {"calm": (20.0, 300, 12.0), "busy": (120.0, 100, 30.0), "burst": (900.0, 8, 100.0)}
 
 
 @dataclass
@@ -158,9 +160,10 @@ class SessionMaker:
 
     def _frame(self) -> Frame:
         rng = self.rng
-        rate, mean_frames = REGIMES[self.regime]
+        rate, mean_frames, sigma = REGIMES[self.regime]
         if rng.random() < 1 / mean_frames:
             self.regime = rng.choices(list(REGIMES), weights=(2, 5, 1))[0]
+        self._requote(round(rng.gauss(0.0, sigma)))
         orders = _poisson(rng, rate * self.frame_ns / 1e9)
         stamps = sorted(self.ts + rng.randrange(self.frame_ns) for _ in range(orders))
         trades: list[Trade] = []
@@ -217,6 +220,23 @@ class SessionMaker:
             else:
                 book.set(price, 0)
 
+    def _requote(self, move: int) -> None:
+        """Market makers follow the price: a move up takes the asks below the new quote away
+        and fills the gap with bids (and the mirror for a move down); takers lean the same
+        way."""
+        if not move:
+            return
+        rng = self.rng
+        up, down = (self.asks, self.bids) if move > 0 else (self.bids, self.asks)
+        target = up.best + move
+        while (target - up.best) * up.sign > 0 and len(up.sizes) > 50:
+            up.set(up.best, 0)
+        for price in range(down.best - down.sign, up.best, -down.sign):
+            if rng.random() < 0.7:
+                down.set(price, self._resting(0.04))
+        if abs(move) > 3:
+            self.side = Side.BUY if move > 0 else Side.SELL
+
     def _limit_flow(self) -> None:
         """Limit orders and cancels of one interval, mostly near the touch; walls come and go."""
         rng = self.rng
@@ -243,11 +263,12 @@ class SessionMaker:
             book, price = self.walls.pop(rng.randrange(len(self.walls)))
             if price in book.sizes and (price - book.best) * book.sign > 0:
                 book.set(price, self._resting(0.05))
-        for book in (bids, asks):  # levels appear at the far end as the book drifts away
-            if len(book.sizes) < self.depth:
-                book.set(book.edge + book.sign, self._resting(0.3))
-            elif len(book.sizes) > self.depth * 1.3 and rng.random() < 0.5:
-                book.set(book.edge, 0)
+        for book in (bids, asks):  # the far end follows the drift (a few levels a frame)
+            for _ in range(4):
+                if len(book.sizes) < self.depth:
+                    book.set(book.edge + book.sign, self._resting(0.3))
+                elif len(book.sizes) > self.depth * 1.2:
+                    book.set(book.edge, 0)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -25,7 +25,13 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import NumberFormatError, parse_fixed
-from orderscope.model import Instrument, Trade
+from orderscope.model import Instrument, Side, Trade
+
+#: ``Side.BUY`` and ``Side.SELL`` as plain module constants for the per-trade hot paths: on
+#: Python 3.11 reading an enum member through its class (``Side.BUY``) goes through the enum
+#: metaclass and costs ~150 ns, as much as the rest of a streaming update; a global is ~10 ns.
+BUY = Side.BUY
+SELL = Side.SELL
 
 SECOND = 1_000_000_000
 MINUTE = 60 * SECOND

@@ -119,13 +119,17 @@ def _side_changes(
 class BookTracker:
     """An exact copy of one instrument's book, fed with its events, reporting each change."""
 
-    __slots__ = ("_top_sizes", "book", "synced")
+    __slots__ = ("_top_sizes", "asks", "bids", "book", "synced")
 
     def __init__(self, instrument: Instrument, max_depth: int | None = None) -> None:
         self.book = TrackedBook(instrument, max_depth)
         #: False until a snapshot arrives, and after the venue reports the book OUT_OF_SYNC.
         self.synced = False
         self._top_sizes: tuple[int, int, int] | None = None  # (levels, bids, asks) cache
+        #: price -> size of each side of ``book``, for the detectors that read one level per
+        #: trade (a dict lookup instead of a method call); taken again after every update.
+        self.bids: dict[int, int] = self.book._bid_sizes
+        self.asks: dict[int, int] = self.book._ask_sizes
 
     def on_status(self, status: BookStatus) -> None:
         if status.state is not BookState.SYNCED:
@@ -156,6 +160,8 @@ class BookTracker:
             book.apply_delta(event.bids, event.asks, event.last_sequence)
             snapshot = resync = False
         bid, bid_size, ask, ask_size = book.top()
+        self.bids = bid_sizes = book._bid_sizes
+        self.asks = ask_sizes = book._ask_sizes
         return BookChange(
             event_time(event),
             snapshot,

@@ -32,6 +32,7 @@ import polars as pl
 
 from orderscope.flow._vector import column, group
 from orderscope.flow.base import (
+    BUY,
     DAY,
     MINUTE,
     check_positive,
@@ -40,7 +41,7 @@ from orderscope.flow.base import (
     require_trades,
     session_of,
 )
-from orderscope.model import Side, Trade
+from orderscope.model import Trade
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +198,7 @@ class CumulativeDelta:
                 found = self.cells[key] = [0, 0, 0, price, price, price]
             cell = self._cell = found
             self._key = key
-        if trade.side is Side.BUY:
+        if trade.side is BUY:
             cell[0] += trade.size
             self.cvd += trade.size
         else:

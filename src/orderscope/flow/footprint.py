@@ -48,7 +48,7 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.flow._vector import I64, cell_sums, column, group
-from orderscope.flow.base import check_positive, poc_index, ratio, require_trades
+from orderscope.flow.base import BUY, SELL, check_positive, poc_index, ratio, require_trades
 from orderscope.model import Side, Trade
 
 
@@ -210,7 +210,7 @@ class Footprint:
         ts = trade.exch_ns or trade.recv_ns
         price = trade.price
         size = trade.size
-        buy = trade.side is Side.BUY
+        buy = trade.side is BUY
         bar = self._open
         if self._time:
             key = ts // self._length
@@ -411,12 +411,12 @@ def imbalances(
             below = cells.get(price - row)
             against = below.sell if below is not None else 0
             if dominates(cell.buy, against):
-                out.append(Imbalance(price, Side.BUY, cell.buy, against))
+                out.append(Imbalance(price, BUY, cell.buy, against))
         if price < high:
             above = cells.get(price + row)
             against = above.buy if above is not None else 0
             if dominates(cell.sell, against):
-                out.append(Imbalance(price, Side.SELL, cell.sell, against))
+                out.append(Imbalance(price, SELL, cell.sell, against))
     return out
 
 
@@ -424,7 +424,7 @@ def stacked_imbalances(found: list[Imbalance], row: int, stack: int = 3) -> list
     """Runs of ``stack`` or more adjacent rows with imbalances of one side."""
     check_positive("stack", stack)
     out: list[StackedImbalance] = []
-    for side in (Side.BUY, Side.SELL):
+    for side in (BUY, SELL):
         prices = [i.price for i in found if i.side is side]
         run_start = 0
         for k in range(1, len(prices) + 1):

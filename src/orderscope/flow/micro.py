@@ -55,6 +55,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from orderscope.flow.base import BUY
 from orderscope.flow.book_tracker import BookChange, BookTracker, event_time
 from orderscope.model import Instrument, Side, Trade
 
@@ -191,7 +192,7 @@ class Vpin:
     def update(self, trade: Trade, out: list[VpinBucket]) -> None:
         """Add a trade; append the buckets it completed to ``out``."""
         remaining = trade.size
-        is_buy = trade.side is Side.BUY
+        is_buy = trade.side is BUY
         volume = self.bucket_volume
         while remaining:
             take = min(remaining, volume - self._filled)
@@ -408,7 +409,7 @@ class LiquidityConsumption:
 
     def update(self, trade: Trade) -> Consumption:
         bids, asks = self.tracker.top_sizes(self.depth_levels)
-        if trade.side is Side.BUY:
+        if trade.side is BUY:
             depth = asks
             self.bought += trade.size
         else:

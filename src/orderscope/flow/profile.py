@@ -35,8 +35,8 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.flow._vector import cell_sums, column
-from orderscope.flow.base import DAY, check_positive, poc_index, ratio, require_trades
-from orderscope.model import Side, Trade
+from orderscope.flow.base import BUY, DAY, check_positive, poc_index, ratio, require_trades
+from orderscope.model import Trade
 
 _NO_START = -(2**63)
 _NO_END = 2**63 - 1
@@ -187,7 +187,7 @@ class VolumeProfile:
         cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = [0, 0, 0]
-        if trade.side is Side.BUY:
+        if trade.side is BUY:
             cell[0] += trade.size
         else:
             cell[1] += trade.size

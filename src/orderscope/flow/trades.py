@@ -32,8 +32,8 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import POW10
-from orderscope.flow.base import MINUTE, check_positive, ratio, require_trades
-from orderscope.model import Instrument, Side, Trade
+from orderscope.flow.base import BUY, MINUTE, check_positive, ratio, require_trades
+from orderscope.model import Instrument, Trade
 
 DEFAULT_BOUNDS: tuple[str, ...] = ("1000", "10000", "50000", "100000")
 DEFAULT_NAMES: tuple[str, ...] = ("micro", "small", "medium", "large", "block")
@@ -143,7 +143,7 @@ class TradeFlow:
         cell[0] += 1
         cell[1] += size
         cell[4] += notional
-        buy = size if trade.side is Side.BUY else 0
+        buy = size if trade.side is BUY else 0
         if buy:
             cell[2] += size
         else:

@@ -10,6 +10,7 @@ from orderscope.flow.signals import (
     AbsorptionConfig,
     BookImbalanceConfig,
     IcebergConfig,
+    LargeOrderConfig,
     Signal,
     SignalConfig,
     SignalKind,
@@ -198,3 +199,20 @@ def test_book_detectors_ignore_a_book_the_venue_flagged() -> None:
     assert kinds([book, flagged, *jump]) == []
     resynced = snap(5, [(49_999, 0.5)], [(50_000, 0.5), (50_001, 0.5), (50_002, 0.5)])
     assert len(kinds([book, flagged, resynced, *jump])) == 1
+
+
+def test_an_expired_large_order_touched_in_the_update_that_expires_it() -> None:
+    """More than 256 watched orders: a placement expires the old ones, and the same update
+    then shrinks one of them. It is simply gone (it used to raise KeyError)."""
+    config = replace(
+        QUIET,
+        large_order=LargeOrderConfig(
+            min_notional=1.0, size_multiple=0.0, pull_window_ns=1_000 * MS, cooldown_ns=0
+        ),
+    )
+    events: list[Event] = [ladder(49_999, 50_000, 0.1)]
+    events += [delta(1 + i, bids=[(49_998 - i, 1)]) for i in range(257)]  # all within 1%
+    events.append(delta(2_000, bids=[(49_700, 1), (49_998, 0.5)]))
+    placed = [s for s in kinds(events, config) if s.kind is SignalKind.LARGE_ORDER_PLACED]
+    assert len(placed) == 258
+    assert not [s for s in kinds(events, config) if s.kind is SignalKind.LARGE_ORDER_PULLED]

@@ -56,7 +56,8 @@ MS = 1_000_000
 SECOND = 1_000_000_000
 
 #: Thresholds low enough that every detector fires many times on a short stream, cool-downs
-#: short or zero (so that what the cool-down hides is compared too).
+#: short or zero (so that what the cool-down hides is compared too). The momentum and small
+#: trade detectors span the same time here (the engine gives them one window), not in SLOW.
 SENSITIVE = SignalConfig(
     sweep=SweepConfig(min_levels=2, full_levels=4, min_notional=10.0, cooldown_ns=0),
     absorption=AbsorptionConfig(
@@ -87,7 +88,7 @@ SENSITIVE = SignalConfig(
         cooldown_ns=0,
     ),
     momentum_burst=MomentumBurstConfig(
-        window_ns=2 * SECOND,
+        window_ns=SECOND,
         min_move_bps=0.5,
         full_move_bps=3.0,
         min_trades=3,
@@ -95,7 +96,7 @@ SENSITIVE = SignalConfig(
         cooldown_ns=100 * MS,
     ),
     small_trade_burst=SmallTradeBurstConfig(
-        window_ns=500 * MS,
+        window_ns=SECOND,
         max_notional=300.0,
         min_count=4,
         full_count=20,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orderscope.flow.base import BUY, SELL
 from orderscope.flow.book_tracker import BookChange, BookTracker
 from orderscope.flow.signals.record import (
     Cooldown,
@@ -64,7 +65,7 @@ class BookImbalanceDetector:
         if abs(imbalance) < config.threshold:
             self._side = None
             return
-        side = Side.BUY if imbalance > 0 else Side.SELL
+        side = BUY if imbalance > 0 else SELL
         ts = change.ts
         if side is not self._side:
             self._side, self._since, self._fired = side, ts, False
@@ -76,7 +77,7 @@ class BookImbalanceDetector:
             return
         self._cooldown.mark(side, ts)
         inst = self.instrument
-        heavy = bids if side is Side.BUY else asks
+        heavy = bids if side is BUY else asks
         out.append(
             Signal(
                 ts,
@@ -84,7 +85,7 @@ class BookImbalanceDetector:
                 inst.symbol,
                 SignalKind.BOOK_IMBALANCE,
                 side,
-                change.bid if side is Side.BUY else change.ask,
+                change.bid if side is BUY else change.ask,
                 heavy,
                 scaled(abs(imbalance), config.threshold, config.full),
                 f"book imbalance {imbalance:+.2f} toward the {book_side_word(side)}s over the "

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
+from orderscope.flow.base import BUY, SELL
 from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
 from orderscope.flow.signals.record import (
     Cooldown,
@@ -28,16 +30,16 @@ from orderscope.model import Instrument, Side, Trade
 
 SECOND = 1_000_000_000
 _PRUNE_EVERY = 256  # trades between sweeps of stale watched levels
+_PENDING_MAX = 4_096  # trades the price range may buffer while the book is not synced
 
 
 def _shown(tracker: BookTracker, aggressor: Side, price: int) -> int:
     """Size displayed at ``price`` on the side an ``aggressor`` trades against."""
-    book = tracker.book
-    return book.ask_size(price) if aggressor is Side.BUY else book.bid_size(price)
+    return (tracker.asks if aggressor is BUY else tracker.bids).get(price, 0)
 
 
 def _passive(aggressor: Side) -> Side:
-    return Side.SELL if aggressor is Side.BUY else Side.BUY
+    return SELL if aggressor is BUY else BUY
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,25 +63,45 @@ class AbsorptionConfig:
 
 
 class _RangeWindow:
-    """Rolling min and max of trade prices over an event-time window (monotonic deques)."""
+    """Rolling min and max of trade prices over an event-time window (monotonic deques).
 
-    __slots__ = ("_high", "_low", "window_ns")
+    ``pending`` buffers the trades since the last ``span``: the detector appends to it on the
+    hot path, and ``span`` first feeds them to the deques in arrival order, which leaves the
+    deques exactly as adding each trade at once would have (the adds and the expiry do not
+    interleave differently: expiry only runs in ``span``). Most spans are never asked for."""
+
+    __slots__ = ("_high", "_low", "pending", "window_ns")
 
     def __init__(self, window_ns: int) -> None:
         self.window_ns = window_ns
         self._high: deque[tuple[int, int]] = deque()
         self._low: deque[tuple[int, int]] = deque()
+        self.pending: list[tuple[int, int]] = []  # (ts, price) not yet in the deques
 
-    def add(self, ts: int, price: int) -> None:
+    def catch_up(self) -> None:
         high, low = self._high, self._low
-        while high and high[-1][1] <= price:
-            high.pop()
-        high.append((ts, price))
-        while low and low[-1][1] >= price:
-            low.pop()
-        low.append((ts, price))
+        push_high, push_low, pop_high, pop_low = high.append, low.append, high.pop, low.pop
+        # The back prices stay in locals: most trades pop nothing and cost two comparisons.
+        top = high[-1][1] if high else None
+        bottom = low[-1][1] if low else None
+        for entry in self.pending:
+            price = entry[1]
+            if top is not None and top <= price:
+                pop_high()
+                while high and high[-1][1] <= price:
+                    pop_high()
+            push_high(entry)
+            top = price
+            if bottom is not None and bottom >= price:
+                pop_low()
+                while low and low[-1][1] >= price:
+                    pop_low()
+            push_low(entry)
+            bottom = price
+        self.pending.clear()
 
     def span(self, now: int) -> int:
+        self.catch_up()
         horizon = now - self.window_ns
         high, low = self._high, self._low
         while high and high[0][0] < horizon:
@@ -89,13 +111,21 @@ class _RangeWindow:
         return high[0][1] - low[0][1] if high else 0
 
 
+#: A watched level of the absorption detector: ``[traded, (ts, size, shown), ...]``, the sum
+#: of the sizes, then the trades into it oldest first with the size it showed before each (a
+#: list: most levels see one or two trades, and a list is cheaper to make than an object).
+_Level = list[Any]
+
+
 class AbsorptionDetector:
     __slots__ = (
+        "_buys",
         "_cooldown",
         "_min",
+        "_pending",
+        "_prune_in",
         "_range",
-        "_trades",
-        "_watched",
+        "_sells",
         "config",
         "instrument",
         "tracker",
@@ -110,68 +140,101 @@ class AbsorptionDetector:
         self._min = notional_units(instrument, self.config.min_notional)
         self._cooldown = Cooldown(self.config.cooldown_ns)
         self._range = _RangeWindow(self.config.window_ns)
-        #: (aggressor, price) -> trades (ts, size, size shown before it)
-        self._watched: dict[tuple[Side, int], deque[tuple[int, int, int]]] = {}
-        self._trades = 0
+        self._pending = self._range.pending
+        #: Watched levels by price, per aggressor side: buyers hit asks, sellers hit bids.
+        self._buys: dict[int, _Level] = {}
+        self._sells: dict[int, _Level] = {}
+        self._prune_in = _PRUNE_EVERY  # synced trades until the next sweep of stale levels
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
         ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
         price = trade.price
-        self._range.add(ts, price)
-        if not self.tracker.synced:
+        self._pending.append((ts, price))
+        tracker = self.tracker
+        if not tracker.synced:
+            if len(self._pending) >= _PENDING_MAX:
+                self._range.catch_up()
             return
-        key = (trade.side, price)
-        entries = self._watched.get(key)
-        if entries is None:
-            entries = self._watched[key] = deque()
-        book = self.tracker.book
-        shown = book.ask_size(price) if trade.side is Side.BUY else book.bid_size(price)
-        entries.append((ts, trade.size, shown))
-        self._trades += 1
-        if self._trades % _PRUNE_EVERY == 0:
-            horizon = ts - self.config.window_ns
-            self._watched = {k: v for k, v in self._watched.items() if v[-1][0] >= horizon}
+        if trade.side is BUY:
+            watched = self._buys
+            shown = tracker.asks.get(price, 0)
+        else:
+            watched = self._sells
+            shown = tracker.bids.get(price, 0)
+        size = trade.size
+        level = watched.get(price)
+        if level is None:
+            watched[price] = [size, (ts, size, shown)]
+        else:
+            level[0] += size
+            level.append((ts, size, shown))
+        self._prune_in -= 1
+        if not self._prune_in:
+            self._prune(ts)
+
+    def _prune(self, ts: int) -> None:
+        """Forget levels whose last trade left the window; feed the range its pending trades
+        (so the buffer stays short when no span is asked for)."""
+        self._prune_in = _PRUNE_EVERY
+        horizon = ts - self.config.window_ns
+        self._buys = {p: v for p, v in self._buys.items() if v[-1][0] >= horizon}
+        self._sells = {p: v for p, v in self._sells.items() if v[-1][0] >= horizon}
+        self._range.catch_up()
 
     def on_book(self, change: BookChange, out: list[Signal]) -> None:
-        if not self._watched or not self.tracker.synced:
+        if not (self._buys or self._sells) or not self.tracker.synced:
             return
-        self._touched(Side.SELL, change.bids, change.ts, out)  # sellers hit bids
-        self._touched(Side.BUY, change.asks, change.ts, out)
+        if change.bids and self._sells:
+            self._touched(SELL, self._sells, change.bids, change.ts, out)  # sellers hit bids
+        if change.asks and self._buys:
+            self._touched(BUY, self._buys, change.asks, change.ts, out)
 
     def _touched(
-        self, aggressor: Side, levels: list[LevelChange], ts: int, out: list[Signal]
+        self,
+        aggressor: Side,
+        watched: dict[int, _Level],
+        levels: list[LevelChange],
+        ts: int,
+        out: list[Signal],
     ) -> None:
-        watched = self._watched
         for price, _, _ in levels:
-            entries = watched.get((aggressor, price))
-            if entries is not None:
-                self._evaluate((aggressor, price), entries, ts, out)
+            level = watched.get(price)
+            if level is not None:
+                self._evaluate(aggressor, watched, price, level, ts, out)
 
     def _evaluate(
         self,
-        key: tuple[Side, int],
-        entries: deque[tuple[int, int, int]],
+        aggressor: Side,
+        watched: dict[int, _Level],
+        price: int,
+        level: _Level,
         ts: int,
         out: list[Signal],
     ) -> None:
         config = self.config
         horizon = ts - config.window_ns
-        while entries and entries[0][0] < horizon:
-            entries.popleft()
-        if not entries:
-            del self._watched[key]
+        end = 1  # the trades before ``end`` left the window: dropped in one slice
+        count = len(level)
+        while end < count and level[end][0] < horizon:
+            level[0] -= level[end][1]
+            end += 1
+        if end == count:
+            del watched[price]
             return
-        aggressor, price = key
-        traded = sum(size for _, size, _ in entries)
+        if end > 1:
+            del level[1:end]
+        traded = level[0]
         if traded * price < self._min:
             return
         shown = _shown(self.tracker, aggressor, price)
-        refill = traded + shown - entries[0][2]
+        first_ts, _, first_shown = level[1]
+        refill = traded + shown - first_shown
         if not shown or refill < config.min_refill * traded:
             return
         span = self._range.span(ts)
         if span >= config.move_ticks * self.instrument.tick_size:
             return
+        key = (aggressor, price)
         if not self._cooldown.ready(key, ts):
             return
         self._cooldown.mark(key, ts)
@@ -193,10 +256,10 @@ class AbsorptionDetector:
                 ),
                 f"{book_side_word(passive)} at {price_text(inst, price)} absorbed "
                 f"{size_text(inst, traded)} ({quote:,.0f} {inst.quote}) of "
-                f"{aggressor.name.lower()} aggression in {(ts - entries[0][0]) / 1e9:.1f} s, "
+                f"{aggressor.name.lower()} aggression in {(ts - first_ts) / 1e9:.1f} s, "
                 f"refilled {size_text(inst, refill)}, still showing {size_text(inst, shown)}, "
                 f"price range {span // inst.tick_size} ticks",
-                entries[0][0],
+                first_ts,
             )
         )
 
@@ -233,7 +296,17 @@ class _Watch:
 
 
 class IcebergDetector:
-    __slots__ = ("_cooldown", "_min", "_trades", "_watched", "config", "instrument", "tracker")
+    __slots__ = (
+        "_buys",
+        "_cooldown",
+        "_min",
+        "_sells",
+        "_trades",
+        "_window_ns",
+        "config",
+        "instrument",
+        "tracker",
+    )
 
     def __init__(
         self, instrument: Instrument, tracker: BookTracker, config: IcebergConfig | None = None
@@ -241,58 +314,72 @@ class IcebergDetector:
         self.instrument = instrument
         self.tracker = tracker
         self.config = config or IcebergConfig()
+        self._window_ns = self.config.window_ns
         self._min = notional_units(instrument, self.config.min_notional)
         self._cooldown = Cooldown(self.config.cooldown_ns)
-        self._watched: dict[tuple[Side, int], _Watch] = {}
+        #: Watched levels by price, per aggressor side: buyers hit asks, sellers hit bids.
+        self._buys: dict[int, _Watch] = {}
+        self._sells: dict[int, _Watch] = {}
         self._trades = 0
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        if not self.tracker.synced:
+        tracker = self.tracker
+        if not tracker.synced:
             return
         ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        key = (trade.side, trade.price)
-        watch = self._watched.get(key)
-        if watch is None or ts - watch.last_ts > self.config.window_ns:
-            shown = _shown(self.tracker, trade.side, trade.price)
+        price = trade.price
+        buy = trade.side is BUY
+        watched = self._buys if buy else self._sells
+        watch = watched.get(price)
+        if watch is None or ts - watch.last_ts > self._window_ns:
+            shown = (tracker.asks if buy else tracker.bids).get(price, 0)
             if not shown:
                 return
-            watch = self._watched[key] = _Watch(ts, shown)
+            watch = watched[price] = _Watch(ts, shown)
         watch.traded += trade.size
         watch.fills += 1
         watch.last_ts = ts
         self._trades += 1
-        if self._trades % _PRUNE_EVERY == 0:
-            horizon = ts - self.config.window_ns
-            self._watched = {k: w for k, w in self._watched.items() if w.last_ts >= horizon}
+        if not self._trades % _PRUNE_EVERY:
+            horizon = ts - self._window_ns
+            self._buys = {p: w for p, w in self._buys.items() if w.last_ts >= horizon}
+            self._sells = {p: w for p, w in self._sells.items() if w.last_ts >= horizon}
 
     def on_book(self, change: BookChange, out: list[Signal]) -> None:
-        if not self._watched or not self.tracker.synced:
+        if not (self._buys or self._sells) or not self.tracker.synced:
             return
-        self._touched(Side.SELL, change.bids, change.ts, out)
-        self._touched(Side.BUY, change.asks, change.ts, out)
+        if change.bids and self._sells:
+            self._touched(SELL, self._sells, change.bids, change.ts, out)
+        if change.asks and self._buys:
+            self._touched(BUY, self._buys, change.asks, change.ts, out)
 
     def _touched(
-        self, aggressor: Side, levels: list[LevelChange], ts: int, out: list[Signal]
+        self,
+        aggressor: Side,
+        watched: dict[int, _Watch],
+        levels: list[LevelChange],
+        ts: int,
+        out: list[Signal],
     ) -> None:
         for price, _, new in levels:
-            key = (aggressor, price)
-            watch = self._watched.get(key)
+            watch = watched.get(price)
             if watch is None:
                 continue
             if not new:  # the level is gone: whatever it was, it did not refill
-                del self._watched[key]
+                del watched[price]
                 continue
-            self._evaluate(key, watch, new, ts, out)
-            watch.max_shown = max(watch.max_shown, new)
+            self._evaluate(aggressor, price, watch, new, ts, out)
+            if new > watch.max_shown:
+                watch.max_shown = new
 
     def _evaluate(
-        self, key: tuple[Side, int], watch: _Watch, shown: int, ts: int, out: list[Signal]
+        self, aggressor: Side, price: int, watch: _Watch, shown: int, ts: int, out: list[Signal]
     ) -> None:
         config = self.config
-        aggressor, price = key
         if watch.fills < config.min_fills or watch.traded * price < self._min:
             return
         ratio = watch.traded / watch.max_shown
+        key = (aggressor, price)
         if ratio <= config.ratio or not self._cooldown.ready(key, ts):
             return
         self._cooldown.mark(key, ts)

@@ -7,6 +7,7 @@ import enum
 import msgspec
 
 from orderscope.fixed import POW10, format_fixed
+from orderscope.flow.base import BUY
 from orderscope.model import Instrument, Side
 
 
@@ -74,7 +75,7 @@ def side_word(side: Side | None) -> str:
 
 
 def book_side_word(side: Side) -> str:
-    return "bid" if side is Side.BUY else "ask"
+    return "bid" if side is BUY else "ask"
 
 
 class Cooldown:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orderscope.flow.base import BUY, SELL
 from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
 from orderscope.flow.signals.record import (
     Cooldown,
@@ -57,7 +58,7 @@ class _Order:
 
 
 class LargeOrderDetector:
-    __slots__ = ("_cooldown", "_min", "_orders", "config", "instrument", "tracker")
+    __slots__ = ("_asks", "_bids", "_cooldown", "_min", "config", "instrument", "tracker")
 
     def __init__(
         self, instrument: Instrument, tracker: BookTracker, config: LargeOrderConfig | None = None
@@ -67,14 +68,15 @@ class LargeOrderDetector:
         self.config = config or LargeOrderConfig()
         self._min = notional_units(instrument, self.config.min_notional)
         self._cooldown = Cooldown(self.config.cooldown_ns)
-        self._orders: dict[tuple[Side, int], _Order] = {}  # (book side, price)
+        #: Watched large orders by price, per book side.
+        self._bids: dict[int, _Order] = {}
+        self._asks: dict[int, _Order] = {}
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        if self._orders:
-            # A buy aggressor fills asks (SELL side of the book), a sell fills bids.
-            order = self._orders.get(
-                (Side.SELL if trade.side is Side.BUY else Side.BUY, trade.price)
-            )
+        # A buy aggressor fills asks, a sell fills bids.
+        orders = self._asks if trade.side is BUY else self._bids
+        if orders:
+            order = orders.get(trade.price)
             if order is not None:
                 order.traded += trade.size
 
@@ -82,27 +84,37 @@ class LargeOrderDetector:
         if change.resync or not self.tracker.synced:
             return  # a resync's differences are not orders
         if change.bids:
-            self._side(Side.BUY, change.bids, change, out)
+            self._side(BUY, self._bids, change.bids, change, out)
         if change.asks:
-            self._side(Side.SELL, change.asks, change, out)
+            self._side(SELL, self._asks, change.asks, change, out)
 
     def _side(
-        self, side: Side, levels: list[LevelChange], change: BookChange, out: list[Signal]
+        self,
+        side: Side,
+        orders: dict[int, _Order],
+        levels: list[LevelChange],
+        change: BookChange,
+        out: list[Signal],
     ) -> None:
         minimum = self._min
-        orders = self._orders
         for price, old, new in levels:
             if new > old:
                 if (new - old) * price >= minimum:
-                    self._placed(side, price, new - old, change, out)
+                    self._placed(side, orders, price, new - old, change, out)
             elif orders:
-                order = orders.get((side, price))
+                order = orders.get(price)
                 if order is not None:
                     order.removed += old - new
-                    self._maybe_pulled(side, price, order, new, change.ts, out)
+                    self._maybe_pulled(side, orders, price, order, new, change.ts, out)
 
     def _placed(
-        self, side: Side, price: int, added: int, change: BookChange, out: list[Signal]
+        self,
+        side: Side,
+        orders: dict[int, _Order],
+        price: int,
+        added: int,
+        change: BookChange,
+        out: list[Signal],
     ) -> None:
         config = self.config
         mid2 = change.bid + change.ask
@@ -114,16 +126,16 @@ class LargeOrderDetector:
             return
         bid_depth, ask_depth = self.tracker.top_sizes(config.reference_levels)
         bid_levels, ask_levels = self.tracker.book.depth()
-        depth, count = (bid_depth, bid_levels) if side is Side.BUY else (ask_depth, ask_levels)
+        depth, count = (bid_depth, bid_levels) if side is BUY else (ask_depth, ask_levels)
         count = min(count, config.reference_levels)
         # The level's own growth is part of the book now: compare with the others.
         reference = (depth - added) / (count - 1) if count > 1 else 0.0
         if added < config.size_multiple * reference:
             return
         ts = change.ts
-        key = (side, price)
-        self._orders[key] = _Order(ts, added)
+        orders[price] = _Order(ts, added)
         self._expire(ts)
+        key = (side, price)
         if not self._cooldown.ready(key, ts):
             return
         self._cooldown.mark(key, ts)
@@ -148,17 +160,24 @@ class LargeOrderDetector:
         )
 
     def _maybe_pulled(
-        self, side: Side, price: int, order: _Order, new: int, ts: int, out: list[Signal]
+        self,
+        side: Side,
+        orders: dict[int, _Order],
+        price: int,
+        order: _Order,
+        new: int,
+        ts: int,
+        out: list[Signal],
     ) -> None:
         config = self.config
         if ts - order.ts > config.pull_window_ns:
-            del self._orders[(side, price)]
+            del orders[price]
             return
         if order.removed < config.pull_fraction * order.size:
             if not new:
-                del self._orders[(side, price)]
+                del orders[price]
             return
-        del self._orders[(side, price)]
+        del orders[price]
         # Decreases explained by trades at the level are fills, not a pull.
         if order.traded > config.max_traded_fraction * order.size:
             return
@@ -186,6 +205,10 @@ class LargeOrderDetector:
         )
 
     def _expire(self, ts: int) -> None:
-        if len(self._orders) > 256:
+        """Forget orders older than the pull window once there are many. In place: the
+        update being read goes on with the same dicts."""
+        if len(self._bids) + len(self._asks) > 256:
             horizon = ts - self.config.pull_window_ns
-            self._orders = {k: o for k, o in self._orders.items() if o.ts >= horizon}
+            for orders in (self._bids, self._asks):
+                for price in [p for p, o in orders.items() if o.ts < horizon]:
+                    del orders[price]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orderscope.flow.base import BUY
 from orderscope.flow.book_tracker import BookTracker
 from orderscope.flow.signals.record import (
     Cooldown,
@@ -55,6 +56,7 @@ class SweepDetector:
         "_side",
         "_size",
         "_start",
+        "_window_ns",
         "config",
         "instrument",
         "tracker",
@@ -66,42 +68,56 @@ class SweepDetector:
         self.instrument = instrument
         self.tracker = tracker
         self.config = config or SweepConfig()
+        self._window_ns = self.config.window_ns
         self._min_notional = notional_units(instrument, self.config.min_notional)
         self._cooldown = Cooldown(self.config.cooldown_ns)
         self._side: Side | None = None
         self._start = 0
         self._extreme = self._first = 0
-        self._size = self._notional = 0
+        self._size = 0
+        self._notional: int | None = None
         self._fired = False
+        #: Distinct traded prices of the burst; None while it has one (most bursts do), when
+        #: ``_extreme`` and ``_fired`` are not read yet.
         self._prices: set[int] | None = None
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
         ts = trade.exch_ns or trade.recv_ns
         side = trade.side
-        price = trade.price
-        if side is not self._side or ts - self._start > self.config.window_ns:
+        if side is not self._side or ts - self._start > self._window_ns:
+            # Most bursts are one print: the notional is summed only if another trade joins
+            # (``_notional`` is None until then).
             self._side = side
             self._start = ts
-            self._extreme = self._first = price
-            self._fired = False
-            self._prices = None  # made on the second price: most bursts are one print
+            self._first = trade.price
             self._size = trade.size
-            self._notional = price * trade.size
+            self._notional = None
+            self._prices = None
             return
-        self._size += trade.size
-        self._notional += price * trade.size
-        if self._prices is None:
+        price = trade.price
+        size = trade.size
+        notional = self._notional
+        if notional is None:
+            notional = self._first * self._size
+        self._size += size
+        notional = self._notional = notional + price * size
+        prices = self._prices
+        if prices is None:
             if price == self._first:
                 return
-            self._prices = {self._first}
-        self._prices.add(price)
-        if (price > self._extreme) if side is Side.BUY else (price < self._extreme):
+            prices = self._prices = {self._first}
+            self._extreme = self._first
+            self._fired = False
+        prices.add(price)
+        if (price > self._extreme) if side is BUY else (price < self._extreme):
             self._extreme = price
-        if self._fired:
-            return
+        if not self._fired:
+            self._evaluate(side, ts, notional, out)
+
+    def _evaluate(self, side: Side, ts: int, notional: int, out: list[Signal]) -> None:
         levels = self._levels(side)
         config = self.config
-        if levels < config.min_levels or self._notional < self._min_notional:
+        if levels < config.min_levels or notional < self._min_notional:
             return
         self._fired = True  # one signal per burst, even when the cool-down holds it back
         if not self._cooldown.ready(side, ts):
@@ -118,10 +134,10 @@ class SweepDetector:
                 self._extreme,
                 self._size,
                 scaled(levels, config.min_levels, config.full_levels),
-                f"{side_word(side)} sweep through {levels} {'ask' if side is Side.BUY else 'bid'} "
+                f"{side_word(side)} sweep through {levels} {'ask' if side is BUY else 'bid'} "
                 f"levels, {price_text(inst, self._first)} -> {price_text(inst, self._extreme)}: "
                 f"{size_text(inst, self._size)} "
-                f"({quote_amount(inst, self._notional):,.0f} {inst.quote}) in "
+                f"({quote_amount(inst, notional):,.0f} {inst.quote}) in "
                 f"{(ts - self._start) / 1e6:.1f} ms",
                 self._start,
             )
@@ -129,12 +145,17 @@ class SweepDetector:
 
     def _levels(self, side: Side) -> int:
         """Distinct traded prices plus the book levels between them that had no print."""
-        assert self._prices is not None
-        if not self.tracker.synced:
-            return len(self._prices)
-        book = self.tracker.book
-        low, high = sorted((self._first, self._extreme))
-        is_buy = side is Side.BUY
-        shown = book.ask_size if is_buy else book.bid_size
-        between = book.levels_between(not is_buy, low, high)
-        return between + sum(1 for p in self._prices if not shown(p))
+        prices = self._prices
+        assert prices is not None
+        tracker = self.tracker
+        if not tracker.synced:
+            return len(prices)
+        # A buy burst's extreme is its highest price, a sell burst's its lowest.
+        if side is BUY:
+            between = tracker.book.levels_between(False, self._first, self._extreme)
+            shown = tracker.asks
+        else:
+            between = tracker.book.levels_between(True, self._extreme, self._first)
+            shown = tracker.bids
+        # prices the opposite side does not show (any more): map/filter run in C
+        return between + len(prices) - len(list(filter(None, map(shown.get, prices))))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from orderscope.errors import ConfigError
+from orderscope.flow.base import BUY, SELL
 from orderscope.flow.signals.record import (
     Cooldown,
     Signal,
@@ -39,45 +41,124 @@ class BlockTradeConfig:
 
 
 class BlockTradeDetector:
-    __slots__ = ("_fired", "_key", "_min", "_notional", "_size", "config", "instrument")
+    __slots__ = (
+        "_fired",
+        "_min",
+        "_notional",
+        "_side",
+        "_size",
+        "_ts",
+        "config",
+        "instrument",
+    )
 
     def __init__(self, instrument: Instrument, config: BlockTradeConfig | None = None) -> None:
         self.instrument = instrument
         self.config = config or BlockTradeConfig()
         self._min = notional_units(instrument, self.config.min_notional)
-        self._key: tuple[int, Side] | None = None
+        # The taker order being summed: its fills share the event time and the side.
+        self._ts: int | None = None
+        self._side: Side | None = None
         self._size = self._notional = 0
         self._fired = False
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
         ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        key = (ts, trade.side)
-        if key != self._key:
-            self._key = key
-            self._size = self._notional = 0
+        side = trade.side
+        size = trade.size
+        if ts == self._ts and side is self._side:
+            if self._fired:  # one signal per order: the rest of its fills change nothing
+                return
+            size = self._size = self._size + size
+            notional = self._notional = self._notional + trade.price * trade.size
+        else:
+            self._ts = ts
+            self._side = side
             self._fired = False
-        self._size += trade.size
-        self._notional += trade.price * trade.size
-        if self._fired or self._notional < self._min:
+            self._size = size
+            notional = self._notional = trade.price * size
+        if notional < self._min:
             return
         self._fired = True
         inst = self.instrument
-        quote = quote_amount(inst, self._notional)
+        quote = quote_amount(inst, notional)
         out.append(
             Signal(
                 ts,
                 inst.venue,
                 inst.symbol,
                 SignalKind.BLOCK_TRADE,
-                trade.side,
+                side,
                 trade.price,
-                self._size,
+                size,
                 scaled(quote, self.config.min_notional, self.config.full_notional),
-                f"block {side_word(trade.side)} of {size_text(inst, self._size)} "
+                f"block {side_word(side)} of {size_text(inst, size)} "
                 f"({quote:,.0f} {inst.quote}) at {price_text(inst, trade.price)}",
                 ts,
             )
         )
+
+
+class TradeWindow:
+    """The trades of the last ``window_ns`` of event time, for the momentum and small-trade
+    burst detectors (the engine gives both one window when their ``window_ns`` agree, so each
+    trade is added and expired once).
+
+    ``entries`` holds ``(ts, price, bought, sold, small, small_size, small_buys)`` per trade
+    in arrival order, where the last five are running totals up to and including that trade:
+    aggressor volume bought and sold, and the count, volume and buys of small trades (notional
+    below ``small_max``, in price x size units; 0 counts none). A figure over the window is
+    the newest total minus the total of the last trade that left it (``base``), so a trade
+    leaving costs one ``popleft``. A trade leaves when its time is before the newest trade's
+    time minus ``window_ns``, checked from the oldest and stopping at the first that stays (so
+    a late trade behind a newer one stays until the newer leaves)."""
+
+    __slots__ = (
+        "base",
+        "bought",
+        "entries",
+        "small",
+        "small_buys",
+        "small_max",
+        "small_size",
+        "sold",
+        "window_ns",
+    )
+
+    def __init__(self, window_ns: int, small_max: int = 0) -> None:
+        self.window_ns = window_ns
+        self.small_max = small_max
+        self.entries: deque[tuple[int, int, int, int, int, int, int]] = deque()
+        self.bought = self.sold = self.small = self.small_size = self.small_buys = 0
+        self.base: tuple[int, int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0, 0)
+
+    def add(self, trade: Trade) -> None:
+        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
+        price = trade.price
+        size = trade.size
+        small = price * size < self.small_max and size
+        if trade.side is BUY:
+            self.bought += size
+            if small:
+                self.small += 1
+                self.small_size += size
+                self.small_buys += 1
+        else:
+            self.sold += size
+            if small:
+                self.small += 1
+                self.small_size += size
+        entries = self.entries
+        entries.append(
+            (ts, price, self.bought, self.sold, self.small, self.small_size, self.small_buys)
+        )
+        horizon = ts - self.window_ns
+        if entries[0][0] < horizon:
+            popleft = entries.popleft
+            base = popleft()
+            while entries[0][0] < horizon:
+                base = popleft()
+            self.base = base
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,46 +180,70 @@ class MomentumBurstConfig:
 
 
 class MomentumBurstDetector:
-    __slots__ = ("_buy", "_cooldown", "_sell", "_window", "config", "instrument")
+    """Reads its ``TradeWindow``: the move is the newest price against the oldest one still
+    in the window, the aggression the window's bought and sold volumes (read only once the
+    price moved far enough)."""
 
-    def __init__(self, instrument: Instrument, config: MomentumBurstConfig | None = None) -> None:
+    __slots__ = (
+        "_cooldown",
+        "_feeds",
+        "_min_bps",
+        "_min_trades",
+        "config",
+        "instrument",
+        "window",
+    )
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        config: MomentumBurstConfig | None = None,
+        window: TradeWindow | None = None,
+        feed: bool = True,
+    ) -> None:
+        """``window``: a window to share with another detector (by default the detector has
+        its own); ``feed``: whether ``on_trade`` adds each trade to it (exactly one of the
+        detectors sharing a window feeds it, and it sees each trade first)."""
         self.instrument = instrument
         self.config = config or MomentumBurstConfig()
-        self._window: deque[tuple[int, int, int, Side]] = deque()  # ts, price, size, side
-        self._buy = self._sell = 0
+        self._feeds = feed or window is None
+        self.window = window or TradeWindow(self.config.window_ns)
+        if self.window.window_ns != self.config.window_ns:
+            raise ConfigError("the shared window must span the detector's window_ns")
+        self._min_trades = self.config.min_trades
+        self._min_bps = self.config.min_move_bps
         self._cooldown = Cooldown(self.config.cooldown_ns)
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        window = self._window
-        window.append((ts, trade.price, trade.size, trade.side))
-        if trade.side is Side.BUY:
-            self._buy += trade.size
-        else:
-            self._sell += trade.size
-        horizon = ts - self.config.window_ns
-        while window[0][0] < horizon:
-            _, _, size, side = window.popleft()
-            if side is Side.BUY:
-                self._buy -= size
-            else:
-                self._sell -= size
-        config = self.config
-        if len(window) < config.min_trades:
+        if self._feeds:
+            self.window.add(trade)
+        entries = self.window.entries
+        if len(entries) < self._min_trades:
             return
-        first_ts, first, _, _ = window[0]
+        first = entries[0][1]
         move = trade.price - first
         if not move or not first:
             return
         bps = abs(move) * 10_000 / first
-        if bps < config.min_move_bps:
-            return
-        side = Side.BUY if move > 0 else Side.SELL
-        along = self._buy if side is Side.BUY else self._sell
-        share = along / (self._buy + self._sell)
+        if bps >= self._min_bps:
+            self._moved(trade, move, bps, out)
+
+    def _moved(self, trade: Trade, move: int, bps: float, out: list[Signal]) -> None:
+        """The price moved far enough: check the aggression, the cool-down, and report."""
+        config = self.config
+        window = self.window
+        base = window.base
+        bought = window.bought - base[2]
+        sold = window.sold - base[3]
+        side = BUY if move > 0 else SELL
+        along = bought if side is BUY else sold
+        share = along / (bought + sold)
+        ts = trade.exch_ns or trade.recv_ns
         if share < config.min_share or not self._cooldown.ready(side, ts):
             return
         self._cooldown.mark(side, ts)
+        entries = window.entries
+        first_ts, first = entries[0][0], entries[0][1]
         inst = self.instrument
         confidence = min(
             scaled(bps, config.min_move_bps, config.full_move_bps),
@@ -156,7 +261,7 @@ class MomentumBurstDetector:
                 confidence,
                 f"momentum {'up' if move > 0 else 'down'} {bps:.1f} bps "
                 f"({price_text(inst, first)} -> {price_text(inst, trade.price)}) in "
-                f"{(ts - first_ts) / 1e6:.0f} ms over {len(window)} trades, "
+                f"{(ts - first_ts) / 1e6:.0f} ms over {len(entries)} trades, "
                 f"{share:.0%} {side_word(side)} aggression",
                 first_ts,
             )
@@ -183,56 +288,70 @@ class SmallTradeBurstConfig:
 
 
 class SmallTradeBurstDetector:
+    """Reads its ``TradeWindow`` (which counts trades below ``max_notional`` as small). The
+    cool-down is one deadline, checked before the window's length is."""
+
     __slots__ = (
-        "_cooldown",
-        "_max",
-        "_small",
-        "_small_buys",
-        "_small_size",
-        "_window",
+        "_feeds",
+        "_min_count",
+        "_min_share",
+        "_quiet_until",
         "config",
         "instrument",
+        "window",
     )
 
-    def __init__(self, instrument: Instrument, config: SmallTradeBurstConfig | None = None) -> None:
+    def __init__(
+        self,
+        instrument: Instrument,
+        config: SmallTradeBurstConfig | None = None,
+        window: TradeWindow | None = None,
+        feed: bool = True,
+    ) -> None:
+        """``window``, ``feed``: as for ``MomentumBurstDetector``; the window must count small
+        trades by this detector's ``max_notional`` (``small_max(instrument, config)``)."""
         self.instrument = instrument
         self.config = config or SmallTradeBurstConfig()
-        self._max = notional_units(instrument, self.config.max_notional)
-        self._window: deque[tuple[int, int, bool]] = deque()  # ts, small size or 0, buy
-        self._small = self._small_buys = self._small_size = 0
-        self._cooldown = Cooldown(self.config.cooldown_ns)
+        self._feeds = feed or window is None
+        self.window = window or TradeWindow(
+            self.config.window_ns, small_max(instrument, self.config)
+        )
+        if self.window.window_ns != self.config.window_ns or self.window.small_max != small_max(
+            instrument, self.config
+        ):
+            raise ConfigError("the shared window must match the detector's window and size class")
+        self._min_count = self.config.min_count
+        self._min_share = self.config.min_share
+        #: No signal before this event time (one per ``cooldown_ns``); None: none yet.
+        self._quiet_until: int | None = None
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        small = trade.size if trade.price * trade.size < self._max else 0
-        is_buy = trade.side is Side.BUY
-        window = self._window
-        window.append((ts, small, is_buy))
-        if small:
-            self._small += 1
-            self._small_size += small
-            self._small_buys += is_buy
-        horizon = ts - self.config.window_ns
-        while window[0][0] < horizon:
-            _, size, buy = window.popleft()
-            if size:
-                self._small -= 1
-                self._small_size -= size
-                self._small_buys -= buy
+        window = self.window
+        if self._feeds:
+            window.add(trade)
+        count = window.small - window.base[4]
+        if count < self._min_count:
+            return
+        ts = trade.exch_ns or trade.recv_ns
+        if (
+            self._quiet_until is None or ts >= self._quiet_until
+        ) and count >= self._min_share * len(window.entries):
+            self._burst(trade, ts, count, out)
+
+    def _burst(self, trade: Trade, ts: int, count: int, out: list[Signal]) -> None:
+        self._quiet_until = ts + self.config.cooldown_ns
         config = self.config
-        count = self._small
-        if count < config.min_count or count < config.min_share * len(window):
-            return
-        if not self._cooldown.ready(None, ts):
-            return
-        self._cooldown.mark(None, ts)
-        buys = self._small_buys / count
+        window = self.window
+        base = window.base
+        small_size = window.small_size - base[5]
+        buys = (window.small_buys - base[6]) / count
         side = None
         if buys >= config.side_share:
-            side = Side.BUY
+            side = BUY
         elif 1 - buys >= config.side_share:
-            side = Side.SELL
+            side = SELL
         inst = self.instrument
+        start = window.entries[0][0]
         out.append(
             Signal(
                 ts,
@@ -241,11 +360,16 @@ class SmallTradeBurstDetector:
                 SignalKind.SMALL_TRADE_BURST,
                 side,
                 trade.price,
-                self._small_size,
+                small_size,
                 scaled(count, config.min_count, config.full_count),
                 f"{count} small trades (< {config.max_notional:,.0f} {inst.quote}) in "
-                f"{(ts - window[0][0]) / 1e6:.0f} ms, {buys:.0%} buys, "
-                f"{size_text(inst, self._small_size)} in all",
-                window[0][0],
+                f"{(ts - start) / 1e6:.0f} ms, {buys:.0%} buys, "
+                f"{size_text(inst, small_size)} in all",
+                start,
             )
         )
+
+
+def small_max(instrument: Instrument, config: SmallTradeBurstConfig) -> int:
+    """The small-trade bound of ``config`` in price x size units."""
+    return notional_units(instrument, config.max_notional)
