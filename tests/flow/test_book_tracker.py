@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from orderscope.flow.book_tracker import BookTracker, event_time
 from orderscope.model import BookState, BookStatus
 from tests.flow.builders import INST, T0, delta, px, qty, snap
@@ -49,3 +51,34 @@ def test_status_and_event_time() -> None:
     assert tracker.apply(snap(1, [(100, 1)], [(101, 1)])).resync
     assert event_time(BookStatus("test", INST.symbol, 0, 7, BookState.SYNCED, "")) == 7
     assert tracker.top_sizes(5) == (qty(1), qty(1))
+
+
+def _top(tracker: BookTracker, levels: int) -> tuple[int, int]:
+    book = tracker.book
+    return sum(s for _, s in book.bids(levels)) if levels else 0, (
+        sum(s for _, s in book.asks(levels)) if levels else 0
+    )
+
+
+def test_top_sizes_stay_right_across_updates_that_keep_or_change_the_best_levels() -> None:
+    """The cached sums survive deltas beyond the best levels and no others: random deltas
+    near and far from the touch, deletes, quote moves, thin books and a depth limit."""
+    rng = random.Random(5)
+    kept = 0
+    for max_depth in (None, 12, 3):
+        tracker = BookTracker(INST, max_depth=max_depth)
+        tracker.apply(
+            snap(0, [(100 - i, 1 + i) for i in range(8)], [(101 + i, 1) for i in range(8)])
+        )
+        for step in range(3_000):
+            levels = rng.choice((0, 1, 5, 10))
+            before = tracker._top_sizes
+            assert tracker.top_sizes(levels) == _top(tracker, levels), (max_depth, step)
+            kept += before is not None and before is tracker._top_sizes
+            bid = tracker.book.best_bid()
+            mid = bid[0] / 100 if bid else 100
+            bids = [(mid - rng.randrange(0, 20), rng.choice((0, 0.5, 2))) for _ in range(3)]
+            asks = [(mid + 1 + rng.randrange(0, 20), rng.choice((0, 0.5, 2))) for _ in range(3)]
+            side = rng.randrange(3)
+            tracker.apply(delta(step, bids=bids if side != 1 else [], asks=asks if side else []))
+    assert kept > 1_000  # the cache was used, not only rebuilt

@@ -17,6 +17,7 @@ diff is one atomic update; its levels never existed in any intermediate state).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from operator import itemgetter
 
 import msgspec
 
@@ -33,6 +34,9 @@ from orderscope.model import (
 
 #: (price, size before, size after) of one level, scaled ints.
 LevelChange = tuple[int, int, int]
+
+
+_price = itemgetter(0)
 
 
 def event_time(event: Event) -> int:
@@ -108,6 +112,8 @@ class TrackedBook(L2Book):
 def _side_changes(
     before: dict[int, int], after: dict[int, int], trimmed: list[Level], restated: bool
 ) -> list[LevelChange]:
+    if not before and not trimmed:  # a delta of the other side only (one-level feeds)
+        return []
     changes = [(p, old, after.get(p, 0)) for p, old in before.items()]
     if not restated:
         changes = [c for c in changes if c[1] != c[2]]
@@ -140,9 +146,12 @@ class BookTracker:
         bid_sizes = book._bid_sizes
         ask_sizes = book._ask_sizes
         prev_bid, prev_bid_size, prev_ask, prev_ask_size = book.top()
-        self._top_sizes = None
+        cached = self._top_sizes
+        depth = cached[0] if cached is not None else 0
+        nth_bid, nth_ask = _nth(book, depth) if cached is not None else (None, None)
         book.trimmed_bids = book.trimmed_asks = []
         if type(event) is BookSnapshot:
+            self._top_sizes = None
             old_bids = dict(bid_sizes)
             old_asks = dict(ask_sizes)
             for price, _ in event.bids:
@@ -159,6 +168,8 @@ class BookTracker:
             old_asks = {p: ask_sizes.get(p, 0) for p, _ in event.asks}
             book.apply_delta(event.bids, event.asks, event.last_sequence)
             snapshot = resync = False
+            if cached is not None and not _top_unchanged(book, depth, event, nth_bid, nth_ask):
+                self._top_sizes = None
         bid, bid_size, ask, ask_size = book.top()
         self.bids = bid_sizes = book._bid_sizes
         self.asks = ask_sizes = book._ask_sizes
@@ -179,8 +190,9 @@ class BookTracker:
         )
 
     def top_sizes(self, levels: int) -> tuple[int, int]:
-        """Total resting size of the best ``levels`` bids and asks (cached until the next
-        update, since several analytics ask for the same figure)."""
+        """Total resting size of the best ``levels`` bids and asks (cached, since several
+        analytics ask for the same figure after every update, until an update changes a
+        level among the best ``levels`` of a side, before or after it)."""
         cached = self._top_sizes
         if cached is not None and cached[0] == levels:
             return cached[1], cached[2]
@@ -193,3 +205,35 @@ class BookTracker:
         asks = sum([ask_sizes[p] for p in ask_prices[:levels]]) if levels else 0
         self._top_sizes = (levels, bids, asks)
         return bids, asks
+
+
+def _nth(book: TrackedBook, depth: int) -> tuple[int | None, int | None]:
+    """The ``depth``-th best bid and ask prices (None: the side has fewer levels)."""
+    bid_prices, ask_prices = book._bid_prices, book._ask_prices
+    return (
+        bid_prices[-depth] if 0 < depth <= len(bid_prices) else None,
+        ask_prices[depth - 1] if 0 < depth <= len(ask_prices) else None,
+    )
+
+
+def _top_unchanged(
+    book: TrackedBook, depth: int, delta: BookDelta, nth_bid: int | None, nth_ask: int | None
+) -> bool:
+    """Whether a delta left the best ``depth`` levels of both sides as they were: every price
+    it names lies beyond the ``depth``-th best level, both before and after it (a level that
+    left the best, or entered them, or changed among them, lies within one of the two). The
+    depth limit only trims levels beyond ``depth`` when the book keeps more than that."""
+    if not depth:
+        return True
+    after_bid, after_ask = _nth(book, depth)
+    if delta.bids:
+        if nth_bid is None or after_bid is None:
+            return False
+        if max(map(_price, delta.bids)) >= min(nth_bid, after_bid):
+            return False
+    if delta.asks:
+        if nth_ask is None or after_ask is None:
+            return False
+        if min(map(_price, delta.asks)) <= max(nth_ask, after_ask):
+            return False
+    return True

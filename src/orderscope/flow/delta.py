@@ -184,20 +184,24 @@ class CumulativeDelta:
         self.params = params
         self._tf = params.timeframe_ns
         self.cells: BarCells = {}
-        self._key = -1
+        # The bar the last trade went to and its time range: a trade inside it needs no
+        # division (the range starts empty, so the first trade finds its bar).
         self._cell: list[int] = []
+        self._start = self._end = 0
         self.cvd = 0  # running, over everything fed so far
 
     def update(self, trade: Trade) -> None:
         price = trade.price
-        key = (trade.exch_ns or trade.recv_ns) // self._tf
+        ts = trade.exch_ns or trade.recv_ns
         cell = self._cell
-        if key != self._key:
+        if ts < self._start or ts >= self._end:
+            key = ts // self._tf
             found = self.cells.get(key)
             if found is None:
                 found = self.cells[key] = [0, 0, 0, price, price, price]
             cell = self._cell = found
-            self._key = key
+            self._start = start = key * self._tf
+            self._end = start + self._tf
         if trade.side is BUY:
             cell[0] += trade.size
             self.cvd += trade.size

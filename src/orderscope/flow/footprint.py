@@ -213,9 +213,9 @@ class Footprint:
         buy = trade.side is BUY
         bar = self._open
         if self._time:
-            key = ts // self._length
-            if key != self._open_key or bar is None:
-                bar = self._time_bar(key, price, size if buy else -size)
+            # a trade inside the open bar's time range needs no division
+            if bar is None or ts < bar.start_ns or ts >= bar.end_ns:
+                bar = self._time_bar(ts // self._length, price, size if buy else -size)
         elif bar is None or (bar.volume if self._by_volume else bar.trades) >= self._length:
             bar = self._next_bar(ts, price, size if buy else -size)
         else:

@@ -129,21 +129,23 @@ class Vwap:
         self._tf = params.timeframe_ns
         self._anchor = params.anchor_ns if params.anchor_ns is not None else -(2**63)
         self.sums: BarSums = {}
-        self._key = -1
+        # The bar the last trade went to and its time range (see CumulativeDelta).
         self._cell: list[int] = []
+        self._start = self._end = 0
 
     def update(self, trade: Trade) -> None:
         ts = trade.exch_ns or trade.recv_ns
         if ts < self._anchor:
             return
-        key = ts // self._tf
         cell = self._cell
-        if key != self._key:
+        if ts < self._start or ts >= self._end:
+            key = ts // self._tf
             found = self.sums.get(key)
             if found is None:
                 found = self.sums[key] = [0, 0, 0]
             cell = self._cell = found
-            self._key = key
+            self._start = start = key * self._tf
+            self._end = start + self._tf
         size = trade.size
         pv = trade.price * size
         cell[0] += size
