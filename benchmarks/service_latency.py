@@ -72,9 +72,12 @@ class TimedBinance(BinanceEmulator):
 
     async def _timed_writer(self, client: Client) -> None:
         while True:
-            frame = await client.queue.get()
-            if frame is None or client.ws.closed:
+            _queued_ns, frame = await client.queue.get()
+            if client.ws.closed:
                 return
+            if isinstance(frame, bytes):
+                await client.ws.send_bytes(frame)
+                continue
             await client.ws.send_str(frame)
             self.frames += 1
             if "@aggTrade" in frame[:40]:
