@@ -49,6 +49,8 @@ from orderscope.venues import venue_class
 from orderscope.venues.base import Connection, Endpoints, Venue, feed
 
 log = logging.getLogger("orderscope.live")
+#: the longest stretch of buffered frames one connection handles before other tasks get to run
+YIELD_AFTER_S = 0.002
 
 Sink = Callable[[Venue, list[MarketEvent]], None]
 
@@ -314,6 +316,7 @@ class LiveSession:
         ping_after = self.venue.keepalive.ping_after_s
         last = time.monotonic()  # when the last frame came
         pinged = False  # a ping went out since
+        stretch = last  # since when frames are handled without this task yielding (at most)
         while True:
             ping_due = ping is not None and not pinged and ping_after < self.stale_after_s
             deadline = last + (ping_after if ping_due else self.stale_after_s)
@@ -336,6 +339,11 @@ class LiveSession:
                 self._handle(
                     CaptureRecord(self._now(), RecordKind.RECV, connection.url, payload, conn_id)
                 )
+                if (now := time.monotonic()) - stretch > YIELD_AFTER_S:
+                    # A backlog is read without suspending (the frames are buffered): after a
+                    # long stretch, let the other tasks (clients' senders, other venues) run.
+                    await asyncio.sleep(0)
+                    stretch = now
                 await self._send_replies()
                 if self.venue.reconnect_requested:  # set by the frame just handled: this one's
                     self.venue.reconnect_requested = False
