@@ -117,8 +117,10 @@ def test_vwap_sums_beyond_int64_take_the_int128_path() -> None:
     check(trades, 2**20)
 
 
-def test_sizes_that_could_overflow_int64_are_refused() -> None:
-    frame = trades_frame([trade(100, 2**62, ts=T0), trade(100, 2**62, ts=T0 + 1)])
+def test_sizes_that_overflow_int64_are_refused() -> None:
+    near = [trade(100, 2**60, ts=T0), trade(100, 2**61, ts=T0 + 1)]  # twice the sum fits
+    assert delta_bars(trades_frame(near)) == feed(CumulativeDelta(), near).result()
+    frame = trades_frame([trade(100, 2**61, ts=T0), trade(100, 2**61, ts=T0 + 1)])
     with pytest.raises(ConfigError, match="64 bits"):
         delta_bars(frame)
 

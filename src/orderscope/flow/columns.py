@@ -36,6 +36,7 @@ from orderscope.flow.base import require_trades
 
 I8 = npt.NDArray[np.int8]
 INT64_MAX = 2**63 - 1
+SUM_LIMIT = 2**62
 
 
 class TradeColumns:
@@ -69,11 +70,13 @@ class TradeColumns:
 
     @cached_property
     def volume(self) -> int:
-        """Total size. Sizes are > 0, so no partial sum of sizes (or signed sizes) overflows
-        int64 once ``height * max(size)`` fits; frames beyond that are refused."""
+        """Total size, below ``SUM_LIMIT``: sizes are >= 0, so no partial sum of sizes, signed
+        sizes or twice them overflows int64. Frames beyond are refused."""
         if self.height == 0:
             return 0
-        if self.height * int(self.size.max()) > INT64_MAX:
+        bound = self.height * int(self.size.max())
+        # the float total is only a guard, with a wide margin for its own rounding
+        if bound >= SUM_LIMIT and float(self.size.sum(dtype=np.float64)) >= 0.999 * SUM_LIMIT:
             raise ConfigError(
                 "trades frame: the sizes may sum beyond 64 bits; the vectorized analytics keep "
                 "int64 sums (the streaming analytics, on Python ints, handle it)"
