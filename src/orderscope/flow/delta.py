@@ -213,6 +213,10 @@ class CumulativeDelta:
             cell[4] = price
         cell[5] = price
 
+    def forget_open_bar(self) -> None:
+        """Make the next trade look its bar up again (after cells were dropped)."""
+        self._start = self._end = 0
+
     def result(self) -> DeltaResult:
         return build_delta(self.cells, self.params)
 

@@ -150,6 +150,10 @@ class Vwap:
         cell[1] += pv
         cell[2] += pv * trade.price
 
+    def forget_open_bar(self) -> None:
+        """Make the next trade look its bar up again (after cells were dropped)."""
+        self._start = self._end = 0
+
     def result(self) -> VwapResult:
         return build_vwap(self.sums, self.params)
 
