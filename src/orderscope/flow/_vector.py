@@ -15,6 +15,7 @@ import numpy.typing as npt
 import polars as pl
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 FLOAT_EXACT = 2**53
 SPLIT = 26  # bits of the low part of a weight split in two (see exact_bincount)
 
@@ -46,10 +47,14 @@ def dense(cells: int, rows: int) -> bool:
     return cells <= 4 * rows + 1_000_000
 
 
-def exact_bincount(index: I64, weights: I64, length: int, total: int) -> I64:
-    """Per-index sums of non-negative integer weights that add up to ``total`` (< 2**63)."""
+def exact_bincount(
+    index: I64, weights: I64, length: int, total: int, floats: F64 | None = None
+) -> I64:
+    """Per-index sums of non-negative integer weights that add up to ``total`` (< 2**63).
+    ``floats``: the weights as float64 already (bincount's weights are floats)."""
     if total < FLOAT_EXACT:  # every partial sum is an integer float addition keeps exact
-        return np.bincount(index, weights=weights, minlength=length).astype(np.int64)
+        w = weights if floats is None else floats
+        return np.bincount(index, weights=w, minlength=length).astype(np.int64)
     if len(weights) < 2 ** (53 - SPLIT):
         # weights = high * 2**SPLIT + low: the low parts sum below len * 2**SPLIT, the high
         # parts below total / 2**SPLIT, both under 2**53

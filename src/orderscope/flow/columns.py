@@ -31,7 +31,7 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.flow import _vector
-from orderscope.flow._vector import I64, exact_bincount, group, sparse_sums
+from orderscope.flow._vector import F64, FLOAT_EXACT, I64, exact_bincount, group, sparse_sums
 from orderscope.flow.base import require_trades
 
 I8 = npt.NDArray[np.int8]
@@ -82,6 +82,11 @@ class TradeColumns:
                 "int64 sums (the streaming analytics, on Python ints, handle it)"
             )
         return int(self.size.sum())
+
+    @cached_property
+    def float_size(self) -> F64 | None:
+        """Sizes as float64 (``bincount`` weights) when every sum of them is exact in float."""
+        return self.size.astype(np.float64) if self.volume < FLOAT_EXACT else None
 
     @cached_property
     def low(self) -> int:
@@ -177,7 +182,7 @@ class TradeColumns:
             )
             return RowSums(lowest + rows * row, buy, sell, trades)
         index = self.row_index(row)
-        return _dense_sums(index, width, self.sells, self.size, self.volume, lowest, row)
+        return _dense_sums(self, index, width, lowest, row, scratch=False)
 
 
 def row_floor(price: int, row: int) -> int:
@@ -199,19 +204,15 @@ class RowSums:
 
 
 def _dense_sums(
-    index: I64,
-    width: int,
-    sells: npt.NDArray[np.bool_],
-    size: I64,
-    volume: int,
-    lowest: int,
-    row: int,
+    t: TradeColumns, index: I64, width: int, lowest: int, row: int, scratch: bool
 ) -> RowSums:
+    """Sums per ``index`` (< ``width``) of ``t``'s trades; ``index`` is overwritten when it is
+    ``scratch``."""
     trades = np.bincount(index, minlength=width)
     # one weighted pass gives both sides: cell 2 * i holds row i's buys, 2 * i + 1 its sells
-    sided = index << 1
-    sided += sells
-    sums = exact_bincount(sided, size, 2 * width, volume)
+    sided = np.left_shift(index, 1, out=index if scratch else None)
+    sided += t.sells
+    sums = exact_bincount(sided, t.size, 2 * width, t.volume, t.float_size)
     used = np.flatnonzero(trades)
     return RowSums(
         lowest + used * row, sums[0::2][used], sums[1::2][used], trades[used].astype(np.int64)
@@ -330,7 +331,7 @@ class Bars:
             return Cells(bar, lowest + rows * row, buy, sell, trades)
         cell = np.repeat(base - first, self.count)
         cell += index
-        sums = _dense_sums(cell, total, t.sells, t.size, t.volume, 0, 1)
+        sums = _dense_sums(t, cell, total, 0, 1, scratch=True)
         used = sums.price  # the cell numbers that traded
         bar = np.searchsorted(base, used, "right") - 1
         prices = (used - base[bar] + first[bar]) * row + lowest
@@ -350,7 +351,8 @@ class Bars:
         # float bound with a wide margin for its own rounding
         if float((span * span * volume.astype(np.float64)).max()) >= 2.0**61:
             return _int128_sums(t.price, t.size, self.lasts)
-        d = t.price - np.repeat(low, self.count)
+        d = np.repeat(low, self.count)
+        np.subtract(t.price, d, out=d)
         weighted = d * t.size  # d v
         dv = np.add.reduceat(weighted, starts)
         weighted *= d  # d^2 v
