@@ -16,9 +16,11 @@ rate: the machine is shared) and per wall-clock second:
     rows cut once), as a research job over days of trades runs them. Target: 5,000,000
     trades/s. The acceptance figure is taken on ``--vector-trades`` (5,000,000) trades: the
     session's trades repeated end to end, each copy later by the session's length (in whole
-    minutes) and moved by its net price change, so that time and price run on; per-call costs
-    that a research job pays once would make a figure over a 100,000-trade frame a measure of
-    them. Also printed: the same with each function given the frame (nothing shared), and the
+    minutes) and moved by its net price change, so that time and price run on. A research job
+    reads millions of trades (days of a liquid pair): there the columns outgrow the caches and
+    every fresh temporary array costs page faults, which a 100,000-trade frame (a few MB) hardly
+    sees, while its fixed per-call costs weigh more; the large frame is the representative
+    case. Also printed: the same with each function given the frame (nothing shared), and the
     session's own trades. Every frame's results are checked equal to the streaming results.
     The detectors have no vectorized path: they are sequential by nature.
 (c) book side: every depth diff goes to one ``BookTracker`` (the exact book) and its
