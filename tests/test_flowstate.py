@@ -82,3 +82,13 @@ def test_prune_keeps_the_running_cvd_through_an_offset() -> None:
     assert state.delta.cvd == 10 + 11 + 12 + 13
     state.on_trade(trade(3 * MINUTE + 5, 100, size=1, side=Side.SELL))  # the cached bar again
     assert state.delta.cells[3][1] == 1
+
+
+def test_a_trade_in_a_pruned_cached_bar_is_not_lost() -> None:
+    state = FlowState(inst(), 1, EngineConfig(retain_bars=2))
+    for minute in range(4):
+        state.on_trade(trade(minute * MINUTE, 100))
+    state.on_trade(trade(5, 100))  # late: minute 0 is the cached bar now
+    state.prune()  # drops minutes 0 and 1, the cached bar among them
+    state.on_trade(trade(6, 100, size=7))
+    assert state.delta.cells[0][0] == 7 and state.vwap.sums[0][0] == 7

@@ -13,6 +13,8 @@ module                     streaming (update/result)   vectorized (Polars trades
 
 Both paths return the same result objects (frozen msgspec Structs), equal to the last unit.
 ``flow.base`` holds what they share (event time, the trades frame schema, rows, POC ties).
+The vectorized functions take a frame or a ``flow.columns.TradeColumns``: given one, several
+analytics share its bars, per-bar figures and rows (cut once, not once per analytic).
 
 Book-side analytics share one exact copy of the book per instrument (``flow.book_tracker``):
 ``flow.micro`` (OFI, size-weighted mid, VPIN, Kyle's lambda, liquidity consumed),

@@ -27,10 +27,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import msgspec
-import numpy as np
 import polars as pl
 
-from orderscope.flow._vector import column, group
 from orderscope.flow.base import (
     BUY,
     DAY,
@@ -38,9 +36,9 @@ from orderscope.flow.base import (
     check_positive,
     check_sessions,
     ratio,
-    require_trades,
     session_of,
 )
+from orderscope.flow.columns import TradeColumns
 from orderscope.model import Trade
 
 
@@ -215,29 +213,24 @@ class CumulativeDelta:
             cell[4] = price
         cell[5] = price
 
+    def forget_open_bar(self) -> None:
+        """Make the next trade look its bar up again (after cells were dropped)."""
+        self._start = self._end = 0
+
     def result(self) -> DeltaResult:
         return build_delta(self.cells, self.params)
 
 
-def delta_bars(frame: pl.DataFrame, params: DeltaParams = DeltaParams()) -> DeltaResult:
+def delta_bars(
+    trades: pl.DataFrame | TradeColumns, params: DeltaParams = DeltaParams()
+) -> DeltaResult:
     """The vectorized ``CumulativeDelta`` of a trades frame (arrival order)."""
-    t = require_trades(frame)
+    t = TradeColumns.of(trades)
     if t.height == 0:
         return build_delta({}, params)
-    g = group(column(t, "ts") // params.timeframe_ns)
-    price, size, side = (g.take(column(t, c)) for c in ("price", "size", "side"))
-    starts = g.starts
-    buys = np.where(side > 0, size, 0)
-    buy = np.add.reduceat(buys, starts)
-    columns = (
-        buy,
-        np.add.reduceat(size, starts) - buy,
-        g.ends - starts,
-        np.maximum.reduceat(price, starts),
-        np.minimum.reduceat(price, starts),
-        price[g.ends - 1],
-    )
+    b = t.time_bars(params.timeframe_ns)
+    columns = (b.buy, b.volume - b.buy, b.count, b.high, b.low, b.close)
     cells = {
-        k: list(v) for k, *v in zip(g.keys.tolist(), *(c.tolist() for c in columns), strict=True)
+        k: list(v) for k, *v in zip(b.keys.tolist(), *(c.tolist() for c in columns), strict=True)
     }
     return build_delta(cells, params)

@@ -47,8 +47,9 @@ import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
-from orderscope.flow._vector import I64, cell_sums, column, group
-from orderscope.flow.base import BUY, SELL, check_positive, poc_index, ratio, require_trades
+from orderscope.flow._vector import I64
+from orderscope.flow.base import BUY, SELL, check_positive, poc_index, ratio
+from orderscope.flow.columns import TradeColumns
 from orderscope.model import Side, Trade
 
 
@@ -291,56 +292,44 @@ def _volume_bar_ids(sizes: I64, size: int) -> I64:
     return ids
 
 
-def footprint(frame: pl.DataFrame, row: int, bars: BarSpec) -> FootprintResult:
+def footprint(trades: pl.DataFrame | TradeColumns, row: int, bars: BarSpec) -> FootprintResult:
     """The vectorized ``Footprint``: the same bars from a trades frame (arrival order)."""
     check_positive("row", row)
-    t = require_trades(frame)
+    t = TradeColumns.of(trades)
     if t.height == 0:
         return FootprintResult(row, bars.kind, bars.size, [])
-    ts, price, size, side = (column(t, c) for c in ("ts", "price", "size", "side"))
     if bars.kind is BarKind.TIME:
-        keys = ts // bars.size
-    elif bars.kind is BarKind.TRADES:
-        keys = np.arange(len(ts), dtype=np.int64) // bars.size
+        b = t.time_bars(bars.size)
+        first_ts, last_ts = b.keys * bars.size, (b.keys + 1) * bars.size
     else:
-        keys = _volume_bar_ids(size, bars.size)
-    g = group(keys)
-    ts, price, size, side = (g.take(a) for a in (ts, price, size, side))
-    starts, ends = g.starts, g.ends
-    lasts = ends - 1
-    signed = size * side
-    running = np.cumsum(signed)
-    before = running[starts] - signed[starts]  # the running delta before each bar
-    if bars.kind is BarKind.TIME:
-        first_ts, last_ts = g.keys * bars.size, (g.keys + 1) * bars.size
-    else:
-        first_ts, last_ts = ts[starts], ts[lasts]
+        size = bars.size
+        if bars.kind is BarKind.TRADES:
+            b = t.keyed_bars("trades", size, lambda: np.arange(t.height, dtype=np.int64) // size)
+        else:
+            b = t.keyed_bars("volume", size, lambda: _volume_bar_ids(t.size, size))
+        first_ts, last_ts = b.trades.ts[b.starts], b.trades.ts[b.lasts]
     per_bar = zip(
         first_ts.tolist(),
         last_ts.tolist(),
-        price[starts].tolist(),
-        np.maximum.reduceat(price, starts).tolist(),
-        np.minimum.reduceat(price, starts).tolist(),
-        price[lasts].tolist(),
-        np.add.reduceat(size, starts).tolist(),
-        (running[lasts] - before).tolist(),
-        (np.maximum.reduceat(running, starts) - before).tolist(),
-        (np.minimum.reduceat(running, starts) - before).tolist(),
-        (ends - starts).tolist(),
+        b.open.tolist(),
+        b.high.tolist(),
+        b.low.tolist(),
+        b.close.tolist(),
+        b.volume.tolist(),
+        b.delta.tolist(),
+        b.max_delta.tolist(),
+        b.min_delta.tolist(),
+        b.count.tolist(),
         strict=True,
     )
-    # rows: cells (bar number, row index) over the ordered trades
-    row_keys = price - price % row
-    lowest = int(row_keys.min())
-    bar_of = np.repeat(np.arange(len(starts), dtype=np.int64), ends - starts)
-    index = (row_keys - lowest) // row
-    buys = np.where(side > 0, size, 0)
-    cell_bar, cell_index, (cell_buy, cell_sell, cell_trades) = cell_sums(
-        bar_of, index, int(index.max()) + 1, [buys, size - buys, None]
+    cells = b.cells(row)
+    bounds = np.searchsorted(cells.bar, np.arange(len(b.starts) + 1)).tolist()
+    cell_keys = cells.price.tolist()
+    cell_buys, cell_sells, cell_counts = (
+        cells.buy.tolist(),
+        cells.sell.tolist(),
+        cells.trades.tolist(),
     )
-    bounds = np.searchsorted(cell_bar, np.arange(len(starts) + 1)).tolist()
-    cell_keys = (cell_index * row + lowest).tolist()
-    cell_buys, cell_sells, cell_counts = cell_buy.tolist(), cell_sell.tolist(), cell_trades.tolist()
     out: list[FootprintBar] = []
     for i, (start, end, o, h, low, c, v, d, top, bottom, n) in enumerate(per_bar):
         lo, hi = bounds[i], bounds[i + 1]

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import msgspec
-import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
-from orderscope.flow._vector import cell_sums, column
-from orderscope.flow.base import BUY, DAY, check_positive, poc_index, ratio, require_trades
+from orderscope.flow._vector import I64
+from orderscope.flow.base import BUY, DAY, check_positive, poc_index, ratio
+from orderscope.flow.columns import TradeColumns
 from orderscope.model import Trade
 
 _NO_START = -(2**63)
@@ -259,27 +259,8 @@ class SessionProfiles:
 # -- vectorized ---------------------------------------------------------------------------
 
 
-def _cells(frame: pl.DataFrame, row: int) -> Cells:
-    if frame.height == 0:
-        return {}
-    price, size, side = (column(frame, c) for c in ("price", "size", "side"))
-    keys = price - price % row
-    lowest = int(keys.min())
-    index = (keys - lowest) // row
-    buys = np.where(side > 0, size, 0)
-    _, used, (buy, sell, trades) = cell_sums(
-        np.zeros_like(index), index, int(index.max()) + 1, [buys, size - buys, None]
-    )
-    return {
-        lowest + k * row: [b, s, n]
-        for k, b, s, n in zip(
-            used.tolist(), buy.tolist(), sell.tolist(), trades.tolist(), strict=True
-        )
-    }
-
-
 def volume_profile(
-    frame: pl.DataFrame,
+    trades: pl.DataFrame | TradeColumns,
     row: int,
     start_ns: int | None = None,
     end_ns: int | None = None,
@@ -287,16 +268,12 @@ def volume_profile(
 ) -> Profile:
     """The vectorized ``VolumeProfile`` of a trades frame."""
     check_positive("row", row)
-    t = require_trades(frame)
-    if start_ns is not None:
-        t = t.filter(pl.col("ts") >= start_ns)
-    if end_ns is not None:
-        t = t.filter(pl.col("ts") < end_ns)
+    t = TradeColumns.of(trades).between(start_ns, end_ns)
     return build_profile(row, _cells(t, row), params)
 
 
 def session_profiles(
-    frame: pl.DataFrame,
+    trades: pl.DataFrame | TradeColumns,
     row: int,
     session_ns: int = DAY,
     offset_ns: int = 0,
@@ -305,10 +282,38 @@ def session_profiles(
     """The vectorized ``SessionProfiles``."""
     check_positive("row", row)
     check_positive("session_ns", session_ns)
-    t = require_trades(frame).with_columns(
-        ((pl.col("ts") - offset_ns) // session_ns * session_ns + offset_ns).alias("session")
-    )
+    t = TradeColumns.of(trades)
+    if t.height == 0:
+        return {}
+    if offset_ns % session_ns == 0:  # sessions are plain bars of event time
+        sessions = t.time_bars(session_ns)
+        starts = (sessions.keys * session_ns).tolist()
+    else:
+
+        def keys() -> I64:
+            return (t.ts - offset_ns) // session_ns
+
+        sessions = t.keyed_bars(f"session+{offset_ns}", session_ns, keys)
+        starts = (sessions.keys * session_ns + offset_ns).tolist()
+    s = sessions.trades
     out: dict[int, Profile] = {}
-    for (start,), part in sorted(t.partition_by("session", as_dict=True).items()):
-        out[int(start)] = build_profile(row, _cells(part, row), params)
+    for start, lo, hi in zip(starts, sessions.starts.tolist(), sessions.ends.tolist(), strict=True):
+        part = TradeColumns(s.ts[lo:hi], s.price[lo:hi], s.size[lo:hi], s.side[lo:hi])
+        out[start] = build_profile(row, _cells(part, row), params)
     return out
+
+
+def _cells(t: TradeColumns, row: int) -> Cells:
+    if t.height == 0:
+        return {}
+    sums = t.row_sums(row)
+    return {
+        k: [b, s, n]
+        for k, b, s, n in zip(
+            sums.price.tolist(),
+            sums.buy.tolist(),
+            sums.sell.tolist(),
+            sums.trades.tolist(),
+            strict=True,
+        )
+    }

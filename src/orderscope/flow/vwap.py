@@ -20,20 +20,18 @@ import math
 from dataclasses import dataclass
 
 import msgspec
-import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import POW10
-from orderscope.flow._vector import column, group
 from orderscope.flow.base import (
     DAY,
     MINUTE,
     check_positive,
     check_sessions,
-    require_trades,
     session_of,
 )
+from orderscope.flow.columns import TradeColumns
 from orderscope.model import Trade
 
 BAND_WIDTHS = (1, 2, 3)
@@ -152,29 +150,23 @@ class Vwap:
         cell[1] += pv
         cell[2] += pv * trade.price
 
+    def forget_open_bar(self) -> None:
+        """Make the next trade look its bar up again (after cells were dropped)."""
+        self._start = self._end = 0
+
     def result(self) -> VwapResult:
         return build_vwap(self.sums, self.params)
 
 
-def vwap(frame: pl.DataFrame, params: VwapParams) -> VwapResult:
+def vwap(trades: pl.DataFrame | TradeColumns, params: VwapParams) -> VwapResult:
     """The vectorized ``Vwap`` of a trades frame."""
-    t = require_trades(frame)
-    if params.anchor_ns is not None:
-        t = t.filter(pl.col("ts") >= params.anchor_ns)
+    t = TradeColumns.of(trades).between(params.anchor_ns, None)
     if t.height == 0:
         return build_vwap({}, params)
-    g = group(column(t, "ts") // params.timeframe_ns)
-    price, size = g.take(column(t, "price")), g.take(column(t, "size"))
-    # price * size and price**2 * size overflow int64: exact running sums in Int128, read at
-    # each bar's last trade and differenced
-    pv = pl.Series(price).cast(pl.Int128) * pl.Series(size)
-    running = pl.DataFrame({"pv": pv, "p2v": pv * pl.Series(price)}).select(pl.all().cum_sum())
-    lasts = pl.Series(g.ends - 1)
-    ends_pv = [0, *running["pv"].gather(lasts).to_list()]
-    ends_p2v = [0, *running["p2v"].gather(lasts).to_list()]
-    volumes = np.add.reduceat(size, g.starts).tolist()
+    b = t.time_bars(params.timeframe_ns)
+    pv, p2v = b.price_sums
     sums = {
-        key: [volumes[i], ends_pv[i + 1] - ends_pv[i], ends_p2v[i + 1] - ends_p2v[i]]
-        for i, key in enumerate(g.keys.tolist())
+        key: [v, s1, s2]
+        for key, v, s1, s2 in zip(b.keys.tolist(), b.volume.tolist(), pv, p2v, strict=True)
     }
     return build_vwap(sums, params)
