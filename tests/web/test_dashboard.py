@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from orderscope.flow.signals import SignalKind
 from tests.api.conftest import Demo
 from tests.web.conftest import dashboard_url, screenshot
 
@@ -159,3 +160,14 @@ def test_zoom_pan_and_follow(page: Any, web_demo: Demo) -> None:
     assert page.evaluate(view)[2:] == [False, False]
     page.mouse.dblclick(x, y)
     assert page.evaluate(view)[2:] == [True, True]
+
+
+def test_signal_feed_shows_the_servers_signals(page: Any, web_demo: Demo) -> None:
+    open_dashboard(page, web_demo)
+    kinds = [k.value for k in SignalKind]
+    selector = ", ".join(f"#signals li.signal.{kind}" for kind in kinds)
+    page.wait_for_selector(selector, timeout=60_000)
+    item = page.locator(selector).first
+    text = item.inner_text()
+    assert any(kind.replace("_", " ") in text for kind in kinds)
+    assert any(venue in text for venue in ("binance", "coinbase", "kraken"))

@@ -42,7 +42,9 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from orderscope.api import signals
 from orderscope.engine import AnalyticSpec
+from orderscope.service.venue_flow import VENUE_FLOW
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -50,8 +52,8 @@ if TYPE_CHECKING:
     from orderscope.api.app import Service
 
 #: Further analytics the engine runs (none is listed before it computes something).
-ANALYTICS: tuple[AnalyticSpec, ...] = ()
+ANALYTICS: tuple[AnalyticSpec, ...] = (VENUE_FLOW,)
 #: Factories of their REST routers, mounted under /api/v1.
-ROUTERS: tuple[Callable[[Service], APIRouter], ...] = ()
+ROUTERS: tuple[Callable[[Service], APIRouter], ...] = (signals.router,)
 #: Response Structs of those routes, whose JSON Schemas the OpenAPI document needs.
-SCHEMAS: tuple[type[msgspec.Struct], ...] = ()
+SCHEMAS: tuple[type[msgspec.Struct], ...] = (signals.SignalsResponse,)
