@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from orderscope.api import signals
+from orderscope.api import cob, signals
+from orderscope.cob.service import COB
 from orderscope.engine import AnalyticSpec
 from orderscope.service.venue_flow import VENUE_FLOW
 
@@ -52,8 +53,8 @@ if TYPE_CHECKING:
     from orderscope.api.app import Service
 
 #: Further analytics the engine runs (none is listed before it computes something).
-ANALYTICS: tuple[AnalyticSpec, ...] = (VENUE_FLOW,)
+ANALYTICS: tuple[AnalyticSpec, ...] = (VENUE_FLOW, COB)
 #: Factories of their REST routers, mounted under /api/v1.
-ROUTERS: tuple[Callable[[Service], APIRouter], ...] = (signals.router,)
+ROUTERS: tuple[Callable[[Service], APIRouter], ...] = (signals.router, cob.router)
 #: Response Structs of those routes, whose JSON Schemas the OpenAPI document needs.
-SCHEMAS: tuple[type[msgspec.Struct], ...] = (signals.SignalsResponse,)
+SCHEMAS: tuple[type[msgspec.Struct], ...] = (signals.SignalsResponse, *cob.RESPONSES)
