@@ -12,11 +12,13 @@ from orderscope.heatmap import (
     Heatmap,
     HeatmapConfig,
     HeatmapMatrix,
+    coarsen,
     heatmap_from_events,
     heatmap_from_frames,
+    time_slice,
 )
 from orderscope.model import BookDelta, BookSnapshot, Event, Trade
-from tests.flow.builders import BUY, INST, SECOND, SELL, T0, delta, px, qty, snap, trade
+from tests.flow.builders import BUY, INST, MS, SECOND, SELL, T0, delta, px, qty, snap, trade
 
 ROW = px(2.00)  # rows of two ticks: [98, 100), [100, 102), [102, 104)
 
@@ -144,3 +146,25 @@ def test_rolling_history_is_the_tail_of_the_whole_one(seed: int, keep: int) -> N
 def test_rolling_history_needs_a_step() -> None:
     with pytest.raises(ConfigError, match="max_steps"):
         Heatmap(INST, HeatmapConfig(max_steps=0))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("factor", [1, 2, 5, 60])
+def test_coarser_steps_are_the_heatmap_of_the_longer_step(seed: int, factor: int) -> None:
+    events = random_session(seed)
+    fine = heatmap_from_events(events, INST, HeatmapConfig(step_ns=SECOND, row=ROW))
+    coarse = heatmap_from_events(events, INST, HeatmapConfig(step_ns=factor * SECOND, row=ROW))
+    assert coarsen(fine, factor).equals(coarse)
+
+
+def test_time_slice_keeps_the_overlapping_steps() -> None:
+    m = heatmap_from_events(session(), INST, HeatmapConfig(step_ns=SECOND, row=ROW))
+    part = time_slice(m, T0 + 1_500 * MS, T0 + 3 * SECOND)  # steps 1 and 2
+    assert part.time_edges.tolist() == [T0 + SECOND, T0 + 2 * SECOND, T0 + 3 * SECOND]
+    assert np.array_equal(part.bids, m.bids[1:3]) and np.array_equal(part.buys, m.buys[1:3])
+    assert part.best_ask.tolist() == m.best_ask[1:3].tolist()
+    assert time_slice(m, None, None).equals(m)
+    empty = time_slice(m, T0 + 100 * SECOND, None)
+    assert empty.bids.shape == (0, 3) and empty.time_edges.tolist() == [T0]
+    with pytest.raises(ConfigError):
+        coarsen(m, 0)

@@ -525,3 +525,57 @@ def _carried(steps: IntArray, values: IntArray, count: int) -> IntArray:
     touched[steps + 1] = True
     source = np.where(touched, np.arange(count + 1), 0)
     return out[np.maximum.accumulate(source)][1:]
+
+
+# -- reshaping a matrix (the API's time range and coarser steps) ------------------------------
+
+
+def time_slice(matrix: HeatmapMatrix, start_ns: int | None, end_ns: int | None) -> HeatmapMatrix:
+    """The steps that overlap ``[start_ns, end_ns)`` (whole steps)."""
+    starts, ends = matrix.time_edges[:-1], matrix.time_edges[1:]
+    keep = np.ones(len(starts), dtype=bool)
+    if start_ns is not None:
+        keep &= ends > start_ns
+    if end_ns is not None:
+        keep &= starts < end_ns
+    chosen = np.flatnonzero(keep)
+    first, last = (int(chosen[0]), int(chosen[-1]) + 1) if len(chosen) else (0, 0)
+    return _reshaped(matrix, matrix.step_ns, np.arange(first, last), None)
+
+
+def coarsen(matrix: HeatmapMatrix, factor: int) -> HeatmapMatrix:
+    """Steps ``factor`` times longer, on the grid of the longer step (anchored at zero, as every
+    step is): resting size is the maximum over the merged steps (the maximum within the longer
+    step, by the definition), traded volume their sum, best prices those of the last one."""
+    if factor < 1:
+        raise ConfigError("a heatmap step factor must be >= 1")
+    if factor == 1 or not len(matrix.time_edges) > 1:
+        return matrix
+    step = matrix.step_ns * factor
+    groups = matrix.time_edges[:-1] // step
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    return _reshaped(matrix, step, starts, groups)
+
+
+def _reshaped(
+    m: HeatmapMatrix, step_ns: int, index: IntArray, groups: IntArray | None
+) -> HeatmapMatrix:
+    if groups is None:  # a plain selection of steps
+        edges = m.time_edges[np.r_[index, index[-1] + 1]] if len(index) else m.time_edges[:1]
+        pick = [x[index] for x in (m.bids, m.asks, m.buys, m.sells, m.best_bid, m.best_ask)]
+        return HeatmapMatrix(m.instrument, step_ns, m.row, edges, m.price_rows, *pick)
+    last = np.r_[index[1:], len(groups)] - 1
+    edges = np.r_[groups[index], groups[-1] + 1] * step_ns
+    return HeatmapMatrix(
+        m.instrument,
+        step_ns,
+        m.row,
+        edges.astype(np.int64),
+        m.price_rows,
+        np.maximum.reduceat(m.bids, index, axis=0),
+        np.maximum.reduceat(m.asks, index, axis=0),
+        np.add.reduceat(m.buys, index, axis=0),
+        np.add.reduceat(m.sells, index, axis=0),
+        m.best_bid[last],
+        m.best_ask[last],
+    )

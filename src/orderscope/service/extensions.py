@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from orderscope.api import cob, signals
+from orderscope.api import cob, heatmap, signals
 from orderscope.cob.service import COB
 from orderscope.engine import AnalyticSpec
 from orderscope.service.venue_flow import VENUE_FLOW
@@ -55,6 +55,14 @@ if TYPE_CHECKING:
 #: Further analytics the engine runs (none is listed before it computes something).
 ANALYTICS: tuple[AnalyticSpec, ...] = (VENUE_FLOW, COB)
 #: Factories of their REST routers, mounted under /api/v1.
-ROUTERS: tuple[Callable[[Service], APIRouter], ...] = (signals.router, cob.router)
+ROUTERS: tuple[Callable[[Service], APIRouter], ...] = (
+    signals.router,
+    cob.router,
+    heatmap.router,
+)
 #: Response Structs of those routes, whose JSON Schemas the OpenAPI document needs.
-SCHEMAS: tuple[type[msgspec.Struct], ...] = (signals.SignalsResponse, *cob.RESPONSES)
+SCHEMAS: tuple[type[msgspec.Struct], ...] = (
+    signals.SignalsResponse,
+    *cob.RESPONSES,
+    heatmap.HeatmapResponse,
+)
