@@ -4,8 +4,8 @@ steps and time ranges, the PNG, and bad input answered with a 4xx."""
 from __future__ import annotations
 
 import io
-from itertools import pairwise
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
