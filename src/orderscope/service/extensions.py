@@ -2,8 +2,10 @@
 
 One line each, so that merging an analytic is a one-line change here (and nothing here is
 imported for its side effects). The order flow (footprints, profiles, CVD, VWAP, trade flow),
-the books and the venue status are built in. The consolidated book, the signals and the heatmap
-join when their branches land, e.g. for the signals:
+the books and the venue status are built in. Registered here: ``venue_flow`` (signals and the
+rolling heatmap of each venue's symbol, sharing one book copy: orderscope.service.venue_flow)
+and ``cob`` (the consolidated book of each symbol: orderscope.cob.service), with their routers
+(orderscope.api.signals, .cob, .heatmap). The shape of an entry, e.g. for the signals:
 
 ```python
 # orderscope/flow/signals/service.py
