@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from orderscope.cob import CobConfig, ConsolidatedBook
-from orderscope.cob.service import COB, CobAnalytic
+from orderscope.cob.service import COB, UNKNOWN_VENUE_FEE, CobAnalytic
 from orderscope.engine import Engine
 from orderscope.model import BookDelta, BookSnapshot, Event
 from orderscope.service.feeds import renamed
@@ -49,11 +49,13 @@ def test_a_joining_venue_remakes_the_cob_with_the_books_so_far() -> None:
     assert isinstance(analytic, CobAnalytic) and analytic.rebuilds == 1
     engine.add_venue(venue_b, [B])  # b joins: the COB is made again, a's book loaded into it
     assert analytic.rebuilds == 2
-    assert analytic.fee_known == {"a": False, "b": False}  # stand-ins: routed fee-free
+    assert analytic.fee_known == {"a": False, "b": False}  # stand-ins: the highest fee
     later = feed(engine, venue_b, [snap(200, [(100, 2)], [(102, 4)]), delta(300, asks=[(101, 2)])])
     engine.add_venue(venue_a, [A])  # a reconnects with the same instrument: nothing remade
     assert analytic.rebuilds == 2
-    direct = ConsolidatedBook([A, B], CobConfig(taker_fees={"a": "0", "b": "0"}))
+    fees = {"a": UNKNOWN_VENUE_FEE, "b": UNKNOWN_VENUE_FEE}
+    assert UNKNOWN_VENUE_FEE == "0.006"
+    direct = ConsolidatedBook([A, B], CobConfig(taker_fees=fees))
     for event in first + later:
         direct.update(event)
     cob = analytic.cob

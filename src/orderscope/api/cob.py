@@ -96,7 +96,7 @@ class CobVenueView(msgspec.Struct, frozen=True):
     last_update: str | None
     weight: float
     taker_fee: float  # fraction of the notional
-    fee_known: bool  # False: a venue without a published default fee, routed fee-free
+    fee_known: bool  # False: no published default fee (the highest default is assumed)
     levels: tuple[int, int]  # (bids, asks) the venue holds
     best_bid: str | None
     best_ask: str | None

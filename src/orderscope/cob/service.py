@@ -11,17 +11,23 @@ with another instrument), the COB is made again for the new set and every venue'
 exact book is loaded into it (``load_book``), so nothing waits for the next snapshot.
 
 Taker fees: the defaults of ``orderscope.cob.config.DEFAULT_TAKER_FEES``; a venue that is not
-listed there (a renamed stand-in venue of a benchmark, say) is routed fee-free rather than
-refused, and ``fee_known`` says so.
+listed there (a renamed stand-in venue of a benchmark, say) is given the highest of them rather
+than refused (never an optimistic fee: a fee-free venue would show arbitrage at every
+crossing), and ``fee_known`` says so.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from orderscope.book import L2Book
 from orderscope.cob.config import DEFAULT_TAKER_FEES, CobConfig
 from orderscope.cob.consolidated import ConsolidatedBook
 from orderscope.engine import AnalyticContext, AnalyticSpec, Scope, Subscriber
 from orderscope.model import BookDelta, BookSnapshot, BookStatus, Instrument, MarketEvent
+
+#: The taker fee of a venue without a published default: the highest default.
+UNKNOWN_VENUE_FEE = max(DEFAULT_TAKER_FEES.values(), key=Decimal)
 
 
 class CobAnalytic:
@@ -46,7 +52,7 @@ class CobAnalytic:
         self._rebuild()
 
     def _rebuild(self) -> None:
-        fees = {v: "0" for v in self.instruments if v not in DEFAULT_TAKER_FEES}
+        fees = {v: UNKNOWN_VENUE_FEE for v in self.instruments if v not in DEFAULT_TAKER_FEES}
         cob = ConsolidatedBook(self.instruments.values(), CobConfig(taker_fees=fees))
         for venue, book in sorted(self.books.items()):
             if venue in self.instruments and book.instrument == self.instruments[venue]:
