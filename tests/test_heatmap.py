@@ -7,14 +7,18 @@ import pytest
 
 from orderscope.errors import ConfigError
 from orderscope.flow.batches import load_frames
+from orderscope.flow.book_tracker import BookTracker
 from orderscope.heatmap import (
+    Heatmap,
     HeatmapConfig,
     HeatmapMatrix,
+    coarsen,
     heatmap_from_events,
     heatmap_from_frames,
+    time_slice,
 )
-from orderscope.model import Event
-from tests.flow.builders import BUY, INST, SECOND, SELL, T0, delta, px, qty, snap, trade
+from orderscope.model import BookDelta, BookSnapshot, Event, Trade
+from tests.flow.builders import BUY, INST, MS, SECOND, SELL, T0, delta, px, qty, snap, trade
 
 ROW = px(2.00)  # rows of two ticks: [98, 100), [100, 102), [102, 104)
 
@@ -89,3 +93,78 @@ def test_sizes_beyond_64_bits_are_refused_not_wrapped() -> None:
         heatmap_from_events(huge, INST, HeatmapConfig())
     with pytest.raises(ConfigError, match="64 bits"):
         load_frames(huge, INST)
+
+
+def random_session(seed: int, count: int = 400) -> list[Event]:
+    """Book updates and trades over ~40 s of event time, with idle gaps of several steps."""
+    rng = np.random.default_rng(seed)
+    events: list[Event] = [snap(0, [(100, 1), (99, 2)], [(101, 1), (102, 3)])]
+    ms = 0
+    for _ in range(count):
+        ms += int(rng.choice([10, 50, 300, 2_500]))
+        price = (
+            95 + int(rng.integers(0, 6)) if rng.random() < 0.5 else 101 + int(rng.integers(0, 6))
+        )
+        size = float(rng.integers(0, 4))
+        if rng.random() < 0.2:
+            events.append(trade(ms, price, 0.1 + size, BUY if rng.random() < 0.5 else SELL))
+        elif price <= 100:
+            events.append(delta(ms, bids=[(price, size)]))
+        else:
+            events.append(delta(ms, asks=[(price, size)]))
+    return events
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("keep", [1, 3, 7])
+def test_rolling_history_is_the_tail_of_the_whole_one(seed: int, keep: int) -> None:
+    events = random_session(seed)
+    config = HeatmapConfig(step_ns=SECOND, row=ROW)
+    rolling = Heatmap(INST, HeatmapConfig(step_ns=SECOND, row=ROW, max_steps=keep))
+    tracker = BookTracker(INST)
+    for n, event in enumerate(events):
+        if isinstance(event, BookDelta | BookSnapshot):
+            rolling.on_book(tracker.apply(event))
+        elif isinstance(event, Trade):
+            rolling.on_trade(event)
+        if n % 37 == 0 or n == len(events) - 1:  # checked along the way, not only at the end
+            whole = heatmap_from_events(events[: n + 1], INST, config)
+            part = rolling.result()
+            steps = min(keep, len(whole.time_edges) - 1)
+            assert part.time_edges.tolist() == whole.time_edges[-steps - 1 :].tolist()
+            assert part.best_bid.tolist() == whole.best_bid[-steps:].tolist()
+            tail = whole.crop(int(part.price_rows[0]), int(part.price_rows[-1]))
+            for name in ("bids", "asks", "buys", "sells"):
+                got, want = getattr(part, name), getattr(tail, name)[-steps:]
+                assert np.array_equal(got, want), name
+            # the rows left out hold nothing in the kept steps
+            assert whole.liquidity[-steps:].sum() == part.liquidity.sum()
+    window = rolling.result(px(100), px(101.99))
+    assert window.price_rows.tolist() in ([px(100)], [])
+
+
+def test_rolling_history_needs_a_step() -> None:
+    with pytest.raises(ConfigError, match="max_steps"):
+        Heatmap(INST, HeatmapConfig(max_steps=0))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("factor", [1, 2, 5, 60])
+def test_coarser_steps_are_the_heatmap_of_the_longer_step(seed: int, factor: int) -> None:
+    events = random_session(seed)
+    fine = heatmap_from_events(events, INST, HeatmapConfig(step_ns=SECOND, row=ROW))
+    coarse = heatmap_from_events(events, INST, HeatmapConfig(step_ns=factor * SECOND, row=ROW))
+    assert coarsen(fine, factor).equals(coarse)
+
+
+def test_time_slice_keeps_the_overlapping_steps() -> None:
+    m = heatmap_from_events(session(), INST, HeatmapConfig(step_ns=SECOND, row=ROW))
+    part = time_slice(m, T0 + 1_500 * MS, T0 + 3 * SECOND)  # steps 1 and 2
+    assert part.time_edges.tolist() == [T0 + SECOND, T0 + 2 * SECOND, T0 + 3 * SECOND]
+    assert np.array_equal(part.bids, m.bids[1:3]) and np.array_equal(part.buys, m.buys[1:3])
+    assert part.best_ask.tolist() == m.best_ask[1:3].tolist()
+    assert time_slice(m, None, None).equals(m)
+    empty = time_slice(m, T0 + 100 * SECOND, None)
+    assert empty.bids.shape == (0, 3) and empty.time_edges.tolist() == [T0]
+    with pytest.raises(ConfigError):
+        coarsen(m, 0)

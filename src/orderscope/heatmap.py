@@ -20,6 +20,10 @@ Definitions (the same for the incremental ``Heatmap`` and the batch ``heatmap_fr
 Sizes and prices are scaled ints (``int64``): sizes in 10**-size_decimals, prices in
 10**-price_decimals. An optional ``price_low`` / ``price_high`` window keeps only the rows it
 covers (and the work of tracking the others).
+
+A live ``Heatmap`` with ``max_steps`` keeps only the newest steps (the server's rolling
+history): older steps are folded into the sizes the rows had when the oldest kept step began,
+so the kept matrix is exactly what an unbounded heatmap shows for those steps.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class HeatmapConfig:
     row: int | None = None  # price units per row; None: the instrument's tick size
     price_low: int | None = None  # keep rows from the one holding this price...
     price_high: int | None = None  # ... to the one holding this price (inclusive)
+    max_steps: int | None = None  # keep the newest N steps (the open one included); None: all
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +163,10 @@ class Heatmap:
         self._clock = 0
         self._row_low: int | None = None  # rows that ever held something
         self._row_high = 0
+        #: With ``max_steps``: (bid, ask) row sizes when the oldest kept step began.
+        self._base: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        if self.config.max_steps is not None and self.config.max_steps < 1:
+            raise ConfigError("heatmap max_steps must be >= 1")
 
     def _advance(self, ts: int) -> None:
         if ts > self._clock:
@@ -168,15 +177,34 @@ class Heatmap:
             return
         if step <= self._step:
             return
-        if step - self._first >= MAX_STEPS:
+        limit = self.config.max_steps
+        if limit is None and step - self._first >= MAX_STEPS:
             raise ConfigError(f"heatmap longer than {MAX_STEPS} steps: use a longer step")
         self._steps.append(self._close())
         self._maxes = ({}, {})
         self._traded = ({}, {})
         if step > self._step + 1:  # steps without events repeat the book
             idle = _Step({}, {}, {}, {}, {}, {}, self._bid, self._ask)
-            self._steps.extend([idle] * (step - self._step - 1))
+            # with a bound, idle steps beyond it would be dropped at once: never made
+            idle_count = step - self._step - 1
+            self._steps.extend([idle] * (idle_count if limit is None else min(idle_count, limit)))
         self._step = step
+        if limit is not None:
+            self._forget(len(self._steps) - (limit - 1))
+
+    def _forget(self, count: int) -> None:
+        """Fold the oldest ``count`` closed steps into the base sizes (rolling history)."""
+        if count <= 0:
+            return
+        for step in self._steps[:count]:
+            for base, ends in zip(self._base, (step.bid_end, step.ask_end), strict=True):
+                for r, v in ends.items():
+                    if v:
+                        base[r] = v
+                    else:
+                        base.pop(r, None)
+        del self._steps[:count]
+        self._first = self._step - len(self._steps)
 
     def _close(self) -> _Step:
         (bid_max, ask_max), (bids, asks) = self._maxes, self._totals
@@ -243,17 +271,25 @@ class Heatmap:
         traded[r] = traded.get(r, 0) + trade.size
         self._seen(r)
 
-    def result(self) -> HeatmapMatrix:
-        """The matrix so far (the open step included, as it stands)."""
+    def result(self, price_low: int | None = None, price_high: int | None = None) -> HeatmapMatrix:
+        """The matrix so far (the open step included, as it stands); with ``price_low`` /
+        ``price_high``, only the rows holding prices between them (inclusive)."""
         steps = [*self._steps]
         if self._first is not None:
             steps.append(self._close())
-        first_row = self._row_low if self._row_low is not None else 0
-        shape = (len(steps), self._row_high - first_row + 1 if self._row_low is not None else 0)
+        low, high = self._row_low, self._row_high
+        if self.config.max_steps is not None:
+            low, high = self._kept_rows(steps)
+        if low is not None and price_low is not None:
+            low = max(low, price_low // self.row)
+        if low is not None and price_high is not None:
+            high = min(high, price_high // self.row)
+        first_row = low if low is not None else 0
+        shape = (len(steps), max(high - first_row + 1, 0) if low is not None else 0)
         _check_size(shape)
         matrices = [np.zeros(shape, dtype=np.int64) for _ in range(4)]
         try:
-            self._fill(steps, first_row, matrices)
+            self._fill(steps, first_row, matrices, self._base)
         except OverflowError:
             raise ConfigError(
                 f"{self.instrument.venue} {self.instrument.symbol}: a resting or traded size "
@@ -269,11 +305,30 @@ class Heatmap:
             np.array([s.best_ask for s in steps], dtype=np.int64),
         )
 
+    def _kept_rows(self, steps: list[_Step]) -> tuple[int | None, int]:
+        """The lowest and highest rows holding something in the kept steps (rolling mode)."""
+        rows: set[int] = {r for base in self._base for r in base}
+        for step in steps:
+            for found in (step.bid_max, step.ask_max, step.buys, step.sells):
+                rows.update(r for r, v in found.items() if v)
+        return (min(rows), max(rows)) if rows else (None, 0)
+
     @staticmethod
-    def _fill(steps: list[_Step], first_row: int, matrices: list[IntMatrix]) -> None:
+    def _fill(
+        steps: list[_Step],
+        first_row: int,
+        matrices: list[IntMatrix],
+        base: tuple[dict[int, int], dict[int, int]] = ({}, {}),
+    ) -> None:
         bids, asks, buys, sells = matrices
-        bid_end = np.zeros(bids.shape[1], dtype=np.int64)  # sizes carried from the step before
-        ask_end = np.zeros(bids.shape[1], dtype=np.int64)
+        width = bids.shape[1]
+        # sizes carried from the step before (the first kept step starts from ``base``)
+        bid_end = np.zeros(width, dtype=np.int64)
+        ask_end = np.zeros(width, dtype=np.int64)
+        for end, sizes in zip((bid_end, ask_end), base, strict=True):
+            for r, v in sizes.items():
+                if 0 <= r - first_row < width:
+                    end[r - first_row] = v
         for k, step in enumerate(steps):
             for matrix, end, maxes, ends in (
                 (bids, bid_end, step.bid_max, step.bid_end),
@@ -281,13 +336,17 @@ class Heatmap:
             ):
                 matrix[k] = end
                 for r, v in maxes.items():
-                    matrix[k, r - first_row] = v
+                    if 0 <= r - first_row < width:
+                        matrix[k, r - first_row] = v
                 for r, v in ends.items():
-                    end[r - first_row] = v
+                    if 0 <= r - first_row < width:
+                        end[r - first_row] = v
             for r, v in step.buys.items():
-                buys[k, r - first_row] = v
+                if 0 <= r - first_row < width:
+                    buys[k, r - first_row] = v
             for r, v in step.sells.items():
-                sells[k, r - first_row] = v
+                if 0 <= r - first_row < width:
+                    sells[k, r - first_row] = v
 
 
 def _check_size(shape: tuple[int, int]) -> None:
@@ -466,3 +525,57 @@ def _carried(steps: IntArray, values: IntArray, count: int) -> IntArray:
     touched[steps + 1] = True
     source = np.where(touched, np.arange(count + 1), 0)
     return out[np.maximum.accumulate(source)][1:]
+
+
+# -- reshaping a matrix (the API's time range and coarser steps) ------------------------------
+
+
+def time_slice(matrix: HeatmapMatrix, start_ns: int | None, end_ns: int | None) -> HeatmapMatrix:
+    """The steps that overlap ``[start_ns, end_ns)`` (whole steps)."""
+    starts, ends = matrix.time_edges[:-1], matrix.time_edges[1:]
+    keep = np.ones(len(starts), dtype=bool)
+    if start_ns is not None:
+        keep &= ends > start_ns
+    if end_ns is not None:
+        keep &= starts < end_ns
+    chosen = np.flatnonzero(keep)
+    first, last = (int(chosen[0]), int(chosen[-1]) + 1) if len(chosen) else (0, 0)
+    return _reshaped(matrix, matrix.step_ns, np.arange(first, last), None)
+
+
+def coarsen(matrix: HeatmapMatrix, factor: int) -> HeatmapMatrix:
+    """Steps ``factor`` times longer, on the grid of the longer step (anchored at zero, as every
+    step is): resting size is the maximum over the merged steps (the maximum within the longer
+    step, by the definition), traded volume their sum, best prices those of the last one."""
+    if factor < 1:
+        raise ConfigError("a heatmap step factor must be >= 1")
+    if factor == 1 or not len(matrix.time_edges) > 1:
+        return matrix
+    step = matrix.step_ns * factor
+    groups = matrix.time_edges[:-1] // step
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    return _reshaped(matrix, step, starts, groups)
+
+
+def _reshaped(
+    m: HeatmapMatrix, step_ns: int, index: IntArray, groups: IntArray | None
+) -> HeatmapMatrix:
+    if groups is None:  # a plain selection of steps
+        edges = m.time_edges[np.r_[index, index[-1] + 1]] if len(index) else m.time_edges[:1]
+        pick = [x[index] for x in (m.bids, m.asks, m.buys, m.sells, m.best_bid, m.best_ask)]
+        return HeatmapMatrix(m.instrument, step_ns, m.row, edges, m.price_rows, *pick)
+    last = np.r_[index[1:], len(groups)] - 1
+    edges = np.r_[groups[index], groups[-1] + 1] * step_ns
+    return HeatmapMatrix(
+        m.instrument,
+        step_ns,
+        m.row,
+        edges.astype(np.int64),
+        m.price_rows,
+        np.maximum.reduceat(m.bids, index, axis=0),
+        np.maximum.reduceat(m.asks, index, axis=0),
+        np.add.reduceat(m.buys, index, axis=0),
+        np.add.reduceat(m.sells, index, axis=0),
+        m.best_bid[last],
+        m.best_ask[last],
+    )

@@ -106,11 +106,11 @@ def test_orderflow_pushes_each_type(ws: Ws) -> None:
 
 
 def test_book_channel_for_one_venue(ws: Ws) -> None:
-    assert ws.subscribe("book", "ETH-USDT", "binance_c")["type"] == "subscribed"
+    assert ws.subscribe("book", "ETH-USDT", "kraken")["type"] == "subscribed"
     books = [m for m in ws.messages(1.5) if m["type"] == "book"]
     assert books, "the current book comes at once, then its updates"
     for message in books:
-        assert message["venue"] == "binance_c" and message["data"]["venue"] == "binance_c"
+        assert message["venue"] == "kraken" and message["data"]["venue"] == "kraken"
         data = message["data"]
         assert data["state"] == "synced" and len(data["bids"]) == 20
         assert float(data["bids"][0][0]) < float(data["asks"][0][0])
@@ -123,16 +123,16 @@ def test_per_venue_orderflow(ws: Ws) -> None:
 
 
 def test_status_starts_from_the_current_states(ws: Ws) -> None:
-    assert ws.subscribe("status", "ETH/USDT", "binance_b")["type"] == "subscribed"
+    assert ws.subscribe("status", "ETH/USDT", "coinbase")["type"] == "subscribed"
     current = [m for m in ws.messages(0.5) if m["type"] == "status"]
     kinds = {(m["venue"], m["data"]["kind"], m["symbol"]) for m in current}
-    assert kinds == {("binance_b", "feed", ""), ("binance_b", "book", "ETH/USDT")}
+    assert kinds == {("coinbase", "feed", ""), ("coinbase", "book", "ETH/USDT")}
     assert {m["data"]["state"] for m in current} <= {"live", "synced", "resyncing"}
 
 
 def test_status_channel_reports_a_gap_and_its_resync(demo: Demo, ws: Ws) -> None:
     assert ws.subscribe("status", "")["type"] == "subscribed"
-    protocol = demo.feeds().emulator.protocols["binance_b"]
+    protocol = demo.feeds().emulator.protocols["kraken"]
 
     def gap() -> None:
         protocol.faults.skip_book_frames = 1
@@ -140,7 +140,7 @@ def test_status_channel_reports_a_gap_and_its_resync(demo: Demo, ws: Ws) -> None
     demo.call(gap)
     states: list[tuple[str, str]] = []  # the current states first, then the changes
     for message in ws.messages(20):
-        if message["type"] == "status" and message["venue"] == "binance_b":
+        if message["type"] == "status" and message["venue"] == "kraken":
             states.append((message["data"]["kind"], message["data"]["state"]))
             if ("book", "out_of_sync") in states:
                 lost = states.index(("book", "out_of_sync"))

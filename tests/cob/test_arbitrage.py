@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from orderscope.cob import ArbitrageSignal, CobConfig, ConsolidatedBook, find_opportunities
+from orderscope.cob.arbitrage import _match
 from tests.cob.synthetic import MS, T0, delta, instrument, snapshot
 
 
@@ -62,3 +65,35 @@ def test_a_venue_out_of_the_cob_is_no_opportunity() -> None:
     cob.update(snapshot("b", T0, [(10100, 10)], []))
     cob.update(snapshot("a", T0 + 100 * MS, [], [(10000, 10)]))  # b is stale by now
     assert cob.member("b").state == "stale" and signals == []
+
+
+def random_cob(seed: int) -> ConsolidatedBook:
+    rng = random.Random(seed)
+    names = ("a", "b", "c")
+    fees = {n: rng.choice(["0", "0.0005", "0.001", "0.004"]) for n in names}
+    cob = ConsolidatedBook([instrument(n, 2, 1) for n in names], CobConfig(taker_fees=fees))
+    for n in names:
+        mid = 10_000 + rng.randint(-40, 40)
+        bids = [(mid - k - rng.randint(1, 3), rng.randint(1, 9)) for k in range(0, 12, 3)]
+        asks = [(mid + k + rng.randint(1, 3), rng.randint(1, 9)) for k in range(0, 12, 3)]
+        cob.update(snapshot(n, T0, bids, asks))
+    return cob
+
+
+def test_early_outs_find_what_every_pair_walked_finds() -> None:
+    """The O(1) rejection and the per-venue best prices change nothing: the same pairs, with
+    the same sizes, as walking every pair of active venues (books with and without any)."""
+    outcomes = set()
+    for seed in range(40):
+        cob = random_cob(seed)
+        found = {(s.buy_venue, s.sell_venue): s.size for s in find_opportunities(cob, T0)}
+        members = cob.active_members
+        walked = {
+            (b.label, s.label): m[0]
+            for b in members
+            for s in members
+            if b is not s and (m := _match(cob, b, s)) is not None
+        }
+        assert found == walked, seed
+        outcomes.add(bool(found))
+    assert outcomes == {True, False}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from orderscope.flow.signals import SignalKind
 from tests.api.conftest import Demo
 from tests.web.conftest import dashboard_url, screenshot
 
@@ -103,39 +104,39 @@ def test_symbol_switch(page: Any, web_demo: Demo) -> None:
 
 def test_venue_picker(page: Any, web_demo: Demo) -> None:
     open_dashboard(page, web_demo)
-    page.select_option("#venue", "binance_b")
+    page.select_option("#venue", "coinbase")
     page.wait_for_function(
         """() => { const s = window.orderscope.snapshot();
-          return s.venue === 'binance_b' && s.footprint && s.cvdPoints > 0; }""",
+          return s.venue === 'coinbase' && s.footprint && s.cvdPoints > 0; }""",
         timeout=20_000,
     )
-    assert "venue=binance_b" in page.evaluate("location.hash")
+    assert "venue=coinbase" in page.evaluate("location.hash")
     caption = page.evaluate("window.orderscope.app.footprint.summary")
     assert caption is not None and caption["trades"] > 0
 
 
 def test_stale_venue_is_marked_and_greyed(page: Any, web_demo: Demo) -> None:
     open_dashboard(page, web_demo)
-    protocol = web_demo.feeds().emulator.protocols["binance_c"]
+    protocol = web_demo.feeds().emulator.protocols["kraken"]
 
     def stall() -> None:
         protocol.faults.stall_until = time.monotonic() + 3.0
 
     web_demo.call(stall)
     page.wait_for_function(
-        "() => window.orderscope.snapshot().trusted.binance_c === false", timeout=15_000
+        "() => window.orderscope.snapshot().trusted.kraken === false", timeout=15_000
     )
     page.wait_for_function(
-        "() => document.querySelector('#status tr.untrusted[data-venue=binance_c]') !== null",
+        "() => document.querySelector('#status tr.untrusted[data-venue=kraken]') !== null",
         timeout=5_000,
     )
     legend = page.locator("#legend .untrusted").inner_text()
-    assert "binance_c" in legend
+    assert "kraken" in legend
     assert page.evaluate("window.orderscope.snapshot().trusted.binance") is True
     screenshot(page, "dashboard-stale-venue")
     # when the venue is back and resynced, it is shown as good again
     page.wait_for_function(
-        "() => window.orderscope.snapshot().trusted.binance_c === true", timeout=20_000
+        "() => window.orderscope.snapshot().trusted.kraken === true", timeout=20_000
     )
 
 
@@ -159,3 +160,14 @@ def test_zoom_pan_and_follow(page: Any, web_demo: Demo) -> None:
     assert page.evaluate(view)[2:] == [False, False]
     page.mouse.dblclick(x, y)
     assert page.evaluate(view)[2:] == [True, True]
+
+
+def test_signal_feed_shows_the_servers_signals(page: Any, web_demo: Demo) -> None:
+    open_dashboard(page, web_demo)
+    kinds = [k.value for k in SignalKind]
+    selector = ", ".join(f"#signals li.signal.{kind}" for kind in kinds)
+    page.wait_for_selector(selector, timeout=60_000)
+    item = page.locator(selector).first
+    text = item.inner_text()
+    assert any(kind.replace("_", " ") in text for kind in kinds)
+    assert any(venue in text for venue in ("binance", "coinbase", "kraken"))

@@ -83,12 +83,28 @@ def _match(cob: ConsolidatedBook, buyer: Member, seller: Member) -> tuple[int, i
 def find_opportunities(cob: ConsolidatedBook, now: int) -> list[ArbitrageSignal]:
     """Every (buy venue, sell venue) pair of active venues that is profitable now."""
     members = cob.active_members
-    out = []
+    out: list[ArbitrageSignal] = []
+    best_bid, best_ask = cob.best_bid(), cob.best_ask()
+    if not members or best_bid is None or best_ask is None:
+        return out
+    # Exact early outs (a crossed COB is checked on every delta, and crossings are mostly
+    # thinner than two taker fees): no venue bids above the COB's best bid or asks below its
+    # best ask, and no fee is below the lowest, so no pair can earn more than this.
+    low_fee = min(m.fee for m in members)
+    if best_bid[0] * (FEE_ONE - low_fee) <= best_ask[0] * (FEE_ONE + low_fee):
+        return out
+    bests = {m.slot: (cob.venue_best(m, True), cob.venue_best(m, False)) for m in members}
     scale = POW10[cob.price_decimals + cob.size_decimals + FEE_DECIMALS]
     for buyer in members:
+        ask = bests[buyer.slot][1]
+        if ask is None:
+            continue
         for seller in members:
-            if buyer is seller:
+            bid = bests[seller.slot][0]
+            if buyer is seller or bid is None:
                 continue
+            if bid * (FEE_ONE - seller.fee) <= ask * (FEE_ONE + buyer.fee):
+                continue  # the first unit earns nothing: what _match would find
             found = _match(cob, buyer, seller)
             if found is None:
                 continue

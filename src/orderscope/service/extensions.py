@@ -2,8 +2,10 @@
 
 One line each, so that merging an analytic is a one-line change here (and nothing here is
 imported for its side effects). The order flow (footprints, profiles, CVD, VWAP, trade flow),
-the books and the venue status are built in. The consolidated book, the signals and the heatmap
-join when their branches land, e.g. for the signals:
+the books and the venue status are built in. Registered here: ``venue_flow`` (signals and the
+rolling heatmap of each venue's symbol, sharing one book copy: orderscope.service.venue_flow)
+and ``cob`` (the consolidated book of each symbol: orderscope.cob.service), with their routers
+(orderscope.api.signals, .cob, .heatmap). The shape of an entry, e.g. for the signals:
 
 ```python
 # orderscope/flow/signals/service.py
@@ -42,7 +44,10 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from orderscope.api import cob, heatmap, signals
+from orderscope.cob.service import COB
 from orderscope.engine import AnalyticSpec
+from orderscope.service.venue_flow import VENUE_FLOW
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -50,8 +55,16 @@ if TYPE_CHECKING:
     from orderscope.api.app import Service
 
 #: Further analytics the engine runs (none is listed before it computes something).
-ANALYTICS: tuple[AnalyticSpec, ...] = ()
+ANALYTICS: tuple[AnalyticSpec, ...] = (VENUE_FLOW, COB)
 #: Factories of their REST routers, mounted under /api/v1.
-ROUTERS: tuple[Callable[[Service], APIRouter], ...] = ()
+ROUTERS: tuple[Callable[[Service], APIRouter], ...] = (
+    signals.router,
+    cob.router,
+    heatmap.router,
+)
 #: Response Structs of those routes, whose JSON Schemas the OpenAPI document needs.
-SCHEMAS: tuple[type[msgspec.Struct], ...] = ()
+SCHEMAS: tuple[type[msgspec.Struct], ...] = (
+    signals.SignalsResponse,
+    *cob.RESPONSES,
+    heatmap.HeatmapResponse,
+)

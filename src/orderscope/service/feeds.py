@@ -20,7 +20,13 @@ from dataclasses import dataclass, replace
 
 import aiohttp
 
-from orderscope.emulator import BinanceEmulator, Emulator, VenueProtocol
+from orderscope.emulator import (
+    BinanceEmulator,
+    CoinbaseEmulator,
+    Emulator,
+    KrakenEmulator,
+    VenueProtocol,
+)
 from orderscope.engine import Engine
 from orderscope.errors import ConfigError, FrameError
 from orderscope.live import LiveConfig, LiveSession, RestClient, RestError, backoff_delay
@@ -30,6 +36,8 @@ from orderscope.synthetic import BTC_USDT, ETH_USDT, MarketSpec, SyntheticMarket
 from orderscope.venues import venue_class
 from orderscope.venues.base import Endpoints, Venue
 from orderscope.venues.binance import BinanceSpot
+from orderscope.venues.coinbase import CoinbaseExchange
+from orderscope.venues.kraken import Kraken
 
 log = logging.getLogger("orderscope.service")
 
@@ -176,15 +184,14 @@ class DemoVenue:
     venue_symbol: Callable[[MarketSpec], str] = binance_symbol
 
 
-#: The demo's venues. Only the Binance emulator exists on this branch, so it runs under three
-#: names; when the Coinbase and Kraken emulators land, the last two lines become
-#: ``DemoVenue("coinbase", CoinbaseEmulator, CoinbaseExchange, CoinbaseEmulator.venue_symbol)``
-#: and ``DemoVenue("kraken", KrakenEmulator, Kraken, KrakenEmulator.venue_symbol)``; nothing
-#: else changes (the tests take the names from here).
+#: The demo's venues: three real protocols (Binance's combined streams with REST depth
+#: snapshots, Coinbase Exchange's level2 / matches, Kraken's checksummed book), each emulated on
+#: loopback with the same two synthetic markets. Every venue lists them under the same unified
+#: symbols (Coinbase writes BTC-USDT, Kraken XBT/USDT), so the consolidated book merges them.
 DEMO_VENUES: tuple[DemoVenue, ...] = (
     DemoVenue("binance", BinanceEmulator, BinanceSpot),
-    DemoVenue("binance_b", BinanceEmulator, BinanceSpot),
-    DemoVenue("binance_c", BinanceEmulator, BinanceSpot),
+    DemoVenue("coinbase", CoinbaseEmulator, CoinbaseExchange, CoinbaseEmulator.venue_symbol),
+    DemoVenue("kraken", KrakenEmulator, Kraken, KrakenEmulator.venue_symbol),
 )
 #: The demo's markets: the synthetic BTC and ETH with smaller market orders than the emulator's
 #: defaults, whose sweeps often leave the touch bare so that the price jumps tens of dollars in a
