@@ -189,6 +189,10 @@ class BookTracker:
             ask_size,
         )
 
+    def nth_best(self, depth: int) -> tuple[int | None, int | None]:
+        """The ``depth``-th best bid and ask prices (None: the side has fewer levels)."""
+        return _nth(self.book, depth)
+
     def top_sizes(self, levels: int) -> tuple[int, int]:
         """Total resting size of the best ``levels`` bids and asks (cached, since several
         analytics ask for the same figure after every update, until an update changes a

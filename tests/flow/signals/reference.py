@@ -626,8 +626,14 @@ class RefLargeOrderDetector:
         bid_levels, ask_levels = self.tracker.book.depth()
         depth, count = (bid_depth, bid_levels) if side is Side.BUY else (ask_depth, ask_levels)
         count = min(count, config.reference_levels)
-        # The level's own growth is part of the book now: compare with the others.
-        reference = (depth - added) / (count - 1) if count > 1 else 0.0
+        prices = (
+            self.tracker.book.bids(count) if side is Side.BUY else self.tracker.book.asks(count)
+        )
+        if len(prices) < count or price in {p for p, _ in prices}:
+            # The level's own growth is part of those levels now: compare with the others.
+            reference = (depth - added) / (count - 1) if count > 1 else 0.0
+        else:  # placed deeper than the reference levels: they are the others
+            reference = depth / count if count else 0.0
         if added < config.size_multiple * reference:
             return
         ts = change.ts

@@ -153,6 +153,18 @@ def test_large_order_filled_is_not_pulled_and_far_or_small_orders_are_ignored() 
     assert kinds(small) == []
 
 
+def test_large_order_placed_deeper_than_the_reference_levels_is_measured_against_them() -> None:
+    """Placed beyond the best 10 bids, the order is not among the levels it is compared with:
+    the reference is their whole mean (the detector once subtracted the order from a sum that
+    did not hold it, which made a 4x order pass the 5x test and a larger one read negative)."""
+    deep = 49_999 - 12  # the 13th bid level
+    four_x = [ladder(49_999, 50_000, 2.0), delta(1_000, bids=[(deep, 8.0)])]
+    assert kinds(four_x) == []
+    (six_x,) = kinds([ladder(49_999, 50_000, 2.0), delta(1_000, bids=[(deep, 12.0)])])
+    assert six_x.kind is SignalKind.LARGE_ORDER_PLACED and six_x.size == qty(12)
+    assert "6.0x" in six_x.description
+
+
 # -- book imbalance ---------------------------------------------------------------------------
 
 

@@ -128,8 +128,14 @@ class LargeOrderDetector:
         bid_levels, ask_levels = self.tracker.book.depth()
         depth, count = (bid_depth, bid_levels) if side is BUY else (ask_depth, ask_levels)
         count = min(count, config.reference_levels)
-        # The level's own growth is part of the book now: compare with the others.
-        reference = (depth - added) / (count - 1) if count > 1 else 0.0
+        nth_bid, nth_ask = self.tracker.nth_best(count)
+        nth = nth_bid if side is BUY else nth_ask
+        among_best = nth is None or (price >= nth if side is BUY else price <= nth)
+        if among_best:
+            # The level's own growth is part of those levels now: compare with the others.
+            reference = (depth - added) / (count - 1) if count > 1 else 0.0
+        else:  # placed deeper than the reference levels: they are the others
+            reference = depth / count if count else 0.0
         if added < config.size_multiple * reference:
             return
         ts = change.ts
