@@ -3,6 +3,16 @@
 
 import { clockText } from "../decimal.js";
 
+/** Labels that fit the feed's kind column (the full kind is the label's tooltip). */
+const SHORT_KINDS = {
+  large_order_placed: "placed",
+  large_order_pulled: "pulled",
+  small_trade_burst: "hft burst",
+  momentum_burst: "momentum",
+  book_imbalance: "book imb.",
+  block_trade: "block",
+};
+
 export class SignalFeed {
   constructor(list, max = 150) {
     this.list = list;
@@ -31,7 +41,8 @@ export class SignalFeed {
       const time = document.createElement("time");
       time.textContent = entry.timeMs ? clockText(entry.timeMs) : "";
       const kind = document.createElement("b");
-      kind.textContent = entry.kind.replaceAll("_", " ");
+      kind.textContent = SHORT_KINDS[entry.kind] || entry.kind.replaceAll("_", " ");
+      kind.title = entry.kind.replaceAll("_", " ");
       const text = document.createElement("span");
       text.textContent = entry.text;
       item.append(time, kind, text);
