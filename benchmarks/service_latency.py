@@ -254,6 +254,11 @@ async def measure(args: argparse.Namespace) -> None:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(emulator_port), "--port", str(port)]
     )
+    if args.pin:
+        # The server gets a core of its own; the emulator and the clients (this process and
+        # its children) share the other, as remote clients would not take the server's CPU.
+        os.sched_setaffinity(proc.pid, {0})
+        os.sched_setaffinity(0, {1})
     base = f"http://127.0.0.1:{port}"
     groups: list[asyncio.subprocess.Process] = []
     try:
@@ -419,6 +424,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--rate", type=float, default=2000.0, help="emulator frames per second")
+    parser.add_argument(
+        "--pin", action="store_true", help="server on CPU 0, emulator and clients on CPU 1"
+    )
     parser.add_argument("--serve", type=int, metavar="EMULATOR_PORT", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--clients-of", metavar="URL", help=argparse.SUPPRESS)
