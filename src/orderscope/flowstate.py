@@ -306,7 +306,8 @@ class FlowState:
         prune_cells(self.vwap.sums, keep)
         # both cache the cell of the last trade's bar, which may just have been dropped: make
         # the next trade look its bar up again
-        self.delta._key = self.vwap._key = -1
+        self.delta.forget_bar()
+        self.vwap.forget_bar()
         sessions = self.sessions.sessions
         for start in sorted(sessions)[: max(0, len(sessions) - self.config.retain_sessions)]:
             del sessions[start]

@@ -30,6 +30,7 @@ import msgspec
 import numpy as np
 import polars as pl
 
+from orderscope.fixed import div
 from orderscope.flow._vector import column, group
 from orderscope.flow.base import (
     BUY,
@@ -165,7 +166,7 @@ def build_delta(cells: BarCells, params: DeltaParams) -> DeltaResult:
                 session_cvd,
                 momentum,
                 acceleration,
-                100 * buy / (buy + sell) if buy + sell else 0.0,
+                div(100 * buy, buy + sell) if buy + sell else 0.0,
                 divergence,
                 exhaustion,
             )
@@ -173,7 +174,7 @@ def build_delta(cells: BarCells, params: DeltaParams) -> DeltaResult:
     buy = sum(s.buy for s in sessions)
     sell = sum(s.sell for s in sessions)
     trades = sum(b.trades for b in bars)
-    pct = 100 * buy / (buy + sell) if buy + sell else None
+    pct = div(100 * buy, buy + sell) if buy + sell else None
     return DeltaResult(cvd, buy, sell, trades, pct, sessions, bars)
 
 
@@ -214,6 +215,11 @@ class CumulativeDelta:
         elif price < cell[4]:
             cell[4] = price
         cell[5] = price
+
+    def forget_bar(self) -> None:
+        """Look the next trade's bar up again (call after removing bars from ``cells``)."""
+        self._cell = []
+        self._start = self._end = 0
 
     def result(self) -> DeltaResult:
         return build_delta(self.cells, self.params)

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import msgspec
 import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
-from orderscope.fixed import POW10
+from orderscope.fixed import POW10, div
 from orderscope.flow._vector import column, group
 from orderscope.flow.base import (
     DAY,
@@ -36,7 +37,7 @@ from orderscope.flow.base import (
 )
 from orderscope.model import Trade
 
-BAND_WIDTHS = (1, 2, 3)
+BAND_WIDTHS: Final = (1, 2, 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def finish(volume: int, pv: int, p2v: int, price_decimals: int) -> tuple[float, 
     """(VWAP, sigma) in price units from the exact sums (volume > 0)."""
     scale = volume * POW10[price_decimals]
     variance = p2v * volume - pv * pv  # exact, >= 0 (Cauchy-Schwarz)
-    return pv / scale, math.sqrt(variance) / scale
+    return div(pv, scale), math.sqrt(variance) / scale
 
 
 #: per bar: volume, sum(price * size), sum(price**2 * size)
@@ -92,7 +93,7 @@ def build_vwap(sums: BarSums, params: VwapParams) -> VwapResult:
     tf, pd = params.timeframe_ns, params.price_decimals
     periods: list[VwapPeriod] = []
     points: list[VwapPoint] = []
-    period = None
+    period: int | None = None
     volume = pv = p2v = 0
 
     def close() -> None:
@@ -151,6 +152,11 @@ class Vwap:
         cell[0] += size
         cell[1] += pv
         cell[2] += pv * trade.price
+
+    def forget_bar(self) -> None:
+        """Look the next trade's bar up again (call after removing bars from ``sums``)."""
+        self._cell = []
+        self._start = self._end = 0
 
     def result(self) -> VwapResult:
         return build_vwap(self.sums, self.params)

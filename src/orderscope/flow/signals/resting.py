@@ -11,7 +11,9 @@ the added size while less than ``max_traded_fraction`` of it traded, it was pull
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
+from orderscope.fixed import div
 from orderscope.flow.base import BUY, SELL
 from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
 from orderscope.flow.signals.record import (
@@ -27,7 +29,7 @@ from orderscope.flow.signals.record import (
 )
 from orderscope.model import Instrument, Side, Trade
 
-SECOND = 1_000_000_000
+SECOND: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,7 @@ class LargeOrderDetector:
         depth, count = (bid_depth, bid_levels) if side is BUY else (ask_depth, ask_levels)
         count = min(count, config.reference_levels)
         # The level's own growth is part of the book now: compare with the others.
-        reference = (depth - added) / (count - 1) if count > 1 else 0.0
+        reference = div(depth - added, count - 1) if count > 1 else 0.0
         if added < config.size_multiple * reference:
             return
         ts = change.ts
@@ -193,7 +195,7 @@ class LargeOrderDetector:
                 price,
                 pulled,
                 scaled(
-                    1.0 - order.traded / order.size,
+                    1.0 - div(order.traded, order.size),
                     1.0 - config.max_traded_fraction,
                     1.0,
                 ),
