@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable
 
 from flow_acceptance import DIFFS, ROW, TRADES, Packed, pack
-
 from orderscope.bench.flow_session import INSTRUMENT as INST
 from orderscope.bench.flow_session import SessionMaker
 from orderscope.flow.base import MINUTE
@@ -42,7 +41,9 @@ from orderscope.model import Trade
 Handler = Callable[[list[Trade]], object]
 
 
-def _bars(name: str) -> Callable[[SignalEngine, list[Signal]], tuple[Handler, Callable[[], object]]]:
+def _bars(
+    name: str,
+) -> Callable[[SignalEngine, list[Signal]], tuple[Handler, Callable[[], object]]]:
     def make(engine: SignalEngine, out: list[Signal]) -> tuple[Handler, Callable[[], object]]:
         analytic: Footprint | VolumeProfile | CumulativeDelta | Vwap
         if name == "footprint":

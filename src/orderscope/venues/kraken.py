@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 import msgspec
+from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.errors import (
@@ -246,6 +247,7 @@ class _BookWire:
 # -- the connector ---------------------------------------------------------------------------
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class Kraken(Venue):
     name = "kraken"
     capture_prefix = "KRAKEN"
