@@ -26,7 +26,6 @@ from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import msgspec
-from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, UnsubscribedChannel, VenueErrorMessage
@@ -178,7 +177,6 @@ class _DepthSync:
     bridged: bool = False  # the first diff after the snapshot has been applied
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class BinanceSpot(Venue):
     name = "binance"
     capture_prefix = "BINANCE"

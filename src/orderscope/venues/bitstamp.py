@@ -40,7 +40,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
-from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
@@ -126,7 +125,6 @@ class _DiffSync:
     conn: int | None = None  # the connection whose diffs the book follows since the snapshot
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class Bitstamp(Venue):
     name = "bitstamp"
     default_endpoints = Endpoints("wss://ws.bitstamp.net", "https://www.bitstamp.net")

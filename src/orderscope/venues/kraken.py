@@ -49,7 +49,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar, cast
 
 import msgspec
-from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.errors import (
@@ -247,7 +246,6 @@ class _BookWire:
 # -- the connector ---------------------------------------------------------------------------
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class Kraken(Venue):
     name = "kraken"
     capture_prefix = "KRAKEN"
