@@ -24,8 +24,11 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-#: Compiled by mypyc: the streaming order-flow path (issue 4) and the replay path (issues 2/3).
-#: msgspec Structs (model.py) stay interpreted: they are C already.
+#: Compiled by mypyc: the streaming order-flow path (issue 4), with the book and the number
+#: parser it builds on. Not the connectors: their msgspec Structs do not survive mypyc (class
+#: keywords such as ``tag=`` and ``array_like=`` are dropped, ``msgspec.field`` defaults are
+#: refused), and compiling ``venues/base.py`` under interpreted connectors measured no faster
+#: (docs/PERFORMANCE.md, "Compiled core").
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
     "orderscope.fixed",
@@ -43,8 +46,6 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.signals.resting",
     "orderscope.flow.signals.sweep",
     "orderscope.flow.signals.trade_flow",
-    "orderscope.venues.base",
-    "orderscope.venues.checksum",
 )
 
 PURE_ENV = "ORDERSCOPE_PURE"

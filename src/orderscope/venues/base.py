@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, TypeVar
 
 import msgspec
-from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind
@@ -75,7 +74,6 @@ class FeedStats:
     recent_errors: deque[FrameError] = field(default_factory=lambda: deque(maxlen=20))
 
 
-@mypyc_attr(native_class=False)  # a set subclass: mypyc compiles no builtin subclasses
 class Subscriptions(set[tuple[str, str]]):
     """The (channel, venue symbol) pairs a session is subscribed to: a set that tells its venue
     when it changes, so that the routes ``Venue.attribute`` keeps are computed again."""
@@ -183,7 +181,6 @@ class Connection:
     symbols: tuple[str, ...] = ()  # unified symbols whose data arrives on this connection
 
 
-@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class Venue(ABC):
     """A venue connector. Subclasses set ``name`` and implement the parsing."""
 
@@ -376,9 +373,9 @@ class Venue(ABC):
                     size = known_sizes[q] = parse_fixed(q, sd)
                 levels.append((price, size))
             return levels
-        except NumberFormatError as bad:  # (its own name: mypyc gives a name one type)
+        except NumberFormatError as exc:
             raise BadValue(
-                self.name, channel, frame, str(bad), instrument.symbol, book=book
+                self.name, channel, frame, str(exc), instrument.symbol, book=book
             ) from None
         except ValueError as exc:  # a level that is not a pair
             raise MalformedFrame(
