@@ -7,30 +7,48 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 # The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test lint bench install dev clean browser screenshot
+.PHONY: demo test lint bench install dev clean browser screenshot native pure
 
-$(VENV)/.installed: pyproject.toml
+# `pip install -e .` compiles the hot modules with mypyc (setup.py; docs/ARCHITECTURE.md,
+# "Compiled core") beside their sources, so .native is up to date after it.
+$(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) -e .
-	touch $@
+	touch $@ $(VENV)/.native
 
+# The extras only (ORDERSCOPE_PURE_BUILD: no second compilation; the compiled modules stay).
 # The tests also exercise the benchmark's peer harness, so they install the bench extra too.
 $(VENV)/.dev: $(VENV)/.installed
-	$(PIP) -e '.[dev,bench]'
+	ORDERSCOPE_PURE_BUILD=1 $(PIP) -e '.[dev,bench]'
 	touch $@
 
 $(VENV)/.bench: $(VENV)/.installed
-	$(PIP) -e '.[bench]'
+	ORDERSCOPE_PURE_BUILD=1 $(PIP) -e '.[bench]'
+	touch $@
+
+# The compiled modules again whenever a source changed: a stale extension would run old code
+# (orderscope/_compiled.py falls back to the pure-Python source with a warning if one is).
+NATIVE_SOURCES := $(shell find src/orderscope -name '*.py') setup.py
+$(VENV)/.native: $(VENV)/.installed $(NATIVE_SOURCES)
+	$(PIP) 'setuptools>=77' 'mypy>=2.4'
+	$(PY) setup.py -q build_ext --inplace
 	touch $@
 
 install: $(VENV)/.installed
 
 dev: $(VENV)/.dev
 
+native: $(VENV)/.native
+
+# Back to the pure-Python modules in this checkout (ORDERSCOPE_PURE=1 does it per process).
+pure:
+	find src -name '*.so' -delete
+	rm -f $(VENV)/.native
+
 # The web server fed by emulated venues on loopback: no exchange connection needed.
 # e.g. make demo DEMO_ARGS="--port 9000 --no-browser"
-demo: $(VENV)/.installed
+demo: $(VENV)/.native
 	$(VENV)/bin/orderscope demo $(DEMO_ARGS)
 
 lint: $(VENV)/.dev
@@ -45,15 +63,16 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
-test: lint browser
+test: lint browser native
 	ORDERSCOPE_CHROMIUM=$(CHROMIUM) $(VENV)/bin/pytest
 
 # docs/images/dashboard.png, from the demo after a minute and a half of synthetic market.
 screenshot: $(VENV)/.dev browser
 	ORDERSCOPE_CHROMIUM=$(CHROMIUM) $(PY) -m tests.web.readme_screenshot docs/images/dashboard.png
 
-bench: $(VENV)/.bench
+bench: $(VENV)/.bench $(VENV)/.native
 	$(VENV)/bin/orderscope bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	find src -name '*.so' -delete

@@ -16,14 +16,16 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from typing import Final
 
+from orderscope.fixed import POW10, div
 from orderscope.model import BookState, Instrument, Level
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
-_SYNCED = BookState.SYNCED
-_OUT_OF_SYNC = BookState.OUT_OF_SYNC
-_AWAITING_SNAPSHOT = BookState.AWAITING_SNAPSHOT
+_SYNCED: Final = BookState.SYNCED
+_OUT_OF_SYNC: Final = BookState.OUT_OF_SYNC
+_AWAITING_SNAPSHOT: Final = BookState.AWAITING_SNAPSHOT
 
 
 @dataclass(slots=True)
@@ -87,7 +89,7 @@ class Walk:
     def average_price(self, instrument: Instrument) -> float | None:
         if not self.filled:
             return None
-        return float(self.cost / self.filled / 10**instrument.price_decimals)
+        return div(self.cost, self.filled) / POW10[instrument.price_decimals]
 
 
 class L2Book:
@@ -283,7 +285,7 @@ class L2Book:
 
     def mid(self) -> float | None:
         mid2 = self.mid2()
-        return None if mid2 is None else mid2 / 2 / 10**self.instrument.price_decimals
+        return None if mid2 is None else div(mid2, 2) / POW10[self.instrument.price_decimals]
 
     def spread(self) -> int | None:
         """Best ask - best bid in price units (negative when crossed)."""

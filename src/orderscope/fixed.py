@@ -15,12 +15,14 @@ loop, falling back to ``parse_fixed`` string by string for anything else.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Sequence
+from typing import Final
 
-POW10: tuple[int, ...] = tuple(10**i for i in range(40))
+POW10: Final[tuple[int, ...]] = tuple(10**i for i in range(40))
 #: How far (in units in the last place) a venue's float may sit from the decimal it means.
-FLOAT_SLACK_ULPS = 16
+FLOAT_SLACK_ULPS: Final = 16
 
 
 class NumberFormatError(ValueError):
@@ -140,11 +142,28 @@ def decimals_of(text: str) -> int:
 
 def to_float(value: int, decimals: int) -> float:
     """A scaled int as the nearest float (for display and statistics only)."""
-    return value / POW10[decimals]
+    return div(value, POW10[decimals])
 
 
-_FAST_LIMIT = 1 << 52
-_FEW_DECIMALS = 8
+#: Ints of at most 2**53 in magnitude convert to float exactly.
+_EXACT_INT: Final = 1 << 53
+_truediv: Final = operator.truediv
+
+
+def div(a: int, b: int) -> float:
+    """``a / b`` for ints, correctly rounded as CPython computes it, compiled or not.
+
+    mypyc compiles ``int / int`` to a division of the two converted to doubles, which rounds
+    twice when one is above 2**53 in magnitude: the last bit can differ from CPython's. The
+    modules it compiles (orderscope/_compiled.py) divide ints through here;
+    tests/test_compiled.py checks that no ``int / int`` is left in them."""
+    if -_EXACT_INT <= a <= _EXACT_INT and -_EXACT_INT <= b <= _EXACT_INT:
+        return a / b  # both exact as doubles: one rounding, CPython's result
+    return _truediv(a, b)  # type: ignore[no-any-return]  # CPython's int division
+
+
+_FAST_LIMIT: Final = 1 << 52
+_FEW_DECIMALS: Final = 8
 
 
 def parse_float_exact(value: float, decimals: int) -> int:
@@ -161,6 +180,7 @@ def parse_float_exact(value: float, decimals: int) -> int:
     # Fast paths: a scaled integer below 2**52 that maps back to ``value`` (int / int division
     # is correctly rounded) is the only one that does, so it holds the shortest form's digits.
     # Most venue numbers have few decimals: try those first when many are asked for.
+    # (Compiled, ``few / POW10[...]`` stays CPython's division: see setup.py, DIV_ALLOWED.)
     if _FEW_DECIMALS < decimals < len(POW10):
         few = round(value * POW10[_FEW_DECIMALS])
         if few < _FAST_LIMIT and few / POW10[_FEW_DECIMALS] == value:

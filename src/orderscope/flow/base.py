@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from fractions import Fraction
+from typing import Final
 
 import polars as pl
 
@@ -30,13 +31,13 @@ from orderscope.model import Instrument, Side, Trade
 #: ``Side.BUY`` and ``Side.SELL`` as plain module constants for the per-trade hot paths: on
 #: Python 3.11 reading an enum member through its class (``Side.BUY``) goes through the enum
 #: metaclass and costs ~150 ns, as much as the rest of a streaming update; a global is ~10 ns.
-BUY = Side.BUY
-SELL = Side.SELL
+BUY: Final = Side.BUY
+SELL: Final = Side.SELL
 
-SECOND = 1_000_000_000
-MINUTE = 60 * SECOND
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
+SECOND: Final = 1_000_000_000
+MINUTE: Final = 60 * SECOND
+HOUR: Final = 60 * MINUTE
+DAY: Final = 24 * HOUR
 
 #: The bar lengths traders use; ``parse_timeframe`` also takes any ``N`` + ``s|m|h|d``.
 TIMEFRAMES: dict[str, int] = {
@@ -47,8 +48,8 @@ TIMEFRAMES: dict[str, int] = {
     "4h": 4 * HOUR,
     "1d": DAY,
 }
-_UNITS = {"s": SECOND, "m": MINUTE, "h": HOUR, "d": DAY}
-_DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
+_UNITS: Final = {"s": SECOND, "m": MINUTE, "h": HOUR, "d": DAY}
+_DURATION: Final = re.compile(r"^([1-9][0-9]*)([smhd])$")
 
 TRADE_SCHEMA: dict[str, type[pl.DataType]] = {
     "ts": pl.Int64,

@@ -29,6 +29,7 @@ from fractions import Fraction
 import msgspec
 import polars as pl
 
+from orderscope.fixed import div
 from orderscope.flow.base import (
     BUY,
     DAY,
@@ -163,7 +164,7 @@ def build_delta(cells: BarCells, params: DeltaParams) -> DeltaResult:
                 session_cvd,
                 momentum,
                 acceleration,
-                100 * buy / (buy + sell) if buy + sell else 0.0,
+                div(100 * buy, buy + sell) if buy + sell else 0.0,
                 divergence,
                 exhaustion,
             )
@@ -171,7 +172,7 @@ def build_delta(cells: BarCells, params: DeltaParams) -> DeltaResult:
     buy = sum(s.buy for s in sessions)
     sell = sum(s.sell for s in sessions)
     trades = sum(b.trades for b in bars)
-    pct = 100 * buy / (buy + sell) if buy + sell else None
+    pct = div(100 * buy, buy + sell) if buy + sell else None
     return DeltaResult(cvd, buy, sell, trades, pct, sessions, bars)
 
 
@@ -215,6 +216,7 @@ class CumulativeDelta:
 
     def forget_open_bar(self) -> None:
         """Make the next trade look its bar up again (after cells were dropped)."""
+        self._cell = []
         self._start = self._end = 0
 
     def result(self) -> DeltaResult:

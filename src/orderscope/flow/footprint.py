@@ -45,6 +45,7 @@ from fractions import Fraction
 import msgspec
 import numpy as np
 import polars as pl
+from mypy_extensions import mypyc_attr
 
 from orderscope.errors import ConfigError
 from orderscope.flow._vector import I64
@@ -187,13 +188,16 @@ class _Bar:
                 cell[2] += trades
 
     def copy(self) -> _Bar:
+        # Field by field (not a loop over __slots__: compiled by mypyc, the class has none).
         bar = _Bar(self.start_ns, self.end_ns, self.open, 0)
-        for name in self.__slots__:
-            setattr(bar, name, getattr(self, name))
+        bar.high, bar.low, bar.close = self.high, self.low, self.close
+        bar.volume, bar.delta, bar.trades = self.volume, self.delta, self.trades
+        bar.max_delta, bar.min_delta = self.max_delta, self.min_delta
         bar.rows = {key: list(cell) for key, cell in self.rows.items()}
         return bar
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # subclassed by interpreted code
 class Footprint:
     """Streaming footprint of one instrument: ``update(trade)`` per trade, then ``result()``."""
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Final
 
 import msgspec
 import polars as pl
@@ -38,8 +39,8 @@ from orderscope.flow.base import BUY, DAY, check_positive, poc_index, ratio
 from orderscope.flow.columns import TradeColumns
 from orderscope.model import Trade
 
-_NO_START = -(2**63)
-_NO_END = 2**63 - 1
+_NO_START: Final = -(2**63)
+_NO_END: Final = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from orderscope.errors import ConfigError
-from orderscope.fixed import POW10
+from orderscope.fixed import POW10, div
 from orderscope.flow.base import BUY, MINUTE, check_positive, ratio, require_trades
 from orderscope.model import Instrument, Trade
 
@@ -95,20 +95,20 @@ class WindowShares(msgspec.Struct, frozen=True):
 
     @property
     def aggressive_buy_share(self) -> float | None:
-        return self.buy_volume / self.volume if self.volume else None
+        return div(self.buy_volume, self.volume) if self.volume else None
 
     @property
     def aggressive_sell_share(self) -> float | None:
-        return (self.volume - self.buy_volume) / self.volume if self.volume else None
+        return div(self.volume - self.buy_volume, self.volume) if self.volume else None
 
     @property
     def large_share(self) -> float | None:
         """Share of the window's notional traded in large trades (institutional-sized)."""
-        return self.large_notional / self.notional if self.notional else None
+        return div(self.large_notional, self.notional) if self.notional else None
 
     @property
     def small_share(self) -> float | None:
-        return (self.notional - self.large_notional) / self.notional if self.notional else None
+        return div(self.notional - self.large_notional, self.notional) if self.notional else None
 
 
 class TradeFlowResult(msgspec.Struct, frozen=True):

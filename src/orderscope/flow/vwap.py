@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import msgspec
 import polars as pl
 
 from orderscope.errors import ConfigError
-from orderscope.fixed import POW10
+from orderscope.fixed import POW10, div
 from orderscope.flow.base import (
     DAY,
     MINUTE,
@@ -34,7 +35,7 @@ from orderscope.flow.base import (
 from orderscope.flow.columns import TradeColumns
 from orderscope.model import Trade
 
-BAND_WIDTHS = (1, 2, 3)
+BAND_WIDTHS: Final = (1, 2, 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ def finish(volume: int, pv: int, p2v: int, price_decimals: int) -> tuple[float, 
     """(VWAP, sigma) in price units from the exact sums (volume > 0)."""
     scale = volume * POW10[price_decimals]
     variance = p2v * volume - pv * pv  # exact, >= 0 (Cauchy-Schwarz)
-    return pv / scale, math.sqrt(variance) / scale
+    return div(pv, scale), math.sqrt(variance) / scale
 
 
 #: per bar: volume, sum(price * size), sum(price**2 * size)
@@ -90,7 +91,7 @@ def build_vwap(sums: BarSums, params: VwapParams) -> VwapResult:
     tf, pd = params.timeframe_ns, params.price_decimals
     periods: list[VwapPeriod] = []
     points: list[VwapPoint] = []
-    period = None
+    period: int | None = None
     volume = pv = p2v = 0
 
     def close() -> None:
@@ -152,6 +153,7 @@ class Vwap:
 
     def forget_open_bar(self) -> None:
         """Make the next trade look its bar up again (after cells were dropped)."""
+        self._cell = []
         self._start = self._end = 0
 
     def result(self) -> VwapResult:

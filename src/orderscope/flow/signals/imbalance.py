@@ -7,7 +7,9 @@ and asks, read from the exact book after every update.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
+from orderscope.fixed import div
 from orderscope.flow.base import BUY, SELL
 from orderscope.flow.book_tracker import BookChange, BookTracker
 from orderscope.flow.signals.record import (
@@ -21,7 +23,7 @@ from orderscope.flow.signals.record import (
 )
 from orderscope.model import Instrument, Side
 
-SECOND = 1_000_000_000
+SECOND: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ class BookImbalanceDetector:
         config = self.config
         bids, asks = self.tracker.top_sizes(config.levels)
         total = bids + asks
-        imbalance = (bids - asks) / total if total else 0.0
+        imbalance = div(bids - asks, total) if total else 0.0
         if abs(imbalance) < config.threshold:
             self._side = None
             return

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+from orderscope.fixed import div
 from orderscope.flow.base import BUY, SELL
 from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
 from orderscope.flow.signals.record import (
@@ -28,9 +29,9 @@ from orderscope.flow.signals.record import (
 )
 from orderscope.model import Instrument, Side, Trade
 
-SECOND = 1_000_000_000
-_PRUNE_EVERY = 256  # trades between sweeps of stale watched levels
-_PENDING_MAX = 4_096  # trades the price range may buffer while the book is not synced
+SECOND: Final = 1_000_000_000
+_PRUNE_EVERY: Final = 256  # trades between sweeps of stale watched levels
+_PENDING_MAX: Final = 4_096  # trades the price range may buffer while the book is not synced
 
 
 def _shown(tracker: BookTracker, aggressor: Side, price: int) -> int:
@@ -252,7 +253,7 @@ class AbsorptionDetector:
                 traded,
                 min(
                     scaled(quote, config.min_notional, config.full_notional),
-                    scaled(refill / traded, config.min_refill, 1.0),
+                    scaled(div(refill, traded), config.min_refill, 1.0),
                 ),
                 f"{book_side_word(passive)} at {price_text(inst, price)} absorbed "
                 f"{size_text(inst, traded)} ({quote:,.0f} {inst.quote}) of "
@@ -378,7 +379,7 @@ class IcebergDetector:
         config = self.config
         if watch.fills < config.min_fills or watch.traded * price < self._min:
             return
-        ratio = watch.traded / watch.max_shown
+        ratio = div(watch.traded, watch.max_shown)
         key = (aggressor, price)
         if ratio <= config.ratio or not self._cooldown.ready(key, ts):
             return

@@ -6,7 +6,7 @@ import enum
 
 import msgspec
 
-from orderscope.fixed import POW10, format_fixed
+from orderscope.fixed import POW10, div, format_fixed
 from orderscope.flow.base import BUY
 from orderscope.model import Instrument, Side
 
@@ -59,7 +59,7 @@ def notional_units(instrument: Instrument, quote: float) -> int:
 
 def quote_amount(instrument: Instrument, notional: int) -> float:
     """price * size (scaled) as an amount of quote currency, for descriptions."""
-    return notional / POW10[instrument.price_decimals + instrument.size_decimals]
+    return div(notional, POW10[instrument.price_decimals + instrument.size_decimals])
 
 
 def price_text(instrument: Instrument, price: int) -> str:

@@ -11,7 +11,9 @@ the added size while less than ``max_traded_fraction`` of it traded, it was pull
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
+from orderscope.fixed import div
 from orderscope.flow.base import BUY, SELL
 from orderscope.flow.book_tracker import BookChange, BookTracker, LevelChange
 from orderscope.flow.signals.record import (
@@ -27,7 +29,7 @@ from orderscope.flow.signals.record import (
 )
 from orderscope.model import Instrument, Side, Trade
 
-SECOND = 1_000_000_000
+SECOND: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +135,9 @@ class LargeOrderDetector:
         among_best = nth is None or (price >= nth if side is BUY else price <= nth)
         if among_best:
             # The level's own growth is part of those levels now: compare with the others.
-            reference = (depth - added) / (count - 1) if count > 1 else 0.0
+            reference = div(depth - added, count - 1) if count > 1 else 0.0
         else:  # placed deeper than the reference levels: they are the others
-            reference = depth / count if count else 0.0
+            reference = div(depth, count) if count else 0.0
         if added < config.size_multiple * reference:
             return
         ts = change.ts
@@ -199,7 +201,7 @@ class LargeOrderDetector:
                 price,
                 pulled,
                 scaled(
-                    1.0 - order.traded / order.size,
+                    1.0 - div(order.traded, order.size),
                     1.0 - config.max_traded_fraction,
                     1.0,
                 ),

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Final
 
 from orderscope.errors import ConfigError
+from orderscope.fixed import div
 from orderscope.flow.base import BUY, SELL
 from orderscope.flow.signals.record import (
     Cooldown,
@@ -24,7 +26,7 @@ from orderscope.flow.signals.record import (
 )
 from orderscope.model import Instrument, Side, Trade
 
-SECOND = 1_000_000_000
+SECOND: Final = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +226,7 @@ class MomentumBurstDetector:
         move = trade.price - first
         if not move or not first:
             return
-        bps = abs(move) * 10_000 / first
+        bps = div(abs(move) * 10_000, first)
         if bps >= self._min_bps:
             self._moved(trade, move, bps, out)
 
@@ -237,7 +239,7 @@ class MomentumBurstDetector:
         sold = window.sold - base[3]
         side = BUY if move > 0 else SELL
         along = bought if side is BUY else sold
-        share = along / (bought + sold)
+        share = div(along, bought + sold)
         ts = trade.exch_ns or trade.recv_ns
         if share < config.min_share or not self._cooldown.ready(side, ts):
             return
@@ -344,7 +346,7 @@ class SmallTradeBurstDetector:
         window = self.window
         base = window.base
         small_size = window.small_size - base[5]
-        buys = (window.small_buys - base[6]) / count
+        buys = div(window.small_buys - base[6], count)
         side = None
         if buys >= config.side_share:
             side = BUY

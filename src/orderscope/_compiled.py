@@ -1,0 +1,110 @@
+"""Which modules the build compiles with mypyc, and running without them (never compiled itself).
+
+``setup.py`` reads ``COMPILED`` (the one list). A compiled module is a C extension beside its
+``.py``; Python's import system prefers the extension. Two ways to run the pure-Python source
+instead, e.g. to compare or to debug with tracebacks into the source:
+
+- ``ORDERSCOPE_PURE=1``: every ``orderscope`` module is loaded from its ``.py``;
+- automatically, with a warning, when an extension is older than its ``.py`` in a source
+  checkout (an editable install whose source was edited or checked out after the last build:
+  the stale extension would otherwise run the old code). ``make native`` rebuilds.
+
+All or nothing: compiled modules call each other's functions directly in C, so one module
+loaded from source next to stale compiled ones would not be used by them.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import ModuleType
+
+#: Compiled by mypyc: the streaming order-flow path (issue 4), with the book and the number
+#: parser it builds on. Not the connectors: their msgspec Structs do not survive mypyc (class
+#: keywords such as ``tag=`` and ``array_like=`` are dropped, ``msgspec.field`` defaults are
+#: refused), and compiling ``venues/base.py`` under interpreted connectors measured no faster
+#: (docs/PERFORMANCE.md, "Compiled core").
+COMPILED: tuple[str, ...] = (
+    "orderscope.book",
+    "orderscope.fixed",
+    "orderscope.flow.base",
+    "orderscope.flow.book_tracker",
+    "orderscope.flow.delta",
+    "orderscope.flow.footprint",
+    "orderscope.flow.profile",
+    "orderscope.flow.trades",
+    "orderscope.flow.vwap",
+    "orderscope.flow.signals.engine",
+    "orderscope.flow.signals.imbalance",
+    "orderscope.flow.signals.liquidity",
+    "orderscope.flow.signals.record",
+    "orderscope.flow.signals.resting",
+    "orderscope.flow.signals.sweep",
+    "orderscope.flow.signals.trade_flow",
+)
+
+PURE_ENV = "ORDERSCOPE_PURE"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+class _SourceFinder:
+    """A meta-path finder that loads ``orderscope`` modules from ``.py`` files only."""
+
+    @classmethod
+    def find_spec(
+        cls, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if not name.startswith("orderscope.") or path is None:
+            return None
+        for entry in path:
+            finder = importlib.machinery.FileFinder(
+                entry, (importlib.machinery.SourceFileLoader, [".py"])
+            )
+            spec = finder.find_spec(name, target)
+            if spec is not None:
+                return spec
+        return None
+
+
+def stale(package: Path = _PACKAGE) -> list[str]:
+    """Compiled modules whose extension is older than their source (source checkouts only)."""
+    if not (package.parent.parent / "pyproject.toml").exists():
+        return []  # an installed wheel: its extensions were built from its sources
+    found = []
+    for name in COMPILED:
+        source = package.parent.joinpath(*name.split(".")).with_suffix(".py")
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            built = source.with_suffix(suffix)
+            if built.exists():
+                if built.stat().st_mtime < source.stat().st_mtime:
+                    found.append(name)
+                break
+    return found
+
+
+def compiled() -> bool:
+    """Whether this process runs the compiled modules (checked on ``orderscope.book``)."""
+    import orderscope.book
+
+    return not (orderscope.book.__file__ or "").endswith(".py")
+
+
+def choose() -> None:
+    """Called once by ``orderscope/__init__.py``, before any compiled module is imported."""
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        sys.meta_path.insert(0, _SourceFinder)
+        return
+    old = stale()
+    if old:
+        warnings.warn(
+            f"orderscope: compiled modules older than their source ({', '.join(old)}); running"
+            " the pure-Python source. Rebuild with `make native`.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        sys.meta_path.insert(0, _SourceFinder)
