@@ -148,21 +148,22 @@ class AbsorptionDetector:
         self._prune_in = _PRUNE_EVERY  # synced trades until the next sweep of stale levels
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        price = trade.price
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         self._pending.append((ts, price))
         tracker = self.tracker
         if not tracker.synced:
             if len(self._pending) >= _PENDING_MAX:
                 self._range.catch_up()
             return
-        if trade.side is BUY:
+        if side is BUY:
             watched = self._buys
             shown = tracker.asks.get(price, 0)
         else:
             watched = self._sells
             shown = tracker.bids.get(price, 0)
-        size = trade.size
         level = watched.get(price)
         if level is None:
             watched[price] = [size, (ts, size, shown)]
@@ -324,12 +325,14 @@ class IcebergDetector:
         self._trades = 0
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         tracker = self.tracker
         if not tracker.synced:
             return
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        price = trade.price
-        buy = trade.side is BUY
+        buy = side is BUY
         watched = self._buys if buy else self._sells
         watch = watched.get(price)
         if watch is None or ts - watch.last_ts > self._window_ns:
@@ -337,7 +340,7 @@ class IcebergDetector:
             if not shown:
                 return
             watch = watched[price] = _Watch(ts, shown)
-        watch.traded += trade.size
+        watch.traded += size
         watch.fills += 1
         watch.last_ts = ts
         self._trades += 1
