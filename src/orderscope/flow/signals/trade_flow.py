@@ -102,13 +102,32 @@ class BlockTradeDetector:
         )
 
 
+class _Entry:
+    """One trade of a ``TradeWindow``: its time and price, then running totals up to and
+    including it (a class with int fields, not a tuple: compiled, its ints stay unboxed and it
+    is one allocation instead of a tuple and seven ints)."""
+
+    __slots__ = ("bought", "price", "small", "small_buys", "small_size", "sold", "ts")
+
+    def __init__(
+        self, ts: int, price: int, bought: int, sold: int, small: int, small_size: int, buys: int
+    ) -> None:
+        self.ts = ts
+        self.price = price
+        self.bought = bought
+        self.sold = sold
+        self.small = small
+        self.small_size = small_size
+        self.small_buys = buys
+
+
 class TradeWindow:
     """The trades of the last ``window_ns`` of event time, for the momentum and small-trade
     burst detectors (the engine gives both one window when their ``window_ns`` agree, so each
     trade is added and expired once).
 
-    ``entries`` holds ``(ts, price, bought, sold, small, small_size, small_buys)`` per trade
-    in arrival order, where the last five are running totals up to and including that trade:
+    ``entries`` holds an ``_Entry`` (ts, price, bought, sold, small, small_size, small_buys) per
+    trade in arrival order, where the last five are running totals up to and including that trade:
     aggressor volume bought and sold, and the count, volume and buys of small trades (notional
     below ``small_max``, in price x size units; 0 counts none). A figure over the window is
     the newest total minus the total of the last trade that left it (``base``), so a trade
@@ -131,9 +150,9 @@ class TradeWindow:
     def __init__(self, window_ns: int, small_max: int = 0) -> None:
         self.window_ns = window_ns
         self.small_max = small_max
-        self.entries: deque[tuple[int, int, int, int, int, int, int]] = deque()
+        self.entries: deque[_Entry] = deque()
         self.bought = self.sold = self.small = self.small_size = self.small_buys = 0
-        self.base: tuple[int, int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0, 0)
+        self.base = _Entry(0, 0, 0, 0, 0, 0, 0)
 
     def add(self, ts: int, price: int, size: int, side: Side) -> None:
         """One trade's event time, price, size and aggressor side."""
@@ -151,13 +170,13 @@ class TradeWindow:
                 self.small_size += size
         entries = self.entries
         entries.append(
-            (ts, price, self.bought, self.sold, self.small, self.small_size, self.small_buys)
+            _Entry(ts, price, self.bought, self.sold, self.small, self.small_size, self.small_buys)
         )
         horizon = ts - self.window_ns
-        if entries[0][0] < horizon:
+        if entries[0].ts < horizon:
             popleft = entries.popleft
             base = popleft()
-            while entries[0][0] < horizon:
+            while entries[0].ts < horizon:
                 base = popleft()
             self.base = base
 
@@ -225,7 +244,7 @@ class MomentumBurstDetector:
         entries = self.window.entries
         if len(entries) < self._min_trades:
             return
-        first = entries[0][1]
+        first = entries[0].price
         move = price - first
         if not move or not first:
             return
@@ -238,8 +257,8 @@ class MomentumBurstDetector:
         config = self.config
         window = self.window
         base = window.base
-        bought = window.bought - base[2]
-        sold = window.sold - base[3]
+        bought = window.bought - base.bought
+        sold = window.sold - base.sold
         side = BUY if move > 0 else SELL
         along = bought if side is BUY else sold
         share = div(along, bought + sold)
@@ -247,7 +266,7 @@ class MomentumBurstDetector:
             return
         self._cooldown.mark(side, ts)
         entries = window.entries
-        first_ts, first = entries[0][0], entries[0][1]
+        first_ts, first = entries[0].ts, entries[0].price
         inst = self.instrument
         confidence = min(
             scaled(bps, config.min_move_bps, config.full_move_bps),
@@ -337,7 +356,7 @@ class SmallTradeBurstDetector:
         window = self.window
         if self._feeds:
             window.add(ts, price, size, side)
-        count = window.small - window.base[4]
+        count = window.small - window.base.small
         if count < self._min_count:
             return
         if (
@@ -350,15 +369,15 @@ class SmallTradeBurstDetector:
         config = self.config
         window = self.window
         base = window.base
-        small_size = window.small_size - base[5]
-        buys = div(window.small_buys - base[6], count)
+        small_size = window.small_size - base.small_size
+        buys = div(window.small_buys - base.small_buys, count)
         side = None
         if buys >= config.side_share:
             side = BUY
         elif 1 - buys >= config.side_share:
             side = SELL
         inst = self.instrument
-        start = window.entries[0][0]
+        start = window.entries[0].ts
         out.append(
             Signal(
                 ts,
