@@ -141,12 +141,16 @@ class _Level:
 
 class AbsorptionDetector:
     __slots__ = (
+        "_buy_fills",
         "_buys",
         "_cooldown",
+        "_latest",
         "_min",
+        "_ordered",
         "_pending",
         "_prune_in",
         "_range",
+        "_sell_fills",
         "_sells",
         "config",
         "instrument",
@@ -167,6 +171,14 @@ class AbsorptionDetector:
         self._buys: dict[int, _Level] = {}
         self._sells: dict[int, _Level] = {}
         self._prune_in = _PRUNE_EVERY  # synced trades until the next sweep of stale levels
+        #: The watched trades in arrival order, per aggressor side, while their event times
+        #: never went backwards (``_ordered``; ``_latest`` the newest): the prune then finds
+        #: every stale level from the trades that left the window, without scanning all the
+        #: levels. On the first trade older than one before it, the prune scans from then on.
+        self._buy_fills: deque[_Fill] = deque()
+        self._sell_fills: deque[_Fill] = deque()
+        self._ordered = True
+        self._latest = 0
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
         """One trade (``trade`` below takes its fields, as the engine passes them)."""
@@ -182,11 +194,21 @@ class AbsorptionDetector:
         if side is BUY:
             watched = self._buys
             shown = tracker.asks.get(price, 0)
+            arrivals = self._buy_fills
         else:
             watched = self._sells
             shown = tracker.bids.get(price, 0)
+            arrivals = self._sell_fills
         fill = _Fill(ts, price, size, shown)
         self._pending.append(fill)
+        if self._ordered:
+            if ts >= self._latest:
+                self._latest = ts
+                arrivals.append(fill)
+            else:
+                self._ordered = False
+                self._buy_fills.clear()
+                self._sell_fills.clear()
         level = watched.get(price)
         if level is None:
             watched[price] = _Level(fill)
@@ -203,8 +225,12 @@ class AbsorptionDetector:
         (so the buffer stays short when no span is asked for)."""
         self._prune_in = _PRUNE_EVERY
         horizon = ts - self.config.window_ns
-        self._buys = {p: v for p, v in self._buys.items() if v.last_ts >= horizon}
-        self._sells = {p: v for p, v in self._sells.items() if v.last_ts >= horizon}
+        if self._ordered:
+            _expire(self._buys, self._buy_fills, horizon)
+            _expire(self._sells, self._sell_fills, horizon)
+        else:
+            self._buys = {p: v for p, v in self._buys.items() if v.last_ts >= horizon}
+            self._sells = {p: v for p, v in self._sells.items() if v.last_ts >= horizon}
         self._range.catch_up()
 
     def on_book(self, change: BookChange, out: list[Signal]) -> None:
@@ -290,6 +316,18 @@ class AbsorptionDetector:
                 first_ts,
             )
         )
+
+
+def _expire(watched: dict[int, _Level], arrivals: deque[_Fill], horizon: int) -> None:
+    """Forget the levels whose last trade is before ``horizon``, given their trades in arrival
+    (and event-time) order: a level's last trade is the newest of its trades, so it is among
+    the trades before ``horizon``, taken off the front here or at an earlier prune (where the
+    level was then forgotten, or a later trade into it was its last)."""
+    while arrivals and arrivals[0].ts < horizon:
+        price = arrivals.popleft().price
+        level = watched.get(price)
+        if level is not None and level.last_ts < horizon:
+            del watched[price]
 
 
 @dataclass(frozen=True, slots=True)
