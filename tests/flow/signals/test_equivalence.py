@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from orderscope.bench.flow_session import INSTRUMENT as SESSION_INSTRUMENT
@@ -27,6 +28,7 @@ from orderscope.flow.signals import (
     MomentumBurstDetector,
     Signal,
     SignalConfig,
+    SignalEngine,
     SignalKind,
     SmallTradeBurstConfig,
     SmallTradeBurstDetector,
@@ -225,3 +227,31 @@ def test_trade_detectors_alone_give_the_reference_signals(
                 assert got == expected, field
                 fired += len(expected)
     assert fired
+
+
+def test_trade_times_going_backwards_give_the_reference_signals(
+    synthetic: dict[str, tuple[Instrument, list[Event]]],
+) -> None:
+    """Absorption forgets stale levels from its trades in arrival order while their event times
+    never go backwards, and by scanning every level from the first trade that does: the signals
+    match the reference before and after that trade."""
+    inst, events = synthetic["btc, 100 ms diffs"]
+    half = len(events) // 2
+    late = [
+        msgspec.structs.replace(e, exch_ns=e.exch_ns - 3 * SECOND)
+        if type(e) is Trade and e.exch_ns and i > half and not i % 97
+        else e
+        for i, e in enumerate(events)
+    ]
+    for label, config in CONFIGS.items():
+        expected = reference_signals(late, inst, config)
+        engine = SignalEngine(inst, config)
+        got: list[Signal] = []
+        for event in late:
+            engine.update(event, got)
+        assert got == expected, label
+        assert not engine.absorption._ordered  # the scan ran: the comparison covers both
+    sensitive = reference_signals(late, inst, CONFIGS["sensitive"])
+    absorbed = [s.ts for s in sensitive if s.kind is SignalKind.ABSORPTION]
+    middle = events[half].exch_ns or events[half].recv_ns
+    assert min(absorbed) < middle < max(absorbed)

@@ -80,18 +80,6 @@ class SignalEngine:
         self.small_trade_burst = SmallTradeBurstDetector(
             instrument, small, shared, feed=shared is None
         )
-        self._on_trade = [
-            d.on_trade
-            for d in (
-                self.sweep,
-                self.absorption,
-                self.iceberg,
-                self.large_order,
-                self.block_trade,
-                self.momentum_burst,  # before the small-trade detector: it feeds the window
-                self.small_trade_burst,
-            )
-        ]
         self._on_book = [
             d.on_book
             for d in (self.absorption, self.iceberg, self.large_order, self.book_imbalance)
@@ -100,8 +88,19 @@ class SignalEngine:
     def update(self, event: Event, out: list[Signal]) -> None:
         """Route one event of this instrument; append what it triggered to ``out``."""
         if type(event) is Trade:  # narrows the type for mypy at no cost (no isinstance)
-            for on_trade in self._on_trade:
-                on_trade(event, out)
+            # The Trade's fields are read once here (a msgspec attribute read is a generic
+            # Python lookup even from compiled code) and the detectors called directly, as
+            # native calls when compiled.
+            ts = event.exch_ns or event.recv_ns
+            price, size, side = event.price, event.size, event.side
+            self.sweep.trade(ts, price, size, side, out)
+            self.absorption.trade(ts, price, size, side, out)
+            self.iceberg.trade(ts, price, size, side, out)
+            self.large_order.trade(ts, price, size, side, out)
+            self.block_trade.trade(ts, price, size, side, out)
+            # the momentum detector before the small-trade one: it feeds their shared window
+            self.momentum_burst.trade(ts, price, size, side, out)
+            self.small_trade_burst.trade(ts, price, size, side, out)
         elif type(event) is BookDelta or type(event) is BookSnapshot:
             if self.owns_tracker:
                 change = self.tracker.apply(event)

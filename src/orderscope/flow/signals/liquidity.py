@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from orderscope.fixed import div
 from orderscope.flow.base import BUY, SELL
@@ -63,6 +63,20 @@ class AbsorptionConfig:
     cooldown_ns: int = 10 * SECOND
 
 
+class _Fill:
+    """One trade as the absorption detector keeps it: its event time and price (for the price
+    range), its size and the size the level showed before it (for the watched level). A class
+    with int fields, not a tuple: compiled, its ints stay unboxed and it is one allocation."""
+
+    __slots__ = ("price", "shown", "size", "ts")
+
+    def __init__(self, ts: int, price: int, size: int, shown: int) -> None:
+        self.ts = ts
+        self.price = price
+        self.size = size
+        self.shown = shown
+
+
 class _RangeWindow:
     """Rolling min and max of trade prices over an event-time window (monotonic deques).
 
@@ -75,27 +89,27 @@ class _RangeWindow:
 
     def __init__(self, window_ns: int) -> None:
         self.window_ns = window_ns
-        self._high: deque[tuple[int, int]] = deque()
-        self._low: deque[tuple[int, int]] = deque()
-        self.pending: list[tuple[int, int]] = []  # (ts, price) not yet in the deques
+        self._high: deque[_Fill] = deque()
+        self._low: deque[_Fill] = deque()
+        self.pending: list[_Fill] = []  # trades not yet in the deques
 
     def catch_up(self) -> None:
         high, low = self._high, self._low
         push_high, push_low, pop_high, pop_low = high.append, low.append, high.pop, low.pop
         # The back prices stay in locals: most trades pop nothing and cost two comparisons.
-        top = high[-1][1] if high else None
-        bottom = low[-1][1] if low else None
+        top = high[-1].price if high else None
+        bottom = low[-1].price if low else None
         for entry in self.pending:
-            price = entry[1]
+            price = entry.price
             if top is not None and top <= price:
                 pop_high()
-                while high and high[-1][1] <= price:
+                while high and high[-1].price <= price:
                     pop_high()
             push_high(entry)
             top = price
             if bottom is not None and bottom >= price:
                 pop_low()
-                while low and low[-1][1] >= price:
+                while low and low[-1].price >= price:
                     pop_low()
             push_low(entry)
             bottom = price
@@ -105,27 +119,38 @@ class _RangeWindow:
         self.catch_up()
         horizon = now - self.window_ns
         high, low = self._high, self._low
-        while high and high[0][0] < horizon:
+        while high and high[0].ts < horizon:
             high.popleft()
-        while low and low[0][0] < horizon:
+        while low and low[0].ts < horizon:
             low.popleft()
-        return high[0][1] - low[0][1] if high else 0
+        return high[0].price - low[0].price if high else 0
 
 
-#: A watched level of the absorption detector: ``[traded, (ts, size, shown), ...]``, the sum
-#: of the sizes, then the trades into it oldest first with the size it showed before each (a
-#: list: most levels see one or two trades, and a list is cheaper to make than an object).
-_Level = list[Any]
+class _Level:
+    """A watched level of the absorption detector: the sum of the sizes traded into it, the
+    trades oldest first (each with the size the level showed before it) and the event time of
+    the last one added (what the prune reads)."""
+
+    __slots__ = ("fills", "last_ts", "traded")
+
+    def __init__(self, fill: _Fill) -> None:
+        self.traded = fill.size
+        self.fills = [fill]
+        self.last_ts = fill.ts
 
 
 class AbsorptionDetector:
     __slots__ = (
+        "_buy_fills",
         "_buys",
         "_cooldown",
+        "_latest",
         "_min",
+        "_ordered",
         "_pending",
         "_prune_in",
         "_range",
+        "_sell_fills",
         "_sells",
         "config",
         "instrument",
@@ -146,29 +171,51 @@ class AbsorptionDetector:
         self._buys: dict[int, _Level] = {}
         self._sells: dict[int, _Level] = {}
         self._prune_in = _PRUNE_EVERY  # synced trades until the next sweep of stale levels
+        #: The watched trades in arrival order, per aggressor side, while their event times
+        #: never went backwards (``_ordered``; ``_latest`` the newest): the prune then finds
+        #: every stale level from the trades that left the window, without scanning all the
+        #: levels. On the first trade older than one before it, the prune scans from then on.
+        self._buy_fills: deque[_Fill] = deque()
+        self._sell_fills: deque[_Fill] = deque()
+        self._ordered = True
+        self._latest = 0
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        price = trade.price
-        self._pending.append((ts, price))
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         tracker = self.tracker
         if not tracker.synced:
+            self._pending.append(_Fill(ts, price, 0, 0))
             if len(self._pending) >= _PENDING_MAX:
                 self._range.catch_up()
             return
-        if trade.side is BUY:
+        if side is BUY:
             watched = self._buys
             shown = tracker.asks.get(price, 0)
+            arrivals = self._buy_fills
         else:
             watched = self._sells
             shown = tracker.bids.get(price, 0)
-        size = trade.size
+            arrivals = self._sell_fills
+        fill = _Fill(ts, price, size, shown)
+        self._pending.append(fill)
+        if self._ordered:
+            if ts >= self._latest:
+                self._latest = ts
+                arrivals.append(fill)
+            else:
+                self._ordered = False
+                self._buy_fills.clear()
+                self._sell_fills.clear()
         level = watched.get(price)
         if level is None:
-            watched[price] = [size, (ts, size, shown)]
+            watched[price] = _Level(fill)
         else:
-            level[0] += size
-            level.append((ts, size, shown))
+            level.traded += size
+            level.fills.append(fill)
+            level.last_ts = ts
         self._prune_in -= 1
         if not self._prune_in:
             self._prune(ts)
@@ -178,8 +225,12 @@ class AbsorptionDetector:
         (so the buffer stays short when no span is asked for)."""
         self._prune_in = _PRUNE_EVERY
         horizon = ts - self.config.window_ns
-        self._buys = {p: v for p, v in self._buys.items() if v[-1][0] >= horizon}
-        self._sells = {p: v for p, v in self._sells.items() if v[-1][0] >= horizon}
+        if self._ordered:
+            _expire(self._buys, self._buy_fills, horizon)
+            _expire(self._sells, self._sell_fills, horizon)
+        else:
+            self._buys = {p: v for p, v in self._buys.items() if v.last_ts >= horizon}
+            self._sells = {p: v for p, v in self._sells.items() if v.last_ts >= horizon}
         self._range.catch_up()
 
     def on_book(self, change: BookChange, out: list[Signal]) -> None:
@@ -214,21 +265,23 @@ class AbsorptionDetector:
     ) -> None:
         config = self.config
         horizon = ts - config.window_ns
-        end = 1  # the trades before ``end`` left the window: dropped in one slice
-        count = len(level)
-        while end < count and level[end][0] < horizon:
-            level[0] -= level[end][1]
+        fills = level.fills
+        end = 0  # the trades before ``end`` left the window: dropped in one slice
+        count = len(fills)
+        while end < count and fills[end].ts < horizon:
+            level.traded -= fills[end].size
             end += 1
         if end == count:
             del watched[price]
             return
-        if end > 1:
-            del level[1:end]
-        traded = level[0]
+        if end:
+            del fills[:end]
+        traded = level.traded
         if traded * price < self._min:
             return
         shown = _shown(self.tracker, aggressor, price)
-        first_ts, _, first_shown = level[1]
+        first = fills[0]
+        first_ts, first_shown = first.ts, first.shown
         refill = traded + shown - first_shown
         if not shown or refill < config.min_refill * traded:
             return
@@ -263,6 +316,18 @@ class AbsorptionDetector:
                 first_ts,
             )
         )
+
+
+def _expire(watched: dict[int, _Level], arrivals: deque[_Fill], horizon: int) -> None:
+    """Forget the levels whose last trade is before ``horizon``, given their trades in arrival
+    (and event-time) order: a level's last trade is the newest of its trades, so it is among
+    the trades before ``horizon``, taken off the front here or at an earlier prune (where the
+    level was then forgotten, or a later trade into it was its last)."""
+    while arrivals and arrivals[0].ts < horizon:
+        price = arrivals.popleft().price
+        level = watched.get(price)
+        if level is not None and level.last_ts < horizon:
+            del watched[price]
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,12 +389,14 @@ class IcebergDetector:
         self._trades = 0
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         tracker = self.tracker
         if not tracker.synced:
             return
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        price = trade.price
-        buy = trade.side is BUY
+        buy = side is BUY
         watched = self._buys if buy else self._sells
         watch = watched.get(price)
         if watch is None or ts - watch.last_ts > self._window_ns:
@@ -337,7 +404,7 @@ class IcebergDetector:
             if not shown:
                 return
             watch = watched[price] = _Watch(ts, shown)
-        watch.traded += trade.size
+        watch.traded += size
         watch.fills += 1
         watch.last_ts = ts
         self._trades += 1

@@ -75,12 +75,16 @@ class LargeOrderDetector:
         self._asks: dict[int, _Order] = {}
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         # A buy aggressor fills asks, a sell fills bids.
-        orders = self._asks if trade.side is BUY else self._bids
+        orders = self._asks if side is BUY else self._bids
         if orders:
-            order = orders.get(trade.price)
+            order = orders.get(price)
             if order is not None:
-                order.traded += trade.size
+                order.traded += size
 
     def on_book(self, change: BookChange, out: list[Signal]) -> None:
         if change.resync or not self.tracker.synced:

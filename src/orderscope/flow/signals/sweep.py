@@ -82,20 +82,20 @@ class SweepDetector:
         self._prices: set[int] | None = None
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = trade.exch_ns or trade.recv_ns
-        side = trade.side
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         if side is not self._side or ts - self._start > self._window_ns:
             # Most bursts are one print: the notional is summed only if another trade joins
             # (``_notional`` is None until then).
             self._side = side
             self._start = ts
-            self._first = trade.price
-            self._size = trade.size
+            self._first = price
+            self._size = size
             self._notional = None
             self._prices = None
             return
-        price = trade.price
-        size = trade.size
         notional = self._notional
         if notional is None:
             notional = self._first * self._size

@@ -65,20 +65,21 @@ class BlockTradeDetector:
         self._fired = False
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        side = trade.side
-        size = trade.size
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         if ts == self._ts and side is self._side:
             if self._fired:  # one signal per order: the rest of its fills change nothing
                 return
-            size = self._size = self._size + size
-            notional = self._notional = self._notional + trade.price * trade.size
+            total = self._size = self._size + size
+            notional = self._notional = self._notional + price * size
         else:
             self._ts = ts
             self._side = side
             self._fired = False
-            self._size = size
-            notional = self._notional = trade.price * size
+            total = self._size = size
+            notional = self._notional = price * size
         if notional < self._min:
             return
         self._fired = True
@@ -91,14 +92,33 @@ class BlockTradeDetector:
                 inst.symbol,
                 SignalKind.BLOCK_TRADE,
                 side,
-                trade.price,
-                size,
+                price,
+                total,
                 scaled(quote, self.config.min_notional, self.config.full_notional),
-                f"block {side_word(side)} of {size_text(inst, size)} "
-                f"({quote:,.0f} {inst.quote}) at {price_text(inst, trade.price)}",
+                f"block {side_word(side)} of {size_text(inst, total)} "
+                f"({quote:,.0f} {inst.quote}) at {price_text(inst, price)}",
                 ts,
             )
         )
+
+
+class _Entry:
+    """One trade of a ``TradeWindow``: its time and price, then running totals up to and
+    including it (a class with int fields, not a tuple: compiled, its ints stay unboxed and it
+    is one allocation instead of a tuple and seven ints)."""
+
+    __slots__ = ("bought", "price", "small", "small_buys", "small_size", "sold", "ts")
+
+    def __init__(
+        self, ts: int, price: int, bought: int, sold: int, small: int, small_size: int, buys: int
+    ) -> None:
+        self.ts = ts
+        self.price = price
+        self.bought = bought
+        self.sold = sold
+        self.small = small
+        self.small_size = small_size
+        self.small_buys = buys
 
 
 class TradeWindow:
@@ -106,8 +126,8 @@ class TradeWindow:
     burst detectors (the engine gives both one window when their ``window_ns`` agree, so each
     trade is added and expired once).
 
-    ``entries`` holds ``(ts, price, bought, sold, small, small_size, small_buys)`` per trade
-    in arrival order, where the last five are running totals up to and including that trade:
+    ``entries`` holds an ``_Entry`` (ts, price, bought, sold, small, small_size, small_buys) per
+    trade in arrival order, where the last five are running totals up to and including that trade:
     aggressor volume bought and sold, and the count, volume and buys of small trades (notional
     below ``small_max``, in price x size units; 0 counts none). A figure over the window is
     the newest total minus the total of the last trade that left it (``base``), so a trade
@@ -130,16 +150,14 @@ class TradeWindow:
     def __init__(self, window_ns: int, small_max: int = 0) -> None:
         self.window_ns = window_ns
         self.small_max = small_max
-        self.entries: deque[tuple[int, int, int, int, int, int, int]] = deque()
+        self.entries: deque[_Entry] = deque()
         self.bought = self.sold = self.small = self.small_size = self.small_buys = 0
-        self.base: tuple[int, int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0, 0)
+        self.base = _Entry(0, 0, 0, 0, 0, 0, 0)
 
-    def add(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns  # event_time(), inlined on this hot path
-        price = trade.price
-        size = trade.size
+    def add(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
         small = price * size < self.small_max and size
-        if trade.side is BUY:
+        if side is BUY:
             self.bought += size
             if small:
                 self.small += 1
@@ -152,13 +170,13 @@ class TradeWindow:
                 self.small_size += size
         entries = self.entries
         entries.append(
-            (ts, price, self.bought, self.sold, self.small, self.small_size, self.small_buys)
+            _Entry(ts, price, self.bought, self.sold, self.small, self.small_size, self.small_buys)
         )
         horizon = ts - self.window_ns
-        if entries[0][0] < horizon:
+        if entries[0].ts < horizon:
             popleft = entries.popleft
             base = popleft()
-            while entries[0][0] < horizon:
+            while entries[0].ts < horizon:
                 base = popleft()
             self.base = base
 
@@ -217,35 +235,38 @@ class MomentumBurstDetector:
         self._cooldown = Cooldown(self.config.cooldown_ns)
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         if self._feeds:
-            self.window.add(trade)
+            self.window.add(ts, price, size, side)
         entries = self.window.entries
         if len(entries) < self._min_trades:
             return
-        first = entries[0][1]
-        move = trade.price - first
+        first = entries[0].price
+        move = price - first
         if not move or not first:
             return
         bps = div(abs(move) * 10_000, first)
         if bps >= self._min_bps:
-            self._moved(trade, move, bps, out)
+            self._moved(ts, price, move, bps, out)
 
-    def _moved(self, trade: Trade, move: int, bps: float, out: list[Signal]) -> None:
+    def _moved(self, ts: int, price: int, move: int, bps: float, out: list[Signal]) -> None:
         """The price moved far enough: check the aggression, the cool-down, and report."""
         config = self.config
         window = self.window
         base = window.base
-        bought = window.bought - base[2]
-        sold = window.sold - base[3]
+        bought = window.bought - base.bought
+        sold = window.sold - base.sold
         side = BUY if move > 0 else SELL
         along = bought if side is BUY else sold
         share = div(along, bought + sold)
-        ts = trade.exch_ns or trade.recv_ns
         if share < config.min_share or not self._cooldown.ready(side, ts):
             return
         self._cooldown.mark(side, ts)
         entries = window.entries
-        first_ts, first = entries[0][0], entries[0][1]
+        first_ts, first = entries[0].ts, entries[0].price
         inst = self.instrument
         confidence = min(
             scaled(bps, config.min_move_bps, config.full_move_bps),
@@ -258,11 +279,11 @@ class MomentumBurstDetector:
                 inst.symbol,
                 SignalKind.MOMENTUM_BURST,
                 side,
-                trade.price,
+                price,
                 along,
                 confidence,
                 f"momentum {'up' if move > 0 else 'down'} {bps:.1f} bps "
-                f"({price_text(inst, first)} -> {price_text(inst, trade.price)}) in "
+                f"({price_text(inst, first)} -> {price_text(inst, price)}) in "
                 f"{(ts - first_ts) / 1e6:.0f} ms over {len(entries)} trades, "
                 f"{share:.0%} {side_word(side)} aggression",
                 first_ts,
@@ -328,32 +349,35 @@ class SmallTradeBurstDetector:
         self._quiet_until: int | None = None
 
     def on_trade(self, trade: Trade, out: list[Signal]) -> None:
+        """One trade (``trade`` below takes its fields, as the engine passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side, out)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         window = self.window
         if self._feeds:
-            window.add(trade)
-        count = window.small - window.base[4]
+            window.add(ts, price, size, side)
+        count = window.small - window.base.small
         if count < self._min_count:
             return
-        ts = trade.exch_ns or trade.recv_ns
         if (
             self._quiet_until is None or ts >= self._quiet_until
         ) and count >= self._min_share * len(window.entries):
-            self._burst(trade, ts, count, out)
+            self._burst(ts, price, count, out)
 
-    def _burst(self, trade: Trade, ts: int, count: int, out: list[Signal]) -> None:
+    def _burst(self, ts: int, price: int, count: int, out: list[Signal]) -> None:
         self._quiet_until = ts + self.config.cooldown_ns
         config = self.config
         window = self.window
         base = window.base
-        small_size = window.small_size - base[5]
-        buys = div(window.small_buys - base[6], count)
+        small_size = window.small_size - base.small_size
+        buys = div(window.small_buys - base.small_buys, count)
         side = None
         if buys >= config.side_share:
             side = BUY
         elif 1 - buys >= config.side_share:
             side = SELL
         inst = self.instrument
-        start = window.entries[0][0]
+        start = window.entries[0].ts
         out.append(
             Signal(
                 ts,
@@ -361,7 +385,7 @@ class SmallTradeBurstDetector:
                 inst.symbol,
                 SignalKind.SMALL_TRADE_BURST,
                 side,
-                trade.price,
+                price,
                 small_size,
                 scaled(count, config.min_count, config.full_count),
                 f"{count} small trades (< {config.max_notional:,.0f} {inst.quote}) in "
