@@ -69,6 +69,10 @@ def test_agrees_with_the_shortest_decimal(value: float, decimals: int) -> None:
         (2.5e-10, 10, 2),  # exactly half: to even
         (3.5e-10, 10, 4),
         (2.5e-11, 10, 0),
+        # the cut just before the first digit: 0.55 of a unit rounds up (it once gave 0)
+        (5.542179996249466e-11, 10, 1),
+        (5e-11, 10, 0),  # exactly half of a unit: to even (0)
+        (5.000000000000001e-11, 10, 1),
         (20995.88, 10, 209_958_800_000_000),  # exact values are untouched
         (220000000.0, 10, 2_200_000_000_000_000_000),
     ],

@@ -213,9 +213,9 @@ def parse_float_rounded(value: float, decimals: int) -> int:
     whole, _, frac = mantissa.partition(".")
     digits = whole + frac
     keep = len(whole) + int(exponent or 0) + decimals  # digits left of the cut
-    if keep <= 0:
+    if keep < 0:  # below a tenth of the last unit
         return 0
-    kept = int(digits[:keep])
+    kept = int(digits[:keep] or "0")  # keep == 0: the cut is just before the first digit
     rest = digits[keep:]
     half = "5".ljust(len(rest), "0")
     if rest > half or (rest == half and kept % 2):
