@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import msgspec
 from fastapi import APIRouter, Query
 
-from orderscope.api.params import ApiError, bad
+from orderscope.api.params import ApiError, bad, fixed_amount
 from orderscope.api.rest import Key, SymbolPath, get
 from orderscope.api.schemas import envelope
 from orderscope.cob.buckets import make_buckets
@@ -25,7 +25,7 @@ from orderscope.cob.metrics import band_liquidity
 from orderscope.cob.records import CobLevel, Stat
 from orderscope.cob.service import CobAnalytic
 from orderscope.errors import ConfigError
-from orderscope.fixed import NumberFormatError, format_fixed, parse_fixed
+from orderscope.fixed import format_fixed
 from orderscope.views import rfc3339
 
 if TYPE_CHECKING:
@@ -252,15 +252,8 @@ def _fill(f: _Fmt, fill: Fill | None) -> FillView | None:
 
 
 def _amount(text: str, decimals: int, name: str) -> int:
-    try:
-        value = parse_fixed(text.strip(), decimals)
-    except NumberFormatError as exc:
-        raise bad(f"{name}: {exc}") from None
-    if value <= 0:
-        raise bad(f"{name} must be positive")
-    if value >= 10 ** (decimals + 15):  # a quadrillion units: no book holds that much
-        raise bad(f"{name} is too large")
-    return value
+    # a quadrillion units: no book holds that much
+    return fixed_amount(text, decimals, name, positive=True, below=10 ** (decimals + 15))
 
 
 def parse_bands(text: str | None) -> list[float] | None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
 from orderscope.errors import ConfigError
+from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.flow.base import parse_row, parse_timeframe
 from orderscope.model import Instrument
 from orderscope.symbols import normalize_user_symbol
@@ -116,4 +117,19 @@ def parse_ratio(text: str | None, name: str, *, at_most_one: bool = False) -> Fr
         raise bad(f"{name} is not a number: {text[:40]!r}") from None
     if value <= 0 or (at_most_one and value > 1) or value > 1_000_000:
         raise bad(f"{name} out of range: {text}")
+    return value
+
+
+def fixed_amount(
+    text: str, decimals: int, name: str, *, positive: bool = False, below: int = 2**62
+) -> int:
+    """A decimal amount as scaled ints of ``decimals`` (sizes, notionals), under ``below``."""
+    try:
+        value = parse_fixed(text.strip(), decimals)
+    except NumberFormatError as exc:
+        raise bad(f"{name}: {exc}") from None
+    if positive and value <= 0:
+        raise bad(f"{name} must be positive")
+    if value >= below:
+        raise bad(f"{name} is too large")
     return value

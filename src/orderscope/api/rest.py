@@ -26,13 +26,13 @@ from orderscope.api.params import (
     SYMBOL_PATTERN,
     ApiError,
     bad,
+    fixed_amount,
     parse_ratio,
     parse_row_param,
     parse_symbol,
     parse_timeframe_param,
     time_range,
 )
-from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.flow.delta import DeltaParams, build_delta, delta_bars
 from orderscope.flow.footprint import (
     BarSpec,
@@ -267,7 +267,9 @@ def router(service: Service) -> APIRouter:
         if (ratio := parse_ratio(imbalance_ratio, "imbalance_ratio")) is not None:
             params = dc_replace(params, ratio=ratio)
         if imbalance_min_volume is not None:
-            params = dc_replace(params, min_volume=_size(imbalance_min_volume, inst, "min"))
+            params = dc_replace(
+                params, min_volume=fixed_amount(imbalance_min_volume, inst.size_decimals, "min")
+            )
         tf_ns = parse_timeframe_param(timeframe, session_ns)
         if aggregation is Aggregation.TIME:
             spec = BarSpec.time(tf_ns)
@@ -275,7 +277,9 @@ def router(service: Service) -> APIRouter:
         elif bar_size is None:
             raise bad(f"bar_size is required with aggregation {aggregation.value}")
         elif aggregation is Aggregation.VOLUME:
-            spec = BarSpec.volume(_size(bar_size, inst, "bar_size", positive=True))
+            spec = BarSpec.volume(
+                fixed_amount(bar_size, inst.size_decimals, "bar_size", positive=True)
+            )
             size_text = inst.size_text(spec.size)
         else:
             spec = BarSpec.trades(_count(bar_size))
@@ -480,18 +484,6 @@ def router(service: Service) -> APIRouter:
         return s.VenuesData(service.venue_infos())
 
     return api
-
-
-def _size(text: str, inst: Instrument, name: str, *, positive: bool = False) -> int:
-    try:
-        value = parse_fixed(text.strip(), inst.size_decimals)
-    except NumberFormatError as exc:
-        raise bad(f"{name}: {exc}") from None
-    if positive and value <= 0:
-        raise bad(f"{name} must be positive")
-    if value >= 2**62:
-        raise bad(f"{name} is too large")
-    return value
 
 
 def _count(text: str) -> int:
