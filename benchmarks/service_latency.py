@@ -34,6 +34,7 @@ from aiohttp import web
 
 from orderscope.emulator import BinanceEmulator, Emulator
 from orderscope.emulator.server import Client
+from orderscope.service.config import EVENT_LOOPS
 from orderscope.synthetic import BTC_USDT, ETH_USDT, MarketSpec, SyntheticMarket
 
 VENUES = ("binance", "binance_b", "binance_c")
@@ -252,8 +253,9 @@ async def measure(args: argparse.Namespace) -> None:
     emulator_port = await emulator.start()
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(emulator_port), "--port", str(port)]
-    )
+        [sys.executable, __file__, "--serve", str(emulator_port), "--port", str(port),
+         "--loop", args.loop]
+    )  # fmt: skip
     if args.pin:
         # The server gets a core of its own; the emulator and the clients (this process and
         # its children) share the other, as remote clients would not take the server's CPU.
@@ -326,7 +328,10 @@ async def measure(args: argparse.Namespace) -> None:
 
     inbound.sort()
     load = os.getloadavg()[0]
-    print(f"machine: {os.cpu_count()} CPUs, load average (1 min) {load:.2f}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average (1 min) {load:.2f}; "
+        f"server event loop: {args.loop}"
+    )
     print(f"emulator frames to the server: {frames / wall:,.0f}/s over {wall:.1f} s")
     print(
         f"clients: {args.clients}, WebSocket frames received {result['frames'] / wall:,.0f}/s, "
@@ -357,7 +362,7 @@ async def measure(args: argparse.Namespace) -> None:
     )
 
 
-def serve(emulator_port: int, port: int) -> None:
+def serve(emulator_port: int, port: int, event_loop: str) -> None:
     """The server process: ``orderscope serve`` wired to the emulator's three venues."""
     from orderscope.service.config import FeedsConfig, ServerConfig, ServiceConfig
     from orderscope.service.feeds import LiveFeeds, renamed
@@ -368,7 +373,13 @@ def serve(emulator_port: int, port: int) -> None:
     emulator = f"127.0.0.1:{emulator_port}"
     endpoints = {v: Endpoints(f"ws://{emulator}/{v}", f"http://{emulator}/{v}") for v in VENUES}
     classes = {v: renamed(BinanceSpot, v) for v in VENUES}
-    server = ServerConfig(port=port, requests_per_second=1000.0, burst=1000, max_pending=20_000)
+    server = ServerConfig(
+        port=port,
+        requests_per_second=1000.0,
+        burst=1000,
+        max_pending=20_000,
+        event_loop=event_loop,
+    )
     config = ServiceConfig(server, FeedsConfig(venues=VENUES, symbols=SYMBOLS))
     run(
         config,
@@ -427,6 +438,12 @@ def main() -> None:
     parser.add_argument(
         "--pin", action="store_true", help="server on CPU 0, emulator and clients on CPU 1"
     )
+    parser.add_argument(
+        "--loop",
+        choices=EVENT_LOOPS,
+        default="auto",
+        help="the server's event loop (auto: uvloop where installed)",
+    )
     parser.add_argument("--serve", type=int, metavar="EMULATOR_PORT", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--clients-of", metavar="URL", help=argparse.SUPPRESS)
@@ -435,7 +452,7 @@ def main() -> None:
     if args.engine_only:
         engine_cost()
     elif args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, args.loop)
     elif args.clients_of:
         asyncio.run(run_clients(args.clients_of, args.clients))
     else:

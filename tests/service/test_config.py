@@ -46,6 +46,7 @@ def test_file_then_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         "[analytics]\npush_timeframe = '5m'\ntimeframes = ['1m']\n",
         "not toml at all [",
         "[feeds]\nsymbols = ['not a symbol']\n",
+        "[server]\nevent_loop = 'trio'\n",
     ],
 )
 def test_bad_files_are_config_errors(tmp_path: Path, text: str) -> None:
@@ -62,3 +63,10 @@ def test_exposed_address_needs_a_token() -> None:
     assert load_config(host="0.0.0.0", allow_no_token=True).server.token is None
     with pytest.raises(ConfigError, match="8 characters"):
         load_config(token="short")
+
+
+def test_event_loop_choice(tmp_path: Path) -> None:
+    assert load_config().server.event_loop == "auto"
+    path = tmp_path / "orderscope.toml"
+    path.write_text('[server]\nevent_loop = "asyncio"\n')
+    assert load_config(path).server.event_loop == "asyncio"

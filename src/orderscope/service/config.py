@@ -9,6 +9,7 @@ cors_origins = []           # CORS is closed unless origins are listed
 requests_per_second = 20.0  # per client address, REST and WebSocket handshakes
 burst = 40
 push_interval = 0.1         # seconds between two engine flushes (book, footprint, CVD pushes)
+event_loop = "auto"         # "uvloop" (the default where installed: Linux, macOS) or "asyncio"
 
 [websocket]
 max_pending = 2000          # messages waiting for one client; beyond, the client is dropped
@@ -47,6 +48,8 @@ from orderscope.symbols import normalize_user_symbol
 DEFAULT_VENUES = ("binance", "coinbase", "kraken", "okx", "bybit")
 DEFAULT_SYMBOLS = ("BTC/USDT", "ETH/USDT", "BTC/USD", "ETH/USD")
 TOKEN_ENV = "ORDERSCOPE_TOKEN"
+#: The event loops the server can run on: "auto" is uvloop where it is installed.
+EVENT_LOOPS = ("auto", "uvloop", "asyncio")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class ServerConfig:
     ws_messages_per_second: float = 10.0
     ws_max_message_bytes: int = 4096
     allow_no_token: bool = False  # bind a non-loopback address without a token (not advised)
+    event_loop: str = "auto"  # service.server.EVENT_LOOPS
 
     def check(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -75,6 +79,9 @@ class ServerConfig:
             raise ConfigError("push_interval must be between 0.01 and 10 seconds")
         if self.max_pending < 10 or self.max_clients < 1:
             raise ConfigError("max_pending must be >= 10 and max_clients >= 1")
+        if self.event_loop not in EVENT_LOOPS:
+            choices = ", ".join(EVENT_LOOPS)
+            raise ConfigError(f"event_loop {self.event_loop!r} is not one of {choices}")
         if self.token is not None and len(self.token) < 8:
             raise ConfigError("a token must have at least 8 characters")
         if not self.token and not is_loopback(self.host) and not self.allow_no_token:
@@ -117,6 +124,7 @@ class _Server(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     requests_per_second: float | None = None
     burst: int | None = None
     push_interval: float | None = None
+    event_loop: str | None = None
 
 
 class _WebSocket(msgspec.Struct, forbid_unknown_fields=True):
@@ -185,6 +193,7 @@ def load_config(
         requests_per_second=s.requests_per_second or server.requests_per_second,
         burst=s.burst or server.burst,
         push_interval=s.push_interval or server.push_interval,
+        event_loop=s.event_loop or server.event_loop,
         max_pending=w.max_pending or server.max_pending,
         max_clients=w.max_clients or server.max_clients,
         ws_messages_per_second=w.messages_per_second or server.ws_messages_per_second,
