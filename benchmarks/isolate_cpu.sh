@@ -6,6 +6,9 @@
 #
 #     sudo benchmarks/isolate_cpu.sh .venv/bin/python benchmarks/service_latency.py --pin
 #
+# OTHERS_CPUS=0-1 leaves the other processes on both CPUs, behind the command (which then has
+# precedence on both: the soak's two processes, for instance).
+#
 # With --pin the latency benchmark puts the server alone on CPU 0 and its load generators on
 # CPU 1, where they take precedence over the confined processes (docs/PERFORMANCE.md, Service).
 set -u
@@ -16,7 +19,7 @@ if [ ! -w "$CPUSET/cgroup.procs" ] || [ ! -d "$CPU" ]; then
   exit 2
 fi
 mkdir -p "$CPUSET/others" "$CPUSET/bench" "$CPU/bench"
-echo 1 > "$CPUSET/others/cpuset.cpus"
+echo "${OTHERS_CPUS:-1}" > "$CPUSET/others/cpuset.cpus"
 echo 0 > "$CPUSET/others/cpuset.mems"
 echo 0-1 > "$CPUSET/bench/cpuset.cpus"
 echo 0 > "$CPUSET/bench/cpuset.mems"

@@ -424,6 +424,19 @@ class Soak:
         return {k: f"{a} vs {b}: {'ok' if a == b else 'DIFFERS'}" for k, (a, b) in checks.items()}
 
 
+def stop_emulator(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C for the emulator (it closes its sockets), then SIGTERM, then SIGKILL: a process
+    started from a background job inherits SIGINT ignored, and must not outlive the soak."""
+    process.send_signal(signal.SIGINT)
+    for escalate in (process.terminate, process.kill):
+        try:
+            process.wait(timeout=15)
+            return
+        except subprocess.TimeoutExpired:
+            escalate()
+    process.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -447,8 +460,7 @@ def main() -> None:
         try:
             asyncio.run(soak.run(process.pid))
         finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            stop_emulator(process)
     report = soak.report()
     text = msgspec.json.format(msgspec.json.encode(report), indent=2).decode()
     print(text)

@@ -58,3 +58,22 @@ def test_without_an_anchor_the_market_is_unchanged() -> None:
     assert digest.hexdigest() == (
         "20a71f7bfc439078c131bd3dac8dcb78ecb3843b775df7f1b5a81a75df03f69f"
     )
+
+
+def test_a_market_near_zero_never_quotes_a_price_at_or_below_it() -> None:
+    # Found by the soak: XRP/USDT (0.5000 at 4 decimals) random-walked down far enough in ten
+    # minutes for the replenished bids to reach "-0.0001", which the connectors rightly refuse.
+    import dataclasses
+
+    from orderscope.synthetic import XRP_USDT
+
+    spec = dataclasses.replace(XRP_USDT, start_price=150)  # 1.5 depths above zero
+    market = SyntheticMarket(spec, 3)
+    bids_seen = 0
+    for _ in range(20_000):
+        step = market.step()
+        assert all(price > 0 for _is_bid, price, _size in step.changes)
+        assert all(price > 0 for price, _size, _side in step.fills)
+        bids_seen += sum(1 for is_bid, _p, _s in step.changes if is_bid)
+    assert bids_seen > 1000  # the bid side still lives
+    assert market.book.best_bid() is not None

@@ -264,6 +264,8 @@ class SyntheticMarket:
         else:
             distance = min(int(rng.expovariate(0.3)), self.spec.depth - 1)
         price = best_bid[0] - distance * tick if is_bid else best_ask[0] + distance * tick
+        if price <= 0:  # a market that fell near zero: no bid at or below it
+            return []
         size = self._size(self.spec.median_order)
         current = self.book.bid_size(price) if is_bid else self.book.ask_size(price)
         change = (is_bid, price, current + size)
@@ -292,8 +294,7 @@ class SyntheticMarket:
             changes.append((True, self.book.bids()[-1][0], 0))
         if n_asks > self.spec.depth + 10:
             changes.append((False, self.book.asks()[-1][0], 0))
-        if n_bids < self.spec.depth:
-            worst = self.book.bids()[-1][0]
+        if n_bids < self.spec.depth and (worst := self.book.bids()[-1][0]) > tick:
             changes.append((True, worst - tick, self._size(self.spec.median_order * 2)))
         if n_asks < self.spec.depth:
             worst = self.book.asks()[-1][0]
