@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -31,6 +30,8 @@ from orderscope.flow.base import DAY, TRADE_SCHEMA, parse_row, parse_timeframe, 
 from orderscope.flow.delta import CumulativeDelta, DeltaParams
 from orderscope.flow.footprint import BarSpec, Footprint, FootprintBar, ImbalanceParams
 from orderscope.flow.profile import SessionProfiles
+from orderscope.flow.signals.record import Signal
+from orderscope.flow.stream import TradeStream
 from orderscope.flow.trades import TradeFlow
 from orderscope.flow.vwap import Vwap, VwapParams
 from orderscope.model import Instrument, Side, Trade
@@ -274,19 +275,19 @@ class FlowState:
         self.cvd_offset = 0  # delta of the CVD cells pruned so far (bars' cvd start after it)
         self.session_start = -(2**63)
         self.session_delta = 0
-        self._updates: list[Callable[[Trade], None]] = [
-            *(f.update for f in self.footprints.values()),
-            self.sessions.update,
-            self.delta.update,
-            self.vwap.update,
-            self.flow.update,
-        ]
-        if self.store is not None:
-            self._updates.append(self.store.append)
+        self._stream = TradeStream(
+            footprints=self.footprints.values(),
+            sessions=self.sessions,
+            delta=self.delta,
+            vwaps=[self.vwap],
+            flow=self.flow,
+        )
+        self._no_signals: list[Signal] = []  # the stream has no engine: nothing lands here
 
     def on_trade(self, trade: Trade) -> None:
-        for update in self._updates:
-            update(trade)
+        self._stream.update(trade, self._no_signals)
+        if self.store is not None:
+            self.store.append(trade)
         self.trades += 1
         self.last = trade
         ts = trade.exch_ns or trade.recv_ns

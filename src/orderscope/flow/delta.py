@@ -40,7 +40,7 @@ from orderscope.flow.base import (
     session_of,
 )
 from orderscope.flow.columns import TradeColumns
-from orderscope.model import Trade
+from orderscope.model import Side, Trade
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +190,11 @@ class CumulativeDelta:
         self.cvd = 0  # running, over everything fed so far
 
     def update(self, trade: Trade) -> None:
-        price = trade.price
-        ts = trade.exch_ns or trade.recv_ns
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
         cell = self._cell
         if ts < self._start or ts >= self._end:
             key = ts // self._tf
@@ -201,12 +204,12 @@ class CumulativeDelta:
             cell = self._cell = found
             self._start = start = key * self._tf
             self._end = start + self._tf
-        if trade.side is BUY:
-            cell[0] += trade.size
-            self.cvd += trade.size
+        if side is BUY:
+            cell[0] += size
+            self.cvd += size
         else:
-            cell[1] += trade.size
-            self.cvd -= trade.size
+            cell[1] += size
+            self.cvd -= size
         cell[2] += 1
         if price > cell[3]:
             cell[3] = price

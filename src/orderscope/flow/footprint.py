@@ -212,10 +212,12 @@ class Footprint:
         self._open_key = -1
 
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
-        price = trade.price
-        size = trade.size
-        buy = trade.side is BUY
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
+        buy = side is BUY
         bar = self._open
         if self._time:
             # a trade inside the open bar's time range needs no division

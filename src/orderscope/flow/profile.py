@@ -37,7 +37,7 @@ from orderscope.errors import ConfigError
 from orderscope.flow._vector import I64
 from orderscope.flow.base import BUY, DAY, check_positive, poc_index, ratio
 from orderscope.flow.columns import TradeColumns
-from orderscope.model import Trade
+from orderscope.model import Side, Trade
 
 _NO_START: Final = -(2**63)
 _NO_END: Final = 2**63 - 1
@@ -180,18 +180,21 @@ class VolumeProfile:
         self.cells: Cells = {}
 
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
         if ts < self.start_ns or ts >= self.end_ns:
             return
-        price = trade.price
         key = price - price % self.row
         cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = [0, 0, 0]
-        if trade.side is BUY:
-            cell[0] += trade.size
+        if side is BUY:
+            cell[0] += size
         else:
-            cell[1] += trade.size
+            cell[1] += size
         cell[2] += 1
 
     def merge(self, other: VolumeProfile) -> None:
@@ -245,12 +248,15 @@ class SessionProfiles:
         self.sessions: dict[int, VolumeProfile] = {}
 
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
         start = (ts - self.offset_ns) // self.session_ns * self.session_ns + self.offset_ns
         profile = self.sessions.get(start)
         if profile is None:
             profile = self.sessions[start] = VolumeProfile(self.row, params=self.params)
-        profile.update(trade)
+        profile.trade(ts, price, size, side)
 
     def result(self) -> dict[int, Profile]:
         """Session start (ns) -> its profile, in time order."""

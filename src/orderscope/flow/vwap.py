@@ -33,7 +33,7 @@ from orderscope.flow.base import (
     session_of,
 )
 from orderscope.flow.columns import TradeColumns
-from orderscope.model import Trade
+from orderscope.model import Side, Trade
 
 BAND_WIDTHS: Final = (1, 2, 3)
 
@@ -133,7 +133,11 @@ class Vwap:
         self._start = self._end = 0
 
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side (the side is not read)."""
         if ts < self._anchor:
             return
         cell = self._cell
@@ -145,11 +149,10 @@ class Vwap:
             cell = self._cell = found
             self._start = start = key * self._tf
             self._end = start + self._tf
-        size = trade.size
-        pv = trade.price * size
+        pv = price * size
         cell[0] += size
         cell[1] += pv
-        cell[2] += pv * trade.price
+        cell[2] += pv * price
 
     def forget_open_bar(self) -> None:
         """Make the next trade look its bar up again (after cells were dropped)."""
