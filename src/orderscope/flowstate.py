@@ -18,6 +18,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeVar
 
 import msgspec
 import numpy as np
@@ -39,6 +40,7 @@ from orderscope.model import Instrument, Side, Trade
 I64 = npt.NDArray[np.int64]
 Columns = tuple[I64, I64, I64, I64]  # ts, price, size, side
 Part = tuple[Columns, int, int]  # a store's columns, its price factor and size factor
+C = TypeVar("C")  # a bar cell of a streaming analytic
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +230,7 @@ class LiveFootprint(Footprint):
                     self._open, self._open_key = None, -1
 
 
-def prune_cells(cells: dict[int, list[int]], keep: int) -> list[list[int]]:
+def prune_cells(cells: dict[int, C], keep: int) -> list[C]:
     """Drop all but the newest ``keep`` cells (by key); return the dropped cells."""
     if len(cells) <= keep:
         return []
@@ -304,7 +306,7 @@ class FlowState:
             footprint.prune(keep)
         for cell in prune_cells(self.delta.cells, keep):
             self.cvd_offset += cell[0] - cell[1]
-        prune_cells(self.vwap.sums, keep)
+        prune_cells(self.vwap.cells, keep)
         # both cache the cell of the last trade's bar, which may just have been dropped: make
         # the next trade look its bar up again
         self.delta.forget_open_bar()
