@@ -304,8 +304,8 @@ class FlowState:
         keep = self.config.retain_bars
         for footprint in self.footprints.values():
             footprint.prune(keep)
-        for cell in prune_cells(self.delta.cells, keep):
-            self.cvd_offset += cell[0] - cell[1]
+        for cell in prune_cells(self.delta.bars, keep):
+            self.cvd_offset += cell.buy - cell.sell
         prune_cells(self.vwap.cells, keep)
         # both cache the cell of the last trade's bar, which may just have been dropped: make
         # the next trade look its bar up again
