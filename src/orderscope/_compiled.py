@@ -37,6 +37,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.delta",
     "orderscope.flow.footprint",
     "orderscope.flow.profile",
+    "orderscope.flow.stream",
     "orderscope.flow.trades",
     "orderscope.flow.vwap",
     "orderscope.flow.signals.engine",

@@ -40,6 +40,8 @@ from orderscope.flow.footprint import (
     stacked_imbalances,
 )
 from orderscope.flow.profile import Profile, VolumeProfile
+from orderscope.flow.signals.record import Signal
+from orderscope.flow.stream import TradeStream
 from orderscope.flow.trades import TradeFlow
 from orderscope.flow.vwap import Vwap, VwapParams
 from orderscope.model import Instrument, MarketEvent, Trade
@@ -95,20 +97,19 @@ class SymbolAnalysis:
                 instrument.price_decimals, session_ns=None, timeframe_ns=options.timeframe_ns
             )
         )
-        self._updates = (
-            self.flow.update,
-            self.profile.update,
-            self.footprint.update,
-            self.delta.update,
-            self.vwap.update,
-            self.overall.update,
+        self._stream = TradeStream(
+            footprints=[self.footprint],
+            profile=self.profile,
+            delta=self.delta,
+            vwaps=[self.vwap, self.overall],
+            flow=self.flow,
         )
+        self._no_signals: list[Signal] = []  # the stream has no engine: nothing lands here
         self.extensions = {name: make(instrument, options) for name, make in EXTENSIONS.items()}
 
     def on_event(self, event: MarketEvent, book: L2Book | None) -> None:
         if type(event) is Trade:
-            for update in self._updates:
-                update(event)
+            self._stream.update(event, self._no_signals)
         for extension in self.extensions.values():
             extension.on_event(event, book)
 

@@ -422,9 +422,9 @@ class Engine:
                     out.append(Update("imbalance_detected", "orderflow", symbol, venue, detected))
         last = state.last
         bar_key = (last.exch_ns or last.recv_ns) // state.push_ns if last is not None else -1
-        cell = state.delta.cells.get(bar_key)
+        cell = state.delta.bars.get(bar_key)
         if cell is not None:
-            buy, sell = cell[0], cell[1]
+            buy, sell = cell.buy, cell.sell
             delta = DeltaUpdate(
                 tf,
                 inst.size_text(state.delta.cvd),
@@ -433,7 +433,7 @@ class Engine:
                 inst.size_text(buy),
                 inst.size_text(sell),
                 inst.size_text(buy - sell),
-                cell[2],
+                cell.trades,
                 100 * buy / (buy + sell) if buy + sell else 0.0,
             )
             out.append(Update("delta_update", "orderflow", symbol, venue, delta))

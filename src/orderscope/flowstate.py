@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TypeVar
 
 import msgspec
 import numpy as np
@@ -31,6 +31,8 @@ from orderscope.flow.base import DAY, TRADE_SCHEMA, parse_row, parse_timeframe, 
 from orderscope.flow.delta import CumulativeDelta, DeltaParams
 from orderscope.flow.footprint import BarSpec, Footprint, FootprintBar, ImbalanceParams
 from orderscope.flow.profile import SessionProfiles
+from orderscope.flow.signals.record import Signal
+from orderscope.flow.stream import TradeStream
 from orderscope.flow.trades import TradeFlow
 from orderscope.flow.vwap import Vwap, VwapParams
 from orderscope.model import Instrument, Side, Trade
@@ -38,6 +40,7 @@ from orderscope.model import Instrument, Side, Trade
 I64 = npt.NDArray[np.int64]
 Columns = tuple[I64, I64, I64, I64]  # ts, price, size, side
 Part = tuple[Columns, int, int]  # a store's columns, its price factor and size factor
+C = TypeVar("C")  # a bar cell of a streaming analytic
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +230,7 @@ class LiveFootprint(Footprint):
                     self._open, self._open_key = None, -1
 
 
-def prune_cells(cells: dict[int, list[int]], keep: int) -> list[list[int]]:
+def prune_cells(cells: dict[int, C], keep: int) -> list[C]:
     """Drop all but the newest ``keep`` cells (by key); return the dropped cells."""
     if len(cells) <= keep:
         return []
@@ -274,19 +277,19 @@ class FlowState:
         self.cvd_offset = 0  # delta of the CVD cells pruned so far (bars' cvd start after it)
         self.session_start = -(2**63)
         self.session_delta = 0
-        self._updates: list[Callable[[Trade], None]] = [
-            *(f.update for f in self.footprints.values()),
-            self.sessions.update,
-            self.delta.update,
-            self.vwap.update,
-            self.flow.update,
-        ]
-        if self.store is not None:
-            self._updates.append(self.store.append)
+        self._stream = TradeStream(
+            footprints=self.footprints.values(),
+            sessions=self.sessions,
+            delta=self.delta,
+            vwaps=[self.vwap],
+            flow=self.flow,
+        )
+        self._no_signals: list[Signal] = []  # the stream has no engine: nothing lands here
 
     def on_trade(self, trade: Trade) -> None:
-        for update in self._updates:
-            update(trade)
+        self._stream.update(trade, self._no_signals)
+        if self.store is not None:
+            self.store.append(trade)
         self.trades += 1
         self.last = trade
         ts = trade.exch_ns or trade.recv_ns
@@ -301,9 +304,9 @@ class FlowState:
         keep = self.config.retain_bars
         for footprint in self.footprints.values():
             footprint.prune(keep)
-        for cell in prune_cells(self.delta.cells, keep):
-            self.cvd_offset += cell[0] - cell[1]
-        prune_cells(self.vwap.sums, keep)
+        for cell in prune_cells(self.delta.bars, keep):
+            self.cvd_offset += cell.buy - cell.sell
+        prune_cells(self.vwap.cells, keep)
         # both cache the cell of the last trade's bar, which may just have been dropped: make
         # the next trade look its bar up again
         self.delta.forget_open_bar()

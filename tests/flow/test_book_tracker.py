@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 
 from orderscope.flow.book_tracker import BookTracker, event_time
@@ -82,3 +83,23 @@ def test_top_sizes_stay_right_across_updates_that_keep_or_change_the_best_levels
             side = rng.randrange(3)
             tracker.apply(delta(step, bids=bids if side != 1 else [], asks=asks if side else []))
     assert kept > 1_000  # the cache was used, not only rebuilt
+
+
+def test_levels_between_counts_as_bisect_does() -> None:
+    # the tracker's own binary search against the bisect module: on both sides, with bounds
+    # below, above, on and between levels, and on an empty side
+    rng = random.Random(5)
+    for _ in range(200):
+        bids = sorted(rng.sample(range(100, 200), rng.randint(0, 30)))
+        asks = sorted(rng.sample(range(200, 300), rng.randint(0, 30)))
+        tracker = BookTracker(INST)
+        tracker.apply(snap(0, [(p / 100, 1) for p in bids], [(p / 100, 1) for p in asks]))
+        book = tracker.book
+        for _ in range(20):
+            low = rng.randint(90, 310)
+            high = low + rng.randint(-5, 60)
+            for side, prices in ((True, bids), (False, asks)):
+                scaled = [px(p / 100) for p in prices]
+                lo, hi = px(low / 100), px(high / 100)
+                expected = max(0, bisect.bisect_right(scaled, hi) - bisect.bisect_left(scaled, lo))
+                assert book.levels_between(side, lo, hi) == expected

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from orderscope.errors import ConfigError
-from orderscope.flow.base import SECOND, trades_frame
+from orderscope.flow.base import MINUTE, SECOND, trades_frame
 from orderscope.flow.vwap import Vwap, VwapParams, VwapResult, vwap
 from orderscope.model import Trade
 
@@ -67,6 +67,31 @@ def test_exact_sums_do_not_overflow() -> None:
     big = [trade(9_000_000_000_000, 10**12), trade(9_000_000_000_001, 10**12)]
     (period,) = both(big, VwapParams(0)).periods
     assert period.vwap == 9_000_000_000_000.5
+
+
+def test_streaming_sums_are_the_exact_sums() -> None:
+    # Kept from each bar's first price: the sums come back exact whether the deviations stay
+    # small (the common case), swing far from the first price, or outgrow 63 bits.
+    trades = [
+        trade(6_000_000, 250_000, ts=T0),
+        trade(5_999_950, 3, ts=T0 + 1),
+        trade(6_000_480, 10**9, ts=T0 + 2),
+        trade(1, 7, ts=T0 + 3),
+        trade(9_000_000_000_000, 10**12, ts=T0 + 4),
+        trade(6_000_010, 1, ts=T0 + SECOND * 60),
+        trade(6_000_000, 2, ts=T0 + SECOND * 61),
+    ]
+    v = Vwap(VwapParams(2))
+    for t in trades:
+        v.update(t)
+    expected: dict[int, list[int]] = {}
+    for t in trades:
+        cell = expected.setdefault(t.exch_ns // MINUTE, [0, 0, 0])
+        cell[0] += t.size
+        cell[1] += t.price * t.size
+        cell[2] += t.price**2 * t.size
+    assert v.sums == expected
+    assert both(trades, VwapParams(2)) == v.result()
 
 
 def test_params_are_checked() -> None:

@@ -12,6 +12,8 @@ module                     streaming (update/result)   vectorized (Polars trades
 =========================  ==========================  ===================================
 
 Both paths return the same result objects (frozen msgspec Structs), equal to the last unit.
+A live session feeds several streaming analytics (and the signal engine) through one
+``flow.stream.TradeStream``, which reads each trade's fields once.
 ``flow.base`` holds what they share (event time, the trades frame schema, rows, POC ties).
 The vectorized functions take a frame or a ``flow.columns.TradeColumns``: given one, several
 analytics share its bars, per-bar figures and rows (cut once, not once per analytic).

@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import Final
 
 import polars as pl
+from mypy_extensions import mypyc_attr
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import NumberFormatError, parse_fixed
@@ -57,6 +58,38 @@ TRADE_SCHEMA: dict[str, type[pl.DataType]] = {
     "size": pl.Int64,
     "side": pl.Int8,
 }
+
+
+@mypyc_attr(acyclic=True)  # ints only: never part of a cycle, so not tracked by the GC
+class RowSums:
+    """A footprint or profile row being built: aggressor volume bought and sold, and trades.
+    A class with int fields, not a list of three ints: compiled, the sums stay unboxed (adding
+    to a list item makes a new int object every trade)."""
+
+    __slots__ = ("buy", "sell", "trades")
+
+    def __init__(self, buy: int, sell: int, trades: int) -> None:
+        self.buy = buy
+        self.sell = sell
+        self.trades = trades
+
+    def add(self, other: RowSums) -> None:
+        self.buy += other.buy
+        self.sell += other.sell
+        self.trades += other.trades
+
+    def copy(self) -> RowSums:
+        return RowSums(self.buy, self.sell, self.trades)
+
+
+def merge_rows(into: dict[int, RowSums], other: dict[int, RowSums]) -> None:
+    """Add ``other``'s rows to ``into`` (copies: the two never share a row)."""
+    for key, theirs in other.items():
+        cell = into.get(key)
+        if cell is None:
+            into[key] = theirs.copy()
+        else:
+            cell.add(theirs)
 
 
 def event_time(trade: Trade) -> int:

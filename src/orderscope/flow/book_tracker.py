@@ -16,7 +16,6 @@ diff is one atomic update; its levels never existed in any intermediate state).
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from operator import itemgetter
 
 import msgspec
@@ -91,7 +90,7 @@ class TrackedBook(L2Book):
     def levels_between(self, bids: bool, low: int, high: int) -> int:
         """How many bid (or ask) levels have a price in ``[low, high]`` (two bisects)."""
         prices = self._bid_prices if bids else self._ask_prices
-        return max(0, bisect_right(prices, high) - bisect_left(prices, low))
+        return max(0, _bisect_right(prices, high) - _bisect_left(prices, low))
 
     def top(self) -> tuple[int, int, int, int]:
         bid_prices = self._bid_prices
@@ -107,6 +106,31 @@ class TrackedBook(L2Book):
         else:
             ask = ask_size = 0
         return bid, bid_size, ask, ask_size
+
+
+# The two bisects as loops over ``list[int]``: compiled, each step compares machine ints, where
+# the ``bisect`` module compares through Python's generic rich comparison. Same results as
+# ``bisect.bisect_left`` / ``bisect_right``.
+def _bisect_left(prices: list[int], price: int) -> int:
+    low, high = 0, len(prices)
+    while low < high:
+        middle = (low + high) // 2
+        if prices[middle] < price:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def _bisect_right(prices: list[int], price: int) -> int:
+    low, high = 0, len(prices)
+    while low < high:
+        middle = (low + high) // 2
+        if price < prices[middle]:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _side_changes(

@@ -28,6 +28,7 @@ from fractions import Fraction
 
 import msgspec
 import polars as pl
+from mypy_extensions import mypyc_attr
 
 from orderscope.fixed import div
 from orderscope.flow.base import (
@@ -40,7 +41,7 @@ from orderscope.flow.base import (
     session_of,
 )
 from orderscope.flow.columns import TradeColumns
-from orderscope.model import Trade
+from orderscope.model import Side, Trade
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,47 +177,71 @@ def build_delta(cells: BarCells, params: DeltaParams) -> DeltaResult:
     return DeltaResult(cvd, buy, sell, trades, pct, sessions, bars)
 
 
+@mypyc_attr(acyclic=True)  # ints only: never part of a cycle, so not tracked by the GC
+class DeltaCell:
+    """One bar of a ``CumulativeDelta`` being built. A class with int fields, not a list:
+    compiled, the sums stay unboxed (setting a list item makes a new int object)."""
+
+    __slots__ = ("buy", "close", "high", "low", "sell", "trades")
+
+    def __init__(self, price: int) -> None:
+        self.buy = self.sell = self.trades = 0
+        self.high = self.low = self.close = price
+
+    def values(self) -> list[int]:
+        """[buy, sell, trades, high, low, close]: a ``BarCells`` value."""
+        return [self.buy, self.sell, self.trades, self.high, self.low, self.close]
+
+
 class CumulativeDelta:
     """Streaming CVD and delta bars of one instrument."""
 
     def __init__(self, params: DeltaParams = DeltaParams()) -> None:
         self.params = params
         self._tf = params.timeframe_ns
-        self.cells: BarCells = {}
+        self.bars: dict[int, DeltaCell] = {}  # by bar key (``ts // timeframe_ns``)
         # The bar the last trade went to and its time range: a trade inside it needs no
         # division (the range starts empty, so the first trade finds its bar).
-        self._cell: list[int] = []
+        self._cell = DeltaCell(0)
         self._start = self._end = 0
         self.cvd = 0  # running, over everything fed so far
 
+    @property
+    def cells(self) -> BarCells:
+        """Per bar key: [buy, sell, trades, high, low, close] (a copy)."""
+        return {key: cell.values() for key, cell in self.bars.items()}
+
     def update(self, trade: Trade) -> None:
-        price = trade.price
-        ts = trade.exch_ns or trade.recv_ns
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
         cell = self._cell
         if ts < self._start or ts >= self._end:
             key = ts // self._tf
-            found = self.cells.get(key)
+            found = self.bars.get(key)
             if found is None:
-                found = self.cells[key] = [0, 0, 0, price, price, price]
+                found = self.bars[key] = DeltaCell(price)
             cell = self._cell = found
             self._start = start = key * self._tf
             self._end = start + self._tf
-        if trade.side is BUY:
-            cell[0] += trade.size
-            self.cvd += trade.size
+        if side is BUY:
+            cell.buy += size
+            self.cvd += size
         else:
-            cell[1] += trade.size
-            self.cvd -= trade.size
-        cell[2] += 1
-        if price > cell[3]:
-            cell[3] = price
-        elif price < cell[4]:
-            cell[4] = price
-        cell[5] = price
+            cell.sell += size
+            self.cvd -= size
+        cell.trades += 1
+        if price > cell.high:
+            cell.high = price
+        elif price < cell.low:
+            cell.low = price
+        cell.close = price
 
     def forget_open_bar(self) -> None:
         """Make the next trade look its bar up again (after cells were dropped)."""
-        self._cell = []
+        self._cell = DeltaCell(0)
         self._start = self._end = 0
 
     def result(self) -> DeltaResult:

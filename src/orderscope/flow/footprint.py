@@ -49,7 +49,7 @@ from mypy_extensions import mypyc_attr
 
 from orderscope.errors import ConfigError
 from orderscope.flow._vector import I64
-from orderscope.flow.base import BUY, SELL, check_positive, poc_index, ratio
+from orderscope.flow.base import BUY, SELL, RowSums, check_positive, merge_rows, poc_index, ratio
 from orderscope.flow.columns import TradeColumns
 from orderscope.model import Side, Trade
 
@@ -122,7 +122,7 @@ class FootprintResult(msgspec.Struct, frozen=True):
 
 
 class _Bar:
-    """A bar being built (mutable); rows map a row's lower edge to [buy, sell, trades]."""
+    """A bar being built (mutable); rows map a row's lower edge to its ``RowSums``."""
 
     __slots__ = (
         "close",
@@ -146,11 +146,12 @@ class _Bar:
         self.volume = self.delta = self.trades = 0
         # the first trade's delta is the only value seen so far (see Footprint.update)
         self.max_delta = self.min_delta = signed
-        self.rows: dict[int, list[int]] = {}
+        self.rows: dict[int, RowSums] = {}
 
     def freeze(self) -> FootprintBar:
         keys = sorted(self.rows)
-        rows = [FootprintRow(k, *self.rows[k]) for k in keys]
+        cells = self.rows
+        rows = [FootprintRow(k, cells[k].buy, cells[k].sell, cells[k].trades) for k in keys]
         volumes = [r.buy + r.sell for r in rows]
         return FootprintBar(
             self.start_ns,
@@ -178,14 +179,7 @@ class _Bar:
         self.delta += other.delta
         self.volume += other.volume
         self.trades += other.trades
-        for key, (buy, sell, trades) in other.rows.items():
-            cell = self.rows.get(key)
-            if cell is None:
-                self.rows[key] = [buy, sell, trades]
-            else:
-                cell[0] += buy
-                cell[1] += sell
-                cell[2] += trades
+        merge_rows(self.rows, other.rows)
 
     def copy(self) -> _Bar:
         # Field by field (not a loop over __slots__: compiled by mypyc, the class has none).
@@ -193,7 +187,7 @@ class _Bar:
         bar.high, bar.low, bar.close = self.high, self.low, self.close
         bar.volume, bar.delta, bar.trades = self.volume, self.delta, self.trades
         bar.max_delta, bar.min_delta = self.max_delta, self.min_delta
-        bar.rows = {key: list(cell) for key, cell in self.rows.items()}
+        bar.rows = {key: r.copy() for key, r in self.rows.items()}
         return bar
 
 
@@ -212,10 +206,12 @@ class Footprint:
         self._open_key = -1
 
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
-        price = trade.price
-        size = trade.size
-        buy = trade.side is BUY
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
+        buy = side is BUY
         bar = self._open
         if self._time:
             # a trade inside the open bar's time range needs no division
@@ -235,17 +231,17 @@ class Footprint:
         key = price - price % self.row
         cell = bar.rows.get(key)
         if cell is None:
-            cell = bar.rows[key] = [0, 0, 0]
-        cell[2] += 1
+            cell = bar.rows[key] = RowSums(0, 0, 0)
+        cell.trades += 1
         # after a buy the running delta can only set a new high, after a sell a new low; the
         # first trade of a bar set both when the bar was made
         if buy:
-            cell[0] += size
+            cell.buy += size
             delta = bar.delta = bar.delta + size
             if delta > bar.max_delta:
                 bar.max_delta = delta
         else:
-            cell[1] += size
+            cell.sell += size
             delta = bar.delta = bar.delta - size
             if delta < bar.min_delta:
                 bar.min_delta = delta

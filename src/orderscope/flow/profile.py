@@ -35,9 +35,9 @@ import polars as pl
 
 from orderscope.errors import ConfigError
 from orderscope.flow._vector import I64
-from orderscope.flow.base import BUY, DAY, check_positive, poc_index, ratio
+from orderscope.flow.base import BUY, DAY, RowSums, check_positive, merge_rows, poc_index, ratio
 from orderscope.flow.columns import TradeColumns
-from orderscope.model import Trade
+from orderscope.model import Side, Trade
 
 _NO_START: Final = -(2**63)
 _NO_END: Final = 2**63 - 1
@@ -176,27 +176,40 @@ class VolumeProfile:
         self.row = check_positive("row", row)
         self.start_ns = _NO_START if start_ns is None else start_ns
         self.end_ns = _NO_END if end_ns is None else end_ns
+        # Checked before the bounds: compiled, comparing with the sentinels (beyond 63 bits)
+        # takes the big-int path on every trade.
+        self._bounded = start_ns is not None or end_ns is not None
         self.params = params
-        self.cells: Cells = {}
+        self.rows: dict[int, RowSums] = {}  # by row lower edge
+
+    @property
+    def cells(self) -> Cells:
+        """Row lower edge -> [buy, sell, trades] (a copy)."""
+        return {key: [r.buy, r.sell, r.trades] for key, r in self.rows.items()}
 
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
-        if ts < self.start_ns or ts >= self.end_ns:
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
+        if self._bounded and (ts < self.start_ns or ts >= self.end_ns):
             return
-        price = trade.price
         key = price - price % self.row
-        cell = self.cells.get(key)
+        cell = self.rows.get(key)
         if cell is None:
-            cell = self.cells[key] = [0, 0, 0]
-        if trade.side is BUY:
-            cell[0] += trade.size
+            cell = self.rows[key] = RowSums(0, 0, 0)
+        if side is BUY:
+            cell.buy += size
         else:
-            cell[1] += trade.size
-        cell[2] += 1
+            cell.sell += size
+        cell.trades += 1
 
     def merge(self, other: VolumeProfile) -> None:
         """Add another profile's rows (a composite); the row heights must match."""
-        _merge_cells(self.cells, self.row, other.cells, other.row)
+        if other.row != self.row:
+            raise ConfigError(f"profiles with rows {self.row} and {other.row} do not merge")
+        merge_rows(self.rows, other.rows)
 
     def result(self) -> Profile:
         return build_profile(self.row, self.cells, self.params)
@@ -245,12 +258,15 @@ class SessionProfiles:
         self.sessions: dict[int, VolumeProfile] = {}
 
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
         start = (ts - self.offset_ns) // self.session_ns * self.session_ns + self.offset_ns
         profile = self.sessions.get(start)
         if profile is None:
             profile = self.sessions[start] = VolumeProfile(self.row, params=self.params)
-        profile.update(trade)
+        profile.trade(ts, price, size, side)
 
     def result(self) -> dict[int, Profile]:
         """Session start (ns) -> its profile, in time order."""

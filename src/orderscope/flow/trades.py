@@ -33,7 +33,7 @@ import polars as pl
 from orderscope.errors import ConfigError
 from orderscope.fixed import POW10, div
 from orderscope.flow.base import BUY, MINUTE, check_positive, ratio, require_trades
-from orderscope.model import Instrument, Trade
+from orderscope.model import Instrument, Side, Trade
 
 DEFAULT_BOUNDS: tuple[str, ...] = ("1000", "10000", "50000", "100000")
 DEFAULT_NAMES: tuple[str, ...] = ("micro", "small", "medium", "large", "block")
@@ -136,20 +136,23 @@ class TradeFlow:
         self._w_notional = self._w_large_notional = self._w_large_trades = 0
 
     def update(self, trade: Trade) -> None:
-        size = trade.size
-        notional = trade.price * size
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side."""
+        notional = price * size
         index = bisect_right(self.classes.bounds, notional)
         cell = self._totals[index]
         cell[0] += 1
         cell[1] += size
         cell[4] += notional
-        buy = size if trade.side is BUY else 0
+        buy = size if side is BUY else 0
         if buy:
             cell[2] += size
         else:
             cell[3] += size
         large = notional if index >= self.classes.large_index else -1
-        ts = trade.exch_ns or trade.recv_ns
         clock = self._clock = ts if ts > self._clock else self._clock
         self._window.append((clock, size, buy, notional, large))
         self._w_trades += 1

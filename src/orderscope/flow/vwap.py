@@ -22,6 +22,7 @@ from typing import Final
 
 import msgspec
 import polars as pl
+from mypy_extensions import mypyc_attr
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import POW10, div
@@ -33,7 +34,7 @@ from orderscope.flow.base import (
     session_of,
 )
 from orderscope.flow.columns import TradeColumns
-from orderscope.model import Trade
+from orderscope.model import Side, Trade
 
 BAND_WIDTHS: Final = (1, 2, 3)
 
@@ -120,40 +121,77 @@ def build_vwap(sums: BarSums, params: VwapParams) -> VwapResult:
     return VwapResult(periods)
 
 
+@mypyc_attr(acyclic=True)  # ints only: never part of a cycle, so not tracked by the GC
+class _Cell:
+    """One bar's streaming sums, kept from the bar's first price (``anchor``, ``a``): with
+    ``d = price - a``, ``volume = sum(v)``, ``s1 = sum(d * v)``, ``s2 = sum(d**2 * v)``. The
+    exact sums are then ``sum(p * v) = a * volume + s1`` and ``sum(p**2 * v) = a**2 * volume
+    + 2 * a * s1 + s2``. Why: ``p**2 * v`` alone exceeds 63 bits for a BTC trade (60,000.00
+    at 2 decimals, 10**-6 BTC sizes: ~3.6e19 for 1 BTC), which makes every running sum a
+    Python big int; deviations within a bar are small, so compiled the three stay machine
+    ints (mypyc falls back to big ints by itself should one ever outgrow them: exact either
+    way)."""
+
+    __slots__ = ("anchor", "s1", "s2", "volume")
+
+    def __init__(self, anchor: int) -> None:
+        self.anchor = anchor
+        self.volume = self.s1 = self.s2 = 0
+
+    def sums(self) -> list[int]:
+        """[volume, sum(p * v), sum(p**2 * v)], exact."""
+        a, volume, s1 = self.anchor, self.volume, self.s1
+        return [volume, a * volume + s1, a * a * volume + 2 * a * s1 + self.s2]
+
+
 class Vwap:
     """Streaming session or anchored VWAP of one instrument."""
 
     def __init__(self, params: VwapParams) -> None:
         self.params = params
         self._tf = params.timeframe_ns
-        self._anchor = params.anchor_ns if params.anchor_ns is not None else -(2**63)
-        self.sums: BarSums = {}
-        # The bar the last trade went to and its time range (see CumulativeDelta).
-        self._cell: list[int] = []
+        # A flag, not a sentinel of -2**63: compiled, comparing with a value beyond 63 bits
+        # takes the big-int path on every trade.
+        self._anchored = params.anchor_ns is not None
+        self._anchor = params.anchor_ns if params.anchor_ns is not None else 0
+        #: per bar key (``ts // timeframe_ns``)
+        self.cells: dict[int, _Cell] = {}
+        # The bar the last trade went to and its time range (see CumulativeDelta); the range
+        # starts empty, so the first trade looks its bar up.
+        self._cell = _Cell(0)
         self._start = self._end = 0
 
+    @property
+    def sums(self) -> BarSums:
+        """Per bar key: [volume, sum(price * size), sum(price**2 * size)], exact."""
+        return {key: cell.sums() for key, cell in self.cells.items()}
+
     def update(self, trade: Trade) -> None:
-        ts = trade.exch_ns or trade.recv_ns
-        if ts < self._anchor:
+        """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
+        self.trade(trade.exch_ns or trade.recv_ns, trade.price, trade.size, trade.side)
+
+    def trade(self, ts: int, price: int, size: int, side: Side) -> None:
+        """One trade's event time, price, size and aggressor side (the side is not read)."""
+        if self._anchored and ts < self._anchor:
             return
         cell = self._cell
         if ts < self._start or ts >= self._end:
             key = ts // self._tf
-            found = self.sums.get(key)
+            found = self.cells.get(key)
             if found is None:
-                found = self.sums[key] = [0, 0, 0]
+                found = self.cells[key] = _Cell(price)
             cell = self._cell = found
             self._start = start = key * self._tf
             self._end = start + self._tf
-        size = trade.size
-        pv = trade.price * size
-        cell[0] += size
-        cell[1] += pv
-        cell[2] += pv * trade.price
+        d = price - cell.anchor
+        dv = d * size
+        cell.volume += size
+        cell.s1 += dv
+        cell.s2 += dv * d
 
     def forget_open_bar(self) -> None:
         """Make the next trade look its bar up again (after cells were dropped)."""
-        self._cell = []
+        self._cell = _Cell(0)
         self._start = self._end = 0
 
     def result(self) -> VwapResult:

@@ -32,7 +32,15 @@ from orderscope.flow.signals.trade_flow import (
     TradeWindow,
     small_max,
 )
-from orderscope.model import BookDelta, BookSnapshot, BookStatus, Event, Instrument, Trade
+from orderscope.model import (
+    BookDelta,
+    BookSnapshot,
+    BookStatus,
+    Event,
+    Instrument,
+    Side,
+    Trade,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,18 +97,8 @@ class SignalEngine:
         """Route one event of this instrument; append what it triggered to ``out``."""
         if type(event) is Trade:  # narrows the type for mypy at no cost (no isinstance)
             # The Trade's fields are read once here (a msgspec attribute read is a generic
-            # Python lookup even from compiled code) and the detectors called directly, as
-            # native calls when compiled.
-            ts = event.exch_ns or event.recv_ns
-            price, size, side = event.price, event.size, event.side
-            self.sweep.trade(ts, price, size, side, out)
-            self.absorption.trade(ts, price, size, side, out)
-            self.iceberg.trade(ts, price, size, side, out)
-            self.large_order.trade(ts, price, size, side, out)
-            self.block_trade.trade(ts, price, size, side, out)
-            # the momentum detector before the small-trade one: it feeds their shared window
-            self.momentum_burst.trade(ts, price, size, side, out)
-            self.small_trade_burst.trade(ts, price, size, side, out)
+            # Python lookup even from compiled code).
+            self.trade(event.exch_ns or event.recv_ns, event.price, event.size, event.side, out)
         elif type(event) is BookDelta or type(event) is BookSnapshot:
             if self.owns_tracker:
                 change = self.tracker.apply(event)
@@ -108,6 +106,18 @@ class SignalEngine:
                     on_book(change, out)
         elif type(event) is BookStatus and self.owns_tracker:
             self.tracker.on_status(event)
+
+    def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
+        """One trade's fields (as ``update`` or ``flow.stream.TradeStream`` read them) to every
+        detector, called directly: native calls when compiled."""
+        self.sweep.trade(ts, price, size, side, out)
+        self.absorption.trade(ts, price, size, side, out)
+        self.iceberg.trade(ts, price, size, side, out)
+        self.large_order.trade(ts, price, size, side, out)
+        self.block_trade.trade(ts, price, size, side, out)
+        # the momentum detector before the small-trade one: it feeds their shared window
+        self.momentum_burst.trade(ts, price, size, side, out)
+        self.small_trade_burst.trade(ts, price, size, side, out)
 
     def on_book(self, change: BookChange, out: list[Signal]) -> None:
         """Feed a change from a shared tracker (when the engine does not own it)."""

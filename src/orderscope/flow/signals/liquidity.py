@@ -9,9 +9,10 @@ minus the size shown when watching began. That works at any update granularity.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Final
+
+from mypy_extensions import mypyc_attr
 
 from orderscope.fixed import div
 from orderscope.flow.base import BUY, SELL
@@ -32,6 +33,7 @@ from orderscope.model import Instrument, Side, Trade
 SECOND: Final = 1_000_000_000
 _PRUNE_EVERY: Final = 256  # trades between sweeps of stale watched levels
 _PENDING_MAX: Final = 4_096  # trades the price range may buffer while the book is not synced
+_COMPACT_AT: Final = 256  # expired entries of a price-range queue before they are cut off
 
 
 def _shown(tracker: BookTracker, aggressor: Side, price: int) -> int:
@@ -63,6 +65,7 @@ class AbsorptionConfig:
     cooldown_ns: int = 10 * SECOND
 
 
+@mypyc_attr(acyclic=True)  # no references back: never in a cycle, not GC-tracked
 class _Fill:
     """One trade as the absorption detector keeps it: its event time and price (for the price
     range), its size and the size the level showed before it (for the watched level). A class
@@ -78,54 +81,103 @@ class _Fill:
 
 
 class _RangeWindow:
-    """Rolling min and max of trade prices over an event-time window (monotonic deques).
+    """Rolling min and max of trade prices over an event-time window (monotonic queues).
 
     ``pending`` buffers the trades since the last ``span``: the detector appends to it on the
-    hot path, and ``span`` first feeds them to the deques in arrival order, which leaves the
-    deques exactly as adding each trade at once would have (the adds and the expiry do not
-    interleave differently: expiry only runs in ``span``). Most spans are never asked for."""
+    hot path, and ``span`` first feeds them to the queues in arrival order, which leaves the
+    queues exactly as adding each trade at once would have (the adds and the expiry do not
+    interleave differently: expiry only runs in ``span``). Most spans are never asked for.
 
-    __slots__ = ("_high", "_low", "pending", "window_ns")
+    Each queue is a list from a head index, not a deque: compiled, list appends, pops and
+    indexing are native, a deque's methods are generic Python calls. Expired entries are cut
+    off in one slice now and then (when they are at least half of the list)."""
+
+    __slots__ = ("_high", "_high_head", "_low", "_low_head", "pending", "window_ns")
 
     def __init__(self, window_ns: int) -> None:
         self.window_ns = window_ns
-        self._high: deque[_Fill] = deque()
-        self._low: deque[_Fill] = deque()
-        self.pending: list[_Fill] = []  # trades not yet in the deques
+        self._high: list[_Fill] = []  # from _high_head on: prices strictly falling
+        self._low: list[_Fill] = []  # from _low_head on: prices strictly rising
+        self._high_head = self._low_head = 0
+        self.pending: list[_Fill] = []  # trades not yet in the queues
 
     def catch_up(self) -> None:
         high, low = self._high, self._low
-        push_high, push_low, pop_high, pop_low = high.append, low.append, high.pop, low.pop
+        high_head, low_head = self._high_head, self._low_head
         # The back prices stay in locals: most trades pop nothing and cost two comparisons.
-        top = high[-1].price if high else None
-        bottom = low[-1].price if low else None
+        has_top = len(high) > high_head
+        top = high[-1].price if has_top else 0
+        has_bottom = len(low) > low_head
+        bottom = low[-1].price if has_bottom else 0
         for entry in self.pending:
             price = entry.price
-            if top is not None and top <= price:
-                pop_high()
-                while high and high[-1].price <= price:
-                    pop_high()
-            push_high(entry)
-            top = price
-            if bottom is not None and bottom >= price:
-                pop_low()
-                while low and low[-1].price >= price:
-                    pop_low()
-            push_low(entry)
-            bottom = price
+            if has_top and top <= price:
+                high.pop()
+                while len(high) > high_head and high[-1].price <= price:
+                    high.pop()
+            high.append(entry)
+            top, has_top = price, True
+            if has_bottom and bottom >= price:
+                low.pop()
+                while len(low) > low_head and low[-1].price >= price:
+                    low.pop()
+            low.append(entry)
+            bottom, has_bottom = price, True
         self.pending.clear()
 
     def span(self, now: int) -> int:
         self.catch_up()
         horizon = now - self.window_ns
         high, low = self._high, self._low
-        while high and high[0].ts < horizon:
-            high.popleft()
-        while low and low[0].ts < horizon:
-            low.popleft()
-        return high[0].price - low[0].price if high else 0
+        high_head, low_head = self._high_head, self._low_head
+        while high_head < len(high) and high[high_head].ts < horizon:
+            high_head += 1
+        while low_head < len(low) and low[low_head].ts < horizon:
+            low_head += 1
+        if high_head >= _COMPACT_AT and 2 * high_head >= len(high):
+            del high[:high_head]
+            high_head = 0
+        if low_head >= _COMPACT_AT and 2 * low_head >= len(low):
+            del low[:low_head]
+            low_head = 0
+        self._high_head, self._low_head = high_head, low_head
+        return high[high_head].price - low[low_head].price if high_head < len(high) else 0
 
 
+class _Arrivals:
+    """The watched trades of one aggressor side in arrival order (a list from a head index,
+    for the reason ``_RangeWindow`` gives)."""
+
+    __slots__ = ("fills", "head")
+
+    def __init__(self) -> None:
+        self.fills: list[_Fill] = []
+        self.head = 0
+
+    def clear(self) -> None:
+        self.fills.clear()
+        self.head = 0
+
+    def expire(self, watched: dict[int, _Level], horizon: int) -> None:
+        """Forget the levels whose last trade is before ``horizon``, given their trades in
+        arrival (and event-time) order: a level's last trade is the newest of its trades, so
+        it is among the trades before ``horizon``, taken off the front here or at an earlier
+        prune (where the level was then forgotten, or a later trade into it was its last)."""
+        fills, head = self.fills, self.head
+        end = len(fills)
+        while head < end and fills[head].ts < horizon:
+            price = fills[head].price
+            head += 1
+            level = watched.get(price)
+            if level is not None and level.last_ts < horizon:
+                del watched[price]
+        if 2 * head >= end:  # each prune: cut what left when it is at least half the list
+            del fills[:head]
+            head = 0
+        self.head = head
+
+
+@mypyc_attr(acyclic=True)  # no references back: never in a cycle, not GC-tracked
 class _Level:
     """A watched level of the absorption detector: the sum of the sizes traded into it, the
     trades oldest first (each with the size the level showed before it) and the event time of
@@ -175,8 +227,8 @@ class AbsorptionDetector:
         #: never went backwards (``_ordered``; ``_latest`` the newest): the prune then finds
         #: every stale level from the trades that left the window, without scanning all the
         #: levels. On the first trade older than one before it, the prune scans from then on.
-        self._buy_fills: deque[_Fill] = deque()
-        self._sell_fills: deque[_Fill] = deque()
+        self._buy_fills = _Arrivals()
+        self._sell_fills = _Arrivals()
         self._ordered = True
         self._latest = 0
 
@@ -204,7 +256,7 @@ class AbsorptionDetector:
         if self._ordered:
             if ts >= self._latest:
                 self._latest = ts
-                arrivals.append(fill)
+                arrivals.fills.append(fill)
             else:
                 self._ordered = False
                 self._buy_fills.clear()
@@ -226,8 +278,8 @@ class AbsorptionDetector:
         self._prune_in = _PRUNE_EVERY
         horizon = ts - self.config.window_ns
         if self._ordered:
-            _expire(self._buys, self._buy_fills, horizon)
-            _expire(self._sells, self._sell_fills, horizon)
+            self._buy_fills.expire(self._buys, horizon)
+            self._sell_fills.expire(self._sells, horizon)
         else:
             self._buys = {p: v for p, v in self._buys.items() if v.last_ts >= horizon}
             self._sells = {p: v for p, v in self._sells.items() if v.last_ts >= horizon}
@@ -318,18 +370,6 @@ class AbsorptionDetector:
         )
 
 
-def _expire(watched: dict[int, _Level], arrivals: deque[_Fill], horizon: int) -> None:
-    """Forget the levels whose last trade is before ``horizon``, given their trades in arrival
-    (and event-time) order: a level's last trade is the newest of its trades, so it is among
-    the trades before ``horizon``, taken off the front here or at an earlier prune (where the
-    level was then forgotten, or a later trade into it was its last)."""
-    while arrivals and arrivals[0].ts < horizon:
-        price = arrivals.popleft().price
-        level = watched.get(price)
-        if level is not None and level.last_ts < horizon:
-            del watched[price]
-
-
 @dataclass(frozen=True, slots=True)
 class IcebergConfig:
     """A level traded for more than ``ratio`` x the largest size it displayed while watched,
@@ -351,6 +391,7 @@ class IcebergConfig:
     cooldown_ns: int = 60 * SECOND
 
 
+@mypyc_attr(acyclic=True)  # no references back: never in a cycle, not GC-tracked
 class _Watch:
     __slots__ = ("fills", "first_ts", "last_ts", "max_shown", "traded")
 

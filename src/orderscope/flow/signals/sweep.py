@@ -157,5 +157,9 @@ class SweepDetector:
         else:
             between = tracker.book.levels_between(True, self._extreme, self._first)
             shown = tracker.bids
-        # prices the opposite side does not show (any more): map/filter run in C
-        return between + len(prices) - len(list(filter(None, map(shown.get, prices))))
+        # prices the opposite side does not show (any more)
+        showing = 0
+        for price in prices:
+            if shown.get(price, 0):
+                showing += 1
+        return between + len(prices) - showing

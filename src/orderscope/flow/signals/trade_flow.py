@@ -6,9 +6,10 @@ has a documented false-positive control.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Final
+
+from mypy_extensions import mypyc_attr
 
 from orderscope.errors import ConfigError
 from orderscope.fixed import div
@@ -27,6 +28,8 @@ from orderscope.flow.signals.record import (
 from orderscope.model import Instrument, Side, Trade
 
 SECOND: Final = 1_000_000_000
+#: Trades that left a ``TradeWindow`` before they are cut off its list (with half of it).
+_COMPACT_AT: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,7 @@ class BlockTradeDetector:
         )
 
 
+@mypyc_attr(acyclic=True)  # no references back: never in a cycle, not GC-tracked
 class _Entry:
     """One trade of a ``TradeWindow``: its time and price, then running totals up to and
     including it (a class with int fields, not a tuple: compiled, its ints stay unboxed and it
@@ -126,19 +130,24 @@ class TradeWindow:
     burst detectors (the engine gives both one window when their ``window_ns`` agree, so each
     trade is added and expired once).
 
-    ``entries`` holds an ``_Entry`` (ts, price, bought, sold, small, small_size, small_buys) per
-    trade in arrival order, where the last five are running totals up to and including that trade:
-    aggressor volume bought and sold, and the count, volume and buys of small trades (notional
-    below ``small_max``, in price x size units; 0 counts none). A figure over the window is
-    the newest total minus the total of the last trade that left it (``base``), so a trade
-    leaving costs one ``popleft``. A trade leaves when its time is before the newest trade's
-    time minus ``window_ns``, checked from the oldest and stopping at the first that stays (so
-    a late trade behind a newer one stays until the newer leaves)."""
+    ``entries[head:]`` holds an ``_Entry`` (ts, price, bought, sold, small, small_size,
+    small_buys) per trade in arrival order, where the last five are running totals up to and
+    including that trade: aggressor volume bought and sold, and the count, volume and buys of
+    small trades (notional below ``small_max``, in price x size units; 0 counts none). A figure
+    over the window is the newest total minus the total of the last trade that left it
+    (``base``), so a trade leaving costs one step of ``head``. A trade leaves when its time is
+    before the newest trade's time minus ``window_ns``, checked from the oldest and stopping
+    at the first that stays (so a late trade behind a newer one stays until the newer leaves).
+
+    A list and a head index, not a deque: compiled, list appends and indexing are native, a
+    deque's methods are generic Python calls. The entries that left are cut off in one slice
+    now and then (when they are at least half of the list)."""
 
     __slots__ = (
         "base",
         "bought",
         "entries",
+        "head",
         "small",
         "small_buys",
         "small_max",
@@ -150,7 +159,8 @@ class TradeWindow:
     def __init__(self, window_ns: int, small_max: int = 0) -> None:
         self.window_ns = window_ns
         self.small_max = small_max
-        self.entries: deque[_Entry] = deque()
+        self.entries: list[_Entry] = []
+        self.head = 0  # entries before it have left the window
         self.bought = self.sold = self.small = self.small_size = self.small_buys = 0
         self.base = _Entry(0, 0, 0, 0, 0, 0, 0)
 
@@ -173,12 +183,26 @@ class TradeWindow:
             _Entry(ts, price, self.bought, self.sold, self.small, self.small_size, self.small_buys)
         )
         horizon = ts - self.window_ns
-        if entries[0].ts < horizon:
-            popleft = entries.popleft
-            base = popleft()
-            while entries[0].ts < horizon:
-                base = popleft()
+        head = self.head
+        if entries[head].ts < horizon:  # the newest entry stays: the loop ends before it
+            base = entries[head]
+            head += 1
+            while entries[head].ts < horizon:
+                base = entries[head]
+                head += 1
             self.base = base
+            if head >= _COMPACT_AT and 2 * head >= len(entries):
+                del entries[:head]
+                head = 0
+            self.head = head
+
+    def count(self) -> int:
+        """Trades in the window."""
+        return len(self.entries) - self.head
+
+    def first(self) -> _Entry:
+        """The oldest trade in the window (one is there after ``add``)."""
+        return self.entries[self.head]
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,10 +265,10 @@ class MomentumBurstDetector:
     def trade(self, ts: int, price: int, size: int, side: Side, out: list[Signal]) -> None:
         if self._feeds:
             self.window.add(ts, price, size, side)
-        entries = self.window.entries
-        if len(entries) < self._min_trades:
+        window = self.window
+        if window.count() < self._min_trades:
             return
-        first = entries[0].price
+        first = window.first().price
         move = price - first
         if not move or not first:
             return
@@ -265,8 +289,8 @@ class MomentumBurstDetector:
         if share < config.min_share or not self._cooldown.ready(side, ts):
             return
         self._cooldown.mark(side, ts)
-        entries = window.entries
-        first_ts, first = entries[0].ts, entries[0].price
+        oldest = window.first()
+        first_ts, first = oldest.ts, oldest.price
         inst = self.instrument
         confidence = min(
             scaled(bps, config.min_move_bps, config.full_move_bps),
@@ -284,7 +308,7 @@ class MomentumBurstDetector:
                 confidence,
                 f"momentum {'up' if move > 0 else 'down'} {bps:.1f} bps "
                 f"({price_text(inst, first)} -> {price_text(inst, price)}) in "
-                f"{(ts - first_ts) / 1e6:.0f} ms over {len(entries)} trades, "
+                f"{(ts - first_ts) / 1e6:.0f} ms over {window.count()} trades, "
                 f"{share:.0%} {side_word(side)} aggression",
                 first_ts,
             )
@@ -361,7 +385,7 @@ class SmallTradeBurstDetector:
             return
         if (
             self._quiet_until is None or ts >= self._quiet_until
-        ) and count >= self._min_share * len(window.entries):
+        ) and count >= self._min_share * window.count():
             self._burst(ts, price, count, out)
 
     def _burst(self, ts: int, price: int, count: int, out: list[Signal]) -> None:
@@ -377,7 +401,7 @@ class SmallTradeBurstDetector:
         elif 1 - buys >= config.side_share:
             side = SELL
         inst = self.instrument
-        start = window.entries[0].ts
+        start = window.first().ts
         out.append(
             Signal(
                 ts,
