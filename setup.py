@@ -11,21 +11,27 @@ import ast
 import os
 import re
 from pathlib import Path
+from typing import Any
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "src"
 
 
-def compiled_modules() -> list[str]:
-    """``COMPILED`` from orderscope/_compiled.py, read without importing the package."""
+def _listed(name: str) -> Any:
+    """A literal (``COMPILED``, ``NATIVE``) of orderscope/_compiled.py, read without importing."""
     tree = ast.parse((SRC / "orderscope" / "_compiled.py").read_text())
     for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "COMPILED":
-            return list(ast.literal_eval(node.value))
-    raise SystemExit("setup.py: no COMPILED tuple in src/orderscope/_compiled.py")
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name:
+            return ast.literal_eval(node.value)
+    raise SystemExit(f"setup.py: no {name} in src/orderscope/_compiled.py")
+
+
+def compiled_modules() -> list[str]:
+    """``COMPILED``: the modules mypyc compiles."""
+    return list(_listed("COMPILED"))
 
 
 def extensions() -> list[object]:
@@ -38,7 +44,16 @@ def extensions() -> list[object]:
     # the shared library's name (orderscope__mypyc) instead of a hash of the module list.
     modules = mypycify(paths, opt_level="3", group_name="orderscope", target_dir=BUILD)
     refuse_int_true_division()
-    return modules
+    return [*modules, *hand_written()]
+
+
+def hand_written() -> list[Extension]:
+    """``NATIVE``: the C extensions written by hand (module -> C file beside the package)."""
+    native: dict[str, str] = _listed("NATIVE")
+    return [
+        Extension(name, [str(Path("src", "orderscope", c_file))], extra_compile_args=["-O2"])
+        for name, c_file in native.items()
+    ]
 
 
 BUILD = "build/mypyc"

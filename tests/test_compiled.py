@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderscope import _compiled
-from orderscope._compiled import COMPILED, stale
+from orderscope._compiled import COMPILED, NATIVE, stale
 from orderscope.fixed import div, to_float
 
 BIG = st.integers(min_value=-(2**70), max_value=2**70)
@@ -78,3 +78,20 @@ def test_an_extension_older_than_its_source_is_stale(tmp_path: Path) -> None:
     assert stale(package) == [name]
     (tmp_path / "pyproject.toml").unlink()  # an installed package: never stale
     assert stale(package) == []
+
+
+def test_a_c_extension_older_than_its_c_file_is_stale(tmp_path: Path) -> None:
+    # the hand-written C (NATIVE) follows the same rule: an edited _levels.c makes the run pure
+    (tmp_path / "pyproject.toml").write_text("")
+    package = tmp_path / "src" / "orderscope"
+    package.mkdir(parents=True)
+    [(name, c_file)] = NATIVE.items()
+    source = package / c_file
+    source.write_text("")
+    built = package / (Path(c_file).stem + importlib.machinery.EXTENSION_SUFFIXES[0])
+    built.write_text("")
+    os.utime(source, (1_000, 1_000))
+    os.utime(built, (2_000, 2_000))
+    assert stale(package) == []
+    os.utime(source, (3_000, 3_000))
+    assert stale(package) == [name]

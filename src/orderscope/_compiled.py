@@ -1,13 +1,15 @@
 """Which modules the build compiles with mypyc, and running without them (never compiled itself).
 
-``setup.py`` reads ``COMPILED`` (the one list). A compiled module is a C extension beside its
-``.py``; Python's import system prefers the extension. Two ways to run the pure-Python source
-instead, e.g. to compare or to debug with tracebacks into the source:
+``setup.py`` reads ``COMPILED`` (the one list) and ``NATIVE`` (C written by hand). A compiled
+module is a C extension beside its ``.py``; Python's import system prefers the extension. Two
+ways to run the pure-Python source instead, e.g. to compare or to debug with tracebacks into the
+source:
 
-- ``ORDERSCOPE_PURE=1``: every ``orderscope`` module is loaded from its ``.py``;
-- automatically, with a warning, when an extension is older than its ``.py`` in a source
-  checkout (an editable install whose source was edited or checked out after the last build:
-  the stale extension would otherwise run the old code). ``make native`` rebuilds.
+- ``ORDERSCOPE_PURE=1``: every ``orderscope`` module is loaded from its ``.py``, and the
+  ``NATIVE`` modules (no ``.py``) do not import: their callers use the pure-Python reference;
+- automatically, with a warning, when an extension is older than its ``.py`` (or ``.c``) in a
+  source checkout (an editable install whose source was edited or checked out after the last
+  build: the stale extension would otherwise run the old code). ``make native`` rebuilds.
 
 All or nothing: compiled modules call each other's functions directly in C, so one module
 loaded from source next to stale compiled ones would not be used by them.
@@ -49,6 +51,11 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.signals.trade_flow",
 )
 
+#: C extensions written by hand (module -> its C file in the package), each with a pure-Python
+#: reference that runs when the module does not import: ``orderscope._levels``, the connectors'
+#: level parsing (``orderscope.fixed.parse_fixed`` is the reference).
+NATIVE: dict[str, str] = {"orderscope._levels": "_levels.c"}
+
 PURE_ENV = "ORDERSCOPE_PURE"
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -60,6 +67,8 @@ class _SourceFinder:
     def find_spec(
         cls, name: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
+        if name in NATIVE:  # C only: the next finder would load it
+            raise ModuleNotFoundError(f"{name} is not loaded in a pure-Python run", name=name)
         if not name.startswith("orderscope.") or path is None:
             return None
         for entry in path:
@@ -77,10 +86,11 @@ def stale(package: Path = _PACKAGE) -> list[str]:
     if not (package.parent.parent / "pyproject.toml").exists():
         return []  # an installed wheel: its extensions were built from its sources
     found = []
-    for name in COMPILED:
-        source = package.parent.joinpath(*name.split(".")).with_suffix(".py")
+    sources = [package.parent.joinpath(*name.split(".")).with_suffix(".py") for name in COMPILED]
+    sources += [package / c_file for c_file in NATIVE.values()]
+    for name, source in zip([*COMPILED, *NATIVE], sources, strict=True):
         for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            built = source.with_suffix(suffix)
+            built = source.with_name(source.stem + suffix)
             if built.exists():
                 if built.stat().st_mtime < source.stat().st_mtime:
                     found.append(name)

@@ -10,6 +10,12 @@ The parsers are the hot path of every connector, so they avoid ``Decimal``: ``pa
 works on the string with ``str.partition`` and one ``int()`` call; ``parse_fixed_many`` checks a
 whole batch of same-precision strings (a book snapshot) with one regex and converts it in a C
 loop, falling back to ``parse_fixed`` string by string for anything else.
+
+In a compiled build, ``orderscope._levels`` (C written by hand, ``_levels.c``) does the batches
+and the connectors' (price, size) levels in one C loop: ``NATIVE_MANY``, ``NATIVE_PAIRS`` and
+``NATIVE_COLUMNS`` are its functions, or None in a pure build or run (``_compiled.py``), when
+the pure-Python code here runs. ``parse_fixed`` stays the reference: the C code takes only
+plain ASCII digits that fit an int64 and hands every other text to ``parse_fixed``.
 """
 
 from __future__ import annotations
@@ -17,8 +23,24 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
+
+#: ``orderscope._levels.parse_many`` (a text batch -> ints at one precision), or None.
+NATIVE_MANY: Callable[[Sequence[str], int], list[int]] | None
+#: ``orderscope._levels.parse_pairs``: ``[(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in
+#: raw]`` (a level of another length raises ValueError, as unpacking does), or None.
+NATIVE_PAIRS: Callable[[Sequence[Sequence[str]], int, int], list[tuple[int, int]]] | None
+#: ``orderscope._levels.parse_columns``: the same for levels of more fields, of which fields
+#: ``first`` and ``first + 1`` (the last argument) are read; a shorter level raises IndexError.
+NATIVE_COLUMNS: Callable[[Sequence[Sequence[str]], int, int, int], list[tuple[int, int]]] | None
+try:
+    from orderscope import _levels
+except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
+    NATIVE_MANY = NATIVE_PAIRS = NATIVE_COLUMNS = None
+else:
+    NATIVE_MANY, NATIVE_PAIRS = _levels.parse_many, _levels.parse_pairs
+    NATIVE_COLUMNS = _levels.parse_columns
 
 POW10: Final[tuple[int, ...]] = tuple(10**i for i in range(40))
 #: How far (in units in the last place) a venue's float may sit from the decimal it means.
@@ -69,7 +91,10 @@ def parse_fixed_many(texts: Sequence[str], decimals: int) -> list[int]:
     checks the whole batch and ``int`` runs in a C loop, about three times faster than one
     ``parse_fixed`` call per string. Anything else (mixed precisions, trailing zeros beyond
     ``decimals``, a bad string) takes the per-string path, so results and errors are the same.
+    In a compiled build the C kernel does it all (``NATIVE_MANY``).
     """
+    if NATIVE_MANY is not None:
+        return NATIVE_MANY(texts, decimals)
     if not texts:
         return []
     first = texts[0]

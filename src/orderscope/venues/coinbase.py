@@ -98,7 +98,7 @@ import msgspec
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, FrameError, MalformedFrame, VenueErrorMessage
-from orderscope.fixed import POW10, NumberFormatError, decimals_of, parse_fixed
+from orderscope.fixed import NATIVE_COLUMNS, POW10, NumberFormatError, decimals_of, parse_fixed
 from orderscope.model import (
     BestBidOffer,
     BookDelta,
@@ -358,11 +358,21 @@ class _Coinbase(Venue):
     ) -> tuple[list[Level], list[Level]]:
         """(side, price, size) changes -> exact bid and ask levels, or BadValue (book frame)."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
+        bids: list[Level] = []
+        asks: list[Level] = []
+        if NATIVE_COLUMNS is not None:  # the C kernel: faster than the memo lookups below
+            try:
+                levels = NATIVE_COLUMNS(changes, pd, sd, 1)  # (price, size) of each change
+            except NumberFormatError as exc:
+                raise BadValue(
+                    self.name, channel, frame, str(exc), instrument.symbol, book=True
+                ) from None
+            for change, level in zip(changes, levels, strict=True):
+                (bids if change[0] == bid_side else asks).append(level)
+            return bids, asks
         # The memo lookup of Venue.parse_levels, written out for this shape of level: a
         # helper called per level (or per frame) would cost more than the lookups it saves.
         known_prices, known_sizes = self._parse_memo_pairs.get((pd, sd)) or self._memos(pd, sd)
-        bids: list[Level] = []
-        asks: list[Level] = []
         try:
             for side, p, q in changes:
                 price = known_prices.get(p)

@@ -57,7 +57,15 @@ from orderscope.errors import (
     MalformedFrame,
     VenueErrorMessage,
 )
-from orderscope.fixed import POW10, NumberFormatError, decimals_of, parse_fixed, parse_fixed_many
+from orderscope.fixed import (
+    NATIVE_COLUMNS,
+    NATIVE_MANY,
+    POW10,
+    NumberFormatError,
+    decimals_of,
+    parse_fixed,
+    parse_fixed_many,
+)
 from orderscope.model import (
     BookDelta,
     BookSnapshot,
@@ -438,6 +446,19 @@ class Kraken(Venue):
                 return levels, max(parse_fixed_many(times, TIME_DECIMALS))
             except ValueError:  # a level that is not a triple, or a bad number: the loop
                 pass  # below finds the first problem, as it would have without this path
+        # The C kernel when every level is a triple (or a republished 4th "r"); any problem:
+        # the loop below finds the first one, in order, as it would have without this path.
+        if (
+            NATIVE_COLUMNS is not None
+            and NATIVE_MANY is not None
+            and all(len(e) == 3 or (len(e) == 4 and e[3] == "r") for e in raw)
+        ):
+            try:
+                levels = NATIVE_COLUMNS(raw, pd, sd, 0)
+                stamps = NATIVE_MANY([e[2] for e in raw], TIME_DECIMALS)
+                return levels, max(stamps, default=0)
+            except NumberFormatError:
+                pass
         # The memo lookup of Venue.parse_levels, written out for this shape of level: a
         # helper called per level would cost more than the lookup it saves.
         known_prices, known_sizes = self.level_memos(pd, sd, len(raw))
