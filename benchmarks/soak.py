@@ -14,7 +14,7 @@ emulator's simulated time = the wall clock, speed 1) to the moment the client's 
 updated, p50/p99 per venue, in steady state (no fault being recovered on that venue) and
 overall, next to the emulator's own lateness.
 
-    .venv/bin/python benchmarks/soak.py [--minutes 10] [--fault-every 30] [--rate 350]
+    .venv/bin/python benchmarks/soak.py [--minutes 10] [--fault-every 30] [--rate 365]
         [--seed 7] [--json soak.json]
 """
 
@@ -441,7 +441,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--fault-every", type=float, default=30.0)
-    parser.add_argument("--rate", type=float, default=350.0, help="market events/s per market")
+    parser.add_argument(
+        "--rate", type=float, default=365.0, help="market events/s per market (5,000 frames/s)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", help="write the report here too")
     parser.add_argument(
