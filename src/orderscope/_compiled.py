@@ -27,10 +27,11 @@ from pathlib import Path
 from types import ModuleType
 
 #: Compiled by mypyc: the streaming order-flow path (issue 4), with the book and the number
-#: parser it builds on. Not the connectors: their msgspec Structs do not survive mypyc (class
-#: keywords such as ``tag=`` and ``array_like=`` are dropped, ``msgspec.field`` defaults are
-#: refused), and compiling ``venues/base.py`` under interpreted connectors measured no faster
-#: (docs/PERFORMANCE.md, "Compiled core").
+#: parser it builds on, and the Coinbase connector, whose msgspec Structs live in the
+#: interpreted ``venues.coinbase_wire`` (mypyc drops Struct class keywords such as ``tag=`` and
+#: ``array_like=`` and refuses ``msgspec.field`` defaults): 25% fewer instructions per replay
+#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"). ``venues/base.py`` stays
+#: interpreted: compiled, it cost the interpreted connectors 0.4-6% more instructions.
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
     "orderscope.fixed",
@@ -49,6 +50,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.signals.resting",
     "orderscope.flow.signals.sweep",
     "orderscope.flow.signals.trade_flow",
+    "orderscope.venues.coinbase",
 )
 
 #: C extensions written by hand (module -> its C file in the package), each with a pure-Python

@@ -91,7 +91,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 import msgspec
@@ -121,18 +121,38 @@ from orderscope.venues.base import (
     Venue,
     log,
 )
+from orderscope.venues.coinbase_wire import (
+    _ADVANCED_ENVELOPE,
+    _ADVANCED_PRODUCTS,
+    _EXCHANGE_MESSAGE,
+    _HEAD,
+    _L2_EVENTS,
+    _NAMED_EVENTS,
+    _PRODUCTS,
+    _SUBSCRIPTION_EVENTS,
+    _TICKER_EVENTS,
+    _TRADE_EVENTS,
+    _Error,
+    _ExchangeTicker,
+    _Head,
+    _L2Update,
+    _LastMatch,
+    _Match,
+    _Snapshot,
+    _Subscriptions,
+)
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
-_SYNCED = BookState.SYNCED
-_BUY = Side.BUY
-_SELL = Side.SELL
+_SYNCED: Final = BookState.SYNCED
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
 
 #: Decimals kept for every Coinbase price and size, at least. Coinbase writes amounts with up to
 #: 8 decimals (sizes and 24h volumes as "94381.28000000"), increments have been changed over the
 #: years (an order resting since keeps its finer price or size), and no product's increment is
 #: finer than 1e-8. Keeping 8 means no real frame fails on precision; ints do not mind the width.
-MIN_DECIMALS = 8
+MIN_DECIMALS: Final = 8
 
 # -- exact ISO 8601 timestamps -------------------------------------------------------------------
 
@@ -141,9 +161,9 @@ class TimeFormatError(ValueError):
     """Not a ``YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`` UTC timestamp."""
 
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _SECONDS: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> ns since the epoch (a pure cache)
-_SECONDS_MAX = 4096
+_SECONDS_MAX: Final = 4096
 
 
 def _second_ns(prefix: str) -> int:
@@ -175,6 +195,18 @@ def _second_ns(prefix: str) -> int:
     return value
 
 
+class _LastSecond:
+    """The last ``YYYY-MM-DDTHH:MM:SS`` read (validated) and its ns: consecutive stamps of a
+    feed mostly share their second, and a prefix test is cheaper than a cut and a dict lookup.
+    One tuple, replaced whole, so that no thread ever reads a second with another's ns."""
+
+    def __init__(self) -> None:
+        self.second: tuple[str, int] = ("1970-01-01T00:00:00", 0)
+
+
+_LAST: Final = _LastSecond()
+
+
 def parse_iso8601_ns(text: str) -> int:
     """``2021-04-17T16:43:30.244075Z`` -> integer nanoseconds since the epoch, exactly.
 
@@ -183,6 +215,12 @@ def parse_iso8601_ns(text: str) -> int:
     every digit the venue sends is kept. Only UTC (``Z``) is accepted. One ``partition`` cuts
     the text (this runs on every Coinbase frame: slicing it five times cost a tenth of one).
     """
+    last_head, last_ns = _LAST.second
+    if text.startswith(last_head) and text[19:20] == ".":  # within the previous stamp's second
+        frac = text[20:-1]
+        if text[-1:] != "Z" or not 0 < len(frac) <= 9 or not (frac.isdigit() and frac.isascii()):
+            raise TimeFormatError(f"not an ISO 8601 UTC time: {text!r}")
+        return last_ns + int(frac) * POW10[9 - len(frac)]
     head, dot, tail = text.partition(".")
     if not dot:  # whole seconds: YYYY-MM-DDTHH:MM:SSZ
         if text[-1:] != "Z":
@@ -191,6 +229,7 @@ def parse_iso8601_ns(text: str) -> int:
     base = _SECONDS.get(head)
     if base is None:
         base = _second_ns(head)
+    _LAST.second = (head, base)
     if not dot:
         return base
     frac = tail[:-1]
@@ -367,8 +406,9 @@ class _Coinbase(Venue):
                 raise BadValue(
                     self.name, channel, frame, str(exc), instrument.symbol, book=True
                 ) from None
-            for change, level in zip(changes, levels, strict=True):
-                (bids if change[0] == bid_side else asks).append(level)
+            # By index, not zip(strict=True): compiled, a zip with a keyword is a generic call.
+            for i in range(len(levels)):
+                (bids if changes[i][0] == bid_side else asks).append(levels[i])
             return bids, asks
         # The memo lookup of Venue.parse_levels, written out for this shape of level: a
         # helper called per level (or per frame) would cost more than the lookups it saves.
@@ -441,84 +481,6 @@ class _TickerFields:
 
 # -- Coinbase Exchange feed (the capture's protocol) ---------------------------------------------
 
-
-class _Snapshot(msgspec.Struct, tag="snapshot", tag_field="type"):
-    product_id: str
-    bids: list[tuple[str, str]]
-    asks: list[tuple[str, str]]
-    time: str = ""  # absent in 2021
-
-
-class _L2Update(msgspec.Struct, tag="l2update", tag_field="type"):
-    product_id: str
-    changes: list[tuple[Literal["buy", "sell"], str, str]]
-    time: str = ""
-
-
-class _Match(msgspec.Struct, tag="match", tag_field="type"):
-    product_id: str
-    trade_id: int
-    side: Literal["buy", "sell"]  # the MAKER order's side
-    size: str
-    price: str
-    time: str
-    sequence: int = 0
-    maker_order_id: str = ""
-    taker_order_id: str = ""
-
-
-class _LastMatch(_Match, tag="last_match"):
-    pass
-
-
-class _ExchangeTicker(msgspec.Struct, tag="ticker", tag_field="type"):
-    product_id: str
-    price: str | None = None
-    open_24h: str | None = None
-    volume_24h: str | None = None
-    low_24h: str | None = None
-    high_24h: str | None = None
-    best_bid: str | None = None
-    best_ask: str | None = None
-    best_bid_size: str | None = None  # current feed only
-    best_ask_size: str | None = None
-    time: str = ""  # absent on the ticker sent at subscription in older feeds
-
-
-class _ChannelSpec(msgspec.Struct):
-    name: str
-    product_ids: list[str] = []
-
-
-class _Subscriptions(msgspec.Struct, tag="subscriptions", tag_field="type"):
-    channels: list[_ChannelSpec]
-
-
-class _Error(msgspec.Struct, tag="error", tag_field="type"):
-    message: str = ""
-    reason: str = ""
-
-
-class _Head(msgspec.Struct):
-    """What a frame that failed typed decoding still tells: its type and product."""
-
-    type: str = ""
-    product_id: str = ""
-
-
-class _Product(msgspec.Struct):
-    id: str
-    base_currency: str
-    quote_currency: str
-    quote_increment: str
-    base_increment: str
-
-
-_EXCHANGE_MESSAGE = msgspec.json.Decoder(
-    _Snapshot | _L2Update | _Match | _LastMatch | _ExchangeTicker | _Subscriptions | _Error
-)
-_HEAD = msgspec.json.Decoder(_Head)
-_PRODUCTS = msgspec.json.Decoder(list[_Product])
 
 #: Message type -> the channel it belongs to (the key of ``Venue.subscriptions``).
 _EXCHANGE_CHANNEL_OF_TYPE = {
@@ -648,7 +610,12 @@ class CoinbaseExchange(_Coinbase):
         except msgspec.DecodeError as exc:
             self._undecodable(frame, str(exc))
             return
-        _EXCHANGE_HANDLERS[type(msg)](self, msg, frame, recv_ns, out)
+        # l2update first (every other frame); compiled, these are direct C calls.
+        kind = type(msg)
+        if kind is _L2Update:
+            self._on_l2update(msg, frame, recv_ns, out)
+        else:
+            _EXCHANGE_HANDLERS[kind](self, msg, frame, recv_ns, out)
 
     def _undecodable(self, frame: str | bytes, reason: str) -> None:
         """Raise MalformedFrame for a frame of a known type, attributed as well as it can be;
@@ -803,94 +770,9 @@ _EXCHANGE_HANDLERS: dict[type, _ExchangeHandler] = {
 # -- Coinbase Advanced Trade feed (the current protocol) -----------------------------------------
 
 
-class _AdvancedEnvelope(msgspec.Struct):
-    channel: str = ""
-    timestamp: str = ""
-    sequence_num: int = -1
-    events: msgspec.Raw = msgspec.Raw(b"[]")
-    type: str = ""  # only error messages: {"type": "error", "message": ...}
-    message: str = ""
-
-
-class _L2Entry(msgspec.Struct):
-    side: Literal["bid", "offer", "ask"]
-    event_time: str
-    price_level: str
-    new_quantity: str
-
-
-class _L2Event(msgspec.Struct):
-    type: Literal["snapshot", "update"]
-    product_id: str
-    updates: list[_L2Entry]
-
-
-class _MarketTrade(msgspec.Struct):
-    trade_id: str
-    product_id: str
-    price: str
-    size: str
-    side: Literal["BUY", "SELL"]  # taken to be the maker's side, as on the Exchange feed
-    time: str
-
-
-class _MarketTradesEvent(msgspec.Struct):
-    type: Literal["snapshot", "update"]
-    trades: list[_MarketTrade]
-
-
-class _AdvancedTicker(msgspec.Struct):
-    product_id: str
-    price: str | None = None
-    volume_24_h: str | None = None
-    low_24_h: str | None = None
-    high_24_h: str | None = None
-    best_bid: str | None = None
-    best_bid_quantity: str | None = None
-    best_ask: str | None = None
-    best_ask_quantity: str | None = None
-
-
-class _TickerEvent(msgspec.Struct):
-    tickers: list[_AdvancedTicker]
-    type: str = ""
-
-
-class _SubscriptionsEvent(msgspec.Struct):
-    subscriptions: dict[str, list[str]]
-
-
-class _AdvancedProduct(msgspec.Struct):
-    product_id: str
-    base_increment: str
-    quote_increment: str
-    base_currency_id: str
-    quote_currency_id: str
-    price_increment: str = ""
-    product_type: str = "SPOT"
-
-
-class _AdvancedProducts(msgspec.Struct):
-    products: list[_AdvancedProduct]
-
-
-_ADVANCED_ENVELOPE = msgspec.json.Decoder(_AdvancedEnvelope)
-_L2_EVENTS = msgspec.json.Decoder(list[_L2Event])
-_TRADE_EVENTS = msgspec.json.Decoder(list[_MarketTradesEvent])
-_TICKER_EVENTS = msgspec.json.Decoder(list[_TickerEvent])
-_SUBSCRIPTION_EVENTS = msgspec.json.Decoder(list[_SubscriptionsEvent])
-_ADVANCED_PRODUCTS = msgspec.json.Decoder(_AdvancedProducts)
-
 #: Subscription channel -> the ``channel`` its messages carry.
 _ADVANCED_MESSAGE_CHANNEL = {"level2": "l2_data"}
 _ADVANCED_IGNORED = frozenset({"candles", "status", "user", "futures_balance_summary"})
-
-
-class _Named(msgspec.Struct):
-    product_id: str = ""
-
-
-_NAMED_EVENTS = msgspec.json.Decoder(list[_Named])
 
 
 @dataclass(slots=True)
