@@ -185,7 +185,7 @@ class VolumeProfile:
     @property
     def cells(self) -> Cells:
         """Row lower edge -> [buy, sell, trades] (a copy)."""
-        return {key: [r.buy, r.sell, r.trades] for key, r in self.rows.items()}
+        return _row_cells(self.rows)
 
     def update(self, trade: Trade) -> None:
         """One trade (``trade`` below takes its fields, as ``TradeStream`` passes them)."""
@@ -207,38 +207,34 @@ class VolumeProfile:
 
     def merge(self, other: VolumeProfile) -> None:
         """Add another profile's rows (a composite); the row heights must match."""
-        if other.row != self.row:
-            raise ConfigError(f"profiles with rows {self.row} and {other.row} do not merge")
+        _same_row(self.row, other.row)
         merge_rows(self.rows, other.rows)
 
     def result(self) -> Profile:
         return build_profile(self.row, self.cells, self.params)
 
 
-def _merge_cells(into: Cells, row: int, other: Cells, other_row: int) -> None:
+def _row_cells(rows: dict[int, RowSums]) -> Cells:
+    return {key: [r.buy, r.sell, r.trades] for key, r in rows.items()}
+
+
+def _same_row(row: int, other_row: int) -> None:
     if other_row != row:
         raise ConfigError(f"profiles with rows {row} and {other_row} do not merge")
-    for key, (buy, sell, trades) in other.items():
-        cell = into.get(key)
-        if cell is None:
-            into[key] = [buy, sell, trades]
-        else:
-            cell[0] += buy
-            cell[1] += sell
-            cell[2] += trades
 
 
 def composite(profiles: Iterable[Profile], params: ProfileParams = ProfileParams()) -> Profile:
     """One profile out of several (days, venues, files) with the same row height."""
-    merged: Cells = {}
+    merged: dict[int, RowSums] = {}
     row: int | None = None
     for profile in profiles:
         row = profile.row if row is None else row
-        cells = {r.price: [r.buy, r.sell, r.trades] for r in profile.rows if r.trades}
-        _merge_cells(merged, row, cells, profile.row)
+        _same_row(row, profile.row)
+        rows = {r.price: RowSums(r.buy, r.sell, r.trades) for r in profile.rows if r.trades}
+        merge_rows(merged, rows)
     if row is None:
         raise ConfigError("a composite needs at least one profile")
-    return build_profile(row, merged, params)
+    return build_profile(row, _row_cells(merged), params)
 
 
 class SessionProfiles:

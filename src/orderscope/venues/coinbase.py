@@ -217,10 +217,7 @@ def parse_iso8601_ns(text: str) -> int:
     """
     last_head, last_ns = _LAST.second
     if text.startswith(last_head) and text[19:20] == ".":  # within the previous stamp's second
-        frac = text[20:-1]
-        if text[-1:] != "Z" or not 0 < len(frac) <= 9 or not (frac.isdigit() and frac.isascii()):
-            raise TimeFormatError(f"not an ISO 8601 UTC time: {text!r}")
-        return last_ns + int(frac) * POW10[9 - len(frac)]
+        return _plus_fraction(text, last_ns, text[20:])
     head, dot, tail = text.partition(".")
     if not dot:  # whole seconds: YYYY-MM-DDTHH:MM:SSZ
         if text[-1:] != "Z":
@@ -232,6 +229,11 @@ def parse_iso8601_ns(text: str) -> int:
     _LAST.second = (head, base)
     if not dot:
         return base
+    return _plus_fraction(text, base, tail)
+
+
+def _plus_fraction(text: str, base: int, tail: str) -> int:
+    """``base`` (a second, in ns) plus the fraction ``tail`` of ``text`` ("244075Z")."""
     frac = tail[:-1]
     if tail[-1:] != "Z" or not 0 < len(frac) <= 9 or not (frac.isdigit() and frac.isascii()):
         raise TimeFormatError(f"not an ISO 8601 UTC time: {text!r}")
