@@ -10,7 +10,24 @@ is how a number is written: OKX hashes its decimal strings as sent (minimal: ``"
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orderscope.book import L2Book
+
+#: ``orderscope._checksum.kraken(book, n, price_zeros, size_zeros)``: Kraken's CRC32 read from
+#: the book (kraken.py's ``_BookWire.checksum`` is the reference), or None: the reference's case.
+NATIVE_KRAKEN: Callable[[L2Book, int, int, int], int | None] | None
+#: ``orderscope._checksum.okx(book, n, price_decimals, size_decimals, multiplier)``: OKX's
+#: signed CRC32 (okx.py's ``reference_checksum``), or None: the reference's case.
+NATIVE_OKX: Callable[[L2Book, int, int, int, int], int | None] | None
+try:
+    from orderscope import _checksum
+except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
+    NATIVE_KRAKEN = NATIVE_OKX = None
+else:
+    NATIVE_KRAKEN, NATIVE_OKX = _checksum.kraken, _checksum.okx
 
 #: Levels per side that OKX and Bitfinex cover with their checksum.
 CHECKSUM_DEPTH = 25

@@ -87,6 +87,7 @@ from orderscope.venues.base import (
     SubscribeLimits,
     Venue,
 )
+from orderscope.venues.checksum import NATIVE_KRAKEN
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -222,14 +223,28 @@ class _BookWire:
     last: tuple[int, int] | None = None
 
     @classmethod
-    def learn(cls, price_text: str, size_text: str, instrument: Instrument) -> _BookWire:
-        price_shift = _frac_digits(price_text) - instrument.price_decimals
-        size_shift = _frac_digits(size_text) - instrument.size_decimals
+    def of(cls, price_shift: int, size_shift: int) -> _BookWire:
         return cls(
             price_shift,
             size_shift,
             f"%d{'0' * max(price_shift, 0)}%d{'0' * max(size_shift, 0)}",
         )
+
+    @classmethod
+    def learn(cls, price_text: str, size_text: str, instrument: Instrument) -> _BookWire:
+        price_shift = _frac_digits(price_text) - instrument.price_decimals
+        size_shift = _frac_digits(size_text) - instrument.size_decimals
+        return cls.of(price_shift, size_shift)
+
+    def book_checksum(self, book: L2Book) -> int:
+        """Kraken's CRC32 of the book's top levels: in C when built (``orderscope._checksum``
+        reads them from the book, no list or text built), else (and for whatever the C leaves
+        to it, e.g. values beyond int64) ``checksum``, the reference."""
+        if NATIVE_KRAKEN is not None:
+            ours = NATIVE_KRAKEN(book, CHECKSUM_LEVELS, self.price_shift, self.size_shift)
+            if ours is not None:
+                return ours
+        return self.checksum(book.asks(CHECKSUM_LEVELS), book.bids(CHECKSUM_LEVELS))
 
     def checksum(self, asks: list[Level], bids: list[Level]) -> int:
         """Kraken's CRC32 over the top asks (best first) then the top bids (best first)."""
@@ -582,7 +597,7 @@ class Kraken(Venue):
         ):
             ours = last[1]
         else:
-            ours = wire.checksum(book.asks(CHECKSUM_LEVELS), book.bids(CHECKSUM_LEVELS))
+            ours = wire.book_checksum(book)
         wire.last = (deltas, ours)
         if ours == expected:
             book.counters.checksums_ok += 1

@@ -86,7 +86,7 @@ from orderscope.venues.base import (
     batched,
     grouped,
 )
-from orderscope.venues.checksum import CHECKSUM_DEPTH, interleave, signed_crc32
+from orderscope.venues.checksum import CHECKSUM_DEPTH, NATIVE_OKX, interleave, signed_crc32
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -689,25 +689,21 @@ class Okx(Venue):
         """OKX's checksum of a book: top 25 levels a side, sizes back in contracts.
 
         The texts are written from the exact book (so the checksum checks the integers, not a
-        copy of the strings); the top levels change little between messages, so each level's
-        text is kept until its size changes.
+        copy of the strings): in C when built (``orderscope._checksum`` reads the levels from
+        the book and hashes their digits as it writes them), else (and for whatever the C
+        leaves to it, e.g. values beyond int64) by ``reference_checksum``.
         """
         instrument = book.instrument
         units = self._units[instrument.venue_symbol]
         pd, wd, multiplier = instrument.price_decimals, units.wire_decimals, units.multiplier
+        if NATIVE_OKX is not None:
+            ours = NATIVE_OKX(book, CHECKSUM_DEPTH, pd, wd, multiplier)
+            if ours is not None:
+                return ours
         cache = self._texts.get(instrument.symbol)
         if cache is None or len(cache) > TEXT_CACHE_LEVELS:
             cache = self._texts[instrument.symbol] = {}
-        sides: list[list[str]] = []
-        for levels in (book.bids(CHECKSUM_DEPTH), book.asks(CHECKSUM_DEPTH)):
-            texts: list[str | None] = list(map(cache.get, levels))  # in C: usually all known
-            if not all(texts):  # (a text is never empty; ``None in`` would compare each one)
-                for index, (price, size) in enumerate(levels):
-                    if texts[index] is None:
-                        text = f"{_plain(price, pd)}:{_plain(size // multiplier, wd)}"
-                        texts[index] = cache[price, size] = text
-            sides.append(cast(list[str], texts))
-        return signed_crc32(interleave(sides[0], sides[1]))
+        return reference_checksum(book, pd, wd, multiplier, CHECKSUM_DEPTH, cache)
 
     # -- trades and tickers ----------------------------------------------------------------
 
@@ -897,6 +893,30 @@ class Okx(Venue):
                 Liquidation(self.name, instrument.symbol, _ms(d.ts), recv_ns, price, size, side)
             )
         return events
+
+
+def reference_checksum(
+    book: L2Book,
+    price_decimals: int,
+    wire_decimals: int,
+    multiplier: int,
+    depth: int,
+    cache: dict[Level, str],
+) -> int:
+    """OKX's checksum of the top ``depth`` levels a side, in Python (``Okx.checksum``'s
+    reference): sizes divided back into what OKX sent. The top levels change little between
+    messages, so each level's text is kept in ``cache`` until its size changes."""
+    sides: list[list[str]] = []
+    for levels in (book.bids(depth), book.asks(depth)):
+        texts: list[str | None] = list(map(cache.get, levels))  # in C: usually all known
+        if not all(texts):  # (a text is never empty; ``None in`` would compare each one)
+            for index, (price, size) in enumerate(levels):
+                if texts[index] is None:
+                    size_text = _plain(size // multiplier, wire_decimals)
+                    text = f"{_plain(price, price_decimals)}:{size_text}"
+                    texts[index] = cache[price, size] = text
+        sides.append(cast(list[str], texts))
+    return signed_crc32(interleave(sides[0], sides[1]))
 
 
 def _request(op: str, args: list[dict[str, str]]) -> str:

@@ -1,0 +1,372 @@
+/* orderscope._checksum: Kraken's and OKX's book checksums in C, read straight from the book.
+ *
+ * The references are the pure-Python checksums (always kept): kraken.py's _BookWire.checksum and
+ * okx.py's Okx.checksum over book.asks(n) / book.bids(n). This module reads the same levels from
+ * the book's own containers (orderscope.book.L2Book: a dict price -> size and an ascending list
+ * of prices per side), so no top-N list of tuples is built, writes each number's digits and runs
+ * them through CRC32 as they are written (no text is built either).
+ *
+ * It only takes the case it fully understands -- exact ints, 0 < value <= INT64_MAX, every listed
+ * price in its side's dict, shifts/decimals within bounds -- and returns None for anything else;
+ * the caller then runs the Python reference, which gives the same result or raises its own
+ * error. tests/test_checksum_native.py checks C == reference on random books.
+ *
+ * kraken(book, n, price_zeros, size_zeros) -> int | None
+ *     CRC32 (unsigned) of the top n asks (best first) then the top n bids (best first), each
+ *     level written as str(price) + "0" * price_zeros + str(size) + "0" * size_zeros.
+ * okx(book, n, price_decimals, size_decimals, multiplier) -> int | None
+ *     signed CRC32 of "bid1:a1:bid2:a2..." over the top n levels of each side (the shorter side
+ *     simply stops), each level "price:size" with the price at price_decimals and the size
+ *     divided (floor) by multiplier at size_decimals, in OKX's minimal decimal text ("30316",
+ *     "0.00012": trailing fractional zeros and a bare '.' dropped).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+/* Bounds of the fast path: zeros appended and decimals written (the references take any). */
+#define MAX_ZEROS 32
+#define MAX_DECIMALS 32
+#define NUMBER_CHARS 64 /* >= 20 digits + MAX_DECIMALS + '.' */
+
+static uint32_t crc_table[256];
+
+/* zlib's CRC32 (reflected polynomial 0xEDB88320), the table built once at import. */
+static void
+crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) {
+            c = (c & 1) ? 0xEDB88320U ^ (c >> 1) : c >> 1;
+        }
+        crc_table[i] = c;
+    }
+}
+
+/* The running register (pre-inverted: start at 0xFFFFFFFF, invert at the end). */
+static inline uint32_t
+crc_update(uint32_t crc, const char *s, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        crc = crc_table[(crc ^ (unsigned char)s[i]) & 0xFF] ^ (crc >> 8);
+    }
+    return crc;
+}
+
+/* str(value) for 0 < value, written right-aligned so that it ends at `end`: returns its start. */
+static inline char *
+digits_before(char *end, uint64_t value)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    return p;
+}
+
+static const char ZEROS[MAX_ZEROS] = "00000000000000000000000000000000";
+
+/* A positive exact int as int64; 0 (and no error set) when the fast path does not take it. */
+static inline int
+positive(PyObject *obj, int64_t *out)
+{
+    if (!PyLong_CheckExact(obj)) {
+        return 0;
+    }
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow || v <= 0) {
+        return 0; /* (-1 with an error set cannot happen for an exact int without overflow) */
+    }
+    *out = (int64_t)v;
+    return 1;
+}
+
+/* One side of the book as borrowed references, checked for the exact types the book keeps. */
+typedef struct {
+    PyObject *sizes;  /* dict price -> size */
+    PyObject *prices; /* list of prices, ascending */
+} Side;
+
+static PyObject *s_bid_sizes, *s_bid_prices, *s_ask_sizes, *s_ask_prices;
+
+/* Looks the two containers of a side up: 1 found (new references in *side), 0 fall back (not a
+ * book as this module knows it), -1 error. */
+static int
+get_side(PyObject *book, PyObject *sizes_name, PyObject *prices_name, Side *side)
+{
+    side->sizes = side->prices = NULL;
+    PyObject *sizes = PyObject_GetAttr(book, sizes_name);
+    if (sizes == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    PyObject *prices = PyObject_GetAttr(book, prices_name);
+    if (prices == NULL) {
+        Py_DECREF(sizes);
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+        return 0;
+    }
+    if (!PyDict_CheckExact(sizes) || !PyList_CheckExact(prices)) {
+        Py_DECREF(sizes);
+        Py_DECREF(prices);
+        return 0;
+    }
+    side->sizes = sizes;
+    side->prices = prices;
+    return 1;
+}
+
+static void
+release(Side *side)
+{
+    Py_XDECREF(side->sizes);
+    Py_XDECREF(side->prices);
+    side->sizes = side->prices = NULL;
+}
+
+/* Both sides: 1 found, 0 fall back, -1 error (nothing held on 0 and -1). */
+static int
+get_sides(PyObject *book, Side *bids, Side *asks)
+{
+    int found = get_side(book, s_bid_sizes, s_bid_prices, bids);
+    if (found != 1) {
+        return found;
+    }
+    found = get_side(book, s_ask_sizes, s_ask_prices, asks);
+    if (found != 1) {
+        release(bids);
+    }
+    return found;
+}
+
+/* The level at `index` of a side's price list: 1 with price and size, 0 fall back, -1 error.
+ * The list may not be changed meanwhile (nothing here runs Python code: exact ints hash and
+ * compare in C), but the index is checked against its size all the same. */
+static inline int
+level_at(const Side *side, Py_ssize_t index, int64_t *price, int64_t *size)
+{
+    if (index < 0 || index >= PyList_GET_SIZE(side->prices)) {
+        return 0;
+    }
+    PyObject *p = PyList_GET_ITEM(side->prices, index);
+    if (!positive(p, price)) {
+        return 0;
+    }
+    PyObject *s = PyDict_GetItemWithError(side->sizes, p); /* borrowed */
+    if (s == NULL) {
+        return PyErr_Occurred() ? -1 : 0; /* a price without a size: the reference says why */
+    }
+    return positive(s, size);
+}
+
+/* Reads `n` as a non-negative Py_ssize_t and the small non-negative ints after it. */
+static int
+small_arg(PyObject *obj, Py_ssize_t limit, Py_ssize_t *out)
+{
+    if (!PyLong_CheckExact(obj)) {
+        return 0;
+    }
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow || v < 0 || v > limit) {
+        return 0;
+    }
+    *out = (Py_ssize_t)v;
+    return 1;
+}
+
+static PyObject *
+kraken(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "kraken(book, n, price_zeros, size_zeros) takes 4 arguments");
+        return NULL;
+    }
+    Py_ssize_t n, price_zeros, size_zeros;
+    if (!small_arg(args[1], PY_SSIZE_T_MAX, &n) || !small_arg(args[2], MAX_ZEROS, &price_zeros)
+        || !small_arg(args[3], MAX_ZEROS, &size_zeros)) {
+        Py_RETURN_NONE;
+    }
+    Side bids, asks;
+    const int found = get_sides(args[0], &bids, &asks);
+    if (found != 1) {
+        if (found < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    char buffer[2 * NUMBER_CHARS];
+    char *const end = buffer + sizeof(buffer);
+    uint32_t crc = 0xFFFFFFFFU;
+    int ok = 1;
+    /* asks best first: the list's head; bids best first: the list's tail, backwards */
+    const Py_ssize_t n_asks = Py_MIN(n, PyList_GET_SIZE(asks.prices));
+    const Py_ssize_t n_bids = Py_MIN(n, PyList_GET_SIZE(bids.prices));
+    const Py_ssize_t last_bid = PyList_GET_SIZE(bids.prices) - 1;
+    for (Py_ssize_t i = 0; ok == 1 && i < n_asks + n_bids; i++) {
+        int64_t price, size;
+        ok = i < n_asks ? level_at(&asks, i, &price, &size)
+                        : level_at(&bids, last_bid - (i - n_asks), &price, &size);
+        if (ok != 1) {
+            break;
+        }
+        /* size then price, written backwards from the buffer's end */
+        char *p = end - size_zeros;
+        memcpy(p, ZEROS, (size_t)size_zeros);
+        p = digits_before(p, (uint64_t)size);
+        p -= price_zeros;
+        memcpy(p, ZEROS, (size_t)price_zeros);
+        p = digits_before(p, (uint64_t)price);
+        crc = crc_update(crc, p, end - p);
+    }
+    release(&bids);
+    release(&asks);
+    if (ok != 1) {
+        if (ok < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromUnsignedLong((unsigned long)(crc ^ 0xFFFFFFFFU));
+}
+
+/* OKX's minimal decimal text of value * 10**-decimals (value > 0), ending at `end`. */
+static inline char *
+plain_before(char *end, uint64_t value, Py_ssize_t decimals)
+{
+    if (decimals == 0) {
+        return digits_before(end, value);
+    }
+    /* the fraction's digits, trailing zeros dropped */
+    char *p = end;
+    Py_ssize_t i = 0;
+    while (i < decimals && value % 10 == 0) {
+        value /= 10;
+        i++;
+    }
+    if (i < decimals) {
+        for (; i < decimals; i++) {
+            *--p = (char)('0' + value % 10);
+            value /= 10;
+        }
+        *--p = '.';
+    } /* else: a whole number, already divided by 10**decimals above */
+    return digits_before(p, value); /* the whole part, "0" when it is 0 */
+}
+
+static PyObject *
+okx(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "okx(book, n, price_decimals, size_decimals, multiplier) takes 5 "
+                        "arguments");
+        return NULL;
+    }
+    Py_ssize_t n, price_decimals, size_decimals;
+    int64_t multiplier;
+    if (!small_arg(args[1], PY_SSIZE_T_MAX, &n)
+        || !small_arg(args[2], MAX_DECIMALS, &price_decimals)
+        || !small_arg(args[3], MAX_DECIMALS, &size_decimals) || !positive(args[4], &multiplier)) {
+        Py_RETURN_NONE;
+    }
+    Side bids, asks;
+    const int found = get_sides(args[0], &bids, &asks);
+    if (found != 1) {
+        if (found < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    char buffer[2 * NUMBER_CHARS + 2];
+    char *const end = buffer + sizeof(buffer);
+    uint32_t crc = 0xFFFFFFFFU;
+    int ok = 1;
+    const Py_ssize_t n_bids = Py_MIN(n, PyList_GET_SIZE(bids.prices));
+    const Py_ssize_t n_asks = Py_MIN(n, PyList_GET_SIZE(asks.prices));
+    const Py_ssize_t last_bid = PyList_GET_SIZE(bids.prices) - 1;
+    Py_ssize_t next_bid = 0, next_ask = 0;
+    int first = 1;
+    while (next_bid < n_bids || next_ask < n_asks) {
+        /* bid, ask, bid, ask...; once a side runs out, the other goes on alone */
+        const int take_bid = next_bid < n_bids && (next_bid <= next_ask || next_ask >= n_asks);
+        int64_t price, size;
+        ok = take_bid ? level_at(&bids, last_bid - next_bid, &price, &size)
+                      : level_at(&asks, next_ask, &price, &size);
+        if (ok != 1) {
+            break;
+        }
+        if (take_bid) {
+            next_bid++;
+        }
+        else {
+            next_ask++;
+        }
+        char *p = plain_before(end, (uint64_t)(size / multiplier), size_decimals);
+        *--p = ':';
+        p = plain_before(p, (uint64_t)price, price_decimals);
+        if (!first) {
+            *--p = ':';
+        }
+        first = 0;
+        crc = crc_update(crc, p, end - p);
+    }
+    release(&bids);
+    release(&asks);
+    if (ok != 1) {
+        if (ok < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    const uint32_t value = crc ^ 0xFFFFFFFFU;
+    return PyLong_FromLongLong(value & 0x80000000U ? (long long)value - 0x100000000LL
+                                                   : (long long)value);
+}
+
+static PyMethodDef methods[] = {
+    {"kraken", (PyCFunction)(void (*)(void))kraken, METH_FASTCALL,
+     "kraken(book, n, price_zeros, size_zeros) -> Kraken's CRC32 of the top n levels, or None"},
+    {"okx", (PyCFunction)(void (*)(void))okx, METH_FASTCALL,
+     "okx(book, n, price_decimals, size_decimals, multiplier) -> OKX's signed CRC32, or None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    "orderscope._checksum",
+    "Kraken's and OKX's book checksums in C, read from the book (None: use the reference).",
+    -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__checksum(void)
+{
+    crc_init();
+    if (s_bid_sizes == NULL) {
+        s_bid_sizes = PyUnicode_InternFromString("_bid_sizes");
+        s_bid_prices = PyUnicode_InternFromString("_bid_prices");
+        s_ask_sizes = PyUnicode_InternFromString("_ask_sizes");
+        s_ask_prices = PyUnicode_InternFromString("_ask_prices");
+        if (s_bid_sizes == NULL || s_bid_prices == NULL || s_ask_sizes == NULL
+            || s_ask_prices == NULL) {
+            Py_CLEAR(s_bid_sizes);
+            Py_CLEAR(s_bid_prices);
+            Py_CLEAR(s_ask_sizes);
+            Py_CLEAR(s_ask_prices);
+            return NULL;
+        }
+    }
+    return PyModule_Create(&module_def);
+}
