@@ -554,6 +554,14 @@ BAD_FRAMES = {
         False,
     ),
     "too short": ('[992,"book-1000","XMR/USD"]', "malformed", False),
+    # shapes the one-pass book decoding leaves to the general path, which says what is wrong
+    "number for a payload": ("[992,5," + XMR_TAIL, "malformed", True),
+    "string for a payload": ('[992,"x",' + XMR_TAIL, "malformed", True),
+    "number for a channel": (
+        '[992,{"b":[["354.15000000","5.00000000","1618678133.365913"]],"c":"1"},5,"XMR/USD"]',
+        "malformed",
+        False,
+    ),
     "refused subscription": (
         '{"errorMessage":"Subscription depth not supported","event":"subscriptionStatus",'
         '"pair":"XMR/USD","status":"error","subscription":{"depth":42,"name":"book"}}',

@@ -158,6 +158,10 @@ class _AssetPairs(msgspec.Struct):
 
 
 _FRAME = msgspec.json.Decoder(list[msgspec.Raw] | _Event)
+#: A book frame in one pass: ``[channelID, payload, (payload,) channelName, pair]`` with every
+#: payload decoded as it is read (the general path decodes the array of raw items, then each
+#: item again). Anything else fails or is not of that shape, and takes the general path.
+_BOOK_FRAME = msgspec.json.Decoder(list[int | str | _BookPayload])
 _TEXT = msgspec.json.Decoder(str)
 _BOOK = msgspec.json.Decoder(_BookPayload)
 _TRADES = msgspec.json.Decoder(list[list[str]])
@@ -381,6 +385,22 @@ class Kraken(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        # Most frames are book updates: decoded in one pass when they have exactly the shape
+        # the general path accepts, so that path (and its errors) sees every other frame.
+        if frame[:1] == "[" or frame[:1] == b"[":
+            try:
+                items = _BOOK_FRAME.decode(frame)
+            except msgspec.DecodeError:
+                items = None  # a trade frame, or not a good book frame: the general path
+            if items is not None and len(items) >= 4:
+                channel, pair = items[-2], items[-1]
+                if type(channel) is str and type(pair) is str and channel[:5] == "book-":
+                    parts = items[1:-2]  # one payload, or asks and bids in two
+                    if type(parts[0]) is _BookPayload and (
+                        len(parts) == 1 or all(type(part) is _BookPayload for part in parts)
+                    ):
+                        self._on_book(channel, pair, parts, True, frame, recv_ns, out)
+                        return
         msg = self.decode(_FRAME, frame, "?", frame)
         if isinstance(msg, _Event):
             self._on_event(msg, frame)
@@ -398,7 +418,7 @@ class Kraken(Venue):
             raise MalformedFrame(self.name, channel, frame, str(exc)) from None
         payloads = msg[1:-2]
         if channel[:5] == "book-":  # a slice: str.startswith costs a tuple parse of its args
-            self._on_book(channel, pair, payloads, frame, recv_ns, out)
+            self._on_book(channel, pair, payloads, False, frame, recv_ns, out)
         elif channel == "trade":
             trades = self._one_payload(_TRADES, channel, pair, payloads, frame)
             if trades is not None:
@@ -512,19 +532,26 @@ class Kraken(Venue):
         self,
         channel: str,
         pair: str,
-        payloads: list[msgspec.Raw],
+        payloads: Sequence[msgspec.Raw | int | str | _BookPayload],
+        decoded: bool,
         frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
+        """A book frame; its payloads raw, or ``decoded`` (all ``_BookPayload``) already."""
         instrument = self.attribute(channel, pair, frame)
         if instrument is None:
             return
         symbol = instrument.symbol
-        try:
-            parts = [_BOOK.decode(p) for p in payloads]
-        except msgspec.DecodeError as exc:
-            raise MalformedFrame(self.name, channel, frame, str(exc), symbol, book=True) from None
+        if decoded:
+            parts = cast(list[_BookPayload], payloads)
+        else:
+            try:
+                parts = [_BOOK.decode(cast(msgspec.Raw, p)) for p in payloads]
+            except msgspec.DecodeError as exc:
+                raise MalformedFrame(
+                    self.name, channel, frame, str(exc), symbol, book=True
+                ) from None
         first = parts[0]
         if first.snap_asks is not None or first.snap_bids is not None:
             if len(parts) != 1 or first.a is not None or first.b is not None:
