@@ -491,7 +491,8 @@ class Kraken(Venue):
             try:
                 levels = NATIVE_COLUMNS(raw, pd, sd, 0)
                 stamps = NATIVE_MANY([e[2] for e in raw], TIME_DECIMALS)
-                return levels, max(stamps, default=0)
+                # (max() with ``default=`` parses its keywords: a few hundred instructions)
+                return levels, max(stamps) if stamps else 0
             except NumberFormatError:
                 pass
         # The memo lookup of Venue.parse_levels, written out for this shape of level: a
@@ -578,11 +579,13 @@ class Kraken(Venue):
             if part.a is not None:
                 levels, newest = self._levels(part.a, instrument, channel, frame)
                 asks += levels
-                exch_ns = max(exch_ns, newest)
+                if newest > exch_ns:  # (a comparison, not a call of max())
+                    exch_ns = newest
             if part.b is not None:
                 levels, newest = self._levels(part.b, instrument, channel, frame)
                 bids += levels
-                exch_ns = max(exch_ns, newest)
+                if newest > exch_ns:
+                    exch_ns = newest
             if part.c is not None:
                 checksum = part.c
         if not asks and not bids:
