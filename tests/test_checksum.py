@@ -203,3 +203,13 @@ def test_the_compiled_build_runs_the_c_kernel() -> None:
 
 def test_orderscope_pure_runs_the_python_reference() -> None:
     assert _native_state({**os.environ, _compiled.PURE_ENV: "1"}) == ["False", "False", "None"]
+
+
+def test_texts_longer_than_the_c_buffer(kernel: ModuleType) -> None:
+    # 800 levels: the C hashes its 2 KB text buffer many times over, mid-level included
+    levels = _book(
+        {10**9 + i: 3 * i + 1 for i in range(400)}, {2 * 10**9 + i: 7 for i in range(400)}
+    )
+    assert kernel.kraken(levels, 400, 5, 3) == _kraken_reference(levels, 5, 3, 400)
+    reference = reference_checksum(levels, 4, 8, 1, 400, {})
+    assert kernel.okx(levels, 400, 4, 8, 1) == reference
