@@ -46,6 +46,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TypeVar, cast
 
 import msgspec
@@ -170,6 +171,8 @@ _REQUEST = msgspec.json.Decoder(_Event)
 _ASSET_PAIRS = msgspec.json.Decoder(_AssetPairs)
 
 _SIDES = {"b": _BUY, "s": _SELL}
+_TRIPLES = frozenset({3})  # the lengths of levels when none is a republish
+_TIME = itemgetter(2)  # a level's time
 
 
 # -- symbols and checksum --------------------------------------------------------------------
@@ -483,14 +486,18 @@ class Kraken(Venue):
                 pass  # below finds the first problem, as it would have without this path
         # The C kernel when every level is a triple (or a republished 4th "r"); any problem:
         # the loop below finds the first one, in order, as it would have without this path.
+        # (The lengths are checked in C by set(map(len)): a generator costs a frame per call.)
         if (
             NATIVE_COLUMNS is not None
             and NATIVE_MANY is not None
-            and all(len(e) == 3 or (len(e) == 4 and e[3] == "r") for e in raw)
+            and (
+                set(map(len, raw)) <= _TRIPLES
+                or all(len(e) == 3 or (len(e) == 4 and e[3] == "r") for e in raw)
+            )
         ):
             try:
                 levels = NATIVE_COLUMNS(raw, pd, sd, 0)
-                stamps = NATIVE_MANY([e[2] for e in raw], TIME_DECIMALS)
+                stamps = NATIVE_MANY(list(map(_TIME, raw)), TIME_DECIMALS)
                 # (max() with ``default=`` parses its keywords: a few hundred instructions)
                 return levels, max(stamps) if stamps else 0
             except NumberFormatError:
