@@ -213,3 +213,13 @@ def test_texts_longer_than_the_c_buffer(kernel: ModuleType) -> None:
     assert kernel.kraken(levels, 400, 5, 3) == _kraken_reference(levels, 5, 3, 400)
     reference = reference_checksum(levels, 4, 8, 1, 400, {})
     assert kernel.okx(levels, 400, 4, 8, 1) == reference
+
+
+@pytest.mark.parametrize(
+    "value", [1, 2**30 - 1, 2**30, 2**30 + 1, 2**60 - 1, 2**60, 2**60 + 1, INT64_MAX]
+)
+def test_ints_of_one_two_and_three_digits(kernel: ModuleType, value: int) -> None:
+    # CPython 3.11 keeps ints in 30-bit digits: the C reads one or two directly, more by its API
+    levels = _book({value: value}, {value + 1: 1} if value < INT64_MAX else {})
+    assert kernel.kraken(levels, 10, 0, 0) == _kraken_reference(levels, 0, 0, 10)
+    assert kernel.okx(levels, 25, 3, 0, 1) == reference_checksum(levels, 3, 0, 1, 25, {})

@@ -135,6 +135,21 @@ positive(PyObject *obj, int64_t *out)
     if (!PyLong_CheckExact(obj)) {
         return 0;
     }
+#if PY_VERSION_HEX < 0x030C0000
+    /* CPython 3.11's layout (Python.h includes cpython/longintrepr.h): the sign and digit
+     * count in ob_size, PyLong_SHIFT-bit digits. One or two digits are read here directly
+     * (a price or size below 2**60); zero, negative and longer ints take the API below. */
+    const Py_ssize_t ndigits = Py_SIZE(obj);
+    if (ndigits == 1 || ndigits == 2) {
+        const digit *d = ((PyLongObject *)obj)->ob_digit;
+        uint64_t v = d[0];
+        if (ndigits == 2) {
+            v |= (uint64_t)d[1] << PyLong_SHIFT;
+        }
+        *out = (int64_t)v; /* >= 1: CPython keeps no leading zero digit */
+        return 1;
+    }
+#endif
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
     if (overflow || v <= 0) {

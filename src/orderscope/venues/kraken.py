@@ -633,8 +633,11 @@ class Kraken(Venue):
             and book.beyond_top(CHECKSUM_LEVELS, bids, asks)  # nothing in the top 10
         ):
             ours = last[1]
-        else:
+        elif NATIVE_KRAKEN is None:
             ours = wire.book_checksum(book)
+        else:  # book_checksum's first step, written out: one Python call fewer per update
+            found = NATIVE_KRAKEN(book, CHECKSUM_LEVELS, wire.price_shift, wire.size_shift)
+            ours = wire.book_checksum(book) if found is None else found
         wire.last = (deltas, ours)
         if ours == expected:
             book.counters.checksums_ok += 1
