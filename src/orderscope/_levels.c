@@ -15,10 +15,24 @@
  *     or [side, price, size] with first=1): items first and first + 1 are parsed, the rest
  *     ignored; a level too short for them raises IndexError (before its fields are parsed, as
  *     `p, q = level[first], level[first + 1]` does).
+ * parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0)
+ *     -> list[tuple[int, int]] | None
+ *     raw: a buffer (bytes, memoryview, msgspec.Raw) holding a JSON array of levels, each an
+ *     array of JSON strings and numbers whose items first and first + 1 are strings of plain
+ *     decimals (the fast path of parse_fast); width > 0: every level has exactly width items.
+ *     The levels as parse_columns makes them, or None for ANY other input (escapes, numbers
+ *     where strings belong, short levels, bad digits, values beyond int64, malformed JSON):
+ *     the caller then decodes the slice with msgspec and runs the str path, so every value and
+ *     error is the reference's. It never raises for the content, only for bad arguments.
+ * parse_raw_float_levels(raw, price_decimals, size_decimals) -> list[tuple[int, int]] | None
+ *     raw: a JSON array of [price, size] JSON numbers (HTX): [(parse_float_exact(p, pd),
+ *     parse_float_rounded(q, sd))] of the doubles msgspec would decode, or None to fall back.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* 10**k for k <= 19 fits uint64; a scaled value is kept only if it fits int64. */
 static const uint64_t POW10[20] = {
@@ -65,18 +79,12 @@ parse_by_reference(PyObject *text, PyObject *decimals)
     return PyObject_CallFunctionObjArgs(reference, text, decimals, NULL);
 }
 
-/* The fast path. Returns 1 and sets *out when `text` is an exact ASCII str of digits with at
- * most one '.', no non-zero digit beyond `decimals`, and a scaled value within int64; 0 for
- * anything else (bad text, a huge value, a str subclass, a non-str), which the caller hands to
- * parse_fixed. `decimals` is within 0..19 here (the callers check it). */
+/* The digits of a plain decimal: 1 and *out when s[0:n] is ASCII digits with at most one '.',
+ * at least one digit, no non-zero digit beyond `decimals` and a scaled value within int64; 0 for
+ * anything else. `decimals` is within 0..19 here (the callers check it). */
 static inline int
-parse_fast(PyObject *text, Py_ssize_t decimals, int64_t *out)
+parse_digits(const unsigned char *s, Py_ssize_t n, Py_ssize_t decimals, int64_t *out)
 {
-    if (!PyUnicode_CheckExact(text) || !PyUnicode_IS_COMPACT_ASCII(text)) {
-        return 0;
-    }
-    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(text);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     uint64_t acc = 0;
     Py_ssize_t digits = 0;    /* digits seen, whole and fractional */
     Py_ssize_t frac = -1;     /* fractional digits seen; -1 before the '.' */
@@ -113,6 +121,19 @@ parse_fast(PyObject *text, Py_ssize_t decimals, int64_t *out)
     }
     *out = (int64_t)(acc * POW10[shift]);
     return 1;
+}
+
+/* The fast path. Returns 1 and sets *out when `text` is an exact ASCII str that parse_digits
+ * takes; 0 for anything else (bad text, a huge value, a str subclass, a non-str), which the
+ * caller hands to parse_fixed. */
+static inline int
+parse_fast(PyObject *text, Py_ssize_t decimals, int64_t *out)
+{
+    if (!PyUnicode_CheckExact(text) || !PyUnicode_IS_COMPACT_ASCII(text)) {
+        return 0;
+    }
+    return parse_digits((const unsigned char *)PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text),
+                        decimals, out);
 }
 
 /* One text at `decimals` (its Python int `decimals_obj` for the reference): a new reference. */
@@ -273,6 +294,589 @@ parse_columns(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return parse_levels(args, 0, first);
 }
 
+/* ---- parse_raw_levels: the levels straight from the frame's JSON bytes --------------------
+ *
+ * A small JSON scanner for one shape only: an array of arrays whose items are strings or
+ * numbers. Every function returns the position after what it read, or NULL when the input is
+ * anything else (the caller then returns None and the connector decodes the slice with msgspec:
+ * values and errors stay msgspec's and parse_fixed's). */
+
+static inline const unsigned char *
+skip_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
+/* A JSON string at p (p[0] == '"') without escapes, control or non-ASCII bytes: its content is
+ * [*start, *stop). Escapes and non-ASCII are legal JSON but never a plain decimal; a skipped item
+ * holding them is left to msgspec too (it checks UTF-8, this code does not). */
+static inline const unsigned char *
+scan_string(const unsigned char *p, const unsigned char *end, const unsigned char **start,
+            const unsigned char **stop)
+{
+    p++; /* the opening quote */
+    *start = p;
+    while (p < end && *p != '"') {
+        if (*p == '\\' || *p < 0x20 || *p >= 0x80) {
+            return NULL;
+        }
+        p++;
+    }
+    if (p >= end) {
+        return NULL;
+    }
+    *stop = p;
+    return p + 1;
+}
+
+/* A JSON number at p, by the grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static inline const unsigned char *
+scan_number(const unsigned char *p, const unsigned char *end)
+{
+    if (p < end && *p == '-') {
+        p++;
+    }
+    if (p >= end || (unsigned)(*p - '0') > 9) {
+        return NULL;
+    }
+    if (*p == '0') {
+        p++;
+    }
+    else {
+        while (p < end && (unsigned)(*p - '0') <= 9) {
+            p++;
+        }
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || (unsigned)(*p - '0') > 9) {
+            return NULL;
+        }
+        while (p < end && (unsigned)(*p - '0') <= 9) {
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+        if (p >= end || (unsigned)(*p - '0') > 9) {
+            return NULL;
+        }
+        while (p < end && (unsigned)(*p - '0') <= 9) {
+            p++;
+        }
+    }
+    return p;
+}
+
+/* A number msgspec decodes without complaint whatever the type asked (JSON allows 1e999, which
+ * overflows a double): at most 64 characters, an exponent of at most two digits. */
+static inline int
+modest_number(const unsigned char *start, const unsigned char *stop)
+{
+    if (stop - start > 64) {
+        return 0;
+    }
+    for (const unsigned char *p = start; p < stop; p++) {
+        if (*p == 'e' || *p == 'E') {
+            p++;
+            if (p < stop && (*p == '+' || *p == '-')) {
+                p++;
+            }
+            return stop - p <= 2;
+        }
+    }
+    return 1;
+}
+
+/* One level at p (p[0] == '['): items `first` and `first + 1` parsed into *price and *size,
+ * the others skipped; `width` > 0 asks for exactly that many items, 0 for at least first + 2. */
+static const unsigned char *
+scan_level(const unsigned char *p, const unsigned char *end, Py_ssize_t first, Py_ssize_t width,
+           Py_ssize_t pd, Py_ssize_t sd, int64_t *price, int64_t *size)
+{
+    p = skip_ws(p + 1, end);
+    Py_ssize_t item = 0;
+    if (p < end && *p == ']') {
+        return NULL; /* [] is too short for any level */
+    }
+    for (;;) {
+        if (p >= end) {
+            return NULL;
+        }
+        if (item == first || item == first + 1) {
+            const unsigned char *start, *stop;
+            if (*p != '"' || (p = scan_string(p, end, &start, &stop)) == NULL) {
+                return NULL; /* a number where a decimal string belongs: msgspec's error */
+            }
+            if (!parse_digits(start, stop - start, item == first ? pd : sd,
+                              item == first ? price : size)) {
+                return NULL;
+            }
+        }
+        else if (*p == '"') {
+            const unsigned char *start, *stop;
+            if ((p = scan_string(p, end, &start, &stop)) == NULL) {
+                return NULL;
+            }
+        }
+        else {
+            const unsigned char *number = p;
+            if ((p = scan_number(p, end)) == NULL || !modest_number(number, p)) {
+                return NULL;
+            }
+        }
+        item++;
+        p = skip_ws(p, end);
+        if (p >= end) {
+            return NULL;
+        }
+        if (*p == ']') {
+            break;
+        }
+        if (*p != ',') {
+            return NULL;
+        }
+        p = skip_ws(p + 1, end);
+    }
+    if (item < first + 2 || (width > 0 && item != width)) {
+        return NULL;
+    }
+    return p + 1;
+}
+
+/* The scan over a whole buffer: a new list, Py_None (a new reference) for input it does not
+ * take, NULL with an exception set when memory runs out. */
+static PyObject *
+scan_levels(const unsigned char *p, const unsigned char *end, Py_ssize_t first, Py_ssize_t width,
+            Py_ssize_t pd, Py_ssize_t sd)
+{
+    p = skip_ws(p, end);
+    if (p >= end || *p != '[') {
+        Py_RETURN_NONE;
+    }
+    PyObject *result = PyList_New(0);
+    if (result == NULL) {
+        return NULL;
+    }
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == ']') {
+        p++;
+    }
+    else {
+        for (;;) {
+            int64_t price, size;
+            if (p >= end || *p != '[' ||
+                (p = scan_level(p, end, first, width, pd, sd, &price, &size)) == NULL) {
+                goto fall_back;
+            }
+            PyObject *pair = PyTuple_New(2);
+            if (pair == NULL) {
+                goto error;
+            }
+            PyObject *value = PyLong_FromLongLong(price);
+            if (value == NULL) {
+                Py_DECREF(pair);
+                goto error;
+            }
+            PyTuple_SET_ITEM(pair, 0, value);
+            value = PyLong_FromLongLong(size);
+            if (value == NULL) {
+                Py_DECREF(pair);
+                goto error;
+            }
+            PyTuple_SET_ITEM(pair, 1, value);
+            const int appended = PyList_Append(result, pair);
+            Py_DECREF(pair);
+            if (appended < 0) {
+                goto error;
+            }
+            p = skip_ws(p, end);
+            if (p >= end) {
+                goto fall_back;
+            }
+            if (*p == ']') {
+                p++;
+                break;
+            }
+            if (*p != ',') {
+                goto fall_back;
+            }
+            p = skip_ws(p + 1, end);
+        }
+    }
+    if (skip_ws(p, end) != end) {
+        goto fall_back; /* something after the array */
+    }
+    return result;
+fall_back:
+    Py_DECREF(result);
+    Py_RETURN_NONE;
+error:
+    Py_DECREF(result);
+    return NULL;
+}
+
+/* A non-negative Py_ssize_t argument. */
+static int
+size_arg(PyObject *arg, const char *name, Py_ssize_t *out)
+{
+    *out = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    if (*out == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (*out < 0) {
+        PyErr_Format(PyExc_ValueError, "parse_raw_levels: %s must be >= 0", name);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+parse_raw_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 3 || nargs > 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0)"
+                        " takes 3 to 5 arguments");
+        return NULL;
+    }
+    Py_ssize_t pd, sd, first = 0, width = 0;
+    if (size_arg(args[1], "price_decimals", &pd) < 0 ||
+        size_arg(args[2], "size_decimals", &sd) < 0 ||
+        (nargs > 3 && size_arg(args[3], "first", &first) < 0) ||
+        (nargs > 4 && size_arg(args[4], "width", &width) < 0)) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    PyObject *result;
+    if (pd >= 20 || sd >= 20 || first > PY_SSIZE_T_MAX / 2 - 2) {
+        result = Py_NewRef(Py_None); /* beyond the fast path: the caller's reference path */
+    }
+    else {
+        const unsigned char *p = (const unsigned char *)view.buf;
+        result = scan_levels(p, p + view.len, first, width, pd, sd);
+    }
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* ---- parse_raw_float_levels: HTX's [price, size] JSON numbers -----------------------------
+ *
+ * The reference is what the HTX connector does with the doubles msgspec decodes:
+ * parse_float_exact(price, pd) and parse_float_rounded(size, sd) (orderscope.fixed), both
+ * working on the double's shortest round-trip decimal (repr). A number of at most 15
+ * significant digits is that decimal itself (every such decimal round-trips through a double,
+ * DBL_DIG), so its scaled value comes straight from the text here: exact, or rounded half to
+ * even for the size. Any other number (16-17 digits, a value beyond int64) goes to the Python
+ * reference with the double parsed from the text (PyOS_string_to_double, correctly rounded
+ * like msgspec's parser); when that raises ValueError (NumberFormatError) or the input is not
+ * this shape, the whole call returns None and the connector runs its typed path. */
+
+#define MAX_SIGNIFICANT 15
+#define MAX_NUMBER_TEXT 64
+
+typedef struct {
+    const unsigned char *start; /* the number's text */
+    Py_ssize_t len;
+    uint64_t digits;     /* its significant digits (leading zeros skipped), if few enough */
+    int significant;     /* how many, trailing zeros included; > MAX_SIGNIFICANT: not kept */
+    Py_ssize_t places;   /* the value is digits * 10**-places */
+} number_text;
+
+/* A JSON number at p (no sign: a negative price or size is the reference's error). */
+static const unsigned char *
+scan_float(const unsigned char *p, const unsigned char *end, number_text *n)
+{
+    n->start = p;
+    n->digits = 0;
+    n->significant = 0;
+    Py_ssize_t places = 0;
+    const unsigned char *after = scan_number(p, end);
+    if (after == NULL || *p == '-') {
+        return NULL;
+    }
+    int in_frac = 0;
+    for (; p < after && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            in_frac = 1;
+            continue;
+        }
+        const unsigned d = (unsigned)*p - '0';
+        places += in_frac;
+        if (n->significant == 0 && d == 0) {
+            continue; /* a leading zero */
+        }
+        if (++n->significant <= MAX_SIGNIFICANT) {
+            n->digits = n->digits * 10 + d;
+        }
+    }
+    if (p < after) { /* the exponent: scan_number checked its digits */
+        p++;
+        const int negative = *p == '-';
+        if (*p == '-' || *p == '+') {
+            p++;
+        }
+        Py_ssize_t exponent = 0;
+        for (; p < after; p++) {
+            if (exponent > 100000) {
+                return NULL;
+            }
+            exponent = exponent * 10 + (*p - '0');
+        }
+        places += negative ? exponent : -exponent;
+    }
+    n->places = places;
+    n->len = after - n->start;
+    return after;
+}
+
+/* The value of `n` at `decimals`, exact (rounded = 0) or rounded half to even: 1 and *out, or
+ * 0 when this fast path does not decide (too many digits, beyond int64, an exact value with
+ * more decimals than asked). */
+static int
+float_fast(const number_text *n, Py_ssize_t decimals, int rounded, int64_t *out)
+{
+    if (n->significant > MAX_SIGNIFICANT) {
+        return 0;
+    }
+    if (n->digits == 0) {
+        *out = 0;
+        return 1;
+    }
+    const Py_ssize_t shift = decimals - n->places;
+    if (shift >= 0) {
+        if (shift >= 20 || n->digits > (uint64_t)INT64_MAX / POW10[shift]) {
+            return 0;
+        }
+        *out = (int64_t)(n->digits * POW10[shift]);
+        return 1;
+    }
+    const Py_ssize_t drop = -shift;
+    if (drop >= 20) { /* digits < 10**15 <= half a unit: the value rounds to 0 */
+        if (!rounded) {
+            return 0;
+        }
+        *out = 0;
+        return 1;
+    }
+    uint64_t kept = n->digits / POW10[drop];
+    const uint64_t rest = n->digits % POW10[drop];
+    if (rest != 0) {
+        if (!rounded) {
+            return 0; /* more decimals than asked: the reference's error */
+        }
+        const uint64_t half = POW10[drop] / 2;
+        if (rest > half || (rest == half && (kept & 1))) {
+            kept++;
+        }
+    }
+    *out = (int64_t)kept;
+    return 1;
+}
+
+/* parse_float_exact / parse_float_rounded, looked up on first use. */
+static PyObject *float_exact = NULL;
+static PyObject *float_rounded = NULL;
+
+/* The reference on the double the text means: a new reference, Py_None (new) when it raises
+ * ValueError or the text is not a finite double, NULL on another error. */
+static PyObject *
+float_by_reference(const number_text *n, Py_ssize_t decimals, int rounded)
+{
+    if (float_exact == NULL) {
+        PyObject *fixed = PyImport_ImportModule("orderscope.fixed");
+        if (fixed == NULL) {
+            return NULL;
+        }
+        PyObject *exact = PyObject_GetAttrString(fixed, "parse_float_exact");
+        PyObject *round_ = exact ? PyObject_GetAttrString(fixed, "parse_float_rounded") : NULL;
+        Py_DECREF(fixed);
+        if (round_ == NULL) {
+            Py_XDECREF(exact);
+            return NULL;
+        }
+        float_exact = exact;
+        float_rounded = round_;
+    }
+    char text[MAX_NUMBER_TEXT + 1];
+    if (n->len > MAX_NUMBER_TEXT || n->places > 300 || n->places < -300) {
+        Py_RETURN_NONE;
+    }
+    memcpy(text, n->start, (size_t)n->len);
+    text[n->len] = '\0';
+    char *stop = NULL;
+    const double value = PyOS_string_to_double(text, &stop, NULL);
+    if (value == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (stop != text + n->len || !isfinite(value)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *number = PyFloat_FromDouble(value);
+    if (number == NULL) {
+        return NULL;
+    }
+    PyObject *places = PyLong_FromSsize_t(decimals);
+    if (places == NULL) {
+        Py_DECREF(number);
+        return NULL;
+    }
+    PyObject *result = PyObject_CallFunctionObjArgs(rounded ? float_rounded : float_exact, number,
+                                                    places, NULL);
+    Py_DECREF(number);
+    Py_DECREF(places);
+    if (result == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    return result;
+}
+
+/* One value: a new reference, Py_None (new) to fall back, NULL on error. */
+static PyObject *
+float_value(const number_text *n, Py_ssize_t decimals, int rounded)
+{
+    int64_t value;
+    if (float_fast(n, decimals, rounded, &value)) {
+        return PyLong_FromLongLong(value);
+    }
+    return float_by_reference(n, decimals, rounded);
+}
+
+static PyObject *
+scan_float_levels(const unsigned char *p, const unsigned char *end, Py_ssize_t pd, Py_ssize_t sd)
+{
+    p = skip_ws(p, end);
+    if (p >= end || *p != '[') {
+        Py_RETURN_NONE;
+    }
+    PyObject *result = PyList_New(0);
+    if (result == NULL) {
+        return NULL;
+    }
+    PyObject *price = NULL, *size = NULL;
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == ']') {
+        p++;
+    }
+    else {
+        for (;;) {
+            number_text price_text, size_text;
+            if (p >= end || *p != '[') {
+                goto fall_back;
+            }
+            p = skip_ws(p + 1, end);
+            if (p >= end || (p = scan_float(p, end, &price_text)) == NULL) {
+                goto fall_back;
+            }
+            p = skip_ws(p, end);
+            if (p >= end || *p != ',') {
+                goto fall_back;
+            }
+            p = skip_ws(p + 1, end);
+            if (p >= end || (p = scan_float(p, end, &size_text)) == NULL) {
+                goto fall_back;
+            }
+            p = skip_ws(p, end);
+            if (p >= end || *p != ']') {
+                goto fall_back; /* not exactly two items */
+            }
+            p = skip_ws(p + 1, end);
+            price = float_value(&price_text, pd, 0);
+            if (price == NULL) {
+                goto error;
+            }
+            if (price == Py_None) {
+                goto fall_back;
+            }
+            size = float_value(&size_text, sd, 1);
+            if (size == NULL) {
+                goto error;
+            }
+            if (size == Py_None) {
+                goto fall_back;
+            }
+            PyObject *pair = PyTuple_New(2);
+            if (pair == NULL) {
+                goto error;
+            }
+            PyTuple_SET_ITEM(pair, 0, price);
+            PyTuple_SET_ITEM(pair, 1, size);
+            price = size = NULL;
+            const int appended = PyList_Append(result, pair);
+            Py_DECREF(pair);
+            if (appended < 0) {
+                goto error;
+            }
+            if (p >= end) {
+                goto fall_back;
+            }
+            if (*p == ']') {
+                p++;
+                break;
+            }
+            if (*p != ',') {
+                goto fall_back;
+            }
+            p = skip_ws(p + 1, end);
+        }
+    }
+    if (skip_ws(p, end) != end) {
+        goto fall_back;
+    }
+    return result;
+fall_back:
+    Py_XDECREF(price);
+    Py_XDECREF(size);
+    Py_DECREF(result);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(price);
+    Py_XDECREF(size);
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyObject *
+parse_raw_float_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "parse_raw_float_levels(raw, price_decimals, size_decimals) takes 3"
+                        " arguments");
+        return NULL;
+    }
+    Py_ssize_t pd, sd;
+    if (size_arg(args[1], "price_decimals", &pd) < 0 ||
+        size_arg(args[2], "size_decimals", &sd) < 0) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    PyObject *result;
+    if (pd >= 20 || sd >= 20) {
+        result = Py_NewRef(Py_None);
+    }
+    else {
+        const unsigned char *p = (const unsigned char *)view.buf;
+        result = scan_float_levels(p, p + view.len, pd, sd);
+    }
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"parse_many", (PyCFunction)(void (*)(void))parse_many, METH_FASTCALL,
      "[parse_fixed(t, decimals) for t in texts]"},
@@ -280,6 +884,12 @@ static PyMethodDef methods[] = {
      "[(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in raw]"},
     {"parse_columns", (PyCFunction)(void (*)(void))parse_columns, METH_FASTCALL,
      "[(parse_fixed(v[first], pd), parse_fixed(v[first + 1], sd)) for v in raw]"},
+    {"parse_raw_levels", (PyCFunction)(void (*)(void))parse_raw_levels, METH_FASTCALL,
+     "JSON levels (a buffer) -> [(price, size)] like parse_columns, or None to fall back"},
+    {"parse_raw_float_levels", (PyCFunction)(void (*)(void))parse_raw_float_levels,
+     METH_FASTCALL,
+     "JSON [price, size] numbers (a buffer) -> [(parse_float_exact(p, pd),"
+     " parse_float_rounded(q, sd))], or None to fall back"},
     {NULL, NULL, 0, NULL},
 };
 
