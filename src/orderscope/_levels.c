@@ -394,28 +394,116 @@ modest_number(const unsigned char *start, const unsigned char *stop)
     return 1;
 }
 
-/* One level at p (p[0] == '['): items `first` and `first + 1` parsed into *price and *size,
- * the others skipped; `width` > 0 asks for exactly that many items, 0 for at least first + 2. */
-static const unsigned char *
-scan_level(const unsigned char *p, const unsigned char *end, Py_ssize_t first, Py_ssize_t width,
-           Py_ssize_t pd, Py_ssize_t sd, int64_t *price, int64_t *size)
+/* A decimal string's content at p (just after its opening quote) up to the closing quote, read
+ * in one pass: digits with at most one '.', at least one digit, no non-zero digit beyond
+ * `decimals`, at most 19 digits kept (so no uint64 overflow) and a scaled value within int64.
+ * The position after the closing quote and *out, or NULL for anything else (an escape, a
+ * sign, an exponent, leading zeros beyond 19 digits...: parse_fixed decides those). */
+static inline const unsigned char *
+scan_decimal(const unsigned char *p, const unsigned char *end, Py_ssize_t decimals, int64_t *out)
 {
-    p = skip_ws(p + 1, end);
-    Py_ssize_t item = 0;
-    if (p < end && *p == ']') {
-        return NULL; /* [] is too short for any level */
+    const unsigned char *const start = p;
+    uint64_t acc = 0;
+    while (p < end && (unsigned)(*p - '0') <= 9) {
+        acc = acc * 10 + (unsigned)(*p - '0'); /* may wrap past 19 digits: refused below */
+        p++;
     }
+    Py_ssize_t kept = p - start;
+    Py_ssize_t frac = 0;
+    if (p < end && *p == '.') {
+        const unsigned char *const digits = ++p;
+        while (p < end && (unsigned)(*p - '0') <= 9) {
+            p++;
+        }
+        frac = p - digits;
+        if (frac > decimals) { /* only zeros may follow the last decimal */
+            for (const unsigned char *q = digits + decimals; q < p; q++) {
+                if (*q != '0') {
+                    return NULL;
+                }
+            }
+            frac = decimals;
+        }
+        if (kept + frac > 19) {
+            return NULL;
+        }
+        for (const unsigned char *q = digits; q < digits + frac; q++) {
+            acc = acc * 10 + (unsigned)(*q - '0');
+        }
+        if (kept == 0 && p == digits) {
+            return NULL; /* "." */
+        }
+    }
+    else if (kept == 0) {
+        return NULL; /* "" */
+    }
+    if (kept + frac > 19 || p >= end || *p != '"') {
+        return NULL;
+    }
+    const Py_ssize_t shift = decimals - frac;
+    if (acc > (uint64_t)INT64_MAX / POW10[shift]) {
+        return NULL;
+    }
+    *out = (int64_t)(acc * POW10[shift]);
+    return p + 1;
+}
+
+/* What a level reader needs: the precisions and, for string levels, where the two fields are. */
+typedef struct {
+    Py_ssize_t pd, sd, first, width;
+} level_shape;
+
+/* A level reader: one level at p (p[0] == '['): the position after it, *pair a new (price,
+ * size) tuple; NULL to fall back, NULL with an exception set on an error (out of memory). */
+typedef const unsigned char *(*level_reader)(const unsigned char *p, const unsigned char *end,
+                                             const level_shape *shape, PyObject **pair);
+
+/* (price, size) of two int64: a new tuple, or NULL with an exception set. */
+static PyObject *
+int_pair(int64_t price, int64_t size)
+{
+    PyObject *first = PyLong_FromLongLong(price);
+    if (first == NULL) {
+        return NULL;
+    }
+    PyObject *second = PyLong_FromLongLong(size);
+    if (second == NULL) {
+        Py_DECREF(first);
+        return NULL;
+    }
+    PyObject *pair = PyTuple_New(2);
+    if (pair == NULL) {
+        Py_DECREF(first);
+        Py_DECREF(second);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(pair, 0, first);
+    PyTuple_SET_ITEM(pair, 1, second);
+    return pair;
+}
+
+/* A level of strings and numbers: items `first` and `first + 1` are decimal strings, the
+ * others skipped; `width` > 0 asks for exactly that many items, 0 for at least first + 2. */
+static const unsigned char *
+read_text_level(const unsigned char *p, const unsigned char *end, const level_shape *shape,
+                PyObject **pair)
+{
+    const Py_ssize_t first = shape->first;
+    int64_t price = 0, size = 0;
+    Py_ssize_t item = 0;
+    *pair = NULL;
+    p = skip_ws(p + 1, end);
     for (;;) {
         if (p >= end) {
             return NULL;
         }
         if (item == first || item == first + 1) {
-            const unsigned char *start, *stop;
-            if (*p != '"' || (p = scan_string(p, end, &start, &stop)) == NULL) {
+            if (*p != '"') {
                 return NULL; /* a number where a decimal string belongs: msgspec's error */
             }
-            if (!parse_digits(start, stop - start, item == first ? pd : sd,
-                              item == first ? price : size)) {
+            p = scan_decimal(p + 1, end, item == first ? shape->pd : shape->sd,
+                             item == first ? &price : &size);
+            if (p == NULL) {
                 return NULL;
             }
         }
@@ -428,7 +516,7 @@ scan_level(const unsigned char *p, const unsigned char *end, Py_ssize_t first, P
         else {
             const unsigned char *number = p;
             if ((p = scan_number(p, end)) == NULL || !modest_number(number, p)) {
-                return NULL;
+                return NULL; /* [] too: an empty level is too short for any shape */
             }
         }
         item++;
@@ -444,129 +532,11 @@ scan_level(const unsigned char *p, const unsigned char *end, Py_ssize_t first, P
         }
         p = skip_ws(p + 1, end);
     }
-    if (item < first + 2 || (width > 0 && item != width)) {
+    if (item < first + 2 || (shape->width > 0 && item != shape->width)) {
         return NULL;
     }
-    return p + 1;
-}
-
-/* The scan over a whole buffer: a new list, Py_None (a new reference) for input it does not
- * take, NULL with an exception set when memory runs out. */
-static PyObject *
-scan_levels(const unsigned char *p, const unsigned char *end, Py_ssize_t first, Py_ssize_t width,
-            Py_ssize_t pd, Py_ssize_t sd)
-{
-    p = skip_ws(p, end);
-    if (p >= end || *p != '[') {
-        Py_RETURN_NONE;
-    }
-    PyObject *result = PyList_New(0);
-    if (result == NULL) {
-        return NULL;
-    }
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == ']') {
-        p++;
-    }
-    else {
-        for (;;) {
-            int64_t price, size;
-            if (p >= end || *p != '[' ||
-                (p = scan_level(p, end, first, width, pd, sd, &price, &size)) == NULL) {
-                goto fall_back;
-            }
-            PyObject *pair = PyTuple_New(2);
-            if (pair == NULL) {
-                goto error;
-            }
-            PyObject *value = PyLong_FromLongLong(price);
-            if (value == NULL) {
-                Py_DECREF(pair);
-                goto error;
-            }
-            PyTuple_SET_ITEM(pair, 0, value);
-            value = PyLong_FromLongLong(size);
-            if (value == NULL) {
-                Py_DECREF(pair);
-                goto error;
-            }
-            PyTuple_SET_ITEM(pair, 1, value);
-            const int appended = PyList_Append(result, pair);
-            Py_DECREF(pair);
-            if (appended < 0) {
-                goto error;
-            }
-            p = skip_ws(p, end);
-            if (p >= end) {
-                goto fall_back;
-            }
-            if (*p == ']') {
-                p++;
-                break;
-            }
-            if (*p != ',') {
-                goto fall_back;
-            }
-            p = skip_ws(p + 1, end);
-        }
-    }
-    if (skip_ws(p, end) != end) {
-        goto fall_back; /* something after the array */
-    }
-    return result;
-fall_back:
-    Py_DECREF(result);
-    Py_RETURN_NONE;
-error:
-    Py_DECREF(result);
-    return NULL;
-}
-
-/* A non-negative Py_ssize_t argument. */
-static int
-size_arg(PyObject *arg, const char *name, Py_ssize_t *out)
-{
-    *out = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
-    if (*out == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (*out < 0) {
-        PyErr_Format(PyExc_ValueError, "parse_raw_levels: %s must be >= 0", name);
-        return -1;
-    }
-    return 0;
-}
-
-static PyObject *
-parse_raw_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs < 3 || nargs > 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0)"
-                        " takes 3 to 5 arguments");
-        return NULL;
-    }
-    Py_ssize_t pd, sd, first = 0, width = 0;
-    if (size_arg(args[1], "price_decimals", &pd) < 0 ||
-        size_arg(args[2], "size_decimals", &sd) < 0 ||
-        (nargs > 3 && size_arg(args[3], "first", &first) < 0) ||
-        (nargs > 4 && size_arg(args[4], "width", &width) < 0)) {
-        return NULL;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    PyObject *result;
-    if (pd >= 20 || sd >= 20 || first > PY_SSIZE_T_MAX / 2 - 2) {
-        result = Py_NewRef(Py_None); /* beyond the fast path: the caller's reference path */
-    }
-    else {
-        const unsigned char *p = (const unsigned char *)view.buf;
-        result = scan_levels(p, p + view.len, first, width, pd, sd);
-    }
-    PyBuffer_Release(&view);
-    return result;
+    *pair = int_pair(price, size);
+    return *pair == NULL ? NULL : p + 1;
 }
 
 /* ---- parse_raw_float_levels: HTX's [price, size] JSON numbers -----------------------------
@@ -753,8 +723,58 @@ float_value(const number_text *n, Py_ssize_t decimals, int rounded)
     return float_by_reference(n, decimals, rounded);
 }
 
+/* An HTX level: exactly [price, size], two JSON numbers. */
+static const unsigned char *
+read_float_level(const unsigned char *p, const unsigned char *end, const level_shape *shape,
+                 PyObject **pair)
+{
+    number_text price_text, size_text;
+    *pair = NULL;
+    p = skip_ws(p + 1, end);
+    if (p >= end || (p = scan_float(p, end, &price_text)) == NULL) {
+        return NULL;
+    }
+    p = skip_ws(p, end);
+    if (p >= end || *p != ',') {
+        return NULL;
+    }
+    p = skip_ws(p + 1, end);
+    if (p >= end || (p = scan_float(p, end, &size_text)) == NULL) {
+        return NULL;
+    }
+    p = skip_ws(p, end);
+    if (p >= end || *p != ']') {
+        return NULL; /* not exactly two items */
+    }
+    PyObject *price = float_value(&price_text, shape->pd, 0);
+    if (price == NULL || price == Py_None) {
+        Py_XDECREF(price);
+        return NULL;
+    }
+    PyObject *size = float_value(&size_text, shape->sd, 1);
+    if (size == NULL || size == Py_None) {
+        Py_DECREF(price);
+        Py_XDECREF(size);
+        return NULL;
+    }
+    *pair = PyTuple_New(2);
+    if (*pair == NULL) {
+        Py_DECREF(price);
+        Py_DECREF(size);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(*pair, 0, price);
+    PyTuple_SET_ITEM(*pair, 1, size);
+    return p + 1;
+}
+
+/* ---- the array of levels, and the two entry points ----------------------------------------- */
+
+/* The whole buffer, a JSON array of levels each read by `read`: a new list, Py_None (a new
+ * reference) for input it does not take, NULL with an exception set on an error. */
 static PyObject *
-scan_float_levels(const unsigned char *p, const unsigned char *end, Py_ssize_t pd, Py_ssize_t sd)
+scan_levels(const unsigned char *p, const unsigned char *end, level_reader read,
+            const level_shape *shape)
 {
     p = skip_ws(p, end);
     if (p >= end || *p != '[') {
@@ -764,60 +784,25 @@ scan_float_levels(const unsigned char *p, const unsigned char *end, Py_ssize_t p
     if (result == NULL) {
         return NULL;
     }
-    PyObject *price = NULL, *size = NULL;
     p = skip_ws(p + 1, end);
     if (p < end && *p == ']') {
         p++;
     }
     else {
         for (;;) {
-            number_text price_text, size_text;
-            if (p >= end || *p != '[') {
+            PyObject *pair;
+            if (p >= end || *p != '[' || (p = read(p, end, shape, &pair)) == NULL) {
+                if (PyErr_Occurred()) {
+                    goto error;
+                }
                 goto fall_back;
             }
-            p = skip_ws(p + 1, end);
-            if (p >= end || (p = scan_float(p, end, &price_text)) == NULL) {
-                goto fall_back;
-            }
-            p = skip_ws(p, end);
-            if (p >= end || *p != ',') {
-                goto fall_back;
-            }
-            p = skip_ws(p + 1, end);
-            if (p >= end || (p = scan_float(p, end, &size_text)) == NULL) {
-                goto fall_back;
-            }
-            p = skip_ws(p, end);
-            if (p >= end || *p != ']') {
-                goto fall_back; /* not exactly two items */
-            }
-            p = skip_ws(p + 1, end);
-            price = float_value(&price_text, pd, 0);
-            if (price == NULL) {
-                goto error;
-            }
-            if (price == Py_None) {
-                goto fall_back;
-            }
-            size = float_value(&size_text, sd, 1);
-            if (size == NULL) {
-                goto error;
-            }
-            if (size == Py_None) {
-                goto fall_back;
-            }
-            PyObject *pair = PyTuple_New(2);
-            if (pair == NULL) {
-                goto error;
-            }
-            PyTuple_SET_ITEM(pair, 0, price);
-            PyTuple_SET_ITEM(pair, 1, size);
-            price = size = NULL;
             const int appended = PyList_Append(result, pair);
             Py_DECREF(pair);
             if (appended < 0) {
                 goto error;
             }
+            p = skip_ws(p, end);
             if (p >= end) {
                 goto fall_back;
             }
@@ -832,19 +817,66 @@ scan_float_levels(const unsigned char *p, const unsigned char *end, Py_ssize_t p
         }
     }
     if (skip_ws(p, end) != end) {
-        goto fall_back;
+        goto fall_back; /* something after the array */
     }
     return result;
 fall_back:
-    Py_XDECREF(price);
-    Py_XDECREF(size);
     Py_DECREF(result);
     Py_RETURN_NONE;
 error:
-    Py_XDECREF(price);
-    Py_XDECREF(size);
     Py_DECREF(result);
     return NULL;
+}
+
+/* A non-negative Py_ssize_t argument. */
+static int
+size_arg(PyObject *arg, const char *name, Py_ssize_t *out)
+{
+    *out = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    if (*out == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (*out < 0) {
+        PyErr_Format(PyExc_ValueError, "%s must be >= 0", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* The buffer args[0] scanned by `read` with the shape args[1:] give (pd, sd, first, width). */
+static PyObject *
+scan_buffer(PyObject *const *args, Py_ssize_t nargs, level_reader read)
+{
+    level_shape shape = {0, 0, 0, 0};
+    if (size_arg(args[1], "price_decimals", &shape.pd) < 0 ||
+        size_arg(args[2], "size_decimals", &shape.sd) < 0 ||
+        (nargs > 3 && size_arg(args[3], "first", &shape.first) < 0) ||
+        (nargs > 4 && size_arg(args[4], "width", &shape.width) < 0)) {
+        return NULL;
+    }
+    if (shape.pd >= 20 || shape.sd >= 20 || shape.first > 1000) {
+        Py_RETURN_NONE; /* beyond the fast path: the caller's reference path */
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    const unsigned char *p = (const unsigned char *)view.buf;
+    PyObject *result = scan_levels(p, p + view.len, read, &shape);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *
+parse_raw_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 3 || nargs > 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0)"
+                        " takes 3 to 5 arguments");
+        return NULL;
+    }
+    return scan_buffer(args, nargs, read_text_level);
 }
 
 static PyObject *
@@ -856,25 +888,7 @@ parse_raw_float_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs
                         " arguments");
         return NULL;
     }
-    Py_ssize_t pd, sd;
-    if (size_arg(args[1], "price_decimals", &pd) < 0 ||
-        size_arg(args[2], "size_decimals", &sd) < 0) {
-        return NULL;
-    }
-    Py_buffer view;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    PyObject *result;
-    if (pd >= 20 || sd >= 20) {
-        result = Py_NewRef(Py_None);
-    }
-    else {
-        const unsigned char *p = (const unsigned char *)view.buf;
-        result = scan_float_levels(p, p + view.len, pd, sd);
-    }
-    PyBuffer_Release(&view);
-    return result;
+    return scan_buffer(args, nargs, read_float_level);
 }
 
 static PyMethodDef methods[] = {
