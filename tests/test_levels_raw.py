@@ -321,3 +321,27 @@ def test_damaged_float_levels_are_none_or_the_reference(
 )
 def test_float_levels_the_kernel_leaves_to_the_reference(kernel: ModuleType, raw: bytes) -> None:
     assert kernel.parse_raw_float_levels(raw, 2, 10) is None  # 0.123: more than 2 decimals
+
+
+def test_the_level_cache_keys_on_bytes_reader_and_shape(kernel: ModuleType) -> None:
+    """Levels are remembered by their bytes: the same bytes at other precisions, with another
+    reader or another shape are parsed again, never answered from the cache."""
+    text, floats = b'[["1.5","2"],["1.5","2"]]', b"[[1.5,2],[1.5,2]]"
+    for _ in range(2):
+        assert kernel.parse_raw_levels(text, 1, 0) == [(15, 2), (15, 2)]
+        assert kernel.parse_raw_levels(text, 2, 1) == [(150, 20), (150, 20)]
+        assert kernel.parse_raw_levels(text, 0, 0) is None  # 1.5 at 0 decimals
+        assert kernel.parse_raw_levels(text, 1, 0, 0, 3) is None
+        assert kernel.parse_raw_levels(text, 1, 0, 1) is None
+        assert kernel.parse_raw_float_levels(text, 1, 0) is None
+        assert kernel.parse_raw_float_levels(floats, 1, 0) == [(15, 2), (15, 2)]
+        assert kernel.parse_raw_float_levels(floats, 3, 10) == [(1500, 2 * 10**10)] * 2
+        assert kernel.parse_raw_levels(floats, 1, 0) is None
+
+
+def test_many_distinct_levels_replace_each_other_in_the_cache(kernel: ModuleType) -> None:
+    levels = [[f"{i}.{i % 97}", f"{i * 7 % 1000}"] for i in range(20_000)]
+    raw = json.dumps(levels).encode()
+    expected = [(parse_fixed(p, 2), parse_fixed(q, 0)) for p, q in levels]
+    assert kernel.parse_raw_levels(raw, 2, 0) == expected
+    assert kernel.parse_raw_levels(raw, 2, 0) == expected

@@ -479,6 +479,9 @@ int_pair(int64_t price, int64_t size)
     }
     PyTuple_SET_ITEM(pair, 0, first);
     PyTuple_SET_ITEM(pair, 1, second);
+    /* Two ints cannot be part of a cycle: untracked now, as the collector would untrack it at
+     * its first pass (_PyTuple_MaybeUntrack), so the thousands of a snapshot cost it nothing. */
+    PyObject_GC_UnTrack(pair);
     return pair;
 }
 
@@ -562,7 +565,22 @@ typedef struct {
     Py_ssize_t places;   /* the value is digits * 10**-places */
 } number_text;
 
-/* A JSON number at p (no sign: a negative price or size is the reference's error). */
+/* One digit of a number's mantissa into `n`: leading zeros skipped, the first MAX_SIGNIFICANT
+ * significant digits kept, the others only counted. */
+static inline void
+add_digit(number_text *n, unsigned d)
+{
+    if (n->significant == 0 && d == 0) {
+        return;
+    }
+    if (++n->significant <= MAX_SIGNIFICANT) {
+        n->digits = n->digits * 10 + d;
+    }
+}
+
+/* A JSON number at p, in one pass by the grammar (0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * (no sign: a negative price or size is the reference's error; "01" stops after the 0 and the
+ * caller finds no ',' there). */
 static const unsigned char *
 scan_float(const unsigned char *p, const unsigned char *end, number_text *n)
 {
@@ -570,43 +588,51 @@ scan_float(const unsigned char *p, const unsigned char *end, number_text *n)
     n->digits = 0;
     n->significant = 0;
     Py_ssize_t places = 0;
-    const unsigned char *after = scan_number(p, end);
-    if (after == NULL || *p == '-') {
+    if (p >= end || (unsigned)(*p - '0') > 9) {
         return NULL;
     }
-    int in_frac = 0;
-    for (; p < after && *p != 'e' && *p != 'E'; p++) {
-        if (*p == '.') {
-            in_frac = 1;
-            continue;
-        }
-        const unsigned d = (unsigned)*p - '0';
-        places += in_frac;
-        if (n->significant == 0 && d == 0) {
-            continue; /* a leading zero */
-        }
-        if (++n->significant <= MAX_SIGNIFICANT) {
-            n->digits = n->digits * 10 + d;
-        }
-    }
-    if (p < after) { /* the exponent: scan_number checked its digits */
+    if (*p == '0') {
         p++;
-        const int negative = *p == '-';
-        if (*p == '-' || *p == '+') {
+    }
+    else {
+        while (p < end && (unsigned)(*p - '0') <= 9) {
+            add_digit(n, (unsigned)(*p - '0'));
             p++;
         }
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || (unsigned)(*p - '0') > 9) {
+            return NULL;
+        }
+        while (p < end && (unsigned)(*p - '0') <= 9) {
+            add_digit(n, (unsigned)(*p - '0'));
+            places++;
+            p++;
+        }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        const int negative = p < end && *p == '-';
+        if (p < end && (*p == '-' || *p == '+')) {
+            p++;
+        }
+        if (p >= end || (unsigned)(*p - '0') > 9) {
+            return NULL;
+        }
         Py_ssize_t exponent = 0;
-        for (; p < after; p++) {
+        while (p < end && (unsigned)(*p - '0') <= 9) {
             if (exponent > 100000) {
                 return NULL;
             }
             exponent = exponent * 10 + (*p - '0');
+            p++;
         }
         places += negative ? exponent : -exponent;
     }
     n->places = places;
-    n->len = after - n->start;
-    return after;
+    n->len = p - n->start;
+    return p;
 }
 
 /* The value of `n` at `decimals`, exact (rounded = 0) or rounded half to even: 1 and *out, or
@@ -723,10 +749,86 @@ float_value(const number_text *n, Py_ssize_t decimals, int rounded)
     return float_by_reference(n, decimals, rounded);
 }
 
-/* An HTX level: exactly [price, size], two JSON numbers. */
+/* Books come again and again (HTX sends whole books, snapshots repeat most levels of the one
+ * before): a level's (price, size) is remembered by its exact bytes ('[' to ']'), its reader
+ * and shape, in a direct-mapped table of CACHE_SLOTS entries (a new level replaces the one in
+ * its slot). The value is a function of that key alone, so a hit returns what parsing would:
+ * the same ints, in a shared (immutable) tuple. */
+#define CACHE_SLOTS 8192
+#define CACHE_KEY 48
+
+typedef struct {
+    PyObject *pair; /* owned; NULL: an empty slot */
+    level_reader read;
+    level_shape shape;
+    Py_ssize_t len;
+    unsigned char key[CACHE_KEY];
+} cache_slot;
+
+static cache_slot level_cache[CACHE_SLOTS];
+
+/* The slot of the level at p (p[0] == '[') and its length ('[' to ']' included), or NULL when
+ * it is longer than a key (then it is parsed every time). */
+static inline cache_slot *
+cache_slot_of(const unsigned char *p, const unsigned char *end, Py_ssize_t *len)
+{
+    const Py_ssize_t room = end - p > CACHE_KEY ? CACHE_KEY : end - p;
+    const unsigned char *close = memchr(p, ']', (size_t)room);
+    if (close == NULL) {
+        return NULL;
+    }
+    *len = close + 1 - p;
+    /* A multiplicative hash of the key 8 bytes at a time (the last word zero-padded). */
+    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ (uint64_t)*len;
+    for (Py_ssize_t at = 0; at < *len; at += 8) {
+        uint64_t word = 0;
+        memcpy(&word, p + at, (size_t)(*len - at < 8 ? *len - at : 8));
+        hash = (hash ^ word) * 0xFF51AFD7ED558CCDULL;
+        hash ^= hash >> 29;
+    }
+    return &level_cache[hash & (CACHE_SLOTS - 1)];
+}
+
+/* `read` through the cache. */
+static inline const unsigned char *
+read_cached(const unsigned char *p, const unsigned char *end, const level_shape *shape,
+            PyObject **pair, level_reader read)
+{
+    Py_ssize_t len = 0;
+    cache_slot *slot = cache_slot_of(p, end, &len);
+    if (slot != NULL && slot->pair != NULL && slot->len == len && slot->read == read &&
+        slot->shape.pd == shape->pd && slot->shape.sd == shape->sd &&
+        slot->shape.first == shape->first && slot->shape.width == shape->width &&
+        memcmp(slot->key, p, (size_t)len) == 0) {
+        *pair = Py_NewRef(slot->pair);
+        return p + len;
+    }
+    const unsigned char *after = read(p, end, shape, pair);
+    if (after != NULL && slot != NULL && after == p + len) {
+        Py_XSETREF(slot->pair, Py_NewRef(*pair));
+        slot->read = read;
+        slot->shape = *shape;
+        slot->len = len;
+        memcpy(slot->key, p, (size_t)len);
+    }
+    return after;
+}
+
+static const unsigned char *read_float_level_uncached(const unsigned char *p,
+                                                      const unsigned char *end,
+                                                      const level_shape *shape, PyObject **pair);
+
+/* An HTX level: exactly [price, size], two JSON numbers; through the cache. */
 static const unsigned char *
 read_float_level(const unsigned char *p, const unsigned char *end, const level_shape *shape,
                  PyObject **pair)
+{
+    return read_cached(p, end, shape, pair, read_float_level_uncached);
+}
+
+static const unsigned char *
+read_float_level_uncached(const unsigned char *p, const unsigned char *end,
+                          const level_shape *shape, PyObject **pair)
 {
     number_text price_text, size_text;
     *pair = NULL;
@@ -765,7 +867,16 @@ read_float_level(const unsigned char *p, const unsigned char *end, const level_s
     }
     PyTuple_SET_ITEM(*pair, 0, price);
     PyTuple_SET_ITEM(*pair, 1, size);
+    PyObject_GC_UnTrack(*pair); /* as in int_pair */
     return p + 1;
+}
+
+/* A level of strings and numbers (read_text_level), through the cache. */
+static const unsigned char *
+read_text_level_cached(const unsigned char *p, const unsigned char *end,
+                       const level_shape *shape, PyObject **pair)
+{
+    return read_cached(p, end, shape, pair, read_text_level);
 }
 
 /* ---- the array of levels, and the two entry points ----------------------------------------- */
@@ -876,7 +987,7 @@ parse_raw_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                         " takes 3 to 5 arguments");
         return NULL;
     }
-    return scan_buffer(args, nargs, read_text_level);
+    return scan_buffer(args, nargs, read_text_level_cached);
 }
 
 static PyObject *
