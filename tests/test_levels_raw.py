@@ -9,6 +9,7 @@ check both, on well-formed arrays with random whitespace and on random damage to
 from __future__ import annotations
 
 import json
+import os
 from types import ModuleType
 
 import msgspec
@@ -16,8 +17,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from orderscope import _compiled
 from orderscope.fixed import NumberFormatError, parse_fixed, parse_float_exact, parse_float_rounded
-from tests.test_levels import _load_kernel
+from tests.test_levels import PACKAGE, _load_kernel, printed_words
 
 INT64_MAX = 2**63 - 1
 Levels = list[tuple[int, int]]
@@ -345,3 +347,26 @@ def test_many_distinct_levels_replace_each_other_in_the_cache(kernel: ModuleType
     expected = [(parse_fixed(p, 2), parse_fixed(q, 0)) for p, q in levels]
     assert kernel.parse_raw_levels(raw, 2, 0) == expected
     assert kernel.parse_raw_levels(raw, 2, 0) == expected
+
+
+def _raw_state(env: dict[str, str]) -> list[str]:
+    code = (
+        "from orderscope import fixed\n"
+        "from orderscope.venues import binance, bitstamp, huobi\n"
+        "raw, floats = fixed.NATIVE_RAW, fixed.NATIVE_RAW_FLOATS\n"
+        "print(binance.NATIVE_RAW is raw, bitstamp.NATIVE_RAW is raw,"
+        " huobi.NATIVE_RAW_FLOATS is floats)\n"
+        "print(raw and raw.__module__, floats and floats.__module__)\n"
+    )
+    return printed_words(code, env)
+
+
+def test_the_compiled_build_wires_the_raw_kernels_into_the_connectors() -> None:
+    if not any(PACKAGE.glob("book.*.so")):
+        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
+    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    assert _raw_state(env) == ["True"] * 3 + ["orderscope._levels"] * 2
+
+
+def test_orderscope_pure_runs_the_typed_paths() -> None:
+    assert _raw_state({**os.environ, _compiled.PURE_ENV: "1"}) == ["True"] * 3 + ["None"] * 2
