@@ -221,6 +221,14 @@ def test_str_subclasses_are_parsed_by_the_reference(kernel: ModuleType) -> None:
     assert kernel.parse_pairs([(Text("1.50"), Text("2"))], 2, 0) == [(150, 2)]
 
 
+def printed_words(code: str, env: dict[str, str]) -> list[str]:
+    """What ``code`` prints, split, run in a fresh interpreter with ``env``."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()
+
+
 def _native_state(env: dict[str, str]) -> list[str]:
     code = (
         "from orderscope import fixed\n"
@@ -228,10 +236,7 @@ def _native_state(env: dict[str, str]) -> list[str]:
         "print(fixed.NATIVE_PAIRS is not None, base.NATIVE_PAIRS is fixed.NATIVE_PAIRS)\n"
         "print(fixed.NATIVE_PAIRS and fixed.NATIVE_PAIRS.__module__)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.split()
+    return printed_words(code, env)
 
 
 def test_the_compiled_build_runs_the_c_kernel() -> None:

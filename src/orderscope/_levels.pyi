@@ -3,6 +3,8 @@
 # errors): see orderscope.fixed for the pure-Python reference.
 from collections.abc import Sequence
 
+from msgspec import Raw
+
 def parse_many(texts: Sequence[str], decimals: int) -> list[int]: ...
 def parse_pairs(
     raw: Sequence[Sequence[str]], price_decimals: int, size_decimals: int
@@ -10,3 +12,13 @@ def parse_pairs(
 def parse_columns(
     raw: Sequence[Sequence[str]], price_decimals: int, size_decimals: int, first: int = 0
 ) -> list[tuple[int, int]]: ...
+def parse_raw_levels(
+    raw: bytes | bytearray | memoryview | Raw,
+    price_decimals: int,
+    size_decimals: int,
+    first: int = 0,
+    width: int = 0,
+) -> list[tuple[int, int]] | None: ...
+def parse_raw_float_levels(
+    raw: bytes | bytearray | memoryview | Raw, price_decimals: int, size_decimals: int
+) -> list[tuple[int, int]] | None: ...

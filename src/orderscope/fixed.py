@@ -24,7 +24,10 @@ import math
 import operator
 import re
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import msgspec
 
 #: ``orderscope._levels.parse_many`` (a text batch -> ints at one precision), or None.
 NATIVE_MANY: Callable[[Sequence[str], int], list[int]] | None
@@ -34,13 +37,23 @@ NATIVE_PAIRS: Callable[[Sequence[Sequence[str]], int, int], list[tuple[int, int]
 #: ``orderscope._levels.parse_columns``: the same for levels of more fields, of which fields
 #: ``first`` and ``first + 1`` (the last argument) are read; a shorter level raises IndexError.
 NATIVE_COLUMNS: Callable[[Sequence[Sequence[str]], int, int, int], list[tuple[int, int]]] | None
+#: ``orderscope._levels.parse_raw_levels(raw, pd, sd, first, width)``: the levels straight from
+#: a JSON array's bytes (a ``msgspec.Raw``), as ``NATIVE_COLUMNS`` would make them from the
+#: decoded array, or None for anything it does not take (the caller decodes ``raw`` then), or
+#: None itself in a pure build or run.
+NATIVE_RAW: Callable[[msgspec.Raw, int, int, int, int], list[tuple[int, int]] | None] | None
+#: ``orderscope._levels.parse_raw_float_levels(raw, pd, sd)``: a JSON array of [price, size]
+#: numbers -> ``[(parse_float_exact(p, pd), parse_float_rounded(q, sd))]`` of the doubles
+#: msgspec decodes, or None to fall back (HTX); None itself in a pure build or run.
+NATIVE_RAW_FLOATS: Callable[[msgspec.Raw, int, int], list[tuple[int, int]] | None] | None
 try:
     from orderscope import _levels
 except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-    NATIVE_MANY = NATIVE_PAIRS = NATIVE_COLUMNS = None
+    NATIVE_MANY = NATIVE_PAIRS = NATIVE_COLUMNS = NATIVE_RAW = NATIVE_RAW_FLOATS = None
 else:
     NATIVE_MANY, NATIVE_PAIRS = _levels.parse_many, _levels.parse_pairs
-    NATIVE_COLUMNS = _levels.parse_columns
+    NATIVE_COLUMNS, NATIVE_RAW = _levels.parse_columns, _levels.parse_raw_levels
+    NATIVE_RAW_FLOATS = _levels.parse_raw_float_levels
 
 POW10: Final[tuple[int, ...]] = tuple(10**i for i in range(40))
 #: How far (in units in the last place) a venue's float may sit from the decimal it means.

@@ -284,3 +284,58 @@ def test_connections_subscribe_in_the_url_and_round_trip(captures: Path, case: C
     assert venue.resubscribe_frames(instrument) == []  # REST snapshots resync the books
     info = f"{case.depth_url.rpartition('/')[0]}/exchangeInfo"
     assert cls.instruments_urls(cls.default_endpoints) == [info]
+
+
+# -- the C kernel (parse_raw_levels) against the typed path ------------------------------------
+
+
+def _kernel_frames(u: int) -> list[str]:
+    """Diffs and snapshots the kernel takes, and ones it leaves to the typed path."""
+    good = depth_frame(u + 1, u + 1, '["0.34000000","2.00000000"]')
+    return [
+        *(build(u) for build, _, _ in BAD_FRAMES.values()),
+        depth_frame(u + 1, u + 1, '["0.34000000","1.00000000","x"]'),  # three items
+        depth_frame(u + 1, u + 1, '["0.3400000\\u0030","1.00000000"]'),  # an escape
+        depth_frame(u + 1, u + 1, '["0.340000001","1.00000000"]'),  # beyond 8 decimals
+        depth_frame(u + 1, u + 1, '[ "0.34000000" , "99999999999.0" ]'),  # beyond int64
+        good,
+        good.replace('"s":"NKNUSDT"', '"s":"NKNUSDT","pu":3'),
+        depth_frame(u + 2, u + 3, '["0.33000000","0.00000000"]'),
+        depth_frame(u + 9, u + 9, '["0.33000000","1.00000000"]'),  # a gap
+    ]
+
+
+def _outcomes(captures: Path, rest_bodies: list[str]) -> list[tuple[object, ...]]:
+    venue, records = _synced_spot(captures)
+    book = venue.books[SPOT.symbol]
+    end = records[-1].recv_ns
+    outcomes = []
+    frames = [CaptureRecord(end, RecordKind.RECV, "", f, 0) for f in _kernel_frames(book.sequence)]
+    url = f"{SPOT.depth_url}?symbol={SPOT.venue_symbol}&limit=1000"
+    frames += [CaptureRecord(end, RecordKind.REST, url, body, 99) for body in rest_bodies]
+    for record in frames:
+        events: list[MarketEvent] = []
+        feed(venue, record, events)
+        recent = [str(e) for e in venue.stats.recent_errors]
+        outcomes.append((msgspec.json.encode(events), recent, book.bids(), book.asks()))
+    return outcomes
+
+
+def test_the_kernel_gives_the_typed_path_s_events_and_errors(
+    captures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderscope.venues import binance
+
+    if binance.NATIVE_RAW is None:
+        pytest.skip("a pure run: only the typed path exists")
+    body = '{"lastUpdateId":%d,"bids":[["0.35000000","1.00000000"]],"asks":[["0.36000000","2"]]}'
+    rest_bodies = [
+        body % 10**12,
+        body.replace('"2"', "2") % (10**12 + 1),
+        body.replace('"2"', '"-2"') % (10**12 + 2),
+        body.replace("[[", "[ [ ") % (10**12 + 3),
+        '{"lastUpdateId":"x","bids":[],"asks":[]}',
+    ]
+    with_kernel = _outcomes(captures, rest_bodies)
+    monkeypatch.setattr(binance, "NATIVE_RAW", None)
+    assert with_kernel == _outcomes(captures, rest_bodies)

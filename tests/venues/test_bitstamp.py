@@ -6,9 +6,10 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from orderscope.capture import RecordKind, read_capture_file
+from orderscope.capture import CaptureRecord, RecordKind, read_capture_file
 from orderscope.errors import BadValue, MalformedFrame, UnknownSymbol, UnsubscribedChannel
 from orderscope.model import BookDelta, BookSnapshot, BookState, BookStatus, Side, Trade
 from orderscope.replay import Replay
@@ -309,3 +310,41 @@ def test_capture_replays_with_no_error_no_gap_and_every_book_synced(captures: Pa
 def test_capture_replay_is_deterministic(captures: Path) -> None:
     paths = [captures / "BITSTAMP.ws.1.0"]
     assert replay_bytes(paths) == replay_bytes(paths)
+
+
+# -- the C kernel (parse_raw_levels) against the typed path ------------------------------------
+
+KERNEL_RECORDS = [
+    *(received(frame) for frame, _ in BAD_FRAMES),
+    received(diff(1_000_010, [["3800.00", "2.00000000"]], [["3801.00", "0"]])),
+    received(diff(1_000_011, [["3800.00", "1.0", "x"]], [])),  # a third item: the typed error
+    received(diff(1_000_012, [["\\u0033800.00", "1.0"]], []).replace("\\\\", "\\")),
+    received(diff(1_000_013, [["3800.00", "99999999999999999999"]], [])),
+    received(diff(1_000_009, [["3800.00", "1.0"]], []).replace('"1000009"', '"10x"')),
+    rest(BOOK_URL, snapshot(1_000_020).replace('"1.00000000"', '"1.000000001"')),
+    rest(BOOK_URL, snapshot(1_000_030).replace('"2.00000000"', "2")),
+    rest(BOOK_URL, snapshot(1_000_040)),
+    rest(BOOK_URL, snapshot(1_000_050).replace('"1000050"', '"-1"')),
+]
+
+
+def _outcomes(records: list[CaptureRecord]) -> list[tuple[object, ...]]:
+    venue = synced_venue()
+    outcomes = []
+    for record in records:
+        events = run(venue, [record])
+        recent = [str(e) for e in venue.stats.recent_errors]
+        outcomes.append((msgspec.json.encode(events), recent, book_view(venue.books["ETH/USD"])))
+    return outcomes
+
+
+def test_the_kernel_gives_the_typed_path_s_events_and_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orderscope.venues import bitstamp
+
+    if bitstamp.NATIVE_RAW is None:
+        pytest.skip("a pure run: only the typed path exists")
+    with_kernel = _outcomes(KERNEL_RECORDS)
+    monkeypatch.setattr(bitstamp, "NATIVE_RAW", None)
+    assert with_kernel == _outcomes(KERNEL_RECORDS)

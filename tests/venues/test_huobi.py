@@ -7,6 +7,7 @@ import json
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from orderscope.capture import RecordKind, read_capture_file
@@ -279,3 +280,46 @@ def test_capture_replays_with_no_error_and_answers_every_ping_as_recorded(captur
 def test_capture_replay_is_deterministic(captures: Path) -> None:
     paths = [captures / "HUOBI.ws.44.0"]
     assert replay_bytes(paths) == replay_bytes(paths)
+
+
+# -- the C kernel (parse_raw_float_levels) against the typed path ------------------------------
+
+KERNEL_FRAMES = [
+    *(frame for frame, _ in BAD_FRAMES),
+    depth([[710.01, 2.260165], [710.0, 0.575610404535042]], [[716.15, 1e-11]]),
+    depth([[710.01, 2.260165]], [[716.15, 0.30000000000000004], [716.2, 5e-11]]),
+    gz(
+        '{"ch":"market.borusdt.depth.step0","ts":1,"tick":{"bids":[[ 7.1001E2 , 2.5E-1 ]],'
+        '"asks":[[7.2E+2,1.0E7]],"version":8}}'
+    ),
+    gz('{"ch":"market.borusdt.depth.step0","ts":1,"tick":{"bids":[[-0.0,1]],"asks":[]}}'),
+    gz('{"ch":"market.borusdt.depth.step0","ts":1,"tick":{"bids":[[1,2,3]],"asks":[]}}'),
+]
+
+
+def _outcomes(frames: list[bytes | str]) -> list[tuple[object, ...]]:
+    venue = synced_venue()
+    outcomes = []
+    for frame in frames:
+        events = run(venue, [received(frame)])
+        recent = venue.stats.recent_errors
+        outcomes.append(
+            (
+                msgspec.json.encode(events),
+                [str(e) for e in recent],
+                book_view(venue.books["BOR/USDT"]),
+            )
+        )
+    return outcomes
+
+
+def test_the_kernel_gives_the_typed_path_s_events_and_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orderscope.venues import huobi
+
+    if huobi.NATIVE_RAW_FLOATS is None:
+        pytest.skip("a pure run: only the typed path exists")
+    with_kernel = _outcomes(KERNEL_FRAMES)
+    monkeypatch.setattr(huobi, "NATIVE_RAW_FLOATS", None)
+    assert with_kernel == _outcomes(KERNEL_FRAMES)

@@ -29,7 +29,7 @@ import msgspec
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, UnsubscribedChannel, VenueErrorMessage
-from orderscope.fixed import NumberFormatError, decimals_of, parse_fixed
+from orderscope.fixed import NATIVE_RAW, NumberFormatError, decimals_of, parse_fixed
 from orderscope.model import (
     BestBidOffer,
     BookDelta,
@@ -37,6 +37,7 @@ from orderscope.model import (
     BookState,
     Instrument,
     InstrumentKind,
+    Level,
     MarketEvent,
     Side,
     Ticker,
@@ -75,6 +76,19 @@ class _Depth(msgspec.Struct):
     E: int = 0
     T: int = 0  # futures: transaction time
     pu: int = -1  # futures: the previous diff's u
+
+
+class _DepthRaw(msgspec.Struct):
+    """``_Depth`` with the level arrays left as JSON, for ``NATIVE_RAW`` (same fields, types)."""
+
+    s: str
+    U: int
+    u: int
+    b: msgspec.Raw
+    a: msgspec.Raw
+    E: int = 0
+    T: int = 0
+    pu: int = -1
 
 
 class _AggTrade(msgspec.Struct):
@@ -118,6 +132,16 @@ class _RestDepth(msgspec.Struct):
     T: int = 0
 
 
+class _RestDepthRaw(msgspec.Struct):
+    """``_RestDepth`` with the level arrays left as JSON, for ``NATIVE_RAW``."""
+
+    lastUpdateId: int
+    bids: msgspec.Raw
+    asks: msgspec.Raw
+    E: int = 0
+    T: int = 0
+
+
 class _Filter(msgspec.Struct):
     filterType: str
     tickSize: str = ""
@@ -145,10 +169,12 @@ class _ExchangeInfo(msgspec.Struct):
 
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _DEPTH = msgspec.json.Decoder(_Depth)
+_DEPTH_RAW = msgspec.json.Decoder(_DepthRaw)
 _AGG_TRADE = msgspec.json.Decoder(_AggTrade)
 _BOOK_TICKER = msgspec.json.Decoder(_BookTicker)
 _TICKER = msgspec.json.Decoder(_Ticker24h)
 _REST_DEPTH = msgspec.json.Decoder(_RestDepth)
+_REST_DEPTH_RAW = msgspec.json.Decoder(_RestDepthRaw)
 _EXCHANGE_INFO = msgspec.json.Decoder(_ExchangeInfo)
 
 _EVENT_TYPES = {
@@ -350,6 +376,10 @@ class BinanceSpot(Venue):
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
+        if NATIVE_RAW is not None and self._on_depth_raw(
+            channel, venue_symbol, data, frame, recv_ns, out
+        ):
+            return
         try:  # not through self.decode: one call fewer on every diff
             msg = _DEPTH.decode(data)
         except msgspec.DecodeError as exc:
@@ -374,6 +404,50 @@ class BinanceSpot(Venue):
         )
         # Binance-specific: ``pu`` rides along in sequence bookkeeping for futures.
         self._apply_diff(instrument, delta, msg.pu, out)
+
+    def _on_depth_raw(
+        self,
+        channel: str,
+        venue_symbol: str,
+        data: str | bytes | msgspec.Raw,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> bool:
+        """``_on_depth`` with the levels read by the C kernel straight from the frame's bytes
+        (no str per number); False, having changed nothing, for any diff it does not take,
+        which ``_on_depth`` then decodes and checks as always (same values, same errors)."""
+        assert NATIVE_RAW is not None
+        try:
+            msg = _DEPTH_RAW.decode(data)
+        except msgspec.DecodeError:
+            return False
+        # The instrument ``attribute`` returns (it routes through ``by_venue_symbol``), looked
+        # up without its checks and counters: those run only once the levels are known good.
+        hint = self.by_venue_symbol.get(venue_symbol or msg.s)
+        if hint is None:
+            return False
+        pd, sd = hint.price_decimals, hint.size_decimals
+        bids = NATIVE_RAW(msg.b, pd, sd, 0, 2)
+        if bids is None:
+            return False
+        asks = NATIVE_RAW(msg.a, pd, sd, 0, 2)
+        if asks is None:
+            return False
+        instrument = self.attribute(channel, venue_symbol or msg.s, frame)
+        if instrument is not None:
+            delta = BookDelta(
+                self.name,
+                instrument.symbol,
+                (msg.T or msg.E) * MS,
+                recv_ns,
+                bids,
+                asks,
+                msg.U,
+                msg.u,
+            )
+            self._apply_diff(instrument, delta, msg.pu, out)
+        return True
 
     def _apply_diff(
         self, instrument: Instrument, delta: BookDelta, prev_u: int, out: list[MarketEvent]
@@ -456,17 +530,12 @@ class BinanceSpot(Venue):
         instrument = self.instrument(match.group(1).upper(), "rest depth", body)
         if not self.wants(instrument.symbol):
             return
-        msg = self.decode(_REST_DEPTH, body, "rest depth", body, instrument.symbol, book=True)
-        bids = self.parse_levels(msg.bids, instrument, body, "rest depth")
-        asks = self.parse_levels(msg.asks, instrument, body, "rest depth")
+        bids, asks, last_id, exch_ns = self._rest_levels(instrument, body)
         book = self.book(instrument)
         was = book.state
-        exch_ns = (msg.T or msg.E) * MS
-        book.apply_snapshot(bids, asks, msg.lastUpdateId)
+        book.apply_snapshot(bids, asks, last_id)
         out.append(
-            BookSnapshot(
-                self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, msg.lastUpdateId
-            )
+            BookSnapshot(self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, last_id)
         )
         self.synced(book, was, exch_ns, recv_ns, out)
         sync = self._depth_sync(instrument)
@@ -478,6 +547,26 @@ class BinanceSpot(Venue):
                 self._apply_synced(book, sync, delta, prev_u, out)
             else:  # a gap inside the buffer: keep the rest for the next snapshot
                 sync.buffer.append((delta, prev_u))
+
+    def _rest_levels(
+        self, instrument: Instrument, body: str | bytes
+    ) -> tuple[list[Level], list[Level], int, int]:
+        """A REST depth body's bids, asks, ``lastUpdateId`` and time (ns), or a FrameError."""
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        if NATIVE_RAW is not None:  # the C kernel on the JSON bytes; the typed path otherwise
+            try:
+                raw = _REST_DEPTH_RAW.decode(body)
+            except msgspec.DecodeError:
+                pass
+            else:
+                bids = NATIVE_RAW(raw.bids, pd, sd, 0, 2)
+                asks = NATIVE_RAW(raw.asks, pd, sd, 0, 2) if bids is not None else None
+                if bids is not None and asks is not None:
+                    return bids, asks, raw.lastUpdateId, (raw.T or raw.E) * MS
+        msg = self.decode(_REST_DEPTH, body, "rest depth", body, instrument.symbol, book=True)
+        bids = self.parse_levels(msg.bids, instrument, body, "rest depth")
+        asks = self.parse_levels(msg.asks, instrument, body, "rest depth")
+        return bids, asks, msg.lastUpdateId, (msg.T or msg.E) * MS
 
     # -- trades and tickers ----------------------------------------------------------------
 

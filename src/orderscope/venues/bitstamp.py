@@ -43,12 +43,14 @@ import msgspec
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
+from orderscope.fixed import NATIVE_RAW
 from orderscope.model import (
     BookDelta,
     BookSnapshot,
     BookState,
     Instrument,
     InstrumentKind,
+    Level,
     MarketEvent,
     Side,
     Trade,
@@ -81,6 +83,15 @@ class _Diff(msgspec.Struct):
     timestamp: str = ""
 
 
+class _DiffRaw(msgspec.Struct):
+    """``_Diff`` with the level arrays left as JSON, for ``NATIVE_RAW`` (same fields, types)."""
+
+    microtimestamp: str
+    bids: msgspec.Raw
+    asks: msgspec.Raw
+    timestamp: str = ""
+
+
 class _Trade(msgspec.Struct):
     id: int
     microtimestamp: str
@@ -104,6 +115,7 @@ class _Pair(msgspec.Struct):
 
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _DIFF = msgspec.json.Decoder(_Diff)
+_DIFF_RAW = msgspec.json.Decoder(_DiffRaw)
 _TRADE = msgspec.json.Decoder(_Trade)
 _ERROR = msgspec.json.Decoder(_Error)
 _PAIRS = msgspec.json.Decoder(list[_Pair])
@@ -249,22 +261,9 @@ class Bitstamp(Venue):
         instrument = self.attribute(DIFF_CHANNEL, pair, frame)
         if instrument is None:
             return
-        try:  # not through self.decode: one call fewer on every diff
-            msg = _DIFF.decode(data)
-        except msgspec.DecodeError as exc:
-            raise MalformedFrame(
-                self.name, DIFF_CHANNEL, frame, str(exc), instrument.symbol, book=True
-            ) from None
-        stamp = self._microtimestamp(msg.microtimestamp, DIFF_CHANNEL, frame, instrument)
+        stamp, bids, asks = self._book_levels(data, instrument, frame, DIFF_CHANNEL)
         delta = BookDelta(
-            self.name,
-            instrument.symbol,
-            stamp * US,
-            recv_ns,
-            self.parse_levels(msg.bids, instrument, frame, DIFF_CHANNEL),
-            self.parse_levels(msg.asks, instrument, frame, DIFF_CHANNEL),
-            stamp,
-            stamp,
+            self.name, instrument.symbol, stamp * US, recv_ns, bids, asks, stamp, stamp
         )
         symbol = instrument.symbol
         book = self.books.get(symbol) or self.book(instrument)
@@ -304,6 +303,40 @@ class Bitstamp(Venue):
         sync.buffer.clear()
         sync.buffer.append((delta, conn))  # may be newer than the next snapshot
 
+    def _book_levels(
+        self,
+        data: str | bytes | msgspec.Raw,
+        instrument: Instrument,
+        frame: str | bytes,
+        channel: str,
+    ) -> tuple[int, list[Level], list[Level]]:
+        """A diff's or REST snapshot's microtimestamp, bids and asks, or a FrameError."""
+        pd, sd = instrument.price_decimals, instrument.size_decimals
+        if NATIVE_RAW is not None:  # the C kernel on the JSON bytes (no str per number)
+            try:
+                raw = _DIFF_RAW.decode(data)
+            except msgspec.DecodeError:
+                pass  # the typed decode below names what is wrong
+            else:
+                bids = NATIVE_RAW(raw.bids, pd, sd, 0, 2)
+                asks = NATIVE_RAW(raw.asks, pd, sd, 0, 2) if bids is not None else None
+                if bids is not None and asks is not None:
+                    return (
+                        self._microtimestamp(raw.microtimestamp, channel, frame, instrument),
+                        bids,
+                        asks,
+                    )
+        # Anything the kernel does not take: decoded and checked as always (same errors).
+        try:  # not through self.decode: one call fewer on every diff
+            msg = _DIFF.decode(data)
+        except msgspec.DecodeError as exc:
+            raise MalformedFrame(
+                self.name, channel, frame, str(exc), instrument.symbol, book=True
+            ) from None
+        stamp = self._microtimestamp(msg.microtimestamp, channel, frame, instrument)
+        bids = self.parse_levels(msg.bids, instrument, frame, channel)
+        return stamp, bids, self.parse_levels(msg.asks, instrument, frame, channel)
+
     def _microtimestamp(
         self, text: str, channel: str, frame: str | bytes, instrument: Instrument
     ) -> int:
@@ -330,10 +363,7 @@ class Bitstamp(Venue):
         if not self.wants(instrument.symbol):
             return
         channel = "rest order_book"
-        msg = self.decode(_DIFF, body, channel, body, instrument.symbol, book=True)
-        stamp = self._microtimestamp(msg.microtimestamp, channel, body, instrument)
-        bids = self.parse_levels(msg.bids, instrument, body, channel)
-        asks = self.parse_levels(msg.asks, instrument, body, channel)
+        stamp, bids, asks = self._book_levels(body, instrument, body, channel)
         book = self.book(instrument)
         was = book.state
         book.apply_snapshot(bids, asks, stamp)
