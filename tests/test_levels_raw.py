@@ -192,6 +192,11 @@ def test_widths_and_first() -> None:
     assert levels(b'[["1.5","2"]]', 1, 0, 1) is None  # too short for first=1
     assert levels(b'[["92233720368547758.07","0"]]', 2, 0) == [(INT64_MAX, 0)]
     assert levels(b'[["1.50000000000","0.0"]]', 2, 0) == [(150, 0)]
+    # strings: every item a string (levels typed tuple[str, ...]); a number is msgspec's error
+    assert levels(b'[["1.5","2","0","4"]]', 1, 0, 0, 0, True) == [(15, 2)]
+    assert levels(b'[["1.5","2",0,"4"]]', 1, 0, 0, 0, True) is None
+    assert levels(b'[["1.5","2",0,"4"]]', 1, 0, 0, 0, False) == [(15, 2)]
+    assert levels(b'[["1.5","2","0",null]]', 1, 0, 0, 0, True) is None
 
 
 def test_decimals_beyond_the_fast_path_fall_back(kernel: ModuleType) -> None:
@@ -339,6 +344,9 @@ def test_the_level_cache_keys_on_bytes_reader_and_shape(kernel: ModuleType) -> N
         assert kernel.parse_raw_float_levels(floats, 1, 0) == [(15, 2), (15, 2)]
         assert kernel.parse_raw_float_levels(floats, 3, 10) == [(1500, 2 * 10**10)] * 2
         assert kernel.parse_raw_levels(floats, 1, 0) is None
+        mixed = b'[["1.5","2",3]]'  # taken without `strings`, never answered from that entry
+        assert kernel.parse_raw_levels(mixed, 1, 0) == [(15, 2)]
+        assert kernel.parse_raw_levels(mixed, 1, 0, 0, 0, True) is None
 
 
 def test_many_distinct_levels_replace_each_other_in_the_cache(kernel: ModuleType) -> None:

@@ -15,11 +15,12 @@
  *     or [side, price, size] with first=1): items first and first + 1 are parsed, the rest
  *     ignored; a level too short for them raises IndexError (before its fields are parsed, as
  *     `p, q = level[first], level[first + 1]` does).
- * parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0)
+ * parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0, strings=False)
  *     -> list[tuple[int, int]] | None
  *     raw: a buffer (bytes, memoryview, msgspec.Raw) holding a JSON array of levels, each an
  *     array of JSON strings and numbers whose items first and first + 1 are strings of plain
- *     decimals (the fast path of parse_fast); width > 0: every level has exactly width items.
+ *     decimals (the fast path of parse_fast); width > 0: every level has exactly width items;
+ *     strings true: every item is a string (for levels typed tuple[str, ...]: OKX, Kraken).
  *     The levels as parse_columns makes them, or None for ANY other input (escapes, numbers
  *     where strings belong, short levels, bad digits, values beyond int64, malformed JSON):
  *     the caller then decodes the slice with msgspec and runs the str path, so every value and
@@ -451,6 +452,7 @@ scan_decimal(const unsigned char *p, const unsigned char *end, Py_ssize_t decima
 /* What a level reader needs: the precisions and, for string levels, where the two fields are. */
 typedef struct {
     Py_ssize_t pd, sd, first, width;
+    int strings; /* every item a string: a number anywhere is msgspec's error (tuple[str, ...]) */
 } level_shape;
 
 /* A level reader: one level at p (p[0] == '['): the position after it, *pair a new (price,
@@ -518,7 +520,7 @@ read_text_level(const unsigned char *p, const unsigned char *end, const level_sh
         }
         else {
             const unsigned char *number = p;
-            if ((p = scan_number(p, end)) == NULL || !modest_number(number, p)) {
+            if (shape->strings || (p = scan_number(p, end)) == NULL || !modest_number(number, p)) {
                 return NULL; /* [] too: an empty level is too short for any shape */
             }
         }
@@ -799,7 +801,7 @@ read_cached(const unsigned char *p, const unsigned char *end, const level_shape 
     if (slot != NULL && slot->pair != NULL && slot->len == len && slot->read == read &&
         slot->shape.pd == shape->pd && slot->shape.sd == shape->sd &&
         slot->shape.first == shape->first && slot->shape.width == shape->width &&
-        memcmp(slot->key, p, (size_t)len) == 0) {
+        slot->shape.strings == shape->strings && memcmp(slot->key, p, (size_t)len) == 0) {
         *pair = Py_NewRef(slot->pair);
         return p + len;
     }
@@ -958,11 +960,14 @@ size_arg(PyObject *arg, const char *name, Py_ssize_t *out)
 static PyObject *
 scan_buffer(PyObject *const *args, Py_ssize_t nargs, level_reader read)
 {
-    level_shape shape = {0, 0, 0, 0};
+    level_shape shape = {0, 0, 0, 0, 0};
     if (size_arg(args[1], "price_decimals", &shape.pd) < 0 ||
         size_arg(args[2], "size_decimals", &shape.sd) < 0 ||
         (nargs > 3 && size_arg(args[3], "first", &shape.first) < 0) ||
         (nargs > 4 && size_arg(args[4], "width", &shape.width) < 0)) {
+        return NULL;
+    }
+    if (nargs > 5 && (shape.strings = PyObject_IsTrue(args[5])) < 0) {
         return NULL;
     }
     if (shape.pd >= 20 || shape.sd >= 20 || shape.first > 1000) {
@@ -981,10 +986,10 @@ scan_buffer(PyObject *const *args, Py_ssize_t nargs, level_reader read)
 static PyObject *
 parse_raw_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 3 || nargs > 5) {
+    if (nargs < 3 || nargs > 6) {
         PyErr_SetString(PyExc_TypeError,
-                        "parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0)"
-                        " takes 3 to 5 arguments");
+                        "parse_raw_levels(raw, price_decimals, size_decimals, first=0, width=0,"
+                        " strings=False) takes 3 to 6 arguments");
         return NULL;
     }
     return scan_buffer(args, nargs, read_text_level_cached);

@@ -18,6 +18,7 @@ def parse_raw_levels(
     size_decimals: int,
     first: int = 0,
     width: int = 0,
+    strings: bool = False,
 ) -> list[tuple[int, int]] | None: ...
 def parse_raw_float_levels(
     raw: bytes | bytearray | memoryview | Raw, price_decimals: int, size_decimals: int

@@ -37,11 +37,11 @@ NATIVE_PAIRS: Callable[[Sequence[Sequence[str]], int, int], list[tuple[int, int]
 #: ``orderscope._levels.parse_columns``: the same for levels of more fields, of which fields
 #: ``first`` and ``first + 1`` (the last argument) are read; a shorter level raises IndexError.
 NATIVE_COLUMNS: Callable[[Sequence[Sequence[str]], int, int, int], list[tuple[int, int]]] | None
-#: ``orderscope._levels.parse_raw_levels(raw, pd, sd, first, width)``: the levels straight from
+#: ``orderscope._levels.parse_raw_levels(raw, pd, sd, first, width, strings)``: the levels from
 #: a JSON array's bytes (a ``msgspec.Raw``), as ``NATIVE_COLUMNS`` would make them from the
 #: decoded array, or None for anything it does not take (the caller decodes ``raw`` then), or
 #: None itself in a pure build or run.
-NATIVE_RAW: Callable[[msgspec.Raw, int, int, int, int], list[tuple[int, int]] | None] | None
+NATIVE_RAW: Callable[[msgspec.Raw, int, int, int, int, bool], list[tuple[int, int]] | None] | None
 #: ``orderscope._levels.parse_raw_float_levels(raw, pd, sd)``: a JSON array of [price, size]
 #: numbers -> ``[(parse_float_exact(p, pd), parse_float_rounded(q, sd))]`` of the doubles
 #: msgspec decodes, or None to fall back (HTX); None itself in a pure build or run.

@@ -506,6 +506,65 @@ def test_a_bad_snapshot_names_its_first_bad_level(
     assert "BTC/USDT" not in venue.books or venue.books["BTC/USDT"].depth() == (0, 0)
 
 
+# -- the C kernel (parse_raw_levels) against the typed path ------------------------------------
+
+
+def _kernel_frames() -> list[str]:
+    """Book frames the kernel takes and frames it must hand to the typed path."""
+
+    def frame(action: str, bids: list[list[object]], **extra: object) -> str:
+        data = {"asks": [["30001.5", "2", "0", "1"]], "bids": bids, "ts": "1597026383085"}
+        return json.dumps(
+            {"arg": {"channel": "books", "instId": "BTC-USDT"}, "action": action, "data": [data]}
+            | extra
+        )
+
+    good = [[f"{30000 - i}.1", "1.5", "0", "3"] for i in range(30)]
+    return [
+        frame("snapshot", good),
+        frame("update", [["29999.1", "0", "0", "0"], ["29950.2", "4", "0", "1"]]),
+        frame("update", [["29950.2", "4", 0, "1"]]),  # a number among the strings: typed error
+        frame("update", [["29950.2", "4", "0", None]]),
+        frame("update", [["29950.2"]]),  # too short: "a level needs a price and a size"
+        frame("update", [["\\u0032", "1", "0", "1"]]).replace("\\\\", "\\"),  # an escape
+        frame("update", [["29950.2", "1.5x", "0", "1"]]),
+        frame("update", [["29950.2", "99999999999999999999", "0", "1"]]),  # beyond int64
+        frame("update", [[" 29950.2", "1", "0", "1"]]),
+        frame("update", [["29950.2", "1"]]),  # two items are enough for the typed path
+        frame("snapshot", good[:5]),
+    ]
+
+
+def _kernel_outcomes(instruments: list[Instrument]) -> list[tuple[object, ...]]:
+    venue = venue_with(instruments, {"channel": "books", "instId": "BTC-USDT"})
+    outcomes: list[tuple[object, ...]] = []
+    for text in _kernel_frames():
+        events = send(venue, text)
+        recent = [str(e) for e in venue.stats.recent_errors]
+        book = venue.books["BTC/USDT"]
+        outcomes.append((msgspec.json.encode(events), recent, book_state(book)))
+    return outcomes
+
+
+def test_the_kernel_gives_the_typed_path_s_events_and_errors(
+    instruments: list[Instrument], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderscope.venues import okx
+
+    with_kernel = _kernel_outcomes(instruments)
+    reasons = [e.split(" in frame ")[0] for e in with_kernel[-1][1]]
+    assert reasons == [  # each bad update a typed error; the escape and the big size are good
+        "okx books: Expected `str`, got `int` - at `$[0].bids[0][2]`",
+        "okx books: Expected `str`, got `null` - at `$[0].bids[0][3]`",
+        "okx books: a level needs a price and a size",
+        "okx books: not a plain non-negative decimal: '1.5x'",
+        "okx books: not a plain non-negative decimal: ' 29950.2'",
+    ]
+    monkeypatch.setattr(okx, "NATIVE_RAW", None)
+    monkeypatch.setattr(okx, "_FAST_BOOK_FRAME", okx._BOOK_FRAME)
+    assert with_kernel == _kernel_outcomes(instruments)
+
+
 # -- live-session hooks ----------------------------------------------------------------------------
 
 

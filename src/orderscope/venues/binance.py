@@ -428,10 +428,10 @@ class BinanceSpot(Venue):
         if hint is None:
             return False
         pd, sd = hint.price_decimals, hint.size_decimals
-        bids = NATIVE_RAW(msg.b, pd, sd, 0, 2)
+        bids = NATIVE_RAW(msg.b, pd, sd, 0, 2, True)
         if bids is None:
             return False
-        asks = NATIVE_RAW(msg.a, pd, sd, 0, 2)
+        asks = NATIVE_RAW(msg.a, pd, sd, 0, 2, True)
         if asks is None:
             return False
         instrument = self.attribute(channel, venue_symbol or msg.s, frame)
@@ -559,8 +559,8 @@ class BinanceSpot(Venue):
             except msgspec.DecodeError:
                 pass
             else:
-                bids = NATIVE_RAW(raw.bids, pd, sd, 0, 2)
-                asks = NATIVE_RAW(raw.asks, pd, sd, 0, 2) if bids is not None else None
+                bids = NATIVE_RAW(raw.bids, pd, sd, 0, 2, True)
+                asks = NATIVE_RAW(raw.asks, pd, sd, 0, 2, True) if bids is not None else None
                 if bids is not None and asks is not None:
                     return bids, asks, raw.lastUpdateId, (raw.T or raw.E) * MS
         msg = self.decode(_REST_DEPTH, body, "rest depth", body, instrument.symbol, book=True)

@@ -318,8 +318,8 @@ class Bitstamp(Venue):
             except msgspec.DecodeError:
                 pass  # the typed decode below names what is wrong
             else:
-                bids = NATIVE_RAW(raw.bids, pd, sd, 0, 2)
-                asks = NATIVE_RAW(raw.asks, pd, sd, 0, 2) if bids is not None else None
+                bids = NATIVE_RAW(raw.bids, pd, sd, 0, 2, True)
+                asks = NATIVE_RAW(raw.asks, pd, sd, 0, 2, True) if bids is not None else None
                 if bids is not None and asks is not None:
                     return (
                         self._microtimestamp(raw.microtimestamp, channel, frame, instrument),

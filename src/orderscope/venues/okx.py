@@ -53,6 +53,7 @@ from orderscope.errors import (
 )
 from orderscope.fixed import (
     NATIVE_COLUMNS,
+    NATIVE_RAW,
     POW10,
     NumberFormatError,
     decimals_of,
@@ -123,6 +124,17 @@ class _Envelope(msgspec.Struct):
 class _Book(msgspec.Struct):
     asks: list[tuple[str, ...]]
     bids: list[tuple[str, ...]]
+    ts: str
+    checksum: int | None = None
+    prevSeqId: int | None = None
+    seqId: int | None = None
+
+
+class _RawBook(msgspec.Struct):
+    """A book with its level arrays left undecoded, for ``NATIVE_RAW`` to read from the bytes."""
+
+    asks: msgspec.Raw
+    bids: msgspec.Raw
     ts: str
     checksum: int | None = None
     prevSeqId: int | None = None
@@ -211,8 +223,18 @@ class _BookFrame(_Envelope):
     data: list[_Book] | None = None  # type: ignore[assignment]
 
 
+class _RawBookFrame(_Envelope):
+    """``_BookFrame`` with the books' level arrays undecoded (``_RawBook``)."""
+
+    data: list[_RawBook] | None = None  # type: ignore[assignment]
+
+
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _BOOK_FRAME = msgspec.json.Decoder(_BookFrame)
+#: Book frames in one pass: levels left as bytes for the C kernel when it is loaded.
+_FAST_BOOK_FRAME: msgspec.json.Decoder[_BookFrame] | msgspec.json.Decoder[_RawBookFrame] = (
+    _BOOK_FRAME if NATIVE_RAW is None else msgspec.json.Decoder(_RawBookFrame)
+)
 _BOOK_FRAME_PREFIX = '{"arg":{"channel":"books'  # how OKX writes them
 _BOOK_FRAME_PREFIX_LEN = len(_BOOK_FRAME_PREFIX)
 _BOOKS = msgspec.json.Decoder(list[_Book])
@@ -479,7 +501,7 @@ class Okx(Venue):
         # (str.startswith parses its arguments as a tuple: a slice compared is cheaper)
         if isinstance(frame, str) and frame[:_BOOK_FRAME_PREFIX_LEN] == _BOOK_FRAME_PREFIX:
             try:
-                env = _BOOK_FRAME.decode(frame)
+                env = _FAST_BOOK_FRAME.decode(frame)
             except msgspec.DecodeError:
                 env = None  # not a good book frame: the general path below says what is wrong
             if env is not None and not env.data:
@@ -538,22 +560,30 @@ class Okx(Venue):
         out: list[MarketEvent],
     ) -> None:
         symbol = instrument.symbol
-        data: msgspec.Raw | list[_Book] | None = env.data
+        data: msgspec.Raw | list[_Book] | list[_RawBook] | None = env.data
         if isinstance(data, list):  # decoded with its frame
-            items = data
+            items: list[_Book] | list[_RawBook] = data
         else:
             items = self.decode(_BOOKS, env.data, channel, frame, symbol, book=True)
         if len(items) != 1:
             raise MalformedFrame(self.name, channel, frame, "expected one book", symbol, book=True)
         msg = items[0]
         units = self._units[instrument.venue_symbol]
-        try:
-            bids = self._levels(msg.bids, instrument, units)
-            asks = self._levels(msg.asks, instrument, units)
-        except IndexError:
-            raise MalformedFrame(
-                self.name, channel, frame, "a level needs a price and a size", symbol, book=True
-            ) from None
+        levels = self._raw_levels(msg, instrument, units) if isinstance(msg, _RawBook) else None
+        if levels is not None:
+            bids, asks = levels
+        else:
+            if isinstance(msg, _RawBook):  # levels the kernel does not take: the typed path,
+                # decoding and failing exactly as it does without the kernel
+                typed = self.decode(_ENVELOPE, frame, "?", frame).data
+                msg = self.decode(_BOOKS, typed, channel, frame, symbol, book=True)[0]
+            try:
+                bids = self._levels(msg.bids, instrument, units)
+                asks = self._levels(msg.asks, instrument, units)
+            except IndexError:
+                raise MalformedFrame(
+                    self.name, channel, frame, "a level needs a price and a size", symbol, book=True
+                ) from None
         exch_ns = _ms(msg.ts)
         if env.action == "snapshot":
             self._snapshot(instrument, msg, bids, asks, exch_ns, recv_ns, out)
@@ -563,6 +593,25 @@ class Okx(Venue):
             raise MalformedFrame(
                 self.name, channel, frame, f"unknown action {env.action!r}", symbol, book=True
             )
+
+    @staticmethod
+    def _raw_levels(
+        msg: _RawBook, instrument: Instrument, units: _Units
+    ) -> tuple[list[Level], list[Level]] | None:
+        """Both sides read by the C kernel from the frame's bytes (levels of strings only, at
+        least a price and a size, as ``tuple[str, ...]`` and ``_levels`` demand); None when it
+        does not take one of them."""
+        if NATIVE_RAW is None:  # (a _RawBook is decoded only when the kernel is loaded)
+            return None
+        pd, wd, multiplier = instrument.price_decimals, units.wire_decimals, units.multiplier
+        bids = NATIVE_RAW(msg.bids, pd, wd, 0, 0, True)
+        asks = NATIVE_RAW(msg.asks, pd, wd, 0, 0, True) if bids is not None else None
+        if asks is None or bids is None:
+            return None
+        if multiplier != 1:
+            bids = [(p, s * multiplier) for p, s in bids]
+            asks = [(p, s * multiplier) for p, s in asks]
+        return bids, asks
 
     def _levels(
         self, raw: list[tuple[str, ...]], instrument: Instrument, units: _Units
@@ -600,7 +649,7 @@ class Okx(Venue):
     def _snapshot(
         self,
         instrument: Instrument,
-        msg: _Book,
+        msg: _Book | _RawBook,
         bids: list[Level],
         asks: list[Level],
         exch_ns: int,
@@ -620,7 +669,7 @@ class Okx(Venue):
     def _update(
         self,
         instrument: Instrument,
-        msg: _Book,
+        msg: _Book | _RawBook,
         bids: list[Level],
         asks: list[Level],
         exch_ns: int,
