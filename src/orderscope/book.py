@@ -9,12 +9,18 @@ store, and only inserting or deleting a level touches the sorted list (a C-level
 The book never "fixes" what a venue sends. A crossed book (best bid >= best ask) is flagged and
 counted, not altered; a book whose updates may have been missed is marked OUT_OF_SYNC by its
 connector and stays so until a snapshot replaces it.
+
+In a compiled build, ``orderscope._book`` (C written by hand, ``_book.c``) applies the levels,
+loads a snapshot's sides and builds ``bids(n)`` / ``asks(n)`` on the same dicts and lists:
+``NATIVE_APPLY``, ``NATIVE_LOAD`` and ``NATIVE_TOP`` are its functions, or None in a pure build or
+run (``_compiled.py``). The functions here stay the reference: the C code takes only tuples of
+two exact ints and hands anything else to them.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Final
 
@@ -26,6 +32,36 @@ from orderscope.model import BookState, Instrument, Level
 _SYNCED: Final = BookState.SYNCED
 _OUT_OF_SYNC: Final = BookState.OUT_OF_SYNC
 _AWAITING_SNAPSHOT: Final = BookState.AWAITING_SNAPSHOT
+
+_Sizes = dict[int, int]
+_Prices = list[int]
+#: ``orderscope._book.apply_sides``: both sides of a delta as ``_apply_levels`` applies them
+#: (which it calls, last argument, for levels it does not take), or None.
+NATIVE_APPLY: (
+    Callable[
+        [
+            _Sizes,
+            _Prices,
+            _Sizes,
+            _Prices,
+            Iterable[Level],
+            Iterable[Level],
+            Callable[[_Sizes, _Prices, Iterable[Level]], int],
+        ],
+        int,
+    ]
+    | None
+)
+#: ``orderscope._book.load_side``: ``_load_levels``, or None when it did not take the levels.
+NATIVE_LOAD: Callable[[_Sizes, _Prices, Iterable[Level]], int | None] | None
+#: ``orderscope._book.top_levels(sizes, prices, n, best_last)``: ``bids(n)`` / ``asks(n)``.
+NATIVE_TOP: Callable[[_Sizes, _Prices, int | None, bool], list[Level] | None] | None
+try:
+    from orderscope import _book
+except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
+    NATIVE_APPLY = NATIVE_LOAD = NATIVE_TOP = None
+else:
+    NATIVE_APPLY, NATIVE_LOAD, NATIVE_TOP = _book.apply_sides, _book.load_side, _book.top_levels
 
 
 @dataclass(slots=True)
@@ -71,6 +107,27 @@ def _load_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Leve
             del sizes[price]
     prices.extend(sorted(sizes))
     return len(items)
+
+
+def _top_levels(
+    sizes: dict[int, int], prices: list[int], n: int | None, best_last: bool
+) -> list[Level]:
+    """The best ``n`` levels of a side (all if None), best first: the bids' best is the end of
+    their ascending prices (``best_last``), the asks' the start."""
+    if best_last:
+        chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
+    else:
+        chosen = prices if n is None else prices[:n]
+    # zip/map build the pairs in C (checksums read the top levels after every update)
+    return list(zip(chosen, map(sizes.__getitem__, chosen), strict=True))
+
+
+def _load_side(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
+    if NATIVE_LOAD is not None:
+        n = NATIVE_LOAD(sizes, prices, levels)
+        if n is not None:
+            return n
+    return _load_levels(sizes, prices, levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +187,8 @@ class L2Book:
         self._bid_prices.clear()
         self._ask_sizes.clear()
         self._ask_prices.clear()
-        n = _load_levels(self._bid_sizes, self._bid_prices, bids)
-        n += _load_levels(self._ask_sizes, self._ask_prices, asks)
+        n = _load_side(self._bid_sizes, self._bid_prices, bids)
+        n += _load_side(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.snapshots += 1
         counters.levels_applied += n
@@ -145,9 +202,20 @@ class L2Book:
         """Apply absolute sizes for changed levels (size 0 deletes) exactly as given."""
         # The hot path of every venue's diffs: no call for an empty side (many diffs change one
         # side only), and ``_after_update`` inline.
-        n = _apply_levels(self._bid_sizes, self._bid_prices, bids) if bids else 0
-        if asks:
-            n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
+        if NATIVE_APPLY is not None:
+            n = NATIVE_APPLY(
+                self._bid_sizes,
+                self._bid_prices,
+                self._ask_sizes,
+                self._ask_prices,
+                bids,
+                asks,
+                _apply_levels,
+            )
+        else:
+            n = _apply_levels(self._bid_sizes, self._bid_prices, bids) if bids else 0
+            if asks:
+                n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.deltas += 1
         counters.levels_applied += n
@@ -261,15 +329,19 @@ class L2Book:
 
     def bids(self, n: int | None = None) -> list[Level]:
         """The best ``n`` bids (all if None), best first."""
-        prices = self._bid_prices
-        chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
-        # zip/map build the pairs in C (checksums read the top levels after every update)
-        return list(zip(chosen, map(self._bid_sizes.__getitem__, chosen), strict=True))
+        if NATIVE_TOP is not None:
+            top = NATIVE_TOP(self._bid_sizes, self._bid_prices, n, True)
+            if top is not None:
+                return top
+        return _top_levels(self._bid_sizes, self._bid_prices, n, True)
 
     def asks(self, n: int | None = None) -> list[Level]:
         """The best ``n`` asks (all if None), best first."""
-        prices = self._ask_prices if n is None else self._ask_prices[:n]
-        return list(zip(prices, map(self._ask_sizes.__getitem__, prices), strict=True))
+        if NATIVE_TOP is not None:
+            top = NATIVE_TOP(self._ask_sizes, self._ask_prices, n, False)
+            if top is not None:
+                return top
+        return _top_levels(self._ask_sizes, self._ask_prices, n, False)
 
     def bid_size(self, price: int) -> int:
         return self._bid_sizes.get(price, 0)
