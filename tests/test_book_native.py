@@ -22,7 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from orderscope import _compiled, book
-from orderscope.book import _apply_levels, _load_levels, _top_levels
+from orderscope.book import _absent_deletion, _apply_levels, _load_levels, _top_levels
 
 PACKAGE = Path(book.__file__ or "").parent
 
@@ -184,6 +184,44 @@ def test_top_levels_slices_as_the_reference(
     _load_levels(side.sizes, side.prices, levels)
     assert kernel.top_levels(side.sizes, side.prices, n, best_last) == _top_levels(
         side.sizes, side.prices, n, best_last
+    )
+
+
+@given(
+    st.dictionaries(PRICES, SIZES, max_size=8),
+    st.dictionaries(PRICES, SIZES, max_size=8),
+    LEVELS,
+    LEVELS,
+    CONTAINERS,
+)
+@example({}, {}, [(1, 1), (2, 0)], [(3, 0)], "list")
+@example({2: 1}, {}, [(2, 0), (2**70, 0)], [], "tuple")
+def test_absent_deletion_equals_reference(
+    kernel: ModuleType,
+    bid_sizes: dict[int, int],
+    ask_sizes: dict[int, int],
+    bids: list[Any],
+    asks: list[Any],
+    container: str,
+) -> None:
+    # read only: when the kernel says False (not taken) the reference runs from the start
+    # the price as given (a 2**70 stays an exact int), the first one in bids, then asks
+    got = _outcome(kernel.absent_deletion, bid_sizes, ask_sizes, *_twice(container, bids, asks))
+    if got == ("ok", False):
+        assert any(not _simple(level) for level in [*bids, *asks]) or container == "generator"
+        got = _outcome(_absent_deletion, bid_sizes, ask_sizes, *_twice(container, bids, asks))
+    want = _outcome(_absent_deletion, bid_sizes, ask_sizes, *_twice(container, bids, asks))
+    assert got == want
+
+
+def _twice(container: str, bids: list[Any], asks: list[Any]) -> tuple[Iterable[Any], ...]:
+    return _container(container, bids), _container(container, asks)
+
+
+def _simple(level: object) -> bool:
+    return (
+        # exact ints (not bools) in an exact 2-tuple: what the C loop takes
+        type(level) is tuple and len(level) == 2 and all(type(v) is int for v in level)
     )
 
 

@@ -20,6 +20,10 @@
  * load_side(sizes, prices, levels) -> int | None
  *     ``_load_levels`` for a list or tuple of tuples of two exact ints (the snapshot path);
  *     None, before touching anything, for any other input: the caller runs the reference.
+ * absent_deletion(bid_sizes, ask_sizes, bids, asks) -> tuple[str, int] | None | False
+ *     L2Book.absent_deletion: the first level of size 0 whose price the side has not, as
+ *     ("bid" | "ask", price), or None; False when a level on the way is not a tuple of two
+ *     exact ints (nothing is changed here: the caller runs the reference from the start).
  * top_levels(sizes, prices, n, best_last) -> list[tuple[int, int]] | None
  *     ``bids(n)`` (best_last true: the list's end is the best) or ``asks(n)``, the same slicing
  *     rules for every int n and None; None for another n (the caller runs the reference).
@@ -253,16 +257,36 @@ load_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* sizes.update(levels), then no level of size 0: exact ints, so no code runs here and
      * `levels` cannot change under the loop. */
+    int any_zero = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *level = items[i];
-        if (PyDict_SetItem(sizes, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1)) < 0) {
+        const int nonzero = PyObject_IsTrue(PyTuple_GET_ITEM(level, 1));
+        if (nonzero < 0 ||
+            PyDict_SetItem(sizes, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1)) < 0) {
             return NULL;
         }
+        any_zero |= !nonzero;
+    }
+    PyObject *keys = NULL;
+    PyObject *zeros = NULL;
+    if (!any_zero && PyDict_GET_SIZE(sizes) == n) {
+        /* the usual snapshot: no level of size 0 and no price twice, so the dict's keys are
+         * the levels' prices (the same objects, in the same order) */
+        keys = PyList_New(n);
+        if (keys == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *price = PyTuple_GET_ITEM(items[i], 0);
+            Py_INCREF(price);
+            PyList_SET_ITEM(keys, i, price);
+        }
+        goto sort;
     }
     /* then `del sizes[p]` for every p of size 0, as the reference does (the order of the
      * others kept), and the remaining keys to sort */
-    PyObject *keys = PyList_New(0);
-    PyObject *zeros = PyList_New(0);
+    keys = PyList_New(0);
+    zeros = PyList_New(0);
     if (keys == NULL || zeros == NULL) {
         goto fail;
     }
@@ -281,6 +305,7 @@ load_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     Py_CLEAR(zeros);
+sort:
     /* sorted(sizes): a snapshot arrives sorted (or reversed), a linear pass for the sort */
     if (PyList_Sort(keys) < 0) {
         goto fail;
@@ -296,6 +321,68 @@ fail:
     Py_XDECREF(keys);
     Py_XDECREF(zeros);
     return NULL;
+}
+
+/* The first level of `levels` deleting a price `sizes` has not: 1 (*found set, borrowed), 0
+ * when there is none, -2 when a level is not a tuple of two exact ints, -1 on error. */
+static int
+first_absent(PyObject *sizes, PyObject *levels, PyObject **found)
+{
+    if (!(PyList_CheckExact(levels) || PyTuple_CheckExact(levels)) || !PyDict_CheckExact(sizes)) {
+        return -2;
+    }
+    /* exact ints only: no code runs, `levels` cannot change under the loop */
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(levels);
+    PyObject **items = PySequence_Fast_ITEMS(levels);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *level = items[i];
+        if (!PyTuple_CheckExact(level) || PyTuple_GET_SIZE(level) != 2 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(level, 0)) ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(level, 1))) {
+            return -2;
+        }
+        PyObject *price = PyTuple_GET_ITEM(level, 0);
+        const int nonzero = PyObject_IsTrue(PyTuple_GET_ITEM(level, 1));
+        if (nonzero < 0) {
+            return -1;
+        }
+        if (!nonzero) {
+            const int present = PyDict_Contains(sizes, price);
+            if (present < 0) {
+                return -1;
+            }
+            if (!present) {
+                *found = price;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+absent_deletion(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError,
+                        "absent_deletion(bid_sizes, ask_sizes, bids, asks) takes 4 arguments");
+        return NULL;
+    }
+    static const char *names[2] = {"bid", "ask"};
+    for (int side = 0; side < 2; side++) {
+        PyObject *found = NULL;
+        const int got = first_absent(args[side], args[2 + side], &found);
+        if (got == -1) {
+            return NULL;
+        }
+        if (got == -2) {
+            Py_RETURN_FALSE;
+        }
+        if (got == 1) {
+            return Py_BuildValue("(sO)", names[side], found);
+        }
+    }
+    Py_RETURN_NONE;
 }
 
 /* top_levels: the best n levels, best first, as (price, sizes[price]) tuples. */
@@ -373,6 +460,8 @@ static PyMethodDef methods[] = {
      "Both sides of a delta, as book._apply_levels applies them; the level count."},
     {"load_side", (PyCFunction)(void (*)(void))load_side, METH_FASTCALL,
      "book._load_levels for tuples of two exact ints, else None."},
+    {"absent_deletion", (PyCFunction)(void (*)(void))absent_deletion, METH_FASTCALL,
+     "L2Book.absent_deletion for tuples of two exact ints, else False."},
     {"top_levels", (PyCFunction)(void (*)(void))top_levels, METH_FASTCALL,
      "The best n levels of a side, best first (L2Book.bids/asks), or None."},
     {NULL, NULL, 0, NULL},

@@ -2,6 +2,7 @@
 # function equals its pure-Python reference in orderscope/book.py (same dicts, lists, counts and
 # errors); None means "not taken: run the reference" (nothing was changed).
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 from orderscope.model import Level
 
@@ -18,3 +19,9 @@ def load_side(sizes: dict[int, int], prices: list[int], levels: Iterable[Level])
 def top_levels(
     sizes: dict[int, int], prices: list[int], n: int | None, best_last: bool
 ) -> list[Level] | None: ...
+def absent_deletion(
+    bid_sizes: dict[int, int],
+    ask_sizes: dict[int, int],
+    bids: Iterable[Level],
+    asks: Iterable[Level],
+) -> tuple[str, int] | Literal[False] | None: ...

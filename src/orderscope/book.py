@@ -22,7 +22,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import Final, Literal
 
 from orderscope.fixed import POW10, div
 from orderscope.model import BookState, Instrument, Level
@@ -35,33 +35,39 @@ _AWAITING_SNAPSHOT: Final = BookState.AWAITING_SNAPSHOT
 
 _Sizes = dict[int, int]
 _Prices = list[int]
+_Reference = Callable[[_Sizes, _Prices, Iterable[Level]], int]
+_ApplySides = Callable[
+    [_Sizes, _Prices, _Sizes, _Prices, Iterable[Level], Iterable[Level], _Reference], int
+]
+_LoadSide = Callable[[_Sizes, _Prices, Iterable[Level]], int | None]
+_TopLevels = Callable[[_Sizes, _Prices, int | None, bool], list[Level] | None]
+_AbsentDeletion = Callable[
+    [_Sizes, _Sizes, Iterable[Level], Iterable[Level]], tuple[str, int] | Literal[False] | None
+]
+
+
+def _native() -> tuple[
+    _ApplySides | None, _LoadSide | None, _TopLevels | None, _AbsentDeletion | None
+]:
+    try:
+        from orderscope import _book
+    except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
+        return None, None, None, None
+    return _book.apply_sides, _book.load_side, _book.top_levels, _book.absent_deletion
+
+
+# Final: compiled, each is a C static (a module global would be a dict lookup per call).
+_NATIVE: Final = _native()
 #: ``orderscope._book.apply_sides``: both sides of a delta as ``_apply_levels`` applies them
 #: (which it calls, last argument, for levels it does not take), or None.
-NATIVE_APPLY: (
-    Callable[
-        [
-            _Sizes,
-            _Prices,
-            _Sizes,
-            _Prices,
-            Iterable[Level],
-            Iterable[Level],
-            Callable[[_Sizes, _Prices, Iterable[Level]], int],
-        ],
-        int,
-    ]
-    | None
-)
+NATIVE_APPLY: Final = _NATIVE[0]
 #: ``orderscope._book.load_side``: ``_load_levels``, or None when it did not take the levels.
-NATIVE_LOAD: Callable[[_Sizes, _Prices, Iterable[Level]], int | None] | None
+NATIVE_LOAD: Final = _NATIVE[1]
 #: ``orderscope._book.top_levels(sizes, prices, n, best_last)``: ``bids(n)`` / ``asks(n)``.
-NATIVE_TOP: Callable[[_Sizes, _Prices, int | None, bool], list[Level] | None] | None
-try:
-    from orderscope import _book
-except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-    NATIVE_APPLY = NATIVE_LOAD = NATIVE_TOP = None
-else:
-    NATIVE_APPLY, NATIVE_LOAD, NATIVE_TOP = _book.apply_sides, _book.load_side, _book.top_levels
+NATIVE_TOP: Final = _NATIVE[2]
+#: ``orderscope._book.absent_deletion``: ``L2Book.absent_deletion``, or False when it did not
+#: take the levels.
+NATIVE_ABSENT: Final = _NATIVE[3]
 
 
 @dataclass(slots=True)
@@ -97,6 +103,10 @@ def _apply_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Lev
     return count
 
 
+#: The reference as an object, for the C kernel (compiled: a static, not a global's lookup).
+_APPLY_LEVELS: Final[_Reference] = _apply_levels
+
+
 def _load_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
     """Fill an empty side: what ``_apply_levels`` would build, with one sort instead of one
     ``insort`` per level (a snapshot arrives sorted, so the sort is a linear pass)."""
@@ -120,6 +130,21 @@ def _top_levels(
         chosen = prices if n is None else prices[:n]
     # zip/map build the pairs in C (checksums read the top levels after every update)
     return list(zip(chosen, map(sizes.__getitem__, chosen), strict=True))
+
+
+def _absent_deletion(
+    bid_sizes: dict[int, int],
+    ask_sizes: dict[int, int],
+    bids: Iterable[Level],
+    asks: Iterable[Level],
+) -> tuple[str, int] | None:
+    for price, size in bids:
+        if not size and price not in bid_sizes:
+            return "bid", price
+    for price, size in asks:
+        if not size and price not in ask_sizes:
+            return "ask", price
+    return None
 
 
 def _load_side(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
@@ -210,7 +235,7 @@ class L2Book:
                 self._ask_prices,
                 bids,
                 asks,
-                _apply_levels,
+                _APPLY_LEVELS,
             )
         else:
             n = _apply_levels(self._bid_sizes, self._bid_prices, bids) if bids else 0
@@ -258,15 +283,11 @@ class L2Book:
     ) -> tuple[str, int] | None:
         """The first level of a delta that deletes ("bid" or "ask", price) a level this book
         does not have: proof that an update was missed, for venues without sequence numbers."""
-        sizes = self._bid_sizes
-        for price, size in bids:
-            if not size and price not in sizes:
-                return "bid", price
-        sizes = self._ask_sizes
-        for price, size in asks:
-            if not size and price not in sizes:
-                return "ask", price
-        return None
+        if NATIVE_ABSENT is not None:
+            found = NATIVE_ABSENT(self._bid_sizes, self._ask_sizes, bids, asks)
+            if found is not False:
+                return found
+        return _absent_deletion(self._bid_sizes, self._ask_sizes, bids, asks)
 
     def beyond_top(self, n: int, bids: Iterable[Level], asks: Iterable[Level]) -> bool:
         """Whether none of these levels, just applied, is among the best ``n`` of its side: then
