@@ -47,9 +47,11 @@ def kernel() -> ModuleType:
     return _load_kernel()
 
 
-# Prices: a narrow range (collisions, deletes of present levels), int64's edges, ints beyond
-# int64 (the comparisons' slow path), negatives.
-EDGES = [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, 2**70 + 3, -(2**70)]
+# Prices: a narrow range (collisions, deletes of present levels), the edges of one and two
+# 30-bit digits (CPython 3.11's read of an int) and of int64, ints beyond int64 (the
+# comparisons' slow path), negatives.
+EDGES = [2**30 - 1, 2**30, -(2**30), 2**60 - 1, 2**60, -(2**60), 2**63 - 1, 2**63, -(2**63)]
+EDGES += [-(2**63) - 1, 2**64, 2**70 + 3, -(2**70)]
 PRICES = st.one_of(st.integers(-3, 12), st.sampled_from(EDGES), st.integers(-(2**80), 2**80))
 SIZES = st.one_of(st.just(0), st.integers(0, 5), st.sampled_from([2**63, -1, 2**90]))
 GOOD = st.tuples(PRICES, SIZES)
@@ -162,7 +164,7 @@ def _run(ops: list[Operation], kernel: ModuleType | None) -> list[object]:
     return seen
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # a loaded machine: no time limit
 @given(OPERATIONS)
 @example([("delta", "list", [(1, 1), (1, 0), (1, 0), (2**64, 3), (2**64, 0)], [], None)])
 @example([("delta", "list", [(1, 1), ("x", 1), (3, 1)], [(1, 1)], None)])

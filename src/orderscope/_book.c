@@ -40,6 +40,31 @@ small_int(PyObject *o, int64_t *out)
     if (!PyLong_CheckExact(o)) {
         return 0;
     }
+#if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+    /* CPython 3.11: up to two 30-bit digits read directly (a price or size of a venue fits);
+     * the binary search reads one per step. Later versions changed the layout: the API. */
+    const Py_ssize_t ndigits = Py_SIZE(o);
+    const digit *d = ((PyLongObject *)o)->ob_digit;
+    switch (ndigits) {
+    case 0:
+        *out = 0;
+        return 1;
+    case 1:
+        *out = (int64_t)d[0];
+        return 1;
+    case -1:
+        *out = -(int64_t)d[0];
+        return 1;
+    case 2:
+        *out = (int64_t)d[0] | ((int64_t)d[1] << PyLong_SHIFT);
+        return 1;
+    case -2:
+        *out = -((int64_t)d[0] | ((int64_t)d[1] << PyLong_SHIFT));
+        return 1;
+    default:
+        break;
+    }
+#endif
     int overflow;
     const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (overflow) {
