@@ -56,10 +56,12 @@ COMPILED: tuple[str, ...] = (
 #: C extensions written by hand (module -> its C file in the package), each with a pure-Python
 #: reference that runs when the module does not import: ``orderscope._levels``, the connectors'
 #: level parsing (``orderscope.fixed.parse_fixed`` is the reference); ``orderscope._checksum``,
-#: Kraken's and OKX's book checksums (``orderscope.venues.checksum``: the connectors' own).
+#: Kraken's and OKX's book checksums (``orderscope.venues.checksum``: the connectors' own);
+#: ``orderscope._book``, the book's per-level operations (``orderscope.book``'s functions).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
+    "orderscope._book": "_book.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

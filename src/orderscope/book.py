@@ -9,14 +9,20 @@ store, and only inserting or deleting a level touches the sorted list (a C-level
 The book never "fixes" what a venue sends. A crossed book (best bid >= best ask) is flagged and
 counted, not altered; a book whose updates may have been missed is marked OUT_OF_SYNC by its
 connector and stays so until a snapshot replaces it.
+
+In a compiled build, ``orderscope._book`` (C written by hand, ``_book.c``) applies the levels,
+loads a snapshot's sides and builds ``bids(n)`` / ``asks(n)`` on the same dicts and lists:
+``NATIVE_APPLY``, ``NATIVE_LOAD`` and ``NATIVE_TOP`` are its functions, or None in a pure build or
+run (``_compiled.py``). The functions here stay the reference: the C code takes only tuples of
+two exact ints and hands anything else to them.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import Final, Literal
 
 from orderscope.fixed import POW10, div
 from orderscope.model import BookState, Instrument, Level
@@ -26,6 +32,42 @@ from orderscope.model import BookState, Instrument, Level
 _SYNCED: Final = BookState.SYNCED
 _OUT_OF_SYNC: Final = BookState.OUT_OF_SYNC
 _AWAITING_SNAPSHOT: Final = BookState.AWAITING_SNAPSHOT
+
+_Sizes = dict[int, int]
+_Prices = list[int]
+_Reference = Callable[[_Sizes, _Prices, Iterable[Level]], int]
+_ApplySides = Callable[
+    [_Sizes, _Prices, _Sizes, _Prices, Iterable[Level], Iterable[Level], _Reference], int
+]
+_LoadSide = Callable[[_Sizes, _Prices, Iterable[Level]], int | None]
+_TopLevels = Callable[[_Sizes, _Prices, int | None, bool], list[Level] | None]
+_AbsentDeletion = Callable[
+    [_Sizes, _Sizes, Iterable[Level], Iterable[Level]], tuple[str, int] | Literal[False] | None
+]
+
+
+def _native() -> tuple[
+    _ApplySides | None, _LoadSide | None, _TopLevels | None, _AbsentDeletion | None
+]:
+    try:
+        from orderscope import _book
+    except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
+        return None, None, None, None
+    return _book.apply_sides, _book.load_side, _book.top_levels, _book.absent_deletion
+
+
+# Final: compiled, each is a C static (a module global would be a dict lookup per call).
+_NATIVE: Final = _native()
+#: ``orderscope._book.apply_sides``: both sides of a delta as ``_apply_levels`` applies them
+#: (which it calls, last argument, for levels it does not take), or None.
+NATIVE_APPLY: Final = _NATIVE[0]
+#: ``orderscope._book.load_side``: ``_load_levels``, or None when it did not take the levels.
+NATIVE_LOAD: Final = _NATIVE[1]
+#: ``orderscope._book.top_levels(sizes, prices, n, best_last)``: ``bids(n)`` / ``asks(n)``.
+NATIVE_TOP: Final = _NATIVE[2]
+#: ``orderscope._book.absent_deletion``: ``L2Book.absent_deletion``, or False when it did not
+#: take the levels.
+NATIVE_ABSENT: Final = _NATIVE[3]
 
 
 @dataclass(slots=True)
@@ -61,6 +103,10 @@ def _apply_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Lev
     return count
 
 
+#: The reference as an object, for the C kernel (compiled: a static, not a global's lookup).
+_APPLY_LEVELS: Final[_Reference] = _apply_levels
+
+
 def _load_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
     """Fill an empty side: what ``_apply_levels`` would build, with one sort instead of one
     ``insort`` per level (a snapshot arrives sorted, so the sort is a linear pass)."""
@@ -71,6 +117,42 @@ def _load_levels(sizes: dict[int, int], prices: list[int], levels: Iterable[Leve
             del sizes[price]
     prices.extend(sorted(sizes))
     return len(items)
+
+
+def _top_levels(
+    sizes: dict[int, int], prices: list[int], n: int | None, best_last: bool
+) -> list[Level]:
+    """The best ``n`` levels of a side (all if None), best first: the bids' best is the end of
+    their ascending prices (``best_last``), the asks' the start."""
+    if best_last:
+        chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
+    else:
+        chosen = prices if n is None else prices[:n]
+    # zip/map build the pairs in C (checksums read the top levels after every update)
+    return list(zip(chosen, map(sizes.__getitem__, chosen), strict=True))
+
+
+def _absent_deletion(
+    bid_sizes: dict[int, int],
+    ask_sizes: dict[int, int],
+    bids: Iterable[Level],
+    asks: Iterable[Level],
+) -> tuple[str, int] | None:
+    for price, size in bids:
+        if not size and price not in bid_sizes:
+            return "bid", price
+    for price, size in asks:
+        if not size and price not in ask_sizes:
+            return "ask", price
+    return None
+
+
+def _load_side(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
+    if NATIVE_LOAD is not None:
+        n = NATIVE_LOAD(sizes, prices, levels)
+        if n is not None:
+            return n
+    return _load_levels(sizes, prices, levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +212,8 @@ class L2Book:
         self._bid_prices.clear()
         self._ask_sizes.clear()
         self._ask_prices.clear()
-        n = _load_levels(self._bid_sizes, self._bid_prices, bids)
-        n += _load_levels(self._ask_sizes, self._ask_prices, asks)
+        n = _load_side(self._bid_sizes, self._bid_prices, bids)
+        n += _load_side(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.snapshots += 1
         counters.levels_applied += n
@@ -145,9 +227,20 @@ class L2Book:
         """Apply absolute sizes for changed levels (size 0 deletes) exactly as given."""
         # The hot path of every venue's diffs: no call for an empty side (many diffs change one
         # side only), and ``_after_update`` inline.
-        n = _apply_levels(self._bid_sizes, self._bid_prices, bids) if bids else 0
-        if asks:
-            n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
+        if NATIVE_APPLY is not None:
+            n = NATIVE_APPLY(
+                self._bid_sizes,
+                self._bid_prices,
+                self._ask_sizes,
+                self._ask_prices,
+                bids,
+                asks,
+                _APPLY_LEVELS,
+            )
+        else:
+            n = _apply_levels(self._bid_sizes, self._bid_prices, bids) if bids else 0
+            if asks:
+                n += _apply_levels(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.deltas += 1
         counters.levels_applied += n
@@ -190,15 +283,11 @@ class L2Book:
     ) -> tuple[str, int] | None:
         """The first level of a delta that deletes ("bid" or "ask", price) a level this book
         does not have: proof that an update was missed, for venues without sequence numbers."""
-        sizes = self._bid_sizes
-        for price, size in bids:
-            if not size and price not in sizes:
-                return "bid", price
-        sizes = self._ask_sizes
-        for price, size in asks:
-            if not size and price not in sizes:
-                return "ask", price
-        return None
+        if NATIVE_ABSENT is not None:
+            found = NATIVE_ABSENT(self._bid_sizes, self._ask_sizes, bids, asks)
+            if found is not False:
+                return found
+        return _absent_deletion(self._bid_sizes, self._ask_sizes, bids, asks)
 
     def beyond_top(self, n: int, bids: Iterable[Level], asks: Iterable[Level]) -> bool:
         """Whether none of these levels, just applied, is among the best ``n`` of its side: then
@@ -261,15 +350,19 @@ class L2Book:
 
     def bids(self, n: int | None = None) -> list[Level]:
         """The best ``n`` bids (all if None), best first."""
-        prices = self._bid_prices
-        chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n > 0 else []
-        # zip/map build the pairs in C (checksums read the top levels after every update)
-        return list(zip(chosen, map(self._bid_sizes.__getitem__, chosen), strict=True))
+        if NATIVE_TOP is not None:
+            top = NATIVE_TOP(self._bid_sizes, self._bid_prices, n, True)
+            if top is not None:
+                return top
+        return _top_levels(self._bid_sizes, self._bid_prices, n, True)
 
     def asks(self, n: int | None = None) -> list[Level]:
         """The best ``n`` asks (all if None), best first."""
-        prices = self._ask_prices if n is None else self._ask_prices[:n]
-        return list(zip(prices, map(self._ask_sizes.__getitem__, prices), strict=True))
+        if NATIVE_TOP is not None:
+            top = NATIVE_TOP(self._ask_sizes, self._ask_prices, n, False)
+            if top is not None:
+                return top
+        return _top_levels(self._ask_sizes, self._ask_prices, n, False)
 
     def bid_size(self, price: int) -> int:
         return self._bid_sizes.get(price, 0)
