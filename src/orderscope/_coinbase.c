@@ -16,7 +16,14 @@
  * not plain ASCII digits with at most one '.', a non-zero digit beyond the decimals, a value
  * beyond int64, another time shape, an impossible date, an unknown product -- returns None, and
  * the caller runs the reference path, whose values and errors are therefore unchanged.
- * tests/venues/test_coinbase_scan.py checks it against the reference.
+ *
+ * scan_snapshot(frame, decimals) -> (product_id, bids, asks, time_ns) | None
+ *
+ * The same for a level2 snapshot, {"type":"snapshot","product_id":"P","asks":[["PRICE","SIZE"],
+ * ...],"bids":[...]} with an optional ,"time":"..." last (time_ns 0 without it, as the
+ * connector reads a snapshot without a time).
+ *
+ * tests/venues/test_coinbase_scan.py checks both against the reference.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -87,19 +94,28 @@ string_body(Cursor *c, const unsigned char **start, Py_ssize_t *n)
     return 1;
 }
 
-/* parse_fixed(text, decimals) when it returns an int64 without raising (orderscope._levels'
- * fast path, on bytes): digits with at most one '.', at least one digit, no non-zero digit
- * beyond `decimals` (trailing zeros beyond are accepted, not scaled in). `decimals` is 0..19. */
+/* A JSON string whose opening quote was consumed, read through its closing quote as
+ * parse_fixed(text, decimals) reads it, when that returns an int64 without raising
+ * (orderscope._levels' fast path, on bytes): digits with at most one '.', at least one digit,
+ * no non-zero digit beyond `decimals` (trailing zeros beyond are accepted, not scaled in). Any
+ * other character (a backslash too) fails. `decimals` is 0..19. */
 static inline int
-fixed_value(const unsigned char *s, Py_ssize_t n, Py_ssize_t decimals, int64_t *out)
+number(Cursor *c, Py_ssize_t decimals, int64_t *out)
 {
+    const unsigned char *s = c->p;
     uint64_t acc = 0;
     Py_ssize_t digits = 0;
     Py_ssize_t frac = -1; /* fractional digits scaled in; -1 before the '.' */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        const unsigned d = (unsigned)s[i] - '0';
+    for (;; s++) {
+        if (s >= c->end) {
+            return 0;
+        }
+        const unsigned d = (unsigned)*s - '0';
         if (d > 9) {
-            if (s[i] != '.' || frac >= 0) {
+            if (*s == '"') {
+                break;
+            }
+            if (*s != '.' || frac >= 0) {
                 return 0;
             }
             frac = 0;
@@ -128,6 +144,7 @@ fixed_value(const unsigned char *s, Py_ssize_t n, Py_ssize_t decimals, int64_t *
         return 0;
     }
     *out = (int64_t)(acc * POW10[shift]);
+    c->p = s + 1;
     return 1;
 }
 
@@ -253,12 +270,8 @@ scan_changes(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *bids, PyObject *
         else {
             return 0;
         }
-        const unsigned char *text;
-        Py_ssize_t n;
         int64_t price, size;
-        if (!string_body(c, &text, &n) || !fixed_value(text, n, pd, &price) ||
-            !TAKE(c, ",\"") || !string_body(c, &text, &n) || !fixed_value(text, n, sd, &size) ||
-            !TAKE(c, "]")) {
+        if (!number(c, pd, &price) || !TAKE(c, ",\"") || !number(c, sd, &size) || !TAKE(c, "]")) {
             return 0;
         }
         if (append_level(side, price, size) < 0) {
@@ -273,64 +286,167 @@ scan_changes(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *bids, PyObject *
     }
 }
 
-/* The last product id read, reused while the frames name the same product (most do in a row),
- * so that its str is not made again. Holds one reference; the GIL serialises access. */
-static PyObject *last_product = NULL;
+/* Product ids read, each made a str once: a feed names a few products over and over, and a str
+ * kept keeps its hash, so the dict lookups of the scanner and the connector do not hash it
+ * again. A small table by a hash of the bytes; a colliding product replaces the entry. Holds one
+ * reference per entry (bounded: PRODUCT_SLOTS short strs); the GIL serialises access. */
+#define PRODUCT_SLOTS 256
+static PyObject *products[PRODUCT_SLOTS];
 
 static PyObject *
 product_object(const unsigned char *s, Py_ssize_t n)
 {
-    if (last_product != NULL && PyUnicode_GET_LENGTH(last_product) == n &&
-        memcmp(PyUnicode_DATA(last_product), s, (size_t)n) == 0) {
-        Py_INCREF(last_product);
-        return last_product;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h = (h ^ s[i]) * 16777619u;
+    }
+    PyObject **slot = &products[h % PRODUCT_SLOTS];
+    PyObject *known = *slot;
+    if (known != NULL && PyUnicode_GET_LENGTH(known) == n &&
+        memcmp(PyUnicode_DATA(known), s, (size_t)n) == 0) {
+        return Py_NewRef(known);
     }
     PyObject *product = PyUnicode_DecodeASCII((const char *)s, n, NULL);
     if (product == NULL) {
         return NULL;
     }
-    Py_XSETREF(last_product, Py_NewRef(product));
+    Py_XSETREF(*slot, Py_NewRef(product));
     return product;
 }
 
-static PyObject *
-scan_l2update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The frame's text, if it is a str of ASCII or bytes (a cursor over it): 1, else 0. */
+static int
+frame_cursor(PyObject *frame, Cursor *c)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "scan_l2update(frame, decimals) takes 2 arguments");
+    if (PyUnicode_CheckExact(frame) && PyUnicode_IS_COMPACT_ASCII(frame)) {
+        c->p = (const unsigned char *)PyUnicode_DATA(frame);
+        c->end = c->p + PyUnicode_GET_LENGTH(frame);
+        return 1;
+    }
+    if (PyBytes_CheckExact(frame)) {
+        c->p = (const unsigned char *)PyBytes_AS_STRING(frame);
+        c->end = c->p + PyBytes_GET_SIZE(frame);
+        return 1;
+    }
+    return 0;
+}
+
+/* The product id after `"product_id":"` (a new reference in *product) and its decimals: 1; 0 if
+ * it is not a plain string or not in `decimals` (*product NULL); -1 with an exception set. */
+static int
+scan_product(Cursor *c, PyObject *decimals, PyObject **product, Py_ssize_t *pd, Py_ssize_t *sd)
+{
+    const unsigned char *text;
+    Py_ssize_t n;
+    *product = NULL;
+    if (!string_body(c, &text, &n) || n == 0) {
+        return 0;
+    }
+    PyObject *found = product_object(text, n);
+    if (found == NULL) {
+        return -1;
+    }
+    const int known = product_decimals(decimals, found, pd, sd);
+    if (known <= 0) {
+        Py_DECREF(found);
+        return known;
+    }
+    *product = found;
+    return 1;
+}
+
+/* The frame's end: `,"time":"T"}` (T read by time_value), or `}` alone (time 0) if `optional`;
+ * nothing may follow. 1 with *ns set, or 0. */
+static int
+scan_end(Cursor *c, int optional, int64_t *ns)
+{
+    const unsigned char *text;
+    Py_ssize_t n;
+    if (optional && TAKE(c, "}")) {
+        *ns = 0;
+    }
+    else if (!TAKE(c, ",\"time\":\"") || !string_body(c, &text, &n) || !time_value(text, n, ns) ||
+             !TAKE(c, "}")) {
+        return 0;
+    }
+    return c->p == c->end;
+}
+
+/* (product, bids, asks, ns), taking the references of all three objects, which are released
+ * if the tuple cannot be made. */
+static PyObject *
+scanned(PyObject *product, PyObject *bids, PyObject *asks, int64_t ns)
+{
+    PyObject *time_ns = PyLong_FromLongLong(ns);
+    PyObject *result = time_ns == NULL ? NULL : PyTuple_New(4);
+    if (result == NULL) {
+        Py_XDECREF(time_ns);
+        Py_DECREF(product);
+        Py_DECREF(bids);
+        Py_DECREF(asks);
         return NULL;
     }
-    PyObject *frame = args[0], *decimals = args[1];
+    PyTuple_SET_ITEM(result, 0, product);
+    PyTuple_SET_ITEM(result, 1, bids);
+    PyTuple_SET_ITEM(result, 2, asks);
+    PyTuple_SET_ITEM(result, 3, time_ns);
+    return result;
+}
+
+/* `[["p","q"],...]` (possibly empty) appended to `side`: 1 if all of the fast shape, 0 if not,
+ * -1 with an exception set. */
+static int
+scan_pairs(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *side)
+{
+    if (!TAKE(c, "[")) {
+        return 0;
+    }
+    if (TAKE(c, "]")) {
+        return 1;
+    }
+    for (;;) {
+        int64_t price, size;
+        if (!TAKE(c, "[\"") || !number(c, pd, &price) || !TAKE(c, ",\"") ||
+            !number(c, sd, &size) || !TAKE(c, "]")) {
+            return 0;
+        }
+        if (append_level(side, price, size) < 0) {
+            return -1;
+        }
+        if (TAKE(c, "]")) {
+            return 1;
+        }
+        if (!TAKE(c, ",")) {
+            return 0;
+        }
+    }
+}
+
+typedef enum { L2UPDATE, SNAPSHOT } Kind;
+
+/* Both scanners: the checks of the arguments, the product, the levels, the end. */
+static PyObject *
+scan(PyObject *const *args, Py_ssize_t nargs, Kind kind)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "a scanner takes 2 arguments: (frame, decimals)");
+        return NULL;
+    }
+    PyObject *decimals = args[1];
     if (!PyDict_Check(decimals)) {
-        PyErr_SetString(PyExc_TypeError, "scan_l2update: decimals must be a dict");
+        PyErr_SetString(PyExc_TypeError, "decimals must be a dict");
         return NULL;
     }
     Cursor c;
-    if (PyUnicode_CheckExact(frame) && PyUnicode_IS_COMPACT_ASCII(frame)) {
-        c.p = (const unsigned char *)PyUnicode_DATA(frame);
-        c.end = c.p + PyUnicode_GET_LENGTH(frame);
-    }
-    else if (PyBytes_CheckExact(frame)) {
-        c.p = (const unsigned char *)PyBytes_AS_STRING(frame);
-        c.end = c.p + PyBytes_GET_SIZE(frame);
-    }
-    else {
+    if (!frame_cursor(args[0], &c) ||
+        !(kind == L2UPDATE ? TAKE(&c, "{\"type\":\"l2update\",\"product_id\":\"")
+                           : TAKE(&c, "{\"type\":\"snapshot\",\"product_id\":\""))) {
         Py_RETURN_NONE;
     }
-    const unsigned char *text;
-    Py_ssize_t n;
-    if (!TAKE(&c, "{\"type\":\"l2update\",\"product_id\":\"") || !string_body(&c, &text, &n) ||
-        n == 0 || !TAKE(&c, ",\"changes\":[")) {
-        Py_RETURN_NONE;
-    }
-    PyObject *product = product_object(text, n);
-    if (product == NULL) {
-        return NULL;
-    }
+    PyObject *product;
     Py_ssize_t pd = 0, sd = 0;
-    const int known = product_decimals(decimals, product, &pd, &sd);
+    const int known = scan_product(&c, decimals, &product, &pd, &sd);
     if (known <= 0) {
-        Py_DECREF(product);
         if (known < 0) {
             return NULL;
         }
@@ -338,45 +454,48 @@ scan_l2update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *bids = PyList_New(0);
     PyObject *asks = PyList_New(0);
-    if (bids == NULL || asks == NULL) {
-        goto error;
+    int found = 0;
+    if (bids != NULL && asks != NULL) {
+        if (kind == L2UPDATE) {
+            found = TAKE(&c, ",\"changes\":[") ? scan_changes(&c, pd, sd, bids, asks) : 0;
+        }
+        else {
+            found = TAKE(&c, ",\"asks\":") ? scan_pairs(&c, pd, sd, asks) : 0;
+            if (found > 0) {
+                found = TAKE(&c, ",\"bids\":") ? scan_pairs(&c, pd, sd, bids) : 0;
+            }
+        }
     }
-    const int scanned = scan_changes(&c, pd, sd, bids, asks);
-    if (scanned < 0) {
-        goto error;
+    int64_t ns = 0;
+    if (found > 0 && scan_end(&c, kind == SNAPSHOT, &ns)) {
+        return scanned(product, bids, asks, ns);
     }
-    int64_t time_ns;
-    if (scanned == 0 || !TAKE(&c, ",\"time\":\"") || !string_body(&c, &text, &n) ||
-        !time_value(text, n, &time_ns) || !TAKE(&c, "}") || c.p != c.end) {
-        Py_DECREF(product);
-        Py_DECREF(bids);
-        Py_DECREF(asks);
-        Py_RETURN_NONE;
-    }
-    PyObject *ns = PyLong_FromLongLong(time_ns);
-    if (ns == NULL) {
-        goto error;
-    }
-    PyObject *result = PyTuple_New(4);
-    if (result == NULL) {
-        Py_DECREF(ns);
-        goto error;
-    }
-    PyTuple_SET_ITEM(result, 0, product); /* the references move into the tuple */
-    PyTuple_SET_ITEM(result, 1, bids);
-    PyTuple_SET_ITEM(result, 2, asks);
-    PyTuple_SET_ITEM(result, 3, ns);
-    return result;
-error:
     Py_DECREF(product);
     Py_XDECREF(bids);
     Py_XDECREF(asks);
-    return NULL;
+    if (bids == NULL || asks == NULL || found < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+scan_l2update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return scan(args, nargs, L2UPDATE);
+}
+
+static PyObject *
+scan_snapshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return scan(args, nargs, SNAPSHOT);
 }
 
 static PyMethodDef methods[] = {
     {"scan_l2update", (PyCFunction)(void (*)(void))scan_l2update, METH_FASTCALL,
      "An l2update frame of the usual shape -> (product_id, bids, asks, time_ns), else None."},
+    {"scan_snapshot", (PyCFunction)(void (*)(void))scan_snapshot, METH_FASTCALL,
+     "A level2 snapshot frame of the usual shape -> (product_id, bids, asks, time_ns), else None."},
     {NULL, NULL, 0, NULL},
 };
 

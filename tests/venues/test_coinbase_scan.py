@@ -32,7 +32,7 @@ from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.model import MarketEvent
 from orderscope.venues.base import feed
 from orderscope.venues.coinbase import TimeFormatError, parse_iso8601_ns
-from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update
+from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update, _Snapshot
 
 PACKAGE = Path(fixed.__file__ or "").parent
 Scanned = tuple[str, list[tuple[int, int]], list[tuple[int, int]], int]
@@ -75,6 +75,24 @@ def reference(frame: str | bytes, decimals: dict[str, tuple[int, int]]) -> Scann
         for side, price, size in msg.changes:
             level = (parse_fixed(price, pd), parse_fixed(size, sd))
             (bids if side == "buy" else asks).append(level)
+        time_ns = parse_iso8601_ns(msg.time) if msg.time else 0
+    except (NumberFormatError, TimeFormatError):
+        return None
+    return msg.product_id, bids, asks, time_ns
+
+
+def reference_snapshot(frame: str | bytes, decimals: dict[str, tuple[int, int]]) -> Scanned | None:
+    """The connector's own reading of a snapshot frame; None if it is not one, or is bad."""
+    try:
+        msg = _EXCHANGE_MESSAGE.decode(frame)
+    except msgspec.DecodeError:
+        return None
+    if type(msg) is not _Snapshot or msg.product_id not in decimals:
+        return None
+    pd, sd = decimals[msg.product_id]
+    try:
+        bids = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in msg.bids]
+        asks = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in msg.asks]
         time_ns = parse_iso8601_ns(msg.time) if msg.time else 0
     except (NumberFormatError, TimeFormatError):
         return None
@@ -273,6 +291,65 @@ def test_no_reference_leaks(kernel: ModuleType) -> None:
     assert sys.getallocatedblocks() - before < 500
 
 
+@st.composite
+def snapshot_frame(draw: st.DrawFn) -> str:
+    """A snapshot as the venue writes it (asks then bids, a time or not), now and then bent."""
+    level = st.lists(st.tuples(number(), number()).map(list), max_size=4)
+    fields: dict[str, object] = {
+        "type": draw(st.sampled_from(["snapshot", "snapshot", "l2update"])),
+        "product_id": draw(st.sampled_from([*DECIMALS, "ETH-USD", "", 'A"B'])),
+        "asks": draw(level),
+        "bids": draw(level),
+    }
+    if draw(st.booleans()):
+        fields["time"] = draw(timestamp())
+    if draw(st.integers(0, 5)) == 0:
+        keys = draw(st.permutations(list(fields)))
+        fields = {k: fields[k] for k in keys}
+    text = msgspec.json.encode(fields).decode()
+    if draw(st.integers(0, 5)) == 0:
+        i = draw(st.integers(0, len(text)))
+        text = text[:i] + draw(st.sampled_from([" ", "\\u0030", "]", "\n", "}", '"'])) + text[i:]
+    return text
+
+
+@given(snapshot_frame(), st.booleans())
+def test_snapshot_scanner_is_the_reference_or_none(
+    kernel: ModuleType, frame: str, as_bytes: bool
+) -> None:
+    data = frame.encode() if as_bytes else frame
+    got = kernel.scan_snapshot(data, DECIMALS)
+    if got is not None:
+        assert got == reference_snapshot(data, DECIMALS)
+
+
+SNAPSHOT = (
+    '{"type":"snapshot","product_id":"X","asks":[["1.5","2"],["1.6","30"]],"bids":[["1.4","1"]]}'
+)
+
+
+def test_usual_snapshots(kernel: ModuleType) -> None:
+    assert kernel.scan_snapshot(SNAPSHOT, DECIMALS) == ("X", [(140, 1)], [(150, 2), (160, 30)], 0)
+    stamped = SNAPSHOT[:-1] + ',"time":"2021-04-17T16:43:37.075687Z"}'
+    assert kernel.scan_snapshot(stamped, DECIMALS) == (
+        "X",
+        [(140, 1)],
+        [(150, 2), (160, 30)],
+        1_618_677_817_075_687_000,
+    )
+    empty = '{"type":"snapshot","product_id":"X","asks":[],"bids":[]}'
+    assert kernel.scan_snapshot(empty, DECIMALS) == reference_snapshot(empty, DECIMALS)
+    for bent in (
+        SNAPSHOT.replace("1.5", "1.555"),  # finer than X's 2 decimals
+        SNAPSHOT.replace('"2"', '"2.5"'),  # sizes of X have 0 decimals
+        SNAPSHOT.replace('"asks"', '"bids"', 1),
+        SNAPSHOT[:-1] + ',"time":""}',
+        SNAPSHOT + "\n",
+        SNAPSHOT.replace('["1.4","1"]', '["1.4","1",3]'),
+    ):
+        assert kernel.scan_snapshot(bent, DECIMALS) is None, bent
+
+
 # -- the connector: the fast path and the msgspec path give the same events and errors ----------
 
 
@@ -318,28 +395,32 @@ BENDS = (
     ('Z"}', 'Q"}'),  # a bad time: BadValue
     ('"product_id":"', '"product_id":"NOPE'),  # UnknownSymbol
     ('["sell","', '["sell","0.000000001","1"],["sell","'),  # finer than the decimals
+    ('"asks":[["', '"asks":[["-'),  # a bad snapshot
 )
 
 
 def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     [loaded] = [load_capture(c) for c in group_captures([captures]) if c.prefix == "COINBASE"]
     records = list(loaded.records[:4_000])
-    updates = [i for i, r in enumerate(records) if b"l2update" in str(r.payload).encode()]
-    for n, (old, new) in enumerate(BENDS):
-        r = records[updates[100 + 50 * n]]
+    updates = [i for i, r in enumerate(records) if "l2update" in str(r.payload)]
+    snapshots = [i for i, r in enumerate(records) if '"snapshot"' in str(r.payload)]
+    bent = [updates[100 + 50 * n] for n in range(len(BENDS) - 1)] + [snapshots[-1]]
+    for at, (old, new) in zip(bent, BENDS, strict=True):
+        r = records[at]
         assert isinstance(r.payload, str) and old in r.payload
-        records[updates[100 + 50 * n]] = CaptureRecord(
+        records[at] = CaptureRecord(
             r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
         )
     fast = _run(loaded, records)
     assert fast == _run(loaded, [_respaced(r) for r in records])
     errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
-    assert errors == ["BadValue", "BadValue", "UnknownSymbol", "BadValue"]
+    assert sorted(errors) == ["BadValue"] * 4 + ["UnknownSymbol"]
 
 
 def _scanner_module(env: dict[str, str]) -> str:
     code = (
-        "from orderscope.venues import coinbase\nprint(getattr(coinbase._SCAN, '__module__', None))"
+        "from orderscope.venues import coinbase as c\n"
+        "print(*[f and f.__module__ for f in (c._SCAN, c._SCAN_SNAPSHOT)])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -351,8 +432,8 @@ def test_the_compiled_build_runs_the_scanner() -> None:
     if not any(PACKAGE.glob("book.*.so")):
         pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
     env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    assert _scanner_module(env) == "orderscope._coinbase"
+    assert _scanner_module(env) == "orderscope._coinbase orderscope._coinbase"
 
 
 def test_orderscope_pure_runs_the_msgspec_path() -> None:
-    assert _scanner_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
+    assert _scanner_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None None"

@@ -157,12 +157,16 @@ MIN_DECIMALS: Final = 8
 _Scanned = tuple[str, list[Level], list[Level], int]
 
 
-def _scanner() -> Callable[[str | bytes, dict[str, tuple[int, int]]], _Scanned | None] | None:
+_Scanner = Callable[[str | bytes, dict[str, tuple[int, int]]], _Scanned | None]
+
+
+def _scanner(name: str) -> _Scanner | None:
     try:
-        from orderscope._coinbase import scan_l2update
+        from orderscope import _coinbase
     except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
         return None
-    return scan_l2update
+    scanner: _Scanner = getattr(_coinbase, name)
+    return scanner
 
 
 #: ``orderscope._coinbase.scan_l2update`` (C): an ``l2update`` frame of the usual shape ->
@@ -170,7 +174,9 @@ def _scanner() -> Callable[[str | bytes, dict[str, tuple[int, int]]], _Scanned |
 #: any other frame, which then takes that path (so its values and errors are unchanged). Without
 #: it, a frame costs ~9 k instructions of msgspec decoding and freeing, ~3 k of level parsing and
 #: ~3 k of time parsing (docs/PERFORMANCE.md, "Coinbase l2update frames in C").
-_SCAN: Final = _scanner()
+_SCAN: Final = _scanner("scan_l2update")
+#: ``orderscope._coinbase.scan_snapshot``: the same for a level2 ``snapshot``.
+_SCAN_SNAPSHOT: Final = _scanner("scan_snapshot")
 
 # -- exact ISO 8601 timestamps -------------------------------------------------------------------
 
@@ -644,9 +650,27 @@ class CoinbaseExchange(_Coinbase):
             scanned = _SCAN(frame, self._l2_decimals)
             if scanned is not None:  # an l2update, valid but for its product's subscription
                 product, bids, asks, exch_ns = scanned
+                # attribute("level2", ...) for a product routed already (most frames), written
+                # out: two dict reads instead of a call into the interpreted base class.
+                routes = self._routes.get("level2")
+                instrument = routes.get(product) if routes is not None else None
+                if instrument is None:
+                    instrument = self.attribute("level2", product, frame)
+                    if instrument is None:
+                        return
+                else:
+                    frames = self.symbol_frames
+                    symbol = instrument.symbol
+                    frames[symbol] = frames.get(symbol, 0) + 1
+                self._apply_l2update(instrument, bids, asks, exch_ns, recv_ns, out)
+                return
+        if _SCAN_SNAPSHOT is not None:
+            scanned = _SCAN_SNAPSHOT(frame, self._l2_decimals)
+            if scanned is not None:
+                product, bids, asks, exch_ns = scanned
                 instrument = self.attribute("level2", product, frame)
                 if instrument is not None:
-                    self._apply_l2update(instrument, bids, asks, exch_ns, recv_ns, out)
+                    self._apply_snapshot(instrument, bids, asks, exch_ns, recv_ns, out)
                 return
         try:
             msg = _EXCHANGE_MESSAGE.decode(frame)
