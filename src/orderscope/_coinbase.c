@@ -360,16 +360,22 @@ scan_product(Cursor *c, PyObject *decimals, PyObject **product, Py_ssize_t *pd, 
 static int
 scan_end(Cursor *c, int optional, int64_t *ns)
 {
-    const unsigned char *text;
-    Py_ssize_t n;
     if (optional && TAKE(c, "}")) {
         *ns = 0;
+        return c->p == c->end;
     }
-    else if (!TAKE(c, ",\"time\":\"") || !string_body(c, &text, &n) || !time_value(text, n, ns) ||
-             !TAKE(c, "}")) {
+    if (!TAKE(c, ",\"time\":\"")) {
         return 0;
     }
-    return c->p == c->end;
+    /* No string_body: time_value checks every character of the text (digits or a separator in
+     * its place), which a backslash or a control character never passes. */
+    const unsigned char *text = c->p;
+    const unsigned char *quote = memchr(text, '"', (size_t)(c->end - text));
+    if (quote == NULL || !time_value(text, quote - text, ns)) {
+        return 0;
+    }
+    c->p = quote + 1;
+    return TAKE(c, "}") && c->p == c->end;
 }
 
 /* (product, bids, asks, ns), taking the references of all three objects, which are released

@@ -658,11 +658,13 @@ class CoinbaseExchange(_Coinbase):
                     instrument = self.attribute("level2", product, frame)
                     if instrument is None:
                         return
+                    symbol = instrument.symbol
                 else:
                     frames = self.symbol_frames
                     symbol = instrument.symbol
                     frames[symbol] = frames.get(symbol, 0) + 1
-                self._apply_l2update(instrument, bids, asks, exch_ns, recv_ns, out)
+                # the symbol passed on: an attribute read costs ~270 instructions here
+                self._apply_l2update(instrument, symbol, bids, asks, exch_ns, recv_ns, out)
                 return
         if _SCAN_SNAPSHOT is not None:
             scanned = _SCAN_SNAPSHOT(frame, self._l2_decimals)
@@ -741,11 +743,12 @@ class CoinbaseExchange(_Coinbase):
             raise BadValue(
                 self.name, "level2", frame, str(exc), instrument.symbol, book=True
             ) from None
-        self._apply_l2update(instrument, bids, asks, exch_ns, recv_ns, out)
+        self._apply_l2update(instrument, instrument.symbol, bids, asks, exch_ns, recv_ns, out)
 
     def _apply_l2update(
         self,
         instrument: Instrument,
+        symbol: str,
         bids: list[Level],
         asks: list[Level],
         exch_ns: int,
@@ -753,7 +756,6 @@ class CoinbaseExchange(_Coinbase):
         out: list[MarketEvent],
     ) -> None:
         """A valid l2update's levels to its book (whichever path read them)."""
-        symbol = instrument.symbol
         book = self.books.get(symbol) or self.book(instrument)
         if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1
