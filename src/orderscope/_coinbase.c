@@ -254,6 +254,25 @@ append_level(PyObject *side, int64_t price, int64_t size)
     return status;
 }
 
+/* `PRICE","SIZE"]` (after the price's opening quote) appended to `side`, then the list's `]`
+ * (returns 1) or the `,` before its next level (2); 0 if any of it is not of the fast shape, -1
+ * with an exception set. */
+static int
+level_then_next(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *side)
+{
+    int64_t price, size;
+    if (!number(c, pd, &price) || !TAKE(c, ",\"") || !number(c, sd, &size) || !TAKE(c, "]")) {
+        return 0;
+    }
+    if (append_level(side, price, size) < 0) {
+        return -1;
+    }
+    if (TAKE(c, "]")) {
+        return 1;
+    }
+    return TAKE(c, ",") ? 2 : 0;
+}
+
 /* The changes after `"changes":[`, through the closing `]`, into bids and asks: 1 if they all
  * have the fast shape, 0 if not, -1 with an exception set. */
 static int
@@ -270,18 +289,9 @@ scan_changes(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *bids, PyObject *
         else {
             return 0;
         }
-        int64_t price, size;
-        if (!number(c, pd, &price) || !TAKE(c, ",\"") || !number(c, sd, &size) || !TAKE(c, "]")) {
-            return 0;
-        }
-        if (append_level(side, price, size) < 0) {
-            return -1;
-        }
-        if (TAKE(c, "]")) {
-            return 1;
-        }
-        if (!TAKE(c, ",")) {
-            return 0;
+        const int next = level_then_next(c, pd, sd, side);
+        if (next != 2) {
+            return next;
         }
     }
 }
@@ -411,19 +421,12 @@ scan_pairs(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *side)
         return 1;
     }
     for (;;) {
-        int64_t price, size;
-        if (!TAKE(c, "[\"") || !number(c, pd, &price) || !TAKE(c, ",\"") ||
-            !number(c, sd, &size) || !TAKE(c, "]")) {
+        if (!TAKE(c, "[\"")) {
             return 0;
         }
-        if (append_level(side, price, size) < 0) {
-            return -1;
-        }
-        if (TAKE(c, "]")) {
-            return 1;
-        }
-        if (!TAKE(c, ",")) {
-            return 0;
+        const int next = level_then_next(c, pd, sd, side);
+        if (next != 2) {
+            return next;
         }
     }
 }

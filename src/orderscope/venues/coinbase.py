@@ -304,6 +304,12 @@ class _Coinbase(Venue):
         self.trade_gaps: Counter[str] = Counter()  # trade-id jumps per unified symbol
         self.duplicate_trades: Counter[str] = Counter()  # trade ids seen again (dropped)
         self._last_trade_id: dict[str, int] = {}
+        #: product id -> (price decimals, size decimals): what the Exchange feed's C scanners
+        #: need to read a book frame's numbers (a product not in it takes the msgspec path).
+        self._l2_decimals = {
+            venue_symbol: (i.price_decimals, i.size_decimals)
+            for venue_symbol, i in self.by_venue_symbol.items()
+        }
 
     def _ns(
         self,
@@ -567,21 +573,6 @@ class CoinbaseExchange(_Coinbase):
             msgspec.json.encode(unsubscribe).decode(),
             self.subscribe_request([instrument], [book_channel]),
         ]
-
-    def __init__(
-        self,
-        instruments: Iterable[Instrument],
-        symbols: Iterable[str] | None = None,
-        *,
-        endpoints: Endpoints | None = None,
-    ) -> None:
-        super().__init__(instruments, symbols, endpoints=endpoints)
-        #: product id -> (price decimals, size decimals): what the C scanner needs to read an
-        #: l2update's numbers (a product not in it is read by the msgspec path).
-        self._l2_decimals = {
-            venue_symbol: (i.price_decimals, i.size_decimals)
-            for venue_symbol, i in self.by_venue_symbol.items()
-        }
 
     # -- instruments -----------------------------------------------------------------------
 
