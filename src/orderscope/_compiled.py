@@ -57,11 +57,14 @@ COMPILED: tuple[str, ...] = (
 #: reference that runs when the module does not import: ``orderscope._levels``, the connectors'
 #: level parsing (``orderscope.fixed.parse_fixed`` is the reference); ``orderscope._checksum``,
 #: Kraken's and OKX's book checksums (``orderscope.venues.checksum``: the connectors' own);
-#: ``orderscope._book``, the book's per-level operations (``orderscope.book``'s functions).
+#: ``orderscope._book``, the book's per-level operations (``orderscope.book``'s functions);
+#: ``orderscope._coinbase``, Coinbase ``l2update`` and snapshot frames (``venues.coinbase``'s
+#: msgspec path is the reference).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
     "orderscope._book": "_book.c",
+    "orderscope._coinbase": "_coinbase.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

@@ -154,6 +154,30 @@ _SELL: Final = Side.SELL
 #: finer than 1e-8. Keeping 8 means no real frame fails on precision; ints do not mind the width.
 MIN_DECIMALS: Final = 8
 
+_Scanned = tuple[str, list[Level], list[Level], int]
+
+
+_Scanner = Callable[[str | bytes, dict[str, tuple[int, int]]], _Scanned | None]
+
+
+def _scanner(name: str) -> _Scanner | None:
+    try:
+        from orderscope import _coinbase
+    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
+        return None
+    scanner: _Scanner = getattr(_coinbase, name)
+    return scanner
+
+
+#: ``orderscope._coinbase.scan_l2update`` (C): an ``l2update`` frame of the usual shape ->
+#: (product id, bids, asks, time ns), exactly what the msgspec path below makes of it; None for
+#: any other frame, which then takes that path (so its values and errors are unchanged). Without
+#: it, a frame costs ~9 k instructions of msgspec decoding and freeing, ~3 k of level parsing and
+#: ~3 k of time parsing (docs/PERFORMANCE.md, "Coinbase l2update frames in C").
+_SCAN: Final = _scanner("scan_l2update")
+#: ``orderscope._coinbase.scan_snapshot``: the same for a level2 ``snapshot``.
+_SCAN_SNAPSHOT: Final = _scanner("scan_snapshot")
+
 # -- exact ISO 8601 timestamps -------------------------------------------------------------------
 
 
@@ -280,6 +304,12 @@ class _Coinbase(Venue):
         self.trade_gaps: Counter[str] = Counter()  # trade-id jumps per unified symbol
         self.duplicate_trades: Counter[str] = Counter()  # trade ids seen again (dropped)
         self._last_trade_id: dict[str, int] = {}
+        #: product id -> (price decimals, size decimals): what the Exchange feed's C scanners
+        #: need to read a book frame's numbers (a product not in it takes the msgspec path).
+        self._l2_decimals = {
+            venue_symbol: (i.price_decimals, i.size_decimals)
+            for venue_symbol, i in self.by_venue_symbol.items()
+        }
 
     def _ns(
         self,
@@ -607,6 +637,34 @@ class CoinbaseExchange(_Coinbase):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        if _SCAN is not None:
+            scanned = _SCAN(frame, self._l2_decimals)
+            if scanned is not None:  # an l2update, valid but for its product's subscription
+                product, bids, asks, exch_ns = scanned
+                # attribute("level2", ...) for a product routed already (most frames), written
+                # out: two dict reads instead of a call into the interpreted base class.
+                routes = self._routes.get("level2")
+                instrument = routes.get(product) if routes is not None else None
+                if instrument is None:
+                    instrument = self.attribute("level2", product, frame)
+                    if instrument is None:
+                        return
+                    symbol = instrument.symbol
+                else:
+                    frames = self.symbol_frames
+                    symbol = instrument.symbol
+                    frames[symbol] = frames.get(symbol, 0) + 1
+                # the symbol passed on: an attribute read costs ~270 instructions here
+                self._apply_l2update(instrument, symbol, bids, asks, exch_ns, recv_ns, out)
+                return
+        if _SCAN_SNAPSHOT is not None:
+            scanned = _SCAN_SNAPSHOT(frame, self._l2_decimals)
+            if scanned is not None:
+                product, bids, asks, exch_ns = scanned
+                instrument = self.attribute("level2", product, frame)
+                if instrument is not None:
+                    self._apply_snapshot(instrument, bids, asks, exch_ns, recv_ns, out)
+                return
         try:
             msg = _EXCHANGE_MESSAGE.decode(frame)
         except msgspec.DecodeError as exc:
@@ -669,12 +727,26 @@ class CoinbaseExchange(_Coinbase):
         if instrument is None:
             return
         bids, asks = self._levels_by_side(msg.changes, "buy", instrument, frame, "level2")
-        symbol = instrument.symbol
         time = msg.time
         try:
             exch_ns = parse_iso8601_ns(time) if time else 0
         except TimeFormatError as exc:
-            raise BadValue(self.name, "level2", frame, str(exc), symbol, book=True) from None
+            raise BadValue(
+                self.name, "level2", frame, str(exc), instrument.symbol, book=True
+            ) from None
+        self._apply_l2update(instrument, instrument.symbol, bids, asks, exch_ns, recv_ns, out)
+
+    def _apply_l2update(
+        self,
+        instrument: Instrument,
+        symbol: str,
+        bids: list[Level],
+        asks: list[Level],
+        exch_ns: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A valid l2update's levels to its book (whichever path read them)."""
         book = self.books.get(symbol) or self.book(instrument)
         if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1

@@ -1,0 +1,527 @@
+/* orderscope._coinbase: the Coinbase Exchange feed's l2update frames read in C (issues 2/3).
+ *
+ * scan_l2update(frame, decimals) -> (product_id, bids, asks, time_ns) | None
+ *
+ * For a frame of exactly the shape the venue sends (every key in this order, no whitespace,
+ * no escapes, at least one change):
+ *
+ *   {"type":"l2update","product_id":"P","changes":[["buy","PRICE","SIZE"],...],
+ *    "time":"YYYY-MM-DDTHH:MM:SS.fffffffffZ"}
+ *
+ * with P a key of `decimals` (product id -> (price_decimals, size_decimals)), returns what the
+ * connector's reference path (msgspec decoding, orderscope.fixed.parse_fixed per number,
+ * venues.coinbase.parse_iso8601_ns for the time) makes of it: bids ("buy") and asks ("sell")
+ * as lists of (price, size) scaled ints in the frame's order, and the time in ns since the
+ * epoch. Anything else -- another type or key order, whitespace, an escape, a number that is
+ * not plain ASCII digits with at most one '.', a non-zero digit beyond the decimals, a value
+ * beyond int64, another time shape, an impossible date, an unknown product -- returns None, and
+ * the caller runs the reference path, whose values and errors are therefore unchanged.
+ *
+ * scan_snapshot(frame, decimals) -> (product_id, bids, asks, time_ns) | None
+ *
+ * The same for a level2 snapshot, {"type":"snapshot","product_id":"P","asks":[["PRICE","SIZE"],
+ * ...],"bids":[...]} with an optional ,"time":"..." last (time_ns 0 without it, as the
+ * connector reads a snapshot without a time).
+ *
+ * tests/venues/test_coinbase_scan.py checks both against the reference.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+static const uint64_t POW10[20] = {
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL,
+    10000000000000000000ULL,
+};
+
+/* A cursor over the frame: every read is bounds-checked against `end`. */
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+} Cursor;
+
+/* Consume the literal `lit` (length n) if the frame continues with it. */
+static inline int
+take(Cursor *c, const char *lit, Py_ssize_t n)
+{
+    if (c->end - c->p < n || memcmp(c->p, lit, (size_t)n) != 0) {
+        return 0;
+    }
+    c->p += n;
+    return 1;
+}
+
+#define TAKE(c, lit) take((c), (lit), (Py_ssize_t)(sizeof(lit) - 1))
+
+/* The text of a JSON string whose opening quote was consumed, up to its closing quote (which is
+ * consumed): only printable ASCII without a backslash, so the text is the string's value. */
+static inline int
+string_body(Cursor *c, const unsigned char **start, Py_ssize_t *n)
+{
+    const unsigned char *s = c->p;
+    const unsigned char *q = s;
+    while (q < c->end && *q != '"') {
+        if (*q < 0x20 || *q > 0x7e || *q == '\\') {
+            return 0;
+        }
+        q++;
+    }
+    if (q >= c->end) {
+        return 0;
+    }
+    *start = s;
+    *n = q - s;
+    c->p = q + 1;
+    return 1;
+}
+
+/* A JSON string whose opening quote was consumed, read through its closing quote as
+ * parse_fixed(text, decimals) reads it, when that returns an int64 without raising
+ * (orderscope._levels' fast path, on bytes): digits with at most one '.', at least one digit,
+ * no non-zero digit beyond `decimals` (trailing zeros beyond are accepted, not scaled in). Any
+ * other character (a backslash too) fails. `decimals` is 0..19. */
+static inline int
+number(Cursor *c, Py_ssize_t decimals, int64_t *out)
+{
+    const unsigned char *s = c->p;
+    uint64_t acc = 0;
+    Py_ssize_t digits = 0;
+    Py_ssize_t frac = -1; /* fractional digits scaled in; -1 before the '.' */
+    for (;; s++) {
+        if (s >= c->end) {
+            return 0;
+        }
+        const unsigned d = (unsigned)*s - '0';
+        if (d > 9) {
+            if (*s == '"') {
+                break;
+            }
+            if (*s != '.' || frac >= 0) {
+                return 0;
+            }
+            frac = 0;
+            continue;
+        }
+        digits++;
+        if (frac >= 0) {
+            if (frac >= decimals) {
+                if (d != 0) {
+                    return 0;
+                }
+                continue;
+            }
+            frac++;
+        }
+        if (acc > (UINT64_MAX - 9) / 10) {
+            return 0;
+        }
+        acc = acc * 10 + d;
+    }
+    if (digits == 0) {
+        return 0;
+    }
+    const Py_ssize_t shift = decimals - (frac < 0 ? 0 : frac);
+    if (acc > (uint64_t)INT64_MAX / POW10[shift]) {
+        return 0;
+    }
+    *out = (int64_t)(acc * POW10[shift]);
+    c->p = s + 1;
+    return 1;
+}
+
+/* `n` ASCII digits at `s` as an int, or -1 if one is not a digit. */
+static inline int64_t
+digits_value(const unsigned char *s, Py_ssize_t n)
+{
+    int64_t v = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const unsigned d = (unsigned)s[i] - '0';
+        if (d > 9) {
+            return -1;
+        }
+        v = v * 10 + (int64_t)d;
+    }
+    return v;
+}
+
+/* Days from 1970-01-01 to a valid proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static inline int64_t
+days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* parse_iso8601_ns for `YYYY-MM-DDTHH:MM:SS.f{1,9}Z` (the text of the time string): the same
+ * checks (digits, hour <= 23, minute and second <= 59, a real date), years 1900-2200 only so
+ * that the ns fit int64 with room; anything else is left to the reference. */
+static inline int
+time_value(const unsigned char *s, Py_ssize_t n, int64_t *out)
+{
+    if (n < 22 || n > 30 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':' || s[19] != '.' || s[n - 1] != 'Z') {
+        return 0;
+    }
+    const int64_t year = digits_value(s, 4), month = digits_value(s + 5, 2);
+    const int64_t day = digits_value(s + 8, 2), hour = digits_value(s + 11, 2);
+    const int64_t minute = digits_value(s + 14, 2), second = digits_value(s + 17, 2);
+    const Py_ssize_t frac_len = n - 21;
+    const int64_t frac = digits_value(s + 20, frac_len);
+    if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || hour < 0 ||
+        hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || frac < 0) {
+        return 0;
+    }
+    static const int64_t month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    if (day > month_days[month - 1] + (month == 2 && leap)) {
+        return 0;
+    }
+    const int64_t seconds =
+        ((days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second;
+    *out = seconds * 1000000000 + frac * (int64_t)POW10[9 - frac_len];
+    return 1;
+}
+
+/* (price_decimals, size_decimals) of `product` in `decimals`: 1 if found and both in 0..19, 0
+ * if not (the reference path then runs), -1 with an exception set. */
+static int
+product_decimals(PyObject *decimals, PyObject *product, Py_ssize_t *pd, Py_ssize_t *sd)
+{
+    PyObject *pair = PyDict_GetItemWithError(decimals, product); /* borrowed */
+    if (pair == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+        return 0;
+    }
+    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
+    if (*pd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 1));
+    if (*sd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
+}
+
+/* Append (price, size) to `side`: 0 on success, -1 with an exception set. */
+static int
+append_level(PyObject *side, int64_t price, int64_t size)
+{
+    PyObject *p = PyLong_FromLongLong(price);
+    if (p == NULL) {
+        return -1;
+    }
+    PyObject *q = PyLong_FromLongLong(size);
+    if (q == NULL) {
+        Py_DECREF(p);
+        return -1;
+    }
+    PyObject *level = PyTuple_New(2);
+    if (level == NULL) {
+        Py_DECREF(p);
+        Py_DECREF(q);
+        return -1;
+    }
+    PyTuple_SET_ITEM(level, 0, p);
+    PyTuple_SET_ITEM(level, 1, q);
+    const int status = PyList_Append(side, level);
+    Py_DECREF(level);
+    return status;
+}
+
+/* `PRICE","SIZE"]` (after the price's opening quote) appended to `side`, then the list's `]`
+ * (returns 1) or the `,` before its next level (2); 0 if any of it is not of the fast shape, -1
+ * with an exception set. */
+static int
+level_then_next(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *side)
+{
+    int64_t price, size;
+    if (!number(c, pd, &price) || !TAKE(c, ",\"") || !number(c, sd, &size) || !TAKE(c, "]")) {
+        return 0;
+    }
+    if (append_level(side, price, size) < 0) {
+        return -1;
+    }
+    if (TAKE(c, "]")) {
+        return 1;
+    }
+    return TAKE(c, ",") ? 2 : 0;
+}
+
+/* The changes after `"changes":[`, through the closing `]`, into bids and asks: 1 if they all
+ * have the fast shape, 0 if not, -1 with an exception set. */
+static int
+scan_changes(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *bids, PyObject *asks)
+{
+    for (;;) {
+        PyObject *side;
+        if (TAKE(c, "[\"buy\",\"")) {
+            side = bids;
+        }
+        else if (TAKE(c, "[\"sell\",\"")) {
+            side = asks;
+        }
+        else {
+            return 0;
+        }
+        const int next = level_then_next(c, pd, sd, side);
+        if (next != 2) {
+            return next;
+        }
+    }
+}
+
+/* Product ids read, each made a str once: a feed names a few products over and over, and a str
+ * kept keeps its hash, so the dict lookups of the scanner and the connector do not hash it
+ * again. A small table by a hash of the bytes; a colliding product replaces the entry. Holds one
+ * reference per entry (bounded: PRODUCT_SLOTS short strs); the GIL serialises access. */
+#define PRODUCT_SLOTS 256
+static PyObject *products[PRODUCT_SLOTS];
+
+static PyObject *
+product_object(const unsigned char *s, Py_ssize_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h = (h ^ s[i]) * 16777619u;
+    }
+    PyObject **slot = &products[h % PRODUCT_SLOTS];
+    PyObject *known = *slot;
+    if (known != NULL && PyUnicode_GET_LENGTH(known) == n &&
+        memcmp(PyUnicode_DATA(known), s, (size_t)n) == 0) {
+        return Py_NewRef(known);
+    }
+    PyObject *product = PyUnicode_DecodeASCII((const char *)s, n, NULL);
+    if (product == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(*slot, Py_NewRef(product));
+    return product;
+}
+
+/* The frame's text, if it is a str of ASCII or bytes (a cursor over it): 1, else 0. */
+static int
+frame_cursor(PyObject *frame, Cursor *c)
+{
+    if (PyUnicode_CheckExact(frame) && PyUnicode_IS_COMPACT_ASCII(frame)) {
+        c->p = (const unsigned char *)PyUnicode_DATA(frame);
+        c->end = c->p + PyUnicode_GET_LENGTH(frame);
+        return 1;
+    }
+    if (PyBytes_CheckExact(frame)) {
+        c->p = (const unsigned char *)PyBytes_AS_STRING(frame);
+        c->end = c->p + PyBytes_GET_SIZE(frame);
+        return 1;
+    }
+    return 0;
+}
+
+/* The product id after `"product_id":"` (a new reference in *product) and its decimals: 1; 0 if
+ * it is not a plain string or not in `decimals` (*product NULL); -1 with an exception set. */
+static int
+scan_product(Cursor *c, PyObject *decimals, PyObject **product, Py_ssize_t *pd, Py_ssize_t *sd)
+{
+    const unsigned char *text;
+    Py_ssize_t n;
+    *product = NULL;
+    if (!string_body(c, &text, &n) || n == 0) {
+        return 0;
+    }
+    PyObject *found = product_object(text, n);
+    if (found == NULL) {
+        return -1;
+    }
+    const int known = product_decimals(decimals, found, pd, sd);
+    if (known <= 0) {
+        Py_DECREF(found);
+        return known;
+    }
+    *product = found;
+    return 1;
+}
+
+/* The frame's end: `,"time":"T"}` (T read by time_value), or `}` alone (time 0) if `optional`;
+ * nothing may follow. 1 with *ns set, or 0. */
+static int
+scan_end(Cursor *c, int optional, int64_t *ns)
+{
+    if (optional && TAKE(c, "}")) {
+        *ns = 0;
+        return c->p == c->end;
+    }
+    if (!TAKE(c, ",\"time\":\"")) {
+        return 0;
+    }
+    /* No string_body: time_value checks every character of the text (digits or a separator in
+     * its place), which a backslash or a control character never passes. */
+    const unsigned char *text = c->p;
+    const unsigned char *quote = memchr(text, '"', (size_t)(c->end - text));
+    if (quote == NULL || !time_value(text, quote - text, ns)) {
+        return 0;
+    }
+    c->p = quote + 1;
+    return TAKE(c, "}") && c->p == c->end;
+}
+
+/* (product, bids, asks, ns), taking the references of all three objects, which are released
+ * if the tuple cannot be made. */
+static PyObject *
+scanned(PyObject *product, PyObject *bids, PyObject *asks, int64_t ns)
+{
+    PyObject *time_ns = PyLong_FromLongLong(ns);
+    PyObject *result = time_ns == NULL ? NULL : PyTuple_New(4);
+    if (result == NULL) {
+        Py_XDECREF(time_ns);
+        Py_DECREF(product);
+        Py_DECREF(bids);
+        Py_DECREF(asks);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, product);
+    PyTuple_SET_ITEM(result, 1, bids);
+    PyTuple_SET_ITEM(result, 2, asks);
+    PyTuple_SET_ITEM(result, 3, time_ns);
+    return result;
+}
+
+/* `[["p","q"],...]` (possibly empty) appended to `side`: 1 if all of the fast shape, 0 if not,
+ * -1 with an exception set. */
+static int
+scan_pairs(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *side)
+{
+    if (!TAKE(c, "[")) {
+        return 0;
+    }
+    if (TAKE(c, "]")) {
+        return 1;
+    }
+    for (;;) {
+        if (!TAKE(c, "[\"")) {
+            return 0;
+        }
+        const int next = level_then_next(c, pd, sd, side);
+        if (next != 2) {
+            return next;
+        }
+    }
+}
+
+typedef enum { L2UPDATE, SNAPSHOT } Kind;
+
+/* Both scanners: the checks of the arguments, the product, the levels, the end. */
+static PyObject *
+scan(PyObject *const *args, Py_ssize_t nargs, Kind kind)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "a scanner takes 2 arguments: (frame, decimals)");
+        return NULL;
+    }
+    PyObject *decimals = args[1];
+    if (!PyDict_Check(decimals)) {
+        PyErr_SetString(PyExc_TypeError, "decimals must be a dict");
+        return NULL;
+    }
+    Cursor c;
+    if (!frame_cursor(args[0], &c) ||
+        !(kind == L2UPDATE ? TAKE(&c, "{\"type\":\"l2update\",\"product_id\":\"")
+                           : TAKE(&c, "{\"type\":\"snapshot\",\"product_id\":\""))) {
+        Py_RETURN_NONE;
+    }
+    PyObject *product;
+    Py_ssize_t pd = 0, sd = 0;
+    const int known = scan_product(&c, decimals, &product, &pd, &sd);
+    if (known <= 0) {
+        if (known < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *bids = PyList_New(0);
+    PyObject *asks = PyList_New(0);
+    int found = 0;
+    if (bids != NULL && asks != NULL) {
+        if (kind == L2UPDATE) {
+            found = TAKE(&c, ",\"changes\":[") ? scan_changes(&c, pd, sd, bids, asks) : 0;
+        }
+        else {
+            found = TAKE(&c, ",\"asks\":") ? scan_pairs(&c, pd, sd, asks) : 0;
+            if (found > 0) {
+                found = TAKE(&c, ",\"bids\":") ? scan_pairs(&c, pd, sd, bids) : 0;
+            }
+        }
+    }
+    int64_t ns = 0;
+    if (found > 0 && scan_end(&c, kind == SNAPSHOT, &ns)) {
+        return scanned(product, bids, asks, ns);
+    }
+    Py_DECREF(product);
+    Py_XDECREF(bids);
+    Py_XDECREF(asks);
+    if (bids == NULL || asks == NULL || found < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+scan_l2update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return scan(args, nargs, L2UPDATE);
+}
+
+static PyObject *
+scan_snapshot(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return scan(args, nargs, SNAPSHOT);
+}
+
+static PyMethodDef methods[] = {
+    {"scan_l2update", (PyCFunction)(void (*)(void))scan_l2update, METH_FASTCALL,
+     "An l2update frame of the usual shape -> (product_id, bids, asks, time_ns), else None."},
+    {"scan_snapshot", (PyCFunction)(void (*)(void))scan_snapshot, METH_FASTCALL,
+     "A level2 snapshot frame of the usual shape -> (product_id, bids, asks, time_ns), else None."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef coinbase_module = {
+    PyModuleDef_HEAD_INIT,
+    "orderscope._coinbase",
+    "Coinbase l2update frames read in C; the connector's msgspec path is the reference.",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__coinbase(void)
+{
+    return PyModule_Create(&coinbase_module);
+}
