@@ -85,7 +85,7 @@ def test_a_c_extension_older_than_its_c_file_is_stale(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("")
     package = tmp_path / "src" / "orderscope"
     package.mkdir(parents=True)
-    [(name, c_file)] = NATIVE.items()
+    name, c_file = next(iter(NATIVE.items()))
     source = package / c_file
     source.write_text("")
     built = package / (Path(c_file).stem + importlib.machinery.EXTENSION_SUFFIXES[0])

@@ -55,8 +55,12 @@ COMPILED: tuple[str, ...] = (
 
 #: C extensions written by hand (module -> its C file in the package), each with a pure-Python
 #: reference that runs when the module does not import: ``orderscope._levels``, the connectors'
-#: level parsing (``orderscope.fixed.parse_fixed`` is the reference).
-NATIVE: dict[str, str] = {"orderscope._levels": "_levels.c"}
+#: level parsing (``orderscope.fixed.parse_fixed`` is the reference); ``orderscope._bitfinex``,
+#: Bitfinex's book-update and heartbeat frames (its connector's msgspec path is the reference).
+NATIVE: dict[str, str] = {
+    "orderscope._levels": "_levels.c",
+    "orderscope._bitfinex": "_bitfinex.c",
+}
 
 PURE_ENV = "ORDERSCOPE_PURE"
 _PACKAGE = Path(__file__).resolve().parent

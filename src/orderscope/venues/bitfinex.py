@@ -35,7 +35,7 @@ last trade id; after a resubscription it fills in the trades missed meanwhile (i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -78,6 +78,18 @@ from orderscope.venues.checksum import (
     js_number_text,
     signed_crc32,
 )
+
+#: ``orderscope._bitfinex.scan`` (C: a one-level book update or a heartbeat in its plain shape
+#: -> ``(chan_id, seq, price, side, bids, asks)``, None for anything else), or None in a pure
+#: build or run. What it returns is what the msgspec path below makes of the same frame.
+_Scanned = tuple[
+    int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None
+]
+SCAN: Callable[[str | bytes], _Scanned | None] | None
+try:
+    from orderscope._bitfinex import scan as SCAN
+except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
+    SCAN = None
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -383,6 +395,45 @@ class Bitfinex(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        # The fast path: 94% of the capture's frames are one-level book updates. The C scanner
+        # parses them (exactly as the msgspec path would, or not at all); what follows is
+        # _on_book's update branch for a subscribed, wanted book channel, inline. Any other case
+        # takes the general path below, which parses the frame again: nothing changed yet.
+        scanned = SCAN(frame) if SCAN is not None else None
+        if scanned is not None:
+            channel_id, seq, price, side, bids, asks = scanned
+            state = self._conns.get(conn) or self._connection(conn)
+            if bids is None or asks is None:  # a heartbeat
+                self._sequence(conn, state, seq, frame, recv_ns, out)
+                self.stats.control_frames += 1
+                return
+            channel = state.channels.get(channel_id)
+            symbols = self.symbols
+            if (
+                channel is not None
+                and channel.kind == "book"
+                and (symbols is None or channel.instrument.symbol in symbols)
+            ):
+                instrument = self.attribute(channel.name, channel.instrument.venue_symbol, frame)
+                if instrument is None:
+                    return
+                last = state.last_seq
+                if state.flags & FLAG_SEQ_ALL and seq is not None and seq - 1 == last:
+                    state.last_seq = seq
+                    self.sequenced_frames += 1
+                else:  # a gap, no sequence number, the first one, or SEQ_ALL off
+                    self._sequence(conn, state, seq, frame, recv_ns, out)
+                symbol = instrument.symbol
+                l2 = self.books.get(symbol) or self.book(instrument)
+                if l2.state is not _SYNCED:
+                    l2.counters.skipped_deltas += 1
+                    return
+                l2.apply_delta(bids, asks)
+                known = self._noisy.get(symbol) or self._no_noise(symbol)
+                if known[side]:  # a scanned amount is never noisy, but it replaces a noisy one
+                    known[side].pop(price, None)
+                out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+                return
         try:
             text = frame if isinstance(frame, str) else frame.decode()
         except UnicodeDecodeError:
@@ -444,7 +495,7 @@ class Bitfinex(Venue):
         conn: int,
         state: _Connection,
         seq: int | None,
-        frame: str,
+        frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
@@ -460,6 +511,11 @@ class Bitfinex(Venue):
             reason = f"sequence gap (last {last}, got {seq})"
             for book in self._books_of(state):
                 self.out_of_sync(book, reason, 0, recv_ns, out)
+
+    def _no_noise(self, symbol: str) -> tuple[dict[int, float], dict[int, float]]:
+        known: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        self._noisy[symbol] = known
+        return known
 
     def _books_of(self, state: _Connection) -> list[L2Book]:
         return [

@@ -1,0 +1,11 @@
+# The C kernel of orderscope/_bitfinex.c (built by setup.py; absent in a pure build or run).
+# scan() takes only the plain shapes of a one-level book update and a heartbeat and returns None
+# for anything else; what it returns equals the connector's msgspec path on the same frame
+# (orderscope.venues.bitfinex, the pure-Python reference).
+
+def scan(
+    frame: str | bytes,
+) -> (
+    tuple[int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None]
+    | None
+): ...
