@@ -1,6 +1,6 @@
 # The C kernel of orderscope/_bitfinex.c (built by setup.py; absent in a pure build or run).
-# scan() takes only the plain shapes of a one-level book update and a heartbeat and returns None
-# for anything else; what it returns equals the connector's msgspec path on the same frame
+# scan() takes only the plain shapes of a book update, a book snapshot and a heartbeat; None
+# for anything else. What it returns equals the connector's msgspec path on the same frame
 # (orderscope.venues.bitfinex, the pure-Python reference).
 
 def scan(

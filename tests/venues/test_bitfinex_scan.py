@@ -29,7 +29,7 @@ from orderscope.model import MarketEvent
 from orderscope.replay import load_venue
 from orderscope.venues import bitfinex
 from orderscope.venues.base import feed
-from orderscope.venues.bitfinex import _BOOK_UPDATE, _HEARTBEAT, Bitfinex
+from orderscope.venues.bitfinex import _BOOK_SNAPSHOT, _BOOK_UPDATE, _HEARTBEAT, Bitfinex
 
 PACKAGE = Path(fixed.__file__ or "").parent
 SCALE = 10**8
@@ -66,6 +66,17 @@ def reference(frame: str) -> tuple[object, ...] | None:
     else:
         return (beat.chan_id, beat.seq, 0, 0, None, None) if beat.tag == "hb" else None
     try:
+        snapshot = _BOOK_SNAPSHOT.decode(frame)
+    except msgspec.DecodeError:
+        pass
+    else:
+        try:
+            bids, asks, noisy = venue._levels(snapshot.levels)
+        except NumberFormatError:
+            return None
+        assert not noisy
+        return (snapshot.chan_id, snapshot.seq, 0, 2, bids, asks)
+    try:
         update = _BOOK_UPDATE.decode(frame)
         bids, asks, noisy = venue._levels([update.level])
     except (msgspec.DecodeError, NumberFormatError):
@@ -88,17 +99,25 @@ SEQ = st.one_of(st.just(""), DIGITS.map(lambda d: "," + d), st.sampled_from([",n
 
 
 @st.composite
+def level(draw: st.DrawFn) -> str:
+    price = draw(NUMBER)
+    count = draw(st.one_of(DIGITS, st.sampled_from(["-1", "1.5", "0"])))
+    sign = draw(st.sampled_from(["", "-"]))
+    return f"[{price},{count},{sign}{draw(NUMBER)}]"
+
+
+@st.composite
 def frames(draw: st.DrawFn) -> str:
     chan = draw(st.one_of(DIGITS, st.sampled_from(["-1", "1.5", '"x"'])))
     tail = draw(SEQ)
     if draw(st.integers(0, 5)) == 0:
         tag = draw(st.sampled_from(['"hb"', '"cs"', '"te"', '"hb" ', '"h"']))
         return f"[{chan},{tag}{tail}]"
-    price = draw(NUMBER)
-    count = draw(st.one_of(DIGITS, st.sampled_from(["-1", "1.5", "0"])))
-    sign = draw(st.sampled_from(["", "-"]))
-    amount = draw(NUMBER)
-    frame = f"[{chan},[{price},{count},{sign}{amount}]{tail}]"
+    levels = [draw(level()) for _ in range(draw(st.integers(0, 4)))]
+    if draw(st.booleans()) and levels:
+        frame = f"[{chan},{levels[0]}{tail}]"
+    else:  # a snapshot
+        frame = f"[{chan},[{','.join(levels)}]{tail}]"
     cut = draw(st.integers(0, 12))  # sometimes a near-valid frame: one character changed
     if cut == 0:
         at = draw(st.integers(0, len(frame) - 1))
@@ -125,7 +144,24 @@ def frames(draw: st.DrawFn) -> str:
 @example("[1,[1,01,1]]")
 @example("[1,[1,1,1],01]")
 @example("[1,[1,1,1],999999999999999999]")
+@example("[1,[1.1e-7,10,1000000]]")
+@example("[1,[1e-9,1,1]]")
+@example("[1,[10e-9,1,1]]")
+@example("[1,[1.0E+2,1,1.000000000]]")
+@example("[1,[1e,1,1]]")
+@example("[1,[1e-,1,1]]")
+@example("[1,[1e1000,1,1]]")
+@example("[1,[1,1,99999999.99999999]]")
+@example("[1,[1,1,9999999.99999999]]")
+@example("[1,[1,1,0.00000000000000000000000000000000000001e38]]")
 @example("[1,[1,1,1],9999999999999999999]")
+@example("[1,[]]")
+@example("[1,[],5]")
+@example("[1,[[1,1,1],[2,1,-1],[3,0,1],[4,0,-1]],5]")
+@example("[1,[[1,1,1],[2,1,-1],[3,0,2]],5]")
+@example("[1,[[1,1,1],[2,1,-1],]]")
+@example("[1,[[1,1,1],[2,1,-1]]")
+@example("[1,[[1,1,1] ,[2,1,-1]]]")
 @example('[204928,"hb",127]')
 @example('[204928,"hb"]')
 @example('[204928,"hb",]')
@@ -249,8 +285,8 @@ def test_the_capture_replays_the_same_with_the_scanner(
     scanned = [
         r for r in read_capture_file(path) if isinstance(r.payload, str) and kernel.scan(r.payload)
     ]
-    # every heartbeat and book update but one: [204928,[2e-8,0,1],50] (an exponent)
-    assert len(scanned) == 42 + 1593 - 1
+    # every heartbeat, book update and book snapshot (exponents included: 1.1e-7, 2e-8)
+    assert len(scanned) == 42 + 1593 + 7
 
 
 # -- which path a process runs ------------------------------------------------------------------

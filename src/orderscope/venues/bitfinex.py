@@ -79,9 +79,10 @@ from orderscope.venues.checksum import (
     signed_crc32,
 )
 
-#: ``orderscope._bitfinex.scan`` (C: a one-level book update or a heartbeat in its plain shape
-#: -> ``(chan_id, seq, price, side, bids, asks)``, None for anything else), or None in a pure
-#: build or run. What it returns is what the msgspec path below makes of the same frame.
+#: ``orderscope._bitfinex.scan`` (C: a book update, book snapshot or heartbeat in its plain
+#: shape -> ``(chan_id, seq, price, side, bids, asks)``, side 2 for a snapshot, bids None for a
+#: heartbeat; None for anything else), or None in a pure build or run. What it returns is what
+#: the msgspec path below makes of the same frame.
 _Scanned = tuple[
     int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None
 ]
@@ -101,6 +102,7 @@ MS = 1_000_000  # nanoseconds per millisecond
 DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
 SCALE = 10**DECIMALS
 _SNAPSHOT_SECOND = frozenset("[]")
+_SNAPSHOT_SIDE = 2  # the scanner's "side" of a snapshot
 FLAG_SEQ_ALL = 65536
 FLAG_OB_CHECKSUM = 131072
 INFO_RESTART = 20051  # the server restarts: reconnect
@@ -417,6 +419,11 @@ class Bitfinex(Venue):
                 instrument = self.attribute(channel.name, channel.instrument.venue_symbol, frame)
                 if instrument is None:
                     return
+                if side == _SNAPSHOT_SIDE:
+                    self._snapshot(
+                        conn, state, instrument, bids, asks, [], seq, frame, recv_ns, out
+                    )
+                    return
                 last = state.last_seq
                 if state.flags & FLAG_SEQ_ALL and seq is not None and seq - 1 == last:
                     state.last_seq = seq
@@ -587,16 +594,9 @@ class Bitfinex(Venue):
         ):
             snapshot = self.decode(_BOOK_SNAPSHOT, text, "book", text, symbol, book=True)
             bids, asks, noisy = self._levels(snapshot.levels)
-            self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
-            book = self.book(instrument)
-            was = book.state
-            book.apply_snapshot(bids, asks)
-            kept: tuple[dict[int, float], dict[int, float]] = ({}, {})
-            for index, price, amount in noisy:
-                kept[index][price] = amount
-            self._noisy[symbol] = kept
-            out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
-            self.synced(book, was, 0, recv_ns, out)
+            self._snapshot(
+                conn, state, instrument, bids, asks, noisy, snapshot.seq, text, recv_ns, out
+            )
             return
         # An update: one level, the most frequent frame of a book channel.
         update = self.decode(_BOOK_UPDATE, text, "book", text, symbol, book=True)
@@ -618,6 +618,32 @@ class Bitfinex(Venue):
         for index, price, amount in noisy:
             known[index][price] = amount
         out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+
+    def _snapshot(
+        self,
+        conn: int,
+        state: _Connection,
+        instrument: Instrument,
+        bids: list[Level],
+        asks: list[Level],
+        noisy: list[tuple[int, int, float]],
+        seq: int | None,
+        text: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A snapshot's levels (parsed, by _levels or the C scanner) into the book."""
+        self._sequence(conn, state, seq, text, recv_ns, out)
+        symbol = instrument.symbol
+        book = self.book(instrument)
+        was = book.state
+        book.apply_snapshot(bids, asks)
+        kept: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        for index, price, amount in noisy:
+            kept[index][price] = amount
+        self._noisy[symbol] = kept
+        out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
+        self.synced(book, was, 0, recv_ns, out)
 
     def _levels(
         self, raw: list[_Level]
