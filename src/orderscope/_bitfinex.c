@@ -200,9 +200,10 @@ scan_level(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *price, 
     return 1;
 }
 
-/* A new (price, size) tuple, or NULL with an exception. */
+/* A new (price, size) tuple, or NULL with an exception; *price_obj (if not NULL) gets a new
+ * reference to its price. */
 static inline PyObject *
-level_tuple(int64_t price, int64_t size)
+level_tuple(int64_t price, int64_t size, PyObject **price_obj)
 {
     PyObject *level = PyTuple_New(2);
     if (level == NULL) {
@@ -214,6 +215,9 @@ level_tuple(int64_t price, int64_t size)
         return NULL;
     }
     PyTuple_SET_ITEM(level, 0, p);
+    if (price_obj != NULL) {
+        *price_obj = Py_NewRef(p);
+    }
     PyObject *q = PyLong_FromLongLong(size);
     if (q == NULL) {
         Py_DECREF(level);
@@ -223,18 +227,22 @@ level_tuple(int64_t price, int64_t size)
     return level;
 }
 
-/* The result tuple; steals seq, bids and asks (also on failure). */
+/* The result tuple; steals seq, price, bids and asks (also on failure; price may be NULL
+ * with an exception set, then the result is NULL). */
 static PyObject *
-result(int64_t chan_id, PyObject *seq, int64_t price, int side, PyObject *bids, PyObject *asks)
+result(int64_t chan_id, PyObject *seq, PyObject *price, int side, PyObject *bids,
+       PyObject *asks)
 {
-    PyObject *out = PyTuple_New(6);
+    PyObject *out = price == NULL ? NULL : PyTuple_New(6);
     if (out == NULL) {
         Py_DECREF(seq);
+        Py_XDECREF(price);
         Py_DECREF(bids);
         Py_DECREF(asks);
         return NULL;
     }
     PyTuple_SET_ITEM(out, 1, seq);
+    PyTuple_SET_ITEM(out, 2, price);
     PyTuple_SET_ITEM(out, 4, bids);
     PyTuple_SET_ITEM(out, 5, asks);
     PyObject *c = PyLong_FromLongLong(chan_id);
@@ -243,12 +251,6 @@ result(int64_t chan_id, PyObject *seq, int64_t price, int side, PyObject *bids, 
         return NULL;
     }
     PyTuple_SET_ITEM(out, 0, c);
-    PyObject *p = PyLong_FromLongLong(price);
-    if (p == NULL) {
-        Py_DECREF(out);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 2, p);
     PyObject *d = PyLong_FromLong(side);
     if (d == NULL) {
         Py_DECREF(out);
@@ -304,7 +306,7 @@ scan_snapshot(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, PyObject **bi
             Py_CLEAR(*asks);
             return 0;
         }
-        PyObject *level = level_tuple(price, size);
+        PyObject *level = level_tuple(price, size, NULL);
         if (level == NULL) {
             goto error;
         }
@@ -352,7 +354,7 @@ scan(PyObject *module, PyObject *frame)
         if (found <= 0) {
             return found < 0 ? NULL : Py_NewRef(Py_None);
         }
-        return result(chan_id, seq, 0, 0, Py_NewRef(Py_None), Py_NewRef(Py_None));
+        return result(chan_id, seq, PyLong_FromLong(0), 0, Py_NewRef(Py_None), Py_NewRef(Py_None));
     }
     if (n - i < 2 || s[i] != '[') {
         Py_RETURN_NONE;
@@ -370,7 +372,7 @@ scan(PyObject *module, PyObject *frame)
             Py_DECREF(asks);
             return found < 0 ? NULL : Py_NewRef(Py_None);
         }
-        return result(chan_id, seq, 0, SNAPSHOT, bids, asks);
+        return result(chan_id, seq, PyLong_FromLong(0), SNAPSHOT, bids, asks);
     }
     int64_t price, size;
     int ask;
@@ -381,7 +383,8 @@ scan(PyObject *module, PyObject *frame)
     if (found <= 0) {
         return found < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *level = level_tuple(price, size);
+    PyObject *price_obj;
+    PyObject *level = level_tuple(price, size, &price_obj);
     if (level == NULL) {
         Py_DECREF(seq);
         return NULL;
@@ -390,13 +393,15 @@ scan(PyObject *module, PyObject *frame)
     PyObject *none = PyList_New(0);
     if (one == NULL || none == NULL) {
         Py_DECREF(seq);
+        Py_DECREF(price_obj);
         Py_DECREF(level);
         Py_XDECREF(one);
         Py_XDECREF(none);
         return NULL;
     }
     PyList_SET_ITEM(one, 0, level);
-    return ask ? result(chan_id, seq, price, 1, none, one) : result(chan_id, seq, price, 0, one, none);
+    return ask ? result(chan_id, seq, price_obj, 1, none, one)
+               : result(chan_id, seq, price_obj, 0, one, none);
 }
 
 static PyMethodDef methods[] = {

@@ -416,9 +416,18 @@ class Bitfinex(Venue):
                 and channel.kind == "book"
                 and (symbols is None or channel.instrument.symbol in symbols)
             ):
-                instrument = self.attribute(channel.name, channel.instrument.venue_symbol, frame)
-                if instrument is None:
-                    return
+                # attribute(), its remembered route inline (the pair was checked subscribed)
+                routes = self._routes.get(channel.name)
+                instrument = routes.get(channel.instrument.venue_symbol) if routes else None
+                if instrument is not None:
+                    frames = self.symbol_frames
+                    frames[instrument.symbol] = frames.get(instrument.symbol, 0) + 1
+                else:  # not routed yet (checked, counted by attribute), or filtered out
+                    instrument = self.attribute(
+                        channel.name, channel.instrument.venue_symbol, frame
+                    )
+                    if instrument is None:
+                        return
                 if side == _SNAPSHOT_SIDE:
                     self._snapshot(
                         conn, state, instrument, bids, asks, [], seq, frame, recv_ns, out
