@@ -50,6 +50,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.signals.resting",
     "orderscope.flow.signals.sweep",
     "orderscope.flow.signals.trade_flow",
+    "orderscope.venues.bitfinex",
     "orderscope.venues.coinbase",
 )
 

@@ -29,7 +29,8 @@ from orderscope.model import MarketEvent
 from orderscope.replay import load_venue
 from orderscope.venues import bitfinex
 from orderscope.venues.base import feed
-from orderscope.venues.bitfinex import _BOOK_SNAPSHOT, _BOOK_UPDATE, _HEARTBEAT, Bitfinex
+from orderscope.venues.bitfinex import Bitfinex
+from orderscope.venues.bitfinex_wire import _BOOK_SNAPSHOT, _BOOK_UPDATE, _HEARTBEAT
 
 PACKAGE = Path(fixed.__file__ or "").parent
 SCALE = 10**8
