@@ -30,7 +30,9 @@ from types import ModuleType
 #: parser it builds on, and the Coinbase connector, whose msgspec Structs live in the
 #: interpreted ``venues.coinbase_wire`` (mypyc drops Struct class keywords such as ``tag=`` and
 #: ``array_like=`` and refuses ``msgspec.field`` defaults): 25% fewer instructions per replay
-#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"). ``venues/base.py`` stays
+#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"); the Bitfinex connector
+#: likewise (``venues.bitfinex_wire``; its hot frames are read by ``orderscope._bitfinex``, C).
+#: ``venues/base.py`` stays
 #: interpreted: compiled, it cost the interpreted connectors 0.4-6% more instructions.
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
