@@ -8,8 +8,6 @@ the scanner and without it to the same events and counters.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled, fixed
+from orderscope import _compiled
 from orderscope.capture import group_captures, read_capture_file
 from orderscope.fixed import NumberFormatError, parse_fixed_float
 from orderscope.model import MarketEvent
@@ -31,29 +29,14 @@ from orderscope.venues import bitfinex
 from orderscope.venues.base import feed
 from orderscope.venues.bitfinex import Bitfinex
 from orderscope.venues.bitfinex_wire import _BOOK_SNAPSHOT, _BOOK_UPDATE, _HEARTBEAT
+from tests.native_kernel import PACKAGE, load_native
 
-PACKAGE = Path(fixed.__file__ or "").parent
 SCALE = 10**8
-
-
-def _load_kernel() -> ModuleType:
-    """The built extension, loaded from its file whatever this process runs."""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = PACKAGE / f"_bitfinex{suffix}"
-        if path.exists():
-            spec = importlib.util.spec_from_file_location("orderscope._bitfinex", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1): no extension to test")
-    pytest.fail("orderscope/_bitfinex.c is not built beside the compiled modules: `make native`")
 
 
 @pytest.fixture(scope="module")
 def kernel() -> ModuleType:
-    return _load_kernel()
+    return load_native("_bitfinex")
 
 
 def reference(frame: str) -> tuple[object, ...] | None:
