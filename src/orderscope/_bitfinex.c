@@ -12,6 +12,11 @@
  *   a heartbeat      [CHAN_ID,"hb",SEQ]
  *       -> (chan_id, seq or None, 0, 0, None, None)
  *
+ * scan_trades(frame) -> (seq or None, rows) | None
+ *
+ * A trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...],SEQ] in the same plain shape: rows of
+ * (id, mts, price, size, buy), in the frame's order, as _trade reads them (buy: AMOUNT > 0).
+ *
  * Prices and sizes are ints at 8 decimals, bids / asks the lists of (price, size) that
  * orderscope.venues.bitfinex._levels makes of the levels (size 0: a delete); for an update,
  * side is 0 (its level is in bids) or 1 (in asks) and price is the level's.
@@ -404,10 +409,124 @@ scan(PyObject *module, PyObject *frame)
                : result(chan_id, seq, price_obj, 0, one, none);
 }
 
+/* One trade row [ID,MTS,AMOUNT,PRICE] at s[*i] as _trade reads it: a new (id, mts, price,
+ * size, buy) tuple, *i past its ']'; None (a new reference) for another shape or a bad row (a
+ * zero amount or price: _trade's error, left to the msgspec path); NULL with an exception. */
+static PyObject *
+scan_trade_row(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i)
+{
+    Py_ssize_t j = *i;
+    int64_t id, mts, amount, price;
+    int sell = 0;
+    if (j >= n || s[j] != '[') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (!scan_int(s, n, &j, &id) || j >= n || s[j] != ',') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (!scan_int(s, n, &j, &mts) || j >= n || s[j] != ',') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (j < n && s[j] == '-') {
+        sell = 1;
+        j++;
+    }
+    if (!scan_decimal(s, n, &j, &amount) || j >= n || s[j] != ',') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (!scan_decimal(s, n, &j, &price) || j >= n || s[j] != ']') {
+        Py_RETURN_NONE;
+    }
+    if (amount == 0 || price == 0) {
+        Py_RETURN_NONE;
+    }
+    *i = j + 1;
+    return Py_BuildValue("(LLLLi)", (long long)id, (long long)mts, (long long)price,
+                         (long long)amount, !sell);
+}
+
+/* scan_trades(frame) -> (seq, rows) for a trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...]]
+ * (",SEQ" before the last ']' with SEQ_ALL) in its plain shape, else None. */
+static PyObject *
+scan_trades(PyObject *module, PyObject *frame)
+{
+    if (!PyUnicode_CheckExact(frame) || !PyUnicode_IS_COMPACT_ASCII(frame)) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(frame);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(frame);
+    Py_ssize_t i = 1;
+    int64_t chan_id;
+    if (n < 2 || s[0] != '[' || !scan_int(s, n, &i, &chan_id) || n - i < 3 || s[i] != ',' ||
+        s[i + 1] != '[') {
+        Py_RETURN_NONE;
+    }
+    i += 2;
+    PyObject *rows = PyList_New(0);
+    if (rows == NULL) {
+        return NULL;
+    }
+    if (i < n && s[i] == ']') {
+        i++;
+    }
+    else {
+        for (;;) {
+            PyObject *row = scan_trade_row(s, n, &i);
+            if (row == NULL) {
+                Py_DECREF(rows);
+                return NULL;
+            }
+            if (row == Py_None) {
+                Py_DECREF(row);
+                Py_DECREF(rows);
+                Py_RETURN_NONE;
+            }
+            const int failed = PyList_Append(rows, row);
+            Py_DECREF(row);
+            if (failed) {
+                Py_DECREF(rows);
+                return NULL;
+            }
+            if (i < n && s[i] == ',') {
+                i++;
+                continue;
+            }
+            if (i < n && s[i] == ']') {
+                i++;
+                break;
+            }
+            Py_DECREF(rows);
+            Py_RETURN_NONE;
+        }
+    }
+    PyObject *seq;
+    const int found = scan_tail(s, n, i, &seq);
+    if (found <= 0) {
+        Py_DECREF(rows);
+        return found < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *out = PyTuple_New(2);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        Py_DECREF(rows);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, seq);
+    PyTuple_SET_ITEM(out, 1, rows);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)scan, METH_O,
      "scan(frame) -> (chan_id, seq, price, side, bids, asks) for a book update, snapshot or"
      " heartbeat in its plain shape, else None"},
+    {"scan_trades", (PyCFunction)scan_trades, METH_O,
+     "scan_trades(frame) -> (seq, [(id, mts, price, size, buy), ...]) for a trade snapshot in"
+     " its plain shape, else None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,3 +9,6 @@ def scan(
     tuple[int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None]
     | None
 ): ...
+def scan_trades(
+    frame: str | bytes,
+) -> tuple[int | None, list[tuple[int, int, int, int, int]]] | None: ...

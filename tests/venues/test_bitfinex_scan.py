@@ -23,12 +23,17 @@ from hypothesis import strategies as st
 from orderscope import _compiled
 from orderscope.capture import group_captures, read_capture_file
 from orderscope.fixed import NumberFormatError, parse_fixed_float
-from orderscope.model import MarketEvent
+from orderscope.model import MarketEvent, Side
 from orderscope.replay import load_venue
 from orderscope.venues import bitfinex
 from orderscope.venues.base import feed
-from orderscope.venues.bitfinex import Bitfinex
-from orderscope.venues.bitfinex_wire import _BOOK_SNAPSHOT, _BOOK_UPDATE, _HEARTBEAT
+from orderscope.venues.bitfinex import MS, Bitfinex
+from orderscope.venues.bitfinex_wire import (
+    _BOOK_SNAPSHOT,
+    _BOOK_UPDATE,
+    _HEARTBEAT,
+    _TRADE_SNAPSHOT,
+)
 from tests.native_kernel import PACKAGE, load_native
 
 SCALE = 10**8
@@ -240,11 +245,63 @@ def test_scan_leaks_nothing(kernel: ModuleType) -> None:
     assert grown < 64_000
 
 
+def trades_reference(frame: str) -> tuple[object, ...] | None:
+    """What _on_trades makes of a trade snapshot, as scan_trades reports it, or None."""
+    try:
+        snapshot = _TRADE_SNAPSHOT.decode(frame)
+        trades = [Bitfinex([])._trade(row, "X", 0) for row in snapshot.trades]
+    except (msgspec.DecodeError, NumberFormatError):
+        return None
+    rows = [
+        (int(t.trade_id), t.exch_ns // MS, t.price, t.size, int(t.side is Side.BUY)) for t in trades
+    ]
+    return (snapshot.seq, rows)
+
+
+@st.composite
+def trade_frames(draw: st.DrawFn) -> str:
+    rows = [
+        f"[{draw(DIGITS)},{draw(DIGITS)},{draw(st.sampled_from(['', '-']))}{draw(NUMBER)},"
+        f"{draw(NUMBER)}]"
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    frame = f"[{draw(DIGITS)},[{','.join(rows)}]{draw(SEQ)}]"
+    if draw(st.integers(0, 5)) == 0:
+        at = draw(st.integers(0, len(frame) - 1))
+        frame = frame[:at] + draw(st.sampled_from(["", " ", ",", "]", "[", "0", "-"])) + frame[at:]
+    return frame
+
+
+@given(trade_frames())
+@example("[1,[]]")
+@example("[1,[[670155031,1618677442819,-0.00023057,60410],[670154,1,2,3]],5]")
+@example("[1,[[1,1,0,1]]]")
+@example("[1,[[1,1,1,0]]]")
+@example("[1,[[1,-1,1,1]]]")
+@example("[1,[[1,1,1,1,1]]]")
+@example("[1,[[1,1,1]]]")
+def test_scan_trades_is_the_msgspec_path(kernel: ModuleType, frame: str) -> None:
+    scanned = kernel.scan_trades(frame)
+    if scanned is not None:
+        assert scanned == trades_reference(frame)
+
+
+def test_scan_trades_takes_the_capture_snapshots(captures: Path, kernel: ModuleType) -> None:
+    texts = [r.payload for r in read_capture_file(captures / "BITFINEX.ws.11.0")]
+    snapshots = [t for t in texts if isinstance(t, str) and kernel.scan_trades(t)]
+    assert len(snapshots) == 7  # the 7 trade snapshots (210 rows); book levels have 3 fields
+    for text in snapshots:
+        assert kernel.scan_trades(text) == trades_reference(text)
+
+
 # -- the connector with and without the scanner -----------------------------------------------
 
 
-def _replay(path: Path, scan: object, monkeypatch: pytest.MonkeyPatch) -> tuple[object, ...]:
+def _replay(
+    path: Path, scan: object, scan_trades: object, monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, ...]:
     monkeypatch.setattr(bitfinex, "SCAN", scan)
+    monkeypatch.setattr(bitfinex, "SCAN_TRADES", scan_trades)
     venue = load_venue(group_captures([path])[0])
     assert isinstance(venue, Bitfinex)
     out: list[MarketEvent] = []
@@ -265,8 +322,8 @@ def test_the_capture_replays_the_same_with_the_scanner(
     captures: Path, kernel: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = captures / "BITFINEX.ws.11.0"
-    fast = _replay(path, kernel.scan, monkeypatch)
-    slow = _replay(path, None, monkeypatch)
+    fast = _replay(path, kernel.scan, kernel.scan_trades, monkeypatch)
+    slow = _replay(path, None, None, monkeypatch)
     assert fast == slow
     assert fast[3] == 1670  # every message in sequence
     scanned = [

@@ -97,14 +97,19 @@ from orderscope.venues.checksum import (
 #: shape -> ``(chan_id, seq, price, side, bids, asks)``, side 2 for a snapshot, bids None for a
 #: heartbeat; None for anything else), or None in a pure build or run. What it returns is what
 #: the msgspec path below makes of the same frame.
+_TradeInts = tuple[int, int, int, int, int]
 _Scanned = tuple[
     int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None
 ]
 SCAN: Callable[[str | bytes], _Scanned | None] | None
+#: ``orderscope._bitfinex.scan_trades`` (C: a trade snapshot in its plain shape -> ``(seq, rows)``
+#: of ``(id, mts, price, size, buy)`` as ``_trade`` reads them; None otherwise), or None.
+SCAN_TRADES: Callable[[str | bytes], tuple[int | None, list[_TradeInts]] | None] | None
 try:
     from orderscope._bitfinex import scan as SCAN
+    from orderscope._bitfinex import scan_trades as SCAN_TRADES
 except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-    SCAN = None
+    SCAN = SCAN_TRADES = None
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -180,6 +185,10 @@ def price_tick(price: int) -> int:
     """The price step at ``price`` (8-decimal units): 5 significant digits, at most 8 decimals."""
     digits = len(str(price)) if price > 0 else 1
     return max(1, POW10[max(0, digits - 5)])
+
+
+def _trade_id(row: _TradeInts) -> int:
+    return row[0]
 
 
 class Bitfinex(Venue):
@@ -691,22 +700,39 @@ class Bitfinex(Venue):
         elif tag:
             raise MalformedFrame(self.name, "trades", text, f"unexpected {tag!r}", symbol)
         else:
-            snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
-            rows = sorted(snapshot.trades, key=lambda row: row.id)
-            trades = [self._trade(row, symbol, recv_ns) for row in rows]
-            self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
+            scanned = SCAN_TRADES(text) if SCAN_TRADES is not None else None
+            if scanned is None:
+                snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
+                rows = sorted(snapshot.trades, key=lambda row: row.id)
+                trades = [self._trade(row, symbol, recv_ns) for row in rows]
+                ids = [row.id for row in rows]
+                seq = snapshot.seq
+            else:  # checked by the scanner: the Trades are made only if they are used
+                seq, parsed = scanned
+                parsed.sort(key=_trade_id)  # stable, as sorted() above
+                ids = [row[0] for row in parsed]
+                trades = []
+            self._sequence(conn, state, seq, text, recv_ns, out)
             last = self._last_trade_id.get(symbol)
             if last is None:  # history from before the session: only remember where it ends
-                if rows:
-                    self._last_trade_id[symbol] = rows[-1].id
+                if ids:
+                    self._last_trade_id[symbol] = ids[-1]
                 self.stats.ignored_frames += 1
                 return
-            trades = [t for t, row in zip(trades, rows, strict=True) if row.id > last]
+            if scanned is not None:
+                trades = [self._trade_of(row, symbol, recv_ns) for row in scanned[1]]
+            trades = [t for t, i in zip(trades, ids, strict=True) if i > last]
         for trade in trades:
             trade_id = int(trade.trade_id)
             if trade_id > self._last_trade_id.get(symbol, -1):
                 self._last_trade_id[symbol] = trade_id
         out.extend(trades)
+
+    def _trade_of(self, row: _TradeInts, symbol: str, recv_ns: int) -> Trade:
+        """A scanned trade row (exact ints, checked) as _trade makes it."""
+        trade_id, mts, price, size, buy = row
+        side = _BUY if buy else _SELL
+        return Trade(self.name, symbol, mts * MS, recv_ns, price, size, side, str(trade_id))
 
     def _trade(self, row: _TradeRow, symbol: str, recv_ns: int) -> Trade:
         size = _number(abs(row.amount))
