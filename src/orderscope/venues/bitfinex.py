@@ -31,6 +31,11 @@ Trades. ``te`` (executed) and ``tu`` (updated) announce the same trade; only ``t
 Trade (it comes first), ``tu`` is counted as ignored. The amount's sign is the taker's side. The
 trade snapshot sent on subscribing is history: on the first subscription it only records the
 last trade id; after a resubscription it fills in the trades missed meanwhile (ids above it).
+
+Speed. In a compiled build, ``orderscope._bitfinex`` (C) reads book updates, book snapshots,
+heartbeats and trade snapshots in their plain shape straight from the text into exact ints;
+for any other frame it returns None and the msgspec Structs (``venues.bitfinex_wire``) parse
+it, as they do every frame in a pure run (docs/PERFORMANCE.md, "Bitfinex's channel frames in C").
 """
 
 from __future__ import annotations
@@ -93,14 +98,14 @@ from orderscope.venues.checksum import (
     signed_crc32,
 )
 
-#: ``orderscope._bitfinex.scan`` (C: a book update, book snapshot or heartbeat in its plain
-#: shape -> ``(chan_id, seq, price, side, bids, asks)``, side 2 for a snapshot, bids None for a
-#: heartbeat; None for anything else), or None in a pure build or run. What it returns is what
-#: the msgspec path below makes of the same frame.
 _TradeInts = tuple[int, int, int, int, int]
 _Scanned = tuple[
     int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None
 ]
+#: ``orderscope._bitfinex.scan`` (C: a book update, book snapshot or heartbeat in its plain
+#: shape -> ``(chan_id, seq, price, side, bids, asks)``, side 2 for a snapshot, bids None for a
+#: heartbeat; None for anything else), or None in a pure build or run. What it returns is what
+#: the msgspec path below makes of the same frame.
 SCAN: Callable[[str | bytes], _Scanned | None] | None
 #: ``orderscope._bitfinex.scan_trades`` (C: a trade snapshot in its plain shape -> ``(seq, rows)``
 #: of ``(id, mts, price, size, buy)`` as ``_trade`` reads them; None otherwise), or None.
