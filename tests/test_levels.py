@@ -7,8 +7,6 @@ otherwise. Results and errors must be the same: the ints, the exception type and
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -22,23 +20,14 @@ from hypothesis import strategies as st
 
 from orderscope import _compiled, fixed
 from orderscope.fixed import parse_fixed
+from tests.native_kernel import load_native
 
 PACKAGE = Path(fixed.__file__ or "").parent
 
 
 def _load_kernel() -> ModuleType:
     """The built extension, loaded from its file whatever this process runs."""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = PACKAGE / f"_levels{suffix}"
-        if path.exists():
-            spec = importlib.util.spec_from_file_location("orderscope._levels", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1): no extension to test")
-    pytest.fail("orderscope/_levels.c is not built beside the compiled modules: `make native`")
+    return load_native("_levels")
 
 
 @pytest.fixture(scope="module")

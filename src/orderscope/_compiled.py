@@ -30,8 +30,10 @@ from types import ModuleType
 #: parser it builds on, and the Coinbase connector, whose msgspec Structs live in the
 #: interpreted ``venues.coinbase_wire`` (mypyc drops Struct class keywords such as ``tag=`` and
 #: ``array_like=`` and refuses ``msgspec.field`` defaults): 25% fewer instructions per replay
-#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"). ``venues/base.py`` stays
-#: interpreted: compiled, it cost the interpreted connectors 0.4-6% more instructions.
+#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"); the Bitfinex connector
+#: likewise (``venues.bitfinex_wire``; its hot frames are read by ``orderscope._bitfinex``, C).
+#: ``venues/base.py`` stays interpreted: compiled, it cost the interpreted connectors 0.4-6%
+#: more instructions.
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
     "orderscope.fixed",
@@ -50,6 +52,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.signals.resting",
     "orderscope.flow.signals.sweep",
     "orderscope.flow.signals.trade_flow",
+    "orderscope.venues.bitfinex",
     "orderscope.venues.coinbase",
 )
 
@@ -59,12 +62,14 @@ COMPILED: tuple[str, ...] = (
 #: Kraken's and OKX's book checksums (``orderscope.venues.checksum``: the connectors' own);
 #: ``orderscope._book``, the book's per-level operations (``orderscope.book``'s functions);
 #: ``orderscope._coinbase``, Coinbase ``l2update`` and snapshot frames (``venues.coinbase``'s
-#: msgspec path is the reference).
+#: msgspec path is the reference); ``orderscope._bitfinex``, Bitfinex's book-update, snapshot,
+#: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
     "orderscope._book": "_book.c",
     "orderscope._coinbase": "_coinbase.c",
+    "orderscope._bitfinex": "_bitfinex.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

@@ -31,11 +31,16 @@ Trades. ``te`` (executed) and ``tu`` (updated) announce the same trade; only ``t
 Trade (it comes first), ``tu`` is counted as ignored. The amount's sign is the taker's side. The
 trade snapshot sent on subscribing is history: on the first subscription it only records the
 last trade id; after a resubscription it fills in the trades missed meanwhile (ids above it).
+
+Speed. In a compiled build, ``orderscope._bitfinex`` (C) reads book updates, book snapshots,
+heartbeats and trade snapshots in their plain shape straight from the text into exact ints;
+for any other frame it returns None and the msgspec Structs (``venues.bitfinex_wire``) parse
+it, as they do every frame in a pure run (docs/PERFORMANCE.md, "Bitfinex's channel frames in C").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -71,6 +76,20 @@ from orderscope.venues.base import (
     grouped,
     remember_float,
 )
+from orderscope.venues.bitfinex_wire import (
+    _BOOK_SNAPSHOT,
+    _BOOK_UPDATE,
+    _CHECKSUM,
+    _EVENT,
+    _HEARTBEAT,
+    _PAIR_LIST,
+    _TICKER,
+    _TRADE,
+    _TRADE_SNAPSHOT,
+    _Event,
+    _Level,
+    _TradeRow,
+)
 from orderscope.venues.checksum import (
     CHECKSUM_DEPTH,
     interleave,
@@ -78,6 +97,24 @@ from orderscope.venues.checksum import (
     js_number_text,
     signed_crc32,
 )
+
+_TradeInts = tuple[int, int, int, int, int]
+_Scanned = tuple[
+    int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None
+]
+#: ``orderscope._bitfinex.scan`` (C: a book update, book snapshot or heartbeat in its plain
+#: shape -> ``(chan_id, seq, price, side, bids, asks)``, side 2 for a snapshot, bids None for a
+#: heartbeat; None for anything else), or None in a pure build or run. What it returns is what
+#: the msgspec path below makes of the same frame.
+SCAN: Callable[[str | bytes], _Scanned | None] | None
+#: ``orderscope._bitfinex.scan_trades`` (C: a trade snapshot in its plain shape -> ``(seq, rows)``
+#: of ``(id, mts, price, size, buy)`` as ``_trade`` reads them; None otherwise), or None.
+SCAN_TRADES: Callable[[str | bytes], tuple[int | None, list[_TradeInts]] | None] | None
+try:
+    from orderscope._bitfinex import scan as SCAN
+    from orderscope._bitfinex import scan_trades as SCAN_TRADES
+except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
+    SCAN = SCAN_TRADES = None
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -89,6 +126,7 @@ MS = 1_000_000  # nanoseconds per millisecond
 DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
 SCALE = 10**DECIMALS
 _SNAPSHOT_SECOND = frozenset("[]")
+_SNAPSHOT_SIDE = 2  # the scanner's "side" of a snapshot
 FLAG_SEQ_ALL = 65536
 FLAG_OB_CHECKSUM = 131072
 INFO_RESTART = 20051  # the server restarts: reconnect
@@ -117,92 +155,6 @@ CURRENCY_ALIASES = {
     "XCH": "XCHF",
     "YYW": "YOYOW",
 }
-
-
-# -- wire messages -----------------------------------------------------------------------------
-
-
-class _Event(msgspec.Struct):
-    event: str
-    channel: str = ""
-    chanId: int | None = None
-    symbol: str = ""
-    prec: str = ""
-    flags: int | None = None
-    status: str = ""
-    code: int | None = None
-    msg: str = ""
-
-
-class _Level(msgspec.Struct, array_like=True, gc=False):
-    price: float
-    count: int
-    amount: float
-
-
-class _TradeRow(msgspec.Struct, array_like=True, gc=False):
-    id: int
-    mts: int
-    amount: float
-    price: float
-
-
-# Channel messages; extra trailing fields are ignored, as Bitfinex asks ("never hardcode
-# lengths"); ``seq`` is there when SEQ_ALL is on.
-class _BookUpdate(msgspec.Struct, array_like=True):
-    chan_id: int
-    level: _Level
-    seq: int | None = None
-
-
-class _BookSnapshot(msgspec.Struct, array_like=True):
-    chan_id: int
-    levels: list[_Level]
-    seq: int | None = None
-
-
-class _Heartbeat(msgspec.Struct, array_like=True):
-    chan_id: int
-    tag: str
-    seq: int | None = None
-
-
-class _ChecksumFrame(msgspec.Struct, array_like=True):
-    chan_id: int
-    tag: str
-    checksum: int
-    seq: int | None = None
-
-
-class _TradeFrame(msgspec.Struct, array_like=True):
-    chan_id: int
-    tag: str
-    trade: _TradeRow
-    seq: int | None = None
-
-
-class _TradeSnapshot(msgspec.Struct, array_like=True):
-    chan_id: int
-    trades: list[_TradeRow]
-    seq: int | None = None
-
-
-class _TickerFrame(msgspec.Struct, array_like=True):
-    chan_id: int
-    # BID, BID_SIZE, ASK, ASK_SIZE, DAILY_CHANGE, DAILY_CHANGE_RELATIVE, LAST, VOLUME, HIGH, LOW
-    values: list[float]
-    seq: int | None = None
-
-
-_EVENT = msgspec.json.Decoder(_Event)
-_BOOK_UPDATE = msgspec.json.Decoder(_BookUpdate)
-_BOOK_SNAPSHOT = msgspec.json.Decoder(_BookSnapshot)
-_HEARTBEAT = msgspec.json.Decoder(_Heartbeat)
-_CHECKSUM = msgspec.json.Decoder(_ChecksumFrame)
-_TRADE = msgspec.json.Decoder(_TradeFrame)
-_TRADE_SNAPSHOT = msgspec.json.Decoder(_TradeSnapshot)
-_TICKER = msgspec.json.Decoder(_TickerFrame)
-_PAIR_LIST = msgspec.json.Decoder(list[list[str]])
 
 
 @dataclass(slots=True)
@@ -238,6 +190,10 @@ def price_tick(price: int) -> int:
     """The price step at ``price`` (8-decimal units): 5 significant digits, at most 8 decimals."""
     digits = len(str(price)) if price > 0 else 1
     return max(1, POW10[max(0, digits - 5)])
+
+
+def _trade_id(row: _TradeInts) -> int:
+    return row[0]
 
 
 class Bitfinex(Venue):
@@ -383,6 +339,59 @@ class Bitfinex(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        # The fast path: 94% of the capture's frames are one-level book updates. The C scanner
+        # parses them (exactly as the msgspec path would, or not at all); what follows is
+        # _on_book's update branch for a subscribed, wanted book channel, inline. Any other case
+        # takes the general path below, which parses the frame again: nothing changed yet.
+        scanned = SCAN(frame) if SCAN is not None else None
+        if scanned is not None:
+            channel_id, seq, price, side, bids, asks = scanned
+            state = self._conns.get(conn) or self._connection(conn)
+            if bids is None or asks is None:  # a heartbeat
+                self._sequence(conn, state, seq, frame, recv_ns, out)
+                self.stats.control_frames += 1
+                return
+            channel = state.channels.get(channel_id)
+            symbols = self.symbols
+            if (
+                channel is not None
+                and channel.kind == "book"
+                and (symbols is None or channel.instrument.symbol in symbols)
+            ):
+                # attribute(), its remembered route inline (the pair was checked subscribed)
+                routes = self._routes.get(channel.name)
+                instrument = routes.get(channel.instrument.venue_symbol) if routes else None
+                if instrument is not None:
+                    frames = self.symbol_frames
+                    frames[instrument.symbol] = frames.get(instrument.symbol, 0) + 1
+                else:  # not routed yet (checked, counted by attribute), or filtered out
+                    instrument = self.attribute(
+                        channel.name, channel.instrument.venue_symbol, frame
+                    )
+                    if instrument is None:
+                        return
+                if side == _SNAPSHOT_SIDE:
+                    self._snapshot(
+                        conn, state, instrument, bids, asks, [], seq, frame, recv_ns, out
+                    )
+                    return
+                last = state.last_seq
+                if state.flags & FLAG_SEQ_ALL and seq is not None and seq - 1 == last:
+                    state.last_seq = seq
+                    self.sequenced_frames += 1
+                else:  # a gap, no sequence number, the first one, or SEQ_ALL off
+                    self._sequence(conn, state, seq, frame, recv_ns, out)
+                symbol = instrument.symbol
+                l2 = self.books.get(symbol) or self.book(instrument)
+                if l2.state is not _SYNCED:
+                    l2.counters.skipped_deltas += 1
+                    return
+                l2.apply_delta(bids, asks)
+                known = self._noisy.get(symbol) or self._no_noise(symbol)
+                if known[side]:  # a scanned amount is never noisy, but it replaces a noisy one
+                    known[side].pop(price, None)
+                out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+                return
         try:
             text = frame if isinstance(frame, str) else frame.decode()
         except UnicodeDecodeError:
@@ -444,7 +453,7 @@ class Bitfinex(Venue):
         conn: int,
         state: _Connection,
         seq: int | None,
-        frame: str,
+        frame: str | bytes,
         recv_ns: int,
         out: list[MarketEvent],
     ) -> None:
@@ -460,6 +469,11 @@ class Bitfinex(Venue):
             reason = f"sequence gap (last {last}, got {seq})"
             for book in self._books_of(state):
                 self.out_of_sync(book, reason, 0, recv_ns, out)
+
+    def _no_noise(self, symbol: str) -> tuple[dict[int, float], dict[int, float]]:
+        known: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        self._noisy[symbol] = known
+        return known
 
     def _books_of(self, state: _Connection) -> list[L2Book]:
         return [
@@ -531,16 +545,9 @@ class Bitfinex(Venue):
         ):
             snapshot = self.decode(_BOOK_SNAPSHOT, text, "book", text, symbol, book=True)
             bids, asks, noisy = self._levels(snapshot.levels)
-            self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
-            book = self.book(instrument)
-            was = book.state
-            book.apply_snapshot(bids, asks)
-            kept: tuple[dict[int, float], dict[int, float]] = ({}, {})
-            for index, price, amount in noisy:
-                kept[index][price] = amount
-            self._noisy[symbol] = kept
-            out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
-            self.synced(book, was, 0, recv_ns, out)
+            self._snapshot(
+                conn, state, instrument, bids, asks, noisy, snapshot.seq, text, recv_ns, out
+            )
             return
         # An update: one level, the most frequent frame of a book channel.
         update = self.decode(_BOOK_UPDATE, text, "book", text, symbol, book=True)
@@ -562,6 +569,32 @@ class Bitfinex(Venue):
         for index, price, amount in noisy:
             known[index][price] = amount
         out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+
+    def _snapshot(
+        self,
+        conn: int,
+        state: _Connection,
+        instrument: Instrument,
+        bids: list[Level],
+        asks: list[Level],
+        noisy: list[tuple[int, int, float]],
+        seq: int | None,
+        text: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A snapshot's levels (parsed, by _levels or the C scanner) into the book."""
+        self._sequence(conn, state, seq, text, recv_ns, out)
+        symbol = instrument.symbol
+        book = self.book(instrument)
+        was = book.state
+        book.apply_snapshot(bids, asks)
+        kept: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        for index, price, amount in noisy:
+            kept[index][price] = amount
+        self._noisy[symbol] = kept
+        out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
+        self.synced(book, was, 0, recv_ns, out)
 
     def _levels(
         self, raw: list[_Level]
@@ -672,22 +705,39 @@ class Bitfinex(Venue):
         elif tag:
             raise MalformedFrame(self.name, "trades", text, f"unexpected {tag!r}", symbol)
         else:
-            snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
-            rows = sorted(snapshot.trades, key=lambda row: row.id)
-            trades = [self._trade(row, symbol, recv_ns) for row in rows]
-            self._sequence(conn, state, snapshot.seq, text, recv_ns, out)
+            scanned = SCAN_TRADES(text) if SCAN_TRADES is not None else None
+            if scanned is None:
+                snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
+                rows = sorted(snapshot.trades, key=lambda row: row.id)
+                trades = [self._trade(row, symbol, recv_ns) for row in rows]
+                ids = [row.id for row in rows]
+                seq = snapshot.seq
+            else:  # checked by the scanner: the Trades are made only if they are used
+                seq, parsed = scanned
+                parsed.sort(key=_trade_id)  # stable, as sorted() above
+                ids = [row[0] for row in parsed]
+                trades = []
+            self._sequence(conn, state, seq, text, recv_ns, out)
             last = self._last_trade_id.get(symbol)
             if last is None:  # history from before the session: only remember where it ends
-                if rows:
-                    self._last_trade_id[symbol] = rows[-1].id
+                if ids:
+                    self._last_trade_id[symbol] = ids[-1]
                 self.stats.ignored_frames += 1
                 return
-            trades = [t for t, row in zip(trades, rows, strict=True) if row.id > last]
+            if scanned is not None:
+                trades = [self._trade_of(row, symbol, recv_ns) for row in scanned[1]]
+            trades = [t for t, i in zip(trades, ids, strict=True) if i > last]
         for trade in trades:
             trade_id = int(trade.trade_id)
             if trade_id > self._last_trade_id.get(symbol, -1):
                 self._last_trade_id[symbol] = trade_id
         out.extend(trades)
+
+    def _trade_of(self, row: _TradeInts, symbol: str, recv_ns: int) -> Trade:
+        """A scanned trade row (exact ints, checked) as _trade makes it."""
+        trade_id, mts, price, size, buy = row
+        side = _BUY if buy else _SELL
+        return Trade(self.name, symbol, mts * MS, recv_ns, price, size, side, str(trade_id))
 
     def _trade(self, row: _TradeRow, symbol: str, recv_ns: int) -> Trade:
         size = _number(abs(row.amount))

@@ -1,0 +1,549 @@
+/* orderscope._bitfinex: Bitfinex's hot channel frames scanned in C (issues 2/3, replay cost).
+ *
+ * scan(frame) -> tuple | None
+ *
+ * Recognises exactly three frame shapes, written without any whitespace (",SEQ" is there when
+ * SEQ_ALL is on):
+ *
+ *   a book update    [CHAN_ID,[PRICE,COUNT,AMOUNT],SEQ]
+ *       -> (chan_id, seq or None, price, side, bids, asks)
+ *   a book snapshot  [CHAN_ID,[[PRICE,COUNT,AMOUNT],...],SEQ]
+ *       -> (chan_id, seq or None, 0, 2, bids, asks)
+ *   a heartbeat      [CHAN_ID,"hb",SEQ]
+ *       -> (chan_id, seq or None, 0, 0, None, None)
+ *
+ * scan_trades(frame) -> (seq or None, rows) | None
+ *
+ * A trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...],SEQ] in the same plain shape: rows of
+ * (id, mts, price, size, buy), in the frame's order, as _trade reads them (buy: AMOUNT > 0).
+ *
+ * Prices and sizes are ints at 8 decimals, bids / asks the lists of (price, size) that
+ * orderscope.venues.bitfinex._levels makes of the levels (size 0: a delete); for an update,
+ * side is 0 (its level is in bids) or 1 (in asks) and price is the level's.
+ *
+ * Exact by construction: a number is taken only if it is valid JSON (no sign but the amount's
+ * '-', no leading zero; an exponent is fine: 1.1e-7) whose value is a whole number D < 10**15 of
+ * 1e-8 units. msgspec reads such a text as the double nearest to D / 10**8, within 2**-53 of it
+ * relatively, so parse_fixed_float (round(value * 1e8), off by less than 0.25) returns exactly
+ * D, and size / 10**8 (correctly rounded) is that same double: the amount is never "noisy".
+ * The digits are read as one int64, so at most 17 of them count. CHAN_ID, COUNT and SEQ
+ * are plain digit runs of at most 18 digits. A zero price or size, a delete whose amount is not
+ * 1 / -1, any other shape, a non-str or a str subclass: None, and the connector's msgspec path
+ * runs (same values, same errors). tests/venues/test_bitfinex_scan.py checks it against that
+ * path.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#define SCALE 100000000LL          /* 10**8: Bitfinex numbers are kept at 8 decimals */
+#define FRACTION_DIGITS 8
+#define VALUE_LIMIT 1000000000000000LL /* 10**15: below, the float path is exact (see above) */
+#define INT_DIGITS 18              /* a digit run of at most 18 digits fits int64 */
+#define SNAPSHOT 2                 /* the side of a snapshot's result */
+
+#define VALUE_DIGITS 15            /* VALUE_LIMIT == 10**VALUE_DIGITS */
+#define MANTISSA_LIMIT 100000000000000000LL /* 10**17: the digits read as one int64 */
+#define MANTISSA_DIGITS 17
+
+static const int64_t POW10[MANTISSA_DIGITS + 1] = {
+    1LL,
+    10LL,
+    100LL,
+    1000LL,
+    10000LL,
+    100000LL,
+    1000000LL,
+    10000000LL,
+    100000000LL,
+    1000000000LL,
+    10000000000LL,
+    100000000000LL,
+    1000000000000LL,
+    10000000000000LL,
+    100000000000000LL,
+    1000000000000000LL,
+    10000000000000000LL,
+    100000000000000000LL,
+};
+
+/* A digit run at s[*i] (no leading zero unless it is "0"): 1 and *out set, *i past it; else 0. */
+static inline int
+scan_int(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *out)
+{
+    Py_ssize_t j = *i;
+    int64_t acc = 0;
+    while (j < n && (unsigned)(s[j] - '0') <= 9) {
+        if (j - *i >= INT_DIGITS) {
+            return 0;
+        }
+        acc = acc * 10 + (s[j] - '0');
+        j++;
+    }
+    if (j == *i || (s[*i] == '0' && j - *i > 1)) {
+        return 0; /* no digit, or a leading zero (not JSON) */
+    }
+    *i = j;
+    *out = acc;
+    return 1;
+}
+
+/* A non-negative JSON number at s[*i] (digits, optionally '.' and digits, optionally an
+ * exponent) whose value is an int D below VALUE_LIMIT at 8 decimals: 1 and *out = D, *i past it;
+ * else 0. The digits are read into an int M below 10**17 with f fraction digits and exponent
+ * e, so the value is M * 10**(e - f), and D = M * 10**(8 + e - f) must be a whole number. */
+static inline int
+scan_decimal(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *out)
+{
+    Py_ssize_t j = *i;
+    int64_t mantissa = 0;
+    Py_ssize_t fraction = 0, exponent = 0;
+    while (j < n && (unsigned)(s[j] - '0') <= 9) {
+        if (mantissa >= MANTISSA_LIMIT / 10) {
+            return 0;
+        }
+        mantissa = mantissa * 10 + (s[j] - '0');
+        j++;
+    }
+    if (j == *i || (s[*i] == '0' && j - *i > 1)) {
+        return 0; /* no digit, or a leading zero (not JSON) */
+    }
+    if (j < n && s[j] == '.') {
+        const Py_ssize_t start = ++j;
+        while (j < n && (unsigned)(s[j] - '0') <= 9) {
+            if (mantissa >= MANTISSA_LIMIT / 10) {
+                return 0;
+            }
+            mantissa = mantissa * 10 + (s[j] - '0');
+            j++;
+        }
+        fraction = j - start;
+        if (fraction == 0) {
+            return 0; /* "1." is not JSON */
+        }
+    }
+    if (j < n && (s[j] == 'e' || s[j] == 'E')) {
+        int negative = 0;
+        j++;
+        if (j < n && (s[j] == '-' || s[j] == '+')) {
+            negative = s[j] == '-';
+            j++;
+        }
+        const Py_ssize_t start = j;
+        while (j < n && (unsigned)(s[j] - '0') <= 9) {
+            if (j - start >= 3) {
+                return 0;
+            }
+            exponent = exponent * 10 + (s[j] - '0');
+            j++;
+        }
+        if (j == start) {
+            return 0; /* "1e" is not JSON */
+        }
+        if (negative) {
+            exponent = -exponent;
+        }
+    }
+    /* fraction <= 17 (the mantissa's digits) and |exponent| <= 999 */
+    const Py_ssize_t shift = FRACTION_DIGITS + exponent - fraction;
+    int64_t value;
+    if (shift >= 0) {
+        if (shift >= VALUE_DIGITS || mantissa >= VALUE_LIMIT / POW10[shift]) {
+            return 0;
+        }
+        value = mantissa * POW10[shift];
+    }
+    else {
+        if (-shift > MANTISSA_DIGITS || mantissa % POW10[-shift] != 0) {
+            return 0; /* more than 8 decimals (or zero, written finer than that) */
+        }
+        value = mantissa / POW10[-shift];
+    }
+    if (value >= VALUE_LIMIT) {
+        return 0;
+    }
+    *i = j;
+    *out = value;
+    return 1;
+}
+
+/* One level [PRICE,COUNT,AMOUNT] at s[*i] as _levels reads it: 1 with *price, *size (0: a
+ * delete) and *ask set, *i past its ']'; 0 for another shape, a bad level (a zero price or
+ * amount, a delete whose amount is not 1 or -1: _levels' errors, or a zero-priced delete, left
+ * to the msgspec path too). */
+static inline int
+scan_level(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *price, int64_t *size,
+           int *ask)
+{
+    Py_ssize_t j = *i;
+    int64_t count, amount;
+    if (j >= n || s[j] != '[') {
+        return 0;
+    }
+    j++;
+    if (!scan_decimal(s, n, &j, price) || j >= n || s[j] != ',') {
+        return 0;
+    }
+    j++;
+    if (!scan_int(s, n, &j, &count) || j >= n || s[j] != ',') {
+        return 0;
+    }
+    j++;
+    *ask = 0;
+    if (j < n && s[j] == '-') {
+        *ask = 1;
+        j++;
+    }
+    if (!scan_decimal(s, n, &j, &amount) || j >= n || s[j] != ']') {
+        return 0;
+    }
+    if (*price == 0 || amount == 0 || (count == 0 && amount != SCALE)) {
+        return 0;
+    }
+    *size = count == 0 ? 0 : amount;
+    *i = j + 1;
+    return 1;
+}
+
+/* A new (price, size) tuple, or NULL with an exception; *price_obj (if not NULL) gets a new
+ * reference to its price. */
+static inline PyObject *
+level_tuple(int64_t price, int64_t size, PyObject **price_obj)
+{
+    PyObject *level = PyTuple_New(2);
+    if (level == NULL) {
+        return NULL;
+    }
+    PyObject *p = PyLong_FromLongLong(price);
+    if (p == NULL) {
+        Py_DECREF(level);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(level, 0, p);
+    if (price_obj != NULL) {
+        *price_obj = Py_NewRef(p);
+    }
+    PyObject *q = PyLong_FromLongLong(size);
+    if (q == NULL) {
+        Py_DECREF(level);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(level, 1, q);
+    return level;
+}
+
+/* The result tuple; steals seq, price, bids and asks (also on failure; price may be NULL
+ * with an exception set, then the result is NULL). */
+static PyObject *
+result(int64_t chan_id, PyObject *seq, PyObject *price, int side, PyObject *bids,
+       PyObject *asks)
+{
+    PyObject *out = price == NULL ? NULL : PyTuple_New(6);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        Py_XDECREF(price);
+        Py_DECREF(bids);
+        Py_DECREF(asks);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 1, seq);
+    PyTuple_SET_ITEM(out, 2, price);
+    PyTuple_SET_ITEM(out, 4, bids);
+    PyTuple_SET_ITEM(out, 5, asks);
+    PyObject *c = PyLong_FromLongLong(chan_id);
+    if (c == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, c);
+    PyObject *d = PyLong_FromLong(side);
+    if (d == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 3, d);
+    return out;
+}
+
+/* The frame's tail after its payload: "]" or ",SEQ]". 1 with *seq set (None without one, a
+ * new reference), 0 for anything else, -1 with an exception. */
+static int
+scan_tail(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, PyObject **seq)
+{
+    int64_t value = 0;
+    int has_seq = 0;
+    if (i < n && s[i] == ',') {
+        i++;
+        if (!scan_int(s, n, &i, &value)) {
+            return 0;
+        }
+        has_seq = 1;
+    }
+    if (i != n - 1 || s[i] != ']') {
+        return 0;
+    }
+    *seq = has_seq ? PyLong_FromLongLong(value) : Py_NewRef(Py_None);
+    return *seq == NULL ? -1 : 1;
+}
+
+/* A snapshot's levels from s[*i] (just past the payload's '['): the bids and asks lists as
+ * _levels makes them (in the frame's order), *i past the payload's ']'. 1, 0 (another shape or
+ * a bad level: the lists are released) or -1 with an exception. */
+static int
+scan_snapshot(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, PyObject **bids,
+              PyObject **asks)
+{
+    Py_ssize_t j = *i;
+    *bids = PyList_New(0);
+    *asks = PyList_New(0);
+    if (*bids == NULL || *asks == NULL) {
+        goto error;
+    }
+    if (j < n && s[j] == ']') { /* an empty book */
+        *i = j + 1;
+        return 1;
+    }
+    for (;;) {
+        int64_t price, size;
+        int ask;
+        if (!scan_level(s, n, &j, &price, &size, &ask)) {
+            Py_CLEAR(*bids);
+            Py_CLEAR(*asks);
+            return 0;
+        }
+        PyObject *level = level_tuple(price, size, NULL);
+        if (level == NULL) {
+            goto error;
+        }
+        const int failed = PyList_Append(ask ? *asks : *bids, level);
+        Py_DECREF(level);
+        if (failed) {
+            goto error;
+        }
+        if (j < n && s[j] == ',') {
+            j++;
+            continue;
+        }
+        if (j < n && s[j] == ']') {
+            *i = j + 1;
+            return 1;
+        }
+        Py_CLEAR(*bids);
+        Py_CLEAR(*asks);
+        return 0;
+    }
+error:
+    Py_CLEAR(*bids);
+    Py_CLEAR(*asks);
+    return -1;
+}
+
+static PyObject *
+scan(PyObject *module, PyObject *frame)
+{
+    if (!PyUnicode_CheckExact(frame) || !PyUnicode_IS_COMPACT_ASCII(frame)) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(frame);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(frame);
+    Py_ssize_t i = 1;
+    int64_t chan_id;
+    PyObject *seq = NULL;
+    int found;
+    if (n < 2 || s[0] != '[' || !scan_int(s, n, &i, &chan_id) || i >= n || s[i] != ',') {
+        Py_RETURN_NONE;
+    }
+    i++;
+    if (n - i >= 4 && s[i] == '"' && s[i + 1] == 'h' && s[i + 2] == 'b' && s[i + 3] == '"') {
+        found = scan_tail(s, n, i + 4, &seq);
+        if (found <= 0) {
+            return found < 0 ? NULL : Py_NewRef(Py_None);
+        }
+        return result(chan_id, seq, PyLong_FromLong(0), 0, Py_NewRef(Py_None), Py_NewRef(Py_None));
+    }
+    if (n - i < 2 || s[i] != '[') {
+        Py_RETURN_NONE;
+    }
+    if (s[i + 1] == '[' || s[i + 1] == ']') { /* a snapshot */
+        PyObject *bids, *asks;
+        i++;
+        found = scan_snapshot(s, n, &i, &bids, &asks);
+        if (found <= 0) {
+            return found < 0 ? NULL : Py_NewRef(Py_None);
+        }
+        found = scan_tail(s, n, i, &seq);
+        if (found <= 0) {
+            Py_DECREF(bids);
+            Py_DECREF(asks);
+            return found < 0 ? NULL : Py_NewRef(Py_None);
+        }
+        return result(chan_id, seq, PyLong_FromLong(0), SNAPSHOT, bids, asks);
+    }
+    int64_t price, size;
+    int ask;
+    if (!scan_level(s, n, &i, &price, &size, &ask)) {
+        Py_RETURN_NONE;
+    }
+    found = scan_tail(s, n, i, &seq);
+    if (found <= 0) {
+        return found < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *price_obj;
+    PyObject *level = level_tuple(price, size, &price_obj);
+    if (level == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    PyObject *one = PyList_New(1);
+    PyObject *none = PyList_New(0);
+    if (one == NULL || none == NULL) {
+        Py_DECREF(seq);
+        Py_DECREF(price_obj);
+        Py_DECREF(level);
+        Py_XDECREF(one);
+        Py_XDECREF(none);
+        return NULL;
+    }
+    PyList_SET_ITEM(one, 0, level);
+    return ask ? result(chan_id, seq, price_obj, 1, none, one)
+               : result(chan_id, seq, price_obj, 0, one, none);
+}
+
+/* One trade row [ID,MTS,AMOUNT,PRICE] at s[*i] as _trade reads it: a new (id, mts, price,
+ * size, buy) tuple, *i past its ']'; None (a new reference) for another shape or a bad row (a
+ * zero amount or price: _trade's error, left to the msgspec path); NULL with an exception. */
+static PyObject *
+scan_trade_row(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i)
+{
+    Py_ssize_t j = *i;
+    int64_t id, mts, amount, price;
+    int sell = 0;
+    if (j >= n || s[j] != '[') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (!scan_int(s, n, &j, &id) || j >= n || s[j] != ',') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (!scan_int(s, n, &j, &mts) || j >= n || s[j] != ',') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (j < n && s[j] == '-') {
+        sell = 1;
+        j++;
+    }
+    if (!scan_decimal(s, n, &j, &amount) || j >= n || s[j] != ',') {
+        Py_RETURN_NONE;
+    }
+    j++;
+    if (!scan_decimal(s, n, &j, &price) || j >= n || s[j] != ']') {
+        Py_RETURN_NONE;
+    }
+    if (amount == 0 || price == 0) {
+        Py_RETURN_NONE;
+    }
+    *i = j + 1;
+    return Py_BuildValue("(LLLLi)", (long long)id, (long long)mts, (long long)price,
+                         (long long)amount, !sell);
+}
+
+/* scan_trades(frame) -> (seq, rows) for a trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...]]
+ * (",SEQ" before the last ']' with SEQ_ALL) in its plain shape, else None. */
+static PyObject *
+scan_trades(PyObject *module, PyObject *frame)
+{
+    if (!PyUnicode_CheckExact(frame) || !PyUnicode_IS_COMPACT_ASCII(frame)) {
+        Py_RETURN_NONE;
+    }
+    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(frame);
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(frame);
+    Py_ssize_t i = 1;
+    int64_t chan_id;
+    if (n < 2 || s[0] != '[' || !scan_int(s, n, &i, &chan_id) || n - i < 3 || s[i] != ',' ||
+        s[i + 1] != '[') {
+        Py_RETURN_NONE;
+    }
+    i += 2;
+    PyObject *rows = PyList_New(0);
+    if (rows == NULL) {
+        return NULL;
+    }
+    if (i < n && s[i] == ']') {
+        i++;
+    }
+    else {
+        for (;;) {
+            PyObject *row = scan_trade_row(s, n, &i);
+            if (row == NULL) {
+                Py_DECREF(rows);
+                return NULL;
+            }
+            if (row == Py_None) {
+                Py_DECREF(row);
+                Py_DECREF(rows);
+                Py_RETURN_NONE;
+            }
+            const int failed = PyList_Append(rows, row);
+            Py_DECREF(row);
+            if (failed) {
+                Py_DECREF(rows);
+                return NULL;
+            }
+            if (i < n && s[i] == ',') {
+                i++;
+                continue;
+            }
+            if (i < n && s[i] == ']') {
+                i++;
+                break;
+            }
+            Py_DECREF(rows);
+            Py_RETURN_NONE;
+        }
+    }
+    PyObject *seq;
+    const int found = scan_tail(s, n, i, &seq);
+    if (found <= 0) {
+        Py_DECREF(rows);
+        return found < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *out = PyTuple_New(2);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        Py_DECREF(rows);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, seq);
+    PyTuple_SET_ITEM(out, 1, rows);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", (PyCFunction)scan, METH_O,
+     "scan(frame) -> (chan_id, seq, price, side, bids, asks) for a book update, snapshot or"
+     " heartbeat in its plain shape, else None"},
+    {"scan_trades", (PyCFunction)scan_trades, METH_O,
+     "scan_trades(frame) -> (seq, [(id, mts, price, size, buy), ...]) for a trade snapshot in"
+     " its plain shape, else None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef bitfinex_module = {
+    PyModuleDef_HEAD_INIT,
+    "orderscope._bitfinex",
+    "Bitfinex book and heartbeat frames scanned in C; the msgspec path is the reference.",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__bitfinex(void)
+{
+    return PyModule_Create(&bitfinex_module);
+}

@@ -1,0 +1,358 @@
+"""orderscope._bitfinex.scan (C, src/orderscope/_bitfinex.c) against the connector's msgspec path.
+
+scan() may only accept a frame that the msgspec path decodes to the same channel, sequence
+number and levels (with no noisy amount); every other frame must give None. The C module is
+loaded from its file here, so these run under ORDERSCOPE_PURE=1 too. The capture replays with
+the scanner and without it to the same events and counters.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+from types import ModuleType
+
+import msgspec
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from orderscope import _compiled
+from orderscope.capture import group_captures, read_capture_file
+from orderscope.fixed import NumberFormatError, parse_fixed_float
+from orderscope.model import MarketEvent, Side
+from orderscope.replay import load_venue
+from orderscope.venues import bitfinex
+from orderscope.venues.base import feed
+from orderscope.venues.bitfinex import MS, Bitfinex
+from orderscope.venues.bitfinex_wire import (
+    _BOOK_SNAPSHOT,
+    _BOOK_UPDATE,
+    _HEARTBEAT,
+    _TRADE_SNAPSHOT,
+)
+from tests.native_kernel import PACKAGE, load_native
+
+SCALE = 10**8
+
+
+@pytest.fixture(scope="module")
+def kernel() -> ModuleType:
+    return load_native("_bitfinex")
+
+
+def reference(frame: str) -> tuple[object, ...] | None:
+    """What the msgspec path makes of a frame as scan() reports it, or None if it refuses it
+    or would keep a noisy amount (then scan() must refuse it too)."""
+    venue = Bitfinex([])
+    try:
+        beat = _HEARTBEAT.decode(frame)
+    except msgspec.DecodeError:
+        pass
+    else:
+        return (beat.chan_id, beat.seq, 0, 0, None, None) if beat.tag == "hb" else None
+    try:
+        snapshot = _BOOK_SNAPSHOT.decode(frame)
+    except msgspec.DecodeError:
+        pass
+    else:
+        try:
+            bids, asks, noisy = venue._levels(snapshot.levels)
+        except NumberFormatError:
+            return None
+        assert not noisy
+        return (snapshot.chan_id, snapshot.seq, 0, 2, bids, asks)
+    try:
+        update = _BOOK_UPDATE.decode(frame)
+        bids, asks, noisy = venue._levels([update.level])
+    except (msgspec.DecodeError, NumberFormatError):
+        return None
+    assert not noisy
+    price, side = (bids[0][0], 0) if bids else (asks[0][0], 1)
+    return (update.chan_id, update.seq, price, side, bids, asks)
+
+
+DIGITS = st.text("0123456789", min_size=1, max_size=12)
+NUMBER = st.one_of(
+    DIGITS,
+    st.builds(lambda a, b: f"{a}.{b}", DIGITS, st.text("0123456789", max_size=11)),
+    st.builds(lambda a, b: f"{a}e{b}", DIGITS, st.integers(-10, 10)),
+    st.decimals(min_value=0, max_value=10**9, places=8, allow_nan=False).map(str),
+    st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["0", "1", "-1", "1.0", "00", "0.", ".5", "1.00000000", "1e-7", " 1", "-0"]),
+)
+SEQ = st.one_of(st.just(""), DIGITS.map(lambda d: "," + d), st.sampled_from([",null", ",-1"]))
+
+
+@st.composite
+def level(draw: st.DrawFn) -> str:
+    price = draw(NUMBER)
+    count = draw(st.one_of(DIGITS, st.sampled_from(["-1", "1.5", "0"])))
+    sign = draw(st.sampled_from(["", "-"]))
+    return f"[{price},{count},{sign}{draw(NUMBER)}]"
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> str:
+    chan = draw(st.one_of(DIGITS, st.sampled_from(["-1", "1.5", '"x"'])))
+    tail = draw(SEQ)
+    if draw(st.integers(0, 5)) == 0:
+        tag = draw(st.sampled_from(['"hb"', '"cs"', '"te"', '"hb" ', '"h"']))
+        return f"[{chan},{tag}{tail}]"
+    levels = [draw(level()) for _ in range(draw(st.integers(0, 4)))]
+    if draw(st.booleans()) and levels:
+        frame = f"[{chan},{levels[0]}{tail}]"
+    else:  # a snapshot
+        frame = f"[{chan},[{','.join(levels)}]{tail}]"
+    cut = draw(st.integers(0, 12))  # sometimes a near-valid frame: one character changed
+    if cut == 0:
+        at = draw(st.integers(0, len(frame) - 1))
+        frame = frame[:at] + draw(st.sampled_from(["", " ", ",", "]", "[", "0", "-"])) + frame[at:]
+    elif cut == 1:
+        frame += draw(st.sampled_from([",1]", " ", "x", ",2"]))
+    return frame
+
+
+@given(frames())
+@example("[232955,[0.0010276,0,-1],100]")
+@example("[225206,[279380,1,0.008902],110]")
+@example("[204928,[2e-8,0,1],50]")
+@example("[204928,[0.02099,1,-4856.5],108]")
+@example("[1,[9999999.99999999,1,9999999.99999999],1]")
+@example("[1,[10000000,1,1],1]")
+@example("[1,[1.123456789,1,1]]")
+@example("[1,[1.12345678,1,1.000000000]]")
+@example("[1,[1,0,1.5]]")
+@example("[1,[0,0,1]]")
+@example("[1,[1,1,0]]")
+@example("[1,[1,1,-0.0]]")
+@example("[1,[01,1,1]]")
+@example("[1,[1,01,1]]")
+@example("[1,[1,1,1],01]")
+@example("[1,[1,1,1],999999999999999999]")
+@example("[1,[1.1e-7,10,1000000]]")
+@example("[1,[1e-9,1,1]]")
+@example("[1,[10e-9,1,1]]")
+@example("[1,[1.0E+2,1,1.000000000]]")
+@example("[1,[1e,1,1]]")
+@example("[1,[1e-,1,1]]")
+@example("[1,[1e1000,1,1]]")
+@example("[1,[1,1,99999999.99999999]]")
+@example("[1,[1,1,9999999.99999999]]")
+@example("[1,[1,1,0.00000000000000000000000000000000000001e38]]")
+@example("[1,[1,1,1],9999999999999999999]")
+@example("[1,[]]")
+@example("[1,[],5]")
+@example("[1,[[1,1,1],[2,1,-1],[3,0,1],[4,0,-1]],5]")
+@example("[1,[[1,1,1],[2,1,-1],[3,0,2]],5]")
+@example("[1,[[1,1,1],[2,1,-1],]]")
+@example("[1,[[1,1,1],[2,1,-1]]")
+@example("[1,[[1,1,1] ,[2,1,-1]]]")
+@example('[204928,"hb",127]')
+@example('[204928,"hb"]')
+@example('[204928,"hb",]')
+@example("[1,[1,1,1]]]")
+@example("[1,[1,1,1],]")
+def test_scan_is_the_msgspec_path(kernel: ModuleType, frame: str) -> None:
+    # scan() may leave any frame to the msgspec path, but what it takes it must read alike
+    scanned = kernel.scan(frame)
+    if scanned is not None:
+        assert scanned == reference(frame)
+
+
+@given(st.text(max_size=40))
+def test_garbage(kernel: ModuleType, frame: str) -> None:
+    scanned = kernel.scan(frame)
+    if scanned is not None:
+        assert scanned == reference(frame)
+
+
+PLAIN = st.builds(
+    lambda whole, places, digits: (
+        f"{whole}.{digits % 10**places:0{places}d}" if places else str(whole)
+    ),
+    st.integers(0, 10**7 - 1),
+    st.integers(0, 8),
+    st.integers(0, 10**8),
+)
+
+
+@given(
+    st.integers(0, 10**18 - 1),
+    PLAIN,
+    st.integers(0, 10**6),
+    st.sampled_from(["", "-"]),
+    PLAIN,
+    st.one_of(st.none(), st.integers(0, 10**18 - 1)),
+)
+def test_plain_updates_are_taken(
+    kernel: ModuleType, chan: int, price: str, count: int, sign: str, amount: str, seq: int | None
+) -> None:
+    # the fast path is really used: every plain update with a valid level is scanned
+    frame = f"[{chan},[{price},{count},{sign}{amount}]{'' if seq is None else f',{seq}'}]"
+    expected = reference(frame)
+    assert kernel.scan(frame) == expected
+    valid = float(price) > 0 and float(amount) > 0 and (count > 0 or float(amount) == 1)
+    assert (expected is not None) == valid
+
+
+def test_only_exact_str(kernel: ModuleType) -> None:
+    class Text(str):
+        pass
+
+    frame = "[1,[1,1,1],1]"
+    assert kernel.scan(frame) == (1, 1, SCALE, 0, [(SCALE, SCALE)], [])
+    assert kernel.scan(frame.encode()) is None
+    assert kernel.scan(Text(frame)) is None
+    assert kernel.scan("[1,[1,1,1],1]\N{EM DASH}") is None
+    assert kernel.scan(None) is None
+
+
+@given(
+    st.integers(0, 10**7 - 1),
+    st.integers(0, 8).flatmap(lambda d: st.tuples(st.just(d), st.integers(0, 10**d - 1))),
+)
+def test_a_plain_decimal_is_exact_and_never_noisy(whole: int, fraction: tuple[int, int]) -> None:
+    # the claim scan() rests on: below 10**15 units, with at most 8 decimals, the float of the
+    # text gives back its exact value, and that value's float is the float itself
+    places, digits = fraction
+    text = f"{whole}.{digits:0{places}d}" if places else str(whole)
+    value = msgspec.json.decode(text, type=float)
+    scaled = whole * SCALE + digits * 10 ** (8 - places)
+    assert parse_fixed_float(value, 8) == scaled
+    assert scaled / SCALE == value
+
+
+def test_scan_leaks_nothing(kernel: ModuleType) -> None:
+    # a leaked reference per call would keep its tuple, list or int alive: MBs over 60k calls,
+    # all allocated from this file's lines (other threads' allocations are not counted)
+    frames = ["[232955,[0.0010272,1,-9.81304937],104]", '[204928,"hb"]', "[1,[1,1,1],x]"]
+    here = [tracemalloc.Filter(True, __file__)]
+    tracemalloc.start()
+    try:
+        for frame in frames * 1000:  # warm up (the small-int and free lists)
+            kernel.scan(frame)
+        before = tracemalloc.take_snapshot().filter_traces(here)
+        for frame in frames * 20_000:
+            kernel.scan(frame)
+        after = tracemalloc.take_snapshot().filter_traces(here)
+    finally:
+        tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert grown < 64_000
+
+
+def trades_reference(frame: str) -> tuple[object, ...] | None:
+    """What _on_trades makes of a trade snapshot, as scan_trades reports it, or None."""
+    try:
+        snapshot = _TRADE_SNAPSHOT.decode(frame)
+        trades = [Bitfinex([])._trade(row, "X", 0) for row in snapshot.trades]
+    except (msgspec.DecodeError, NumberFormatError):
+        return None
+    rows = [
+        (int(t.trade_id), t.exch_ns // MS, t.price, t.size, int(t.side is Side.BUY)) for t in trades
+    ]
+    return (snapshot.seq, rows)
+
+
+@st.composite
+def trade_frames(draw: st.DrawFn) -> str:
+    rows = [
+        f"[{draw(DIGITS)},{draw(DIGITS)},{draw(st.sampled_from(['', '-']))}{draw(NUMBER)},"
+        f"{draw(NUMBER)}]"
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    frame = f"[{draw(DIGITS)},[{','.join(rows)}]{draw(SEQ)}]"
+    if draw(st.integers(0, 5)) == 0:
+        at = draw(st.integers(0, len(frame) - 1))
+        frame = frame[:at] + draw(st.sampled_from(["", " ", ",", "]", "[", "0", "-"])) + frame[at:]
+    return frame
+
+
+@given(trade_frames())
+@example("[1,[]]")
+@example("[1,[[670155031,1618677442819,-0.00023057,60410],[670154,1,2,3]],5]")
+@example("[1,[[1,1,0,1]]]")
+@example("[1,[[1,1,1,0]]]")
+@example("[1,[[1,-1,1,1]]]")
+@example("[1,[[1,1,1,1,1]]]")
+@example("[1,[[1,1,1]]]")
+def test_scan_trades_is_the_msgspec_path(kernel: ModuleType, frame: str) -> None:
+    scanned = kernel.scan_trades(frame)
+    if scanned is not None:
+        assert scanned == trades_reference(frame)
+
+
+def test_scan_trades_takes_the_capture_snapshots(captures: Path, kernel: ModuleType) -> None:
+    texts = [r.payload for r in read_capture_file(captures / "BITFINEX.ws.11.0")]
+    snapshots = [t for t in texts if isinstance(t, str) and kernel.scan_trades(t)]
+    assert len(snapshots) == 7  # the 7 trade snapshots (210 rows); book levels have 3 fields
+    for text in snapshots:
+        assert kernel.scan_trades(text) == trades_reference(text)
+
+
+# -- the connector with and without the scanner -----------------------------------------------
+
+
+def _replay(
+    path: Path, scan: object, scan_trades: object, monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, ...]:
+    monkeypatch.setattr(bitfinex, "SCAN", scan)
+    monkeypatch.setattr(bitfinex, "SCAN_TRADES", scan_trades)
+    venue = load_venue(group_captures([path])[0])
+    assert isinstance(venue, Bitfinex)
+    out: list[MarketEvent] = []
+    for record in read_capture_file(path):
+        feed(venue, record, out)
+    books = {s: (b.bids(), b.asks(), b.counters, b.state) for s, b in venue.books.items()}
+    return (
+        msgspec.json.encode(out),
+        books,
+        venue.stats,
+        venue.sequenced_frames,
+        venue.symbol_frames,
+        venue._noisy,
+    )
+
+
+def test_the_capture_replays_the_same_with_the_scanner(
+    captures: Path, kernel: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = captures / "BITFINEX.ws.11.0"
+    fast = _replay(path, kernel.scan, kernel.scan_trades, monkeypatch)
+    slow = _replay(path, None, None, monkeypatch)
+    assert fast == slow
+    assert fast[3] == 1670  # every message in sequence
+    scanned = [
+        r for r in read_capture_file(path) if isinstance(r.payload, str) and kernel.scan(r.payload)
+    ]
+    # every heartbeat, book update and book snapshot (exponents included: 1.1e-7, 2e-8)
+    assert len(scanned) == 42 + 1593 + 7
+
+
+# -- which path a process runs ------------------------------------------------------------------
+
+
+def _scan_module(env: dict[str, str]) -> str:
+    code = (
+        "from orderscope.venues import bitfinex\n"
+        "print(bitfinex.SCAN and bitfinex.SCAN.__module__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_the_compiled_build_runs_the_c_scanner() -> None:
+    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    if not any(PACKAGE.glob("book.*.so")):
+        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
+    assert _scan_module(env) == "orderscope._bitfinex"
+
+
+def test_orderscope_pure_runs_the_msgspec_path() -> None:
+    assert _scan_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
