@@ -7,8 +7,6 @@ the same order), the same sorted price lists, the same counts, the same exceptio
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
@@ -23,23 +21,11 @@ from hypothesis import strategies as st
 
 from orderscope import _compiled, book
 from orderscope.book import _absent_deletion, _apply_levels, _load_levels, _top_levels
-
-PACKAGE = Path(book.__file__ or "").parent
+from tests.native_kernel import load_native
 
 
 def _load_kernel() -> ModuleType:
-    """The built extension, loaded from its file whatever this process runs."""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = PACKAGE / f"_book{suffix}"
-        if path.exists():
-            spec = importlib.util.spec_from_file_location("orderscope._book", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1): no extension to test")
-    pytest.fail("orderscope/_book.c is not built beside the compiled modules: `make native`")
+    return load_native("_book")
 
 
 @pytest.fixture(scope="module")

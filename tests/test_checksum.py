@@ -8,42 +8,28 @@ the connectors then run the reference, which the last tests check through them.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 import subprocess
 import sys
 import zlib
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled, book
+from orderscope import _compiled
 from orderscope.book import L2Book
 from orderscope.model import Instrument, InstrumentKind
 from orderscope.venues.kraken import CHECKSUM_LEVELS, _BookWire
 from orderscope.venues.okx import Okx, reference_checksum
+from tests.native_kernel import PACKAGE, load_native
 
-PACKAGE = Path(book.__file__ or "").parent
 INT64_MAX = 2**63 - 1
 
 
 def _load_kernel() -> ModuleType:
-    """The built extension, loaded from its file whatever this process runs."""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = PACKAGE / f"_checksum{suffix}"
-        if path.exists():
-            spec = importlib.util.spec_from_file_location("orderscope._checksum", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1): no extension to test")
-    pytest.fail("orderscope/_checksum.c is not built beside the compiled modules: `make native`")
+    return load_native("_checksum")
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ against the pure-Python reference.
 from __future__ import annotations
 
 import gc
-import importlib.machinery
-import importlib.util
 import json
 import os
 import subprocess
@@ -24,7 +22,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled, fixed
+from orderscope import _compiled
 from orderscope.bench.ours import LoadedCapture, load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.errors import FrameError
@@ -33,24 +31,13 @@ from orderscope.model import MarketEvent
 from orderscope.venues.base import feed
 from orderscope.venues.coinbase import TimeFormatError, parse_iso8601_ns
 from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update, _Snapshot
+from tests.native_kernel import PACKAGE, load_native
 
-PACKAGE = Path(fixed.__file__ or "").parent
 Scanned = tuple[str, list[tuple[int, int]], list[tuple[int, int]], int]
 
 
 def _load_kernel() -> ModuleType:
-    """The built extension, loaded from its file whatever this process runs."""
-    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        path = PACKAGE / f"_coinbase{suffix}"
-        if path.exists():
-            spec = importlib.util.spec_from_file_location("orderscope._coinbase", path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1): no extension to test")
-    pytest.fail("orderscope/_coinbase.c is not built beside the compiled modules: `make native`")
+    return load_native("_coinbase")
 
 
 @pytest.fixture(scope="module")
