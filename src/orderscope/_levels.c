@@ -753,10 +753,15 @@ float_value(const number_text *n, Py_ssize_t decimals, int rounded)
 
 /* Books come again and again (HTX sends whole books, snapshots repeat most levels of the one
  * before): a level's (price, size) is remembered by its exact bytes ('[' to ']'), its reader
- * and shape, in a direct-mapped table of CACHE_SLOTS entries (a new level replaces the one in
- * its slot). The value is a function of that key alone, so a hit returns what parsing would:
- * the same ints, in a shared (immutable) tuple. */
-#define CACHE_SLOTS 8192
+ * and shape, in a direct-mapped table (a new level replaces the one in its slot). The value is
+ * a function of that key alone, so a hit returns what parsing would: the same ints, in a shared
+ * (immutable) tuple. Two tables, because their best sizes differ (wall time on the captures,
+ * `orderscope bench`; instruction counts alone favour the largest table): HTX's whole books of
+ * numbers hit often and pay for a table the size of L2; diffs of decimal strings (Binance,
+ * Bitstamp, OKX) hit less, and a table that large made them slower by its cache misses than
+ * parsing, so theirs stays within a small part of L2 (112 bytes a slot). */
+#define FLOAT_CACHE_SLOTS 8192
+#define TEXT_CACHE_SLOTS 1024
 #define CACHE_KEY 48
 
 typedef struct {
@@ -767,12 +772,14 @@ typedef struct {
     unsigned char key[CACHE_KEY];
 } cache_slot;
 
-static cache_slot level_cache[CACHE_SLOTS];
+static cache_slot float_cache[FLOAT_CACHE_SLOTS];
+static cache_slot text_cache[TEXT_CACHE_SLOTS];
 
 /* The slot of the level at p (p[0] == '[') and its length ('[' to ']' included), or NULL when
  * it is longer than a key (then it is parsed every time). */
 static inline cache_slot *
-cache_slot_of(const unsigned char *p, const unsigned char *end, Py_ssize_t *len)
+cache_slot_of(cache_slot *table, uint64_t mask, const unsigned char *p, const unsigned char *end,
+              Py_ssize_t *len)
 {
     const Py_ssize_t room = end - p > CACHE_KEY ? CACHE_KEY : end - p;
     const unsigned char *close = memchr(p, ']', (size_t)room);
@@ -788,16 +795,16 @@ cache_slot_of(const unsigned char *p, const unsigned char *end, Py_ssize_t *len)
         hash = (hash ^ word) * 0xFF51AFD7ED558CCDULL;
         hash ^= hash >> 29;
     }
-    return &level_cache[hash & (CACHE_SLOTS - 1)];
+    return &table[hash & mask];
 }
 
-/* `read` through the cache. */
+/* `read` through a cache of `mask + 1` slots (a power of two). */
 static inline const unsigned char *
-read_cached(const unsigned char *p, const unsigned char *end, const level_shape *shape,
-            PyObject **pair, level_reader read)
+read_cached(cache_slot *table, uint64_t mask, const unsigned char *p, const unsigned char *end,
+            const level_shape *shape, PyObject **pair, level_reader read)
 {
     Py_ssize_t len = 0;
-    cache_slot *slot = cache_slot_of(p, end, &len);
+    cache_slot *slot = cache_slot_of(table, mask, p, end, &len);
     if (slot != NULL && slot->pair != NULL && slot->len == len && slot->read == read &&
         slot->shape.pd == shape->pd && slot->shape.sd == shape->sd &&
         slot->shape.first == shape->first && slot->shape.width == shape->width &&
@@ -825,7 +832,8 @@ static const unsigned char *
 read_float_level(const unsigned char *p, const unsigned char *end, const level_shape *shape,
                  PyObject **pair)
 {
-    return read_cached(p, end, shape, pair, read_float_level_uncached);
+    return read_cached(float_cache, FLOAT_CACHE_SLOTS - 1, p, end, shape, pair,
+                       read_float_level_uncached);
 }
 
 static const unsigned char *
@@ -878,7 +886,7 @@ static const unsigned char *
 read_text_level_cached(const unsigned char *p, const unsigned char *end,
                        const level_shape *shape, PyObject **pair)
 {
-    return read_cached(p, end, shape, pair, read_text_level);
+    return read_cached(text_cache, TEXT_CACHE_SLOTS - 1, p, end, shape, pair, read_text_level);
 }
 
 /* ---- the array of levels, and the two entry points ----------------------------------------- */
