@@ -38,8 +38,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import msgspec
+from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
@@ -57,79 +59,28 @@ from orderscope.model import (
 )
 from orderscope.symbols import unified_symbol
 from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue
+from orderscope.venues.bitstamp_wire import (
+    _DIFF,
+    _DIFF_FRAME,
+    _DIFF_RAW,
+    _ENVELOPE,
+    _ERROR,
+    _PAIRS,
+    _TRADE,
+)
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
-_SYNCED = BookState.SYNCED
-_BUY = Side.BUY
-_SELL = Side.SELL
+_SYNCED: Final = BookState.SYNCED
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
 
-US = 1_000  # nanoseconds per microsecond
-MAX_BUFFERED_DIFFS = 5_000  # per pair while waiting for a snapshot
-DIFF_CHANNEL = "diff_order_book"
-TRADES_CHANNEL = "live_trades"
-
-
-class _Envelope(msgspec.Struct):
-    event: str
-    channel: str = ""
-    data: msgspec.Raw = msgspec.Raw(b"null")
+US: Final = 1_000  # nanoseconds per microsecond
+MAX_BUFFERED_DIFFS: Final = 5_000  # per pair while waiting for a snapshot
+DIFF_CHANNEL: Final = "diff_order_book"
+TRADES_CHANNEL: Final = "live_trades"
 
 
-class _Diff(msgspec.Struct):
-    microtimestamp: str
-    bids: list[tuple[str, str]]
-    asks: list[tuple[str, str]]
-    timestamp: str = ""
-
-
-class _DiffRaw(msgspec.Struct):
-    """``_Diff`` with the level arrays left as JSON, for ``NATIVE_RAW`` (same fields, types)."""
-
-    microtimestamp: str
-    bids: msgspec.Raw
-    asks: msgspec.Raw
-    timestamp: str = ""
-
-
-class _DiffFrame(msgspec.Struct):
-    """A frame read with its ``data`` as a ``_DiffRaw`` in one decode (no skip of ``data`` as
-    Raw, then a second decode of it); ``event`` and ``channel`` typed as in ``_Envelope``, so a
-    frame it decodes ``_Envelope`` decodes too."""
-
-    data: _DiffRaw
-    event: str
-    channel: str = ""
-
-
-class _Trade(msgspec.Struct):
-    id: int
-    microtimestamp: str
-    price_str: str
-    amount_str: str
-    type: int  # 0 buy, 1 sell: the taker's side
-
-
-class _Error(msgspec.Struct):
-    message: str = ""
-    code: int | str | None = None
-
-
-class _Pair(msgspec.Struct):
-    name: str  # "BTC/USD"
-    url_symbol: str  # "btcusd"
-    base_decimals: int
-    counter_decimals: int
-    trading: str = ""
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-_DIFF = msgspec.json.Decoder(_Diff)
-_DIFF_RAW = msgspec.json.Decoder(_DiffRaw)
-_DIFF_FRAME = msgspec.json.Decoder(_DiffFrame)
-_TRADE = msgspec.json.Decoder(_Trade)
-_ERROR = msgspec.json.Decoder(_Error)
-_PAIRS = msgspec.json.Decoder(list[_Pair])
 _CONTROL_EVENTS = frozenset(
     {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}
 )
@@ -148,6 +99,9 @@ class _DiffSync:
     conn: int | None = None  # the connection whose diffs the book follows since the snapshot
 
 
+# Compiled (``_compiled.COMPILED``); subclasses stay possible (a test or a user adjusting e.g.
+# the keep-alive timings).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Bitstamp(Venue):
     name = "bitstamp"
     default_endpoints = Endpoints("wss://ws.bitstamp.net", "https://www.bitstamp.net")
