@@ -292,7 +292,6 @@ def test_connections_subscribe_in_the_url_and_round_trip(captures: Path, case: C
 def _kernel_frames(u: int) -> list[str]:
     """Diffs and snapshots the kernel takes, and ones it leaves to the typed path."""
     good = depth_frame(u + 1, u + 1, '["0.34000000","2.00000000"]')
-    next_good = depth_frame(u + 4, u + 4, '["0.32000000","2.00000000"]')
     return [
         *(build(u) for build, _, _ in BAD_FRAMES.values()),
         depth_frame(u + 1, u + 1, '["0.34000000","1.00000000","x"]'),  # three items
@@ -302,16 +301,6 @@ def _kernel_frames(u: int) -> list[str]:
         good,
         good.replace('"s":"NKNUSDT"', '"s":"NKNUSDT","pu":3'),
         depth_frame(u + 2, u + 3, '["0.33000000","0.00000000"]'),
-        # the one-pass decode of a depth frame: the envelope's other fields still typed...
-        next_good.replace('{"stream"', '{"id":[1],"stream"'),
-        next_good.replace('{"stream"', '{"code":-1,"msg":"no","stream"'),
-        # ... a stream not subscribed, an empty stream name
-        next_good.replace("nknusdt@depth", "btcusdt@depth").replace("NKNUSDT", "BTCUSDT"),
-        next_good.replace('"nknusdt@depth@100ms"', '"","x":"@depth"'),
-        depth_frame(u + 4, u + 4, '["0.33000000","3.00000000"]'),
-        depth_frame(u + 5, u + 5, '["0.33000000","4.00000000"]'),
-        '{"stream":"nknusdt@depth@100ms"}',  # no data
-        '{"stream":"nknusdt@depth@100ms","data":{"e":"depthUpdate"}}',  # not a diff
         depth_frame(u + 9, u + 9, '["0.33000000","1.00000000"]'),  # a gap
     ]
 
@@ -330,21 +319,6 @@ def _outcomes(captures: Path, rest_bodies: list[str]) -> list[tuple[object, ...]
         recent = [str(e) for e in venue.stats.recent_errors]
         outcomes.append((msgspec.json.encode(events), recent, book.bids(), book.asks()))
     return outcomes
-
-
-def test_a_diff_on_a_stream_other_than_depth_is_not_applied(captures: Path) -> None:
-    venue, _ = _synced_spot(captures)
-    book = venue.books[SPOT.symbol]
-    u = book.sequence
-    # "@depth" in the frame's first bytes sends it to the one-pass decode, which must leave it
-    frame = depth_frame(u + 1, u + 1, '["0.33000000","5.00000000"]').replace(
-        '"nknusdt@depth@100ms"', '"nknusdt@kline_1m","x":"@depth"'
-    )
-    events: list[MarketEvent] = []
-    feed(venue, CaptureRecord(0, RecordKind.RECV, "", frame, 0), events)
-    assert events == []
-    assert book.sequence == u
-    assert venue.stats.ignored_frames + len(venue.stats.recent_errors) > 0
 
 
 def test_the_kernel_gives_the_typed_path_s_events_and_errors(

@@ -91,20 +91,6 @@ class _DepthRaw(msgspec.Struct):
     pu: int = -1
 
 
-class _DepthFrame(msgspec.Struct):
-    """A combined-stream frame read with its ``data`` as a ``_DepthRaw`` in one decode (no skip of
-    ``data`` as Raw, then a second decode of it); the other fields typed as in ``_Envelope``, so
-    a frame it decodes ``_Envelope`` decodes too."""
-
-    data: _DepthRaw
-    stream: str = ""
-    e: str = ""
-    id: int | str | None = None
-    result: msgspec.Raw | None = None
-    code: int | None = None
-    msg: str = ""
-
-
 class _AggTrade(msgspec.Struct):
     s: str
     p: str
@@ -184,7 +170,6 @@ class _ExchangeInfo(msgspec.Struct):
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
 _DEPTH = msgspec.json.Decoder(_Depth)
 _DEPTH_RAW = msgspec.json.Decoder(_DepthRaw)
-_DEPTH_FRAME = msgspec.json.Decoder(_DepthFrame)
 _AGG_TRADE = msgspec.json.Decoder(_AggTrade)
 _BOOK_TICKER = msgspec.json.Decoder(_BookTicker)
 _TICKER = msgspec.json.Decoder(_Ticker24h)
@@ -339,15 +324,6 @@ class BinanceSpot(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        # A depth stream's name is in the frame's first bytes: such a frame is decoded in one
-        # pass when it can be (the usual path below otherwise, with nothing changed).
-        if (
-            NATIVE_RAW is not None
-            and type(frame) is str
-            and frame.find("@depth", 11, 64) > 0
-            and self._depth_frame(frame, recv_ns, out)
-        ):
-            return
         try:  # not through self.decode: one call fewer on every frame
             env = _ENVELOPE.decode(frame)
         except msgspec.DecodeError as exc:
@@ -429,22 +405,6 @@ class BinanceSpot(Venue):
         # Binance-specific: ``pu`` rides along in sequence bookkeeping for futures.
         self._apply_diff(instrument, delta, msg.pu, out)
 
-    def _depth_frame(self, frame: str, recv_ns: int, out: list[MarketEvent]) -> bool:
-        """A combined-stream depth diff, envelope and diff decoded together, then as
-        ``_depth_levels``; False, having changed nothing, for any other frame or a diff the
-        kernel does not take, which ``on_frame`` then reads as always (same values and errors)."""
-        try:
-            env = _DEPTH_FRAME.decode(frame)
-        except msgspec.DecodeError:
-            return False
-        stream = env.stream
-        if not stream:
-            return False
-        venue_symbol, channel = self._streams.get(stream) or self._stream_route(stream)
-        if self.handlers.get(channel) is not BinanceSpot._on_depth:
-            return False
-        return self._depth_levels(channel, venue_symbol, env.data, frame, recv_ns, out)
-
     def _on_depth_raw(
         self,
         channel: str,
@@ -457,24 +417,11 @@ class BinanceSpot(Venue):
         """``_on_depth`` with the levels read by the C kernel straight from the frame's bytes
         (no str per number); False, having changed nothing, for any diff it does not take,
         which ``_on_depth`` then decodes and checks as always (same values, same errors)."""
+        assert NATIVE_RAW is not None
         try:
             msg = _DEPTH_RAW.decode(data)
         except msgspec.DecodeError:
             return False
-        return self._depth_levels(channel, venue_symbol, msg, frame, recv_ns, out)
-
-    def _depth_levels(
-        self,
-        channel: str,
-        venue_symbol: str,
-        msg: _DepthRaw,
-        frame: str | bytes,
-        recv_ns: int,
-        out: list[MarketEvent],
-    ) -> bool:
-        """A decoded diff's levels through the C kernel; False, having changed nothing, when it
-        does not take them."""
-        assert NATIVE_RAW is not None
         # The instrument ``attribute`` returns (it routes through ``by_venue_symbol``), looked
         # up without its checks and counters: those run only once the levels are known good.
         hint = self.by_venue_symbol.get(venue_symbol or msg.s)
