@@ -54,6 +54,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.signals.trade_flow",
     "orderscope.venues.bitfinex",
     "orderscope.venues.coinbase",
+    "orderscope.venues.bitstamp",
 )
 
 #: C extensions written by hand (module -> its C file in the package), each with a pure-Python

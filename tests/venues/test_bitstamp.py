@@ -321,6 +321,14 @@ KERNEL_RECORDS = [
     received(diff(1_000_012, [["\\u0033800.00", "1.0"]], []).replace("\\\\", "\\")),
     received(diff(1_000_013, [["3800.00", "99999999999999999999"]], [])),
     received(diff(1_000_009, [["3800.00", "1.0"]], []).replace('"1000009"', '"10x"')),
+    # the one-pass decode of a diff frame: the envelope's fields typed, other events and
+    # channels, an unknown pair, no data: each as the usual path reads it
+    received(diff(1_000_014, [["3800.00", "1.0"]], []).replace('"event": "data"', '"event": 1')),
+    received(diff(1_000_015, [["3800.00", "1.0"]], []).replace('"event": "data"', '"event": "x"')),
+    received(diff(1_000_016, [["3800.00", "1.0"]], []).replace("diff_order_book", "order_book")),
+    received(diff(1_000_017, [["3800.00", "1.0"]], [], pair="xyzusd")),
+    received('{"channel": "diff_order_book_ethusd", "event": "data"}'),
+    received(diff(1_000_018, [["3800.00", "3.0"]], [])),
     rest(BOOK_URL, snapshot(1_000_020).replace('"1.00000000"', '"1.000000001"')),
     rest(BOOK_URL, snapshot(1_000_030).replace('"2.00000000"', "2")),
     rest(BOOK_URL, snapshot(1_000_040)),

@@ -38,8 +38,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import msgspec
+from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
@@ -57,68 +59,28 @@ from orderscope.model import (
 )
 from orderscope.symbols import unified_symbol
 from orderscope.venues.base import Connection, Endpoints, KeepAlive, Venue
+from orderscope.venues.bitstamp_wire import (
+    _DIFF,
+    _DIFF_FRAME,
+    _DIFF_RAW,
+    _ENVELOPE,
+    _ERROR,
+    _PAIRS,
+    _TRADE,
+)
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
-_SYNCED = BookState.SYNCED
-_BUY = Side.BUY
-_SELL = Side.SELL
+_SYNCED: Final = BookState.SYNCED
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
 
-US = 1_000  # nanoseconds per microsecond
-MAX_BUFFERED_DIFFS = 5_000  # per pair while waiting for a snapshot
-DIFF_CHANNEL = "diff_order_book"
-TRADES_CHANNEL = "live_trades"
-
-
-class _Envelope(msgspec.Struct):
-    event: str
-    channel: str = ""
-    data: msgspec.Raw = msgspec.Raw(b"null")
+US: Final = 1_000  # nanoseconds per microsecond
+MAX_BUFFERED_DIFFS: Final = 5_000  # per pair while waiting for a snapshot
+DIFF_CHANNEL: Final = "diff_order_book"
+TRADES_CHANNEL: Final = "live_trades"
 
 
-class _Diff(msgspec.Struct):
-    microtimestamp: str
-    bids: list[tuple[str, str]]
-    asks: list[tuple[str, str]]
-    timestamp: str = ""
-
-
-class _DiffRaw(msgspec.Struct):
-    """``_Diff`` with the level arrays left as JSON, for ``NATIVE_RAW`` (same fields, types)."""
-
-    microtimestamp: str
-    bids: msgspec.Raw
-    asks: msgspec.Raw
-    timestamp: str = ""
-
-
-class _Trade(msgspec.Struct):
-    id: int
-    microtimestamp: str
-    price_str: str
-    amount_str: str
-    type: int  # 0 buy, 1 sell: the taker's side
-
-
-class _Error(msgspec.Struct):
-    message: str = ""
-    code: int | str | None = None
-
-
-class _Pair(msgspec.Struct):
-    name: str  # "BTC/USD"
-    url_symbol: str  # "btcusd"
-    base_decimals: int
-    counter_decimals: int
-    trading: str = ""
-
-
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
-_DIFF = msgspec.json.Decoder(_Diff)
-_DIFF_RAW = msgspec.json.Decoder(_DiffRaw)
-_TRADE = msgspec.json.Decoder(_Trade)
-_ERROR = msgspec.json.Decoder(_Error)
-_PAIRS = msgspec.json.Decoder(list[_Pair])
 _CONTROL_EVENTS = frozenset(
     {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}
 )
@@ -137,6 +99,9 @@ class _DiffSync:
     conn: int | None = None  # the connection whose diffs the book follows since the snapshot
 
 
+# Compiled (``_compiled.COMPILED``); subclasses stay possible (a test or a user adjusting e.g.
+# the keep-alive timings).
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Bitstamp(Venue):
     name = "bitstamp"
     default_endpoints = Endpoints("wss://ws.bitstamp.net", "https://www.bitstamp.net")
@@ -224,6 +189,10 @@ class Bitstamp(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        # Nearly every frame is a diff: tried in one pass first (the usual path below for
+        # anything else, with nothing changed).
+        if NATIVE_RAW is not None and self._diff_frame(conn, frame, recv_ns, out):
+            return
         try:  # not through self.decode: one call fewer on every frame
             env = _ENVELOPE.decode(frame)
         except msgspec.DecodeError as exc:
@@ -249,6 +218,40 @@ class Bitstamp(Venue):
                 self.name, env.channel or "?", frame, f"unexpected event {env.event!r}"
             )
 
+    def _diff_frame(
+        self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> bool:
+        """A diff with its levels read by the C kernel from the frame's bytes, envelope and diff
+        decoded together; False, having changed nothing, for any other frame or a diff the
+        kernel does not take, which ``on_frame`` then reads as always (same values and errors).
+        The checks run in ``_on_diff``'s order: the route, then the levels, then the time."""
+        assert NATIVE_RAW is not None
+        try:
+            env = _DIFF_FRAME.decode(frame)
+        except msgspec.DecodeError:
+            return False
+        channel, _, pair = env.channel.rpartition("_")
+        if env.event != "data" or channel != DIFF_CHANNEL:
+            return False
+        # The instrument ``attribute`` returns (it routes through ``by_venue_symbol``), looked
+        # up without its checks and counters: those run only once the levels are known good.
+        hint = self.by_venue_symbol.get(pair)
+        if hint is None:
+            return False
+        msg = env.data
+        pd, sd = hint.price_decimals, hint.size_decimals
+        bids = NATIVE_RAW(msg.bids, pd, sd, 0, 2, True)
+        if bids is None:
+            return False
+        asks = NATIVE_RAW(msg.asks, pd, sd, 0, 2, True)
+        if asks is None:
+            return False
+        instrument = self.attribute(DIFF_CHANNEL, pair, frame)
+        if instrument is not None:
+            stamp = self._microtimestamp(msg.microtimestamp, DIFF_CHANNEL, frame, instrument)
+            self._diff(conn, instrument, stamp, bids, asks, recv_ns, out)
+        return True
+
     def _on_diff(
         self,
         conn: int,
@@ -262,6 +265,18 @@ class Bitstamp(Venue):
         if instrument is None:
             return
         stamp, bids, asks = self._book_levels(data, instrument, frame, DIFF_CHANNEL)
+        self._diff(conn, instrument, stamp, bids, asks, recv_ns, out)
+
+    def _diff(
+        self,
+        conn: int,
+        instrument: Instrument,
+        stamp: int,
+        bids: list[Level],
+        asks: list[Level],
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
         delta = BookDelta(
             self.name, instrument.symbol, stamp * US, recv_ns, bids, asks, stamp, stamp
         )
