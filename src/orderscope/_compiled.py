@@ -30,7 +30,8 @@ from types import ModuleType
 #: parser it builds on, and the Coinbase connector, whose msgspec Structs live in the
 #: interpreted ``venues.coinbase_wire`` (mypyc drops Struct class keywords such as ``tag=`` and
 #: ``array_like=`` and refuses ``msgspec.field`` defaults): 25% fewer instructions per replay
-#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"). ``venues/base.py`` stays
+#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"); the Kraken connector likewise
+#: (``venues.kraken_wire``; -15%). ``venues/base.py`` stays
 #: interpreted: compiled, it cost the interpreted connectors 0.4-6% more instructions.
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
@@ -51,6 +52,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.flow.signals.sweep",
     "orderscope.flow.signals.trade_flow",
     "orderscope.venues.coinbase",
+    "orderscope.venues.kraken",
 )
 
 #: C extensions written by hand (module -> its C file in the package), each with a pure-Python
