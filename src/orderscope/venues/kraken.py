@@ -46,7 +46,6 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Final, TypeVar, cast
 
 import msgspec
@@ -119,8 +118,6 @@ TEXT_CACHE_LEVELS: Final = 4096  # checksum texts kept per book before the cache
 T = TypeVar("T")
 
 _SIDES: Final = {"b": _BUY, "s": _SELL}
-_TRIPLES: Final = frozenset({3})  # the lengths of levels when none is a republish
-_TIME: Final = itemgetter(2)  # a level's time
 
 
 # -- symbols and checksum --------------------------------------------------------------------
@@ -150,6 +147,16 @@ def _channel_name(subscription: _Subscription) -> str:
 def _frac_digits(text: str) -> int:
     dot = text.find(".")
     return 0 if dot < 0 else len(text) - dot - 1
+
+
+def _plain_levels(raw: list[list[str]]) -> bool:
+    """Whether every level is a triple or a republished ``[price, volume, time, "r"]``: the
+    shapes the C level parser takes (compiled, a loop in C; no set built per call)."""
+    for entry in raw:
+        n = len(entry)
+        if n != 3 and (n != 4 or entry[3] != "r"):
+            return False
+    return True
 
 
 def _wire_digits(value: int, shift: int) -> str:
@@ -439,18 +446,10 @@ class Kraken(Venue):
                 pass  # below finds the first problem, as it would have without this path
         # The C kernel when every level is a triple (or a republished 4th "r"); any problem:
         # the loop below finds the first one, in order, as it would have without this path.
-        # (The lengths are checked in C by set(map(len)): a generator costs a frame per call.)
-        if (
-            NATIVE_COLUMNS is not None
-            and NATIVE_MANY is not None
-            and (
-                set(map(len, raw)) <= _TRIPLES
-                or all(len(e) == 3 or (len(e) == 4 and e[3] == "r") for e in raw)
-            )
-        ):
+        if NATIVE_COLUMNS is not None and NATIVE_MANY is not None and _plain_levels(raw):
             try:
                 levels = NATIVE_COLUMNS(raw, pd, sd, 0)
-                stamps = NATIVE_MANY(list(map(_TIME, raw)), TIME_DECIMALS)
+                stamps = NATIVE_MANY([entry[2] for entry in raw], TIME_DECIMALS)
                 # (max() with ``default=`` parses its keywords: a few hundred instructions)
                 return levels, max(stamps) if stamps else 0
             except NumberFormatError:
