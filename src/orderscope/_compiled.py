@@ -31,7 +31,7 @@ from types import ModuleType
 #: interpreted ``venues.coinbase_wire`` (mypyc drops Struct class keywords such as ``tag=`` and
 #: ``array_like=`` and refuses ``msgspec.field`` defaults): 25% fewer instructions per replay
 #: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"); the Kraken connector likewise
-#: (``venues.kraken_wire``; -15%). ``venues/base.py`` stays
+#: (``venues.kraken_wire``; -22%). ``venues/base.py`` stays
 #: interpreted: compiled, it cost the interpreted connectors 0.4-6% more instructions.
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
