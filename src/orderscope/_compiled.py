@@ -30,10 +30,12 @@ from types import ModuleType
 #: parser it builds on, and the Coinbase connector, whose msgspec Structs live in the
 #: interpreted ``venues.coinbase_wire`` (mypyc drops Struct class keywords such as ``tag=`` and
 #: ``array_like=`` and refuses ``msgspec.field`` defaults): 25% fewer instructions per replay
-#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"); the Bitfinex connector
-#: likewise (``venues.bitfinex_wire``; its hot frames are read by ``orderscope._bitfinex``, C).
-#: ``venues/base.py`` stays interpreted: compiled, it cost the interpreted connectors 0.4-6%
-#: more instructions.
+#: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"); the Bitfinex, Bitstamp and
+#: Kraken connectors likewise (``venues.bitfinex_wire``, ``venues.bitstamp_wire``,
+#: ``venues.kraken_wire``; Kraken -22%; Bitfinex's hot frames are read by ``orderscope._bitfinex``,
+#: C). ``venues/base.py`` stays interpreted: compiled, it cost the interpreted connectors 0.4-6%
+#: more instructions (and ``feed`` alone, compiled in a module of its own, cost every capture
+#: 1.3-6%: calls from compiled code into the interpreted ``Venue`` are dearer).
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
     "orderscope.fixed",
@@ -55,6 +57,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.venues.bitfinex",
     "orderscope.venues.coinbase",
     "orderscope.venues.bitstamp",
+    "orderscope.venues.kraken",
 )
 
 #: C extensions written by hand (module -> its C file in the package), each with a pure-Python

@@ -461,6 +461,20 @@ def test_delete_then_republish(depth10: tuple[Kraken, NaiveBook]) -> None:
     assert book.counters.checksums_ok == 2 and book.counters.checksums_failed == 0
 
 
+def test_a_long_update_mixing_republished_levels(depth10: tuple[Kraken, NaiveBook]) -> None:
+    """BATCH_LEVELS levels or more, some with the 4th "r": the batch path's strict zip fails
+    on the mixed lengths and the per-level path takes them (compiled, that ValueError once
+    leaked into the next C call as a SystemError)."""
+    venue, naive = depth10
+    asks = [[price(i), f"{i}.00000000", "1700000003.000001"] for i in range(12, 12 + 40)]
+    for entry in asks[::3]:
+        entry.append("r")
+    run(venue, [recv(update_frame(naive, asks, []))])
+    book = venue.books["BTC/USD"]
+    assert book.counters.checksums_ok == 1 and book.counters.checksums_failed == 0
+    assert book.depth() == (10, 10)
+
+
 def test_both_sides_in_one_payload_are_applied_before_the_check(
     depth10: tuple[Kraken, NaiveBook],
 ) -> None:

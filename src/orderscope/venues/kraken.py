@@ -46,10 +46,10 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
-from typing import TypeVar, cast
+from typing import Final, TypeVar, cast
 
 import msgspec
+from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.errors import (
@@ -89,90 +89,35 @@ from orderscope.venues.base import (
     Venue,
 )
 from orderscope.venues.checksum import NATIVE_KRAKEN
+from orderscope.venues.kraken_wire import (
+    _ASSET_PAIRS,
+    _BOOK,
+    _BOOK_FRAME,
+    _FRAME,
+    _REQUEST,
+    _TEXT,
+    _TICKER,
+    _TRADES,
+    _BookPayload,
+    _Event,
+    _Subscription,
+    _TickerPayload,
+)
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
-_SYNCED = BookState.SYNCED
-_BUY = Side.BUY
-_SELL = Side.SELL
+# (``Final``: compiled by mypyc, a module constant is then read without a dict lookup.)
+_SYNCED: Final = BookState.SYNCED
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
 
-DEFAULT_BOOK_DEPTH = 10  # Kraken's default when a book subscription names no depth
-CHECKSUM_LEVELS = 10
-TIME_DECIMALS = 9  # "1618678133.365913" -> integer nanoseconds, exactly
-TEXT_CACHE_LEVELS = 4096  # checksum texts kept per book before the cache starts afresh
+DEFAULT_BOOK_DEPTH: Final = 10  # Kraken's default when a book subscription names no depth
+CHECKSUM_LEVELS: Final = 10
+TIME_DECIMALS: Final = 9  # "1618678133.365913" -> integer nanoseconds, exactly
+TEXT_CACHE_LEVELS: Final = 4096  # checksum texts kept per book before the cache starts afresh
 T = TypeVar("T")
 
-
-# -- wire types ------------------------------------------------------------------------------
-
-
-class _BookPayload(msgspec.Struct):
-    """One payload object of a book frame: a snapshot or (part of) an update."""
-
-    snap_asks: list[list[str]] | None = msgspec.field(default=None, name="as")
-    snap_bids: list[list[str]] | None = msgspec.field(default=None, name="bs")
-    a: list[list[str]] | None = None
-    b: list[list[str]] | None = None
-    c: str | None = None  # CRC32 as a decimal string, on the last payload of an update
-
-
-class _TickerPayload(msgspec.Struct):
-    a: tuple[str, int | str, str]  # best ask: price, whole lot volume, lot volume
-    b: tuple[str, int | str, str]  # best bid
-    c: tuple[str, str]  # last trade: price, volume
-    v: tuple[str, str]  # volume: today, last 24h
-    l: tuple[str, str]  # noqa: E741 - Kraken's field name; low: today, last 24h
-    h: tuple[str, str]  # high: today, last 24h
-    o: tuple[str, str]  # open: today, last 24h
-
-
-class _Subscription(msgspec.Struct):
-    name: str = ""
-    depth: int = 0  # book; 0: not given (Kraken's default applies)
-    interval: int = 0  # ohlc
-
-
-class _Event(msgspec.Struct):
-    """A control frame (object with ``event``), or a request the client sent."""
-
-    event: str
-    status: str = ""
-    pair: str | list[str] = ""  # a string in replies, a list in subscribe requests
-    channelName: str = ""
-    subscription: _Subscription | None = None
-    errorMessage: str = ""
-
-
-class _AssetPair(msgspec.Struct):
-    base: str
-    quote: str
-    pair_decimals: int
-    lot_decimals: int
-    wsname: str = ""
-    altname: str = ""
-    tick_size: str = ""  # newer AssetPairs responses publish it
-
-
-class _AssetPairs(msgspec.Struct):
-    error: list[str]
-    result: dict[str, _AssetPair] = {}  # absent when ``error`` is not empty
-
-
-_FRAME = msgspec.json.Decoder(list[msgspec.Raw] | _Event)
-#: A book frame in one pass: ``[channelID, payload, (payload,) channelName, pair]`` with every
-#: payload decoded as it is read (the general path decodes the array of raw items, then each
-#: item again). Anything else fails or is not of that shape, and takes the general path.
-_BOOK_FRAME = msgspec.json.Decoder(list[int | str | _BookPayload])
-_TEXT = msgspec.json.Decoder(str)
-_BOOK = msgspec.json.Decoder(_BookPayload)
-_TRADES = msgspec.json.Decoder(list[list[str]])
-_TICKER = msgspec.json.Decoder(_TickerPayload)
-_REQUEST = msgspec.json.Decoder(_Event)
-_ASSET_PAIRS = msgspec.json.Decoder(_AssetPairs)
-
-_SIDES = {"b": _BUY, "s": _SELL}
-_TRIPLES = frozenset({3})  # the lengths of levels when none is a republish
-_TIME = itemgetter(2)  # a level's time
+_SIDES: Final = {"b": _BUY, "s": _SELL}
 
 
 # -- symbols and checksum --------------------------------------------------------------------
@@ -202,6 +147,16 @@ def _channel_name(subscription: _Subscription) -> str:
 def _frac_digits(text: str) -> int:
     dot = text.find(".")
     return 0 if dot < 0 else len(text) - dot - 1
+
+
+def _plain_levels(raw: list[list[str]]) -> bool:
+    """Whether every level is a triple or a republished ``[price, volume, time, "r"]``: the
+    shapes the C level parser takes (compiled, a loop in C; no set built per call)."""
+    for entry in raw:
+        n = len(entry)
+        if n != 3 and (n != 4 or entry[3] != "r"):
+            return False
+    return True
 
 
 def _wire_digits(value: int, shift: int) -> str:
@@ -276,6 +231,9 @@ class _BookWire:
 # -- the connector ---------------------------------------------------------------------------
 
 
+# Interpreted subclasses allowed: a session may tune the connector by subclassing it (the
+# emulator tests subscribe at depth 25 that way), as with any interpreted connector.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Kraken(Venue):
     name = "kraken"
     capture_prefix = "KRAKEN"
@@ -477,7 +435,9 @@ class Kraken(Venue):
         pd, sd = instrument.price_decimals, instrument.size_decimals
         if len(raw) >= BATCH_LEVELS:  # a snapshot: three columns, each parsed as one batch
             try:
-                prices, sizes, times = zip(*raw, strict=True)
+                # list() first: compiled by mypyc, unpacking the zip itself would take its
+                # strict ValueError (levels of 3 and 4 items) for the end and leave it set.
+                prices, sizes, times = list(zip(*raw, strict=True))
                 levels = list(
                     zip(parse_fixed_many(prices, pd), parse_fixed_many(sizes, sd), strict=True)
                 )
@@ -486,18 +446,10 @@ class Kraken(Venue):
                 pass  # below finds the first problem, as it would have without this path
         # The C kernel when every level is a triple (or a republished 4th "r"); any problem:
         # the loop below finds the first one, in order, as it would have without this path.
-        # (The lengths are checked in C by set(map(len)): a generator costs a frame per call.)
-        if (
-            NATIVE_COLUMNS is not None
-            and NATIVE_MANY is not None
-            and (
-                set(map(len, raw)) <= _TRIPLES
-                or all(len(e) == 3 or (len(e) == 4 and e[3] == "r") for e in raw)
-            )
-        ):
+        if NATIVE_COLUMNS is not None and NATIVE_MANY is not None and _plain_levels(raw):
             try:
                 levels = NATIVE_COLUMNS(raw, pd, sd, 0)
-                stamps = NATIVE_MANY(list(map(_TIME, raw)), TIME_DECIMALS)
+                stamps = NATIVE_MANY([entry[2] for entry in raw], TIME_DECIMALS)
                 # (max() with ``default=`` parses its keywords: a few hundred instructions)
                 return levels, max(stamps) if stamps else 0
             except NumberFormatError:
