@@ -30,7 +30,7 @@ $(VENV)/.bench: $(VENV)/.installed
 # The compiled modules (and the hand-written C: _levels.c) again whenever a source changed: a stale
 # extension would run old code (orderscope/_compiled.py falls back to the pure-Python source with
 # a warning if one is).
-NATIVE_SOURCES := $(shell find src/orderscope -name '*.py' -o -name '*.c') setup.py
+NATIVE_SOURCES := $(shell find src/orderscope -name '*.py' -o -name '*.c' -o -name '*.h') setup.py
 $(VENV)/.native: $(VENV)/.installed $(NATIVE_SOURCES)
 	$(PIP) 'setuptools>=77' 'mypy>=2.4'
 	$(PY) setup.py -q build_ext --inplace

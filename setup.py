@@ -50,8 +50,15 @@ def extensions() -> list[object]:
 def hand_written() -> list[Extension]:
     """``NATIVE``: the C extensions written by hand (module -> C file beside the package)."""
     native: dict[str, str] = _listed("NATIVE")
+    # Their shared headers (_decimal.h): a change rebuilds every extension.
+    headers = sorted(str(h.relative_to(HERE)) for h in (SRC / "orderscope").glob("_*.h"))
     return [
-        Extension(name, [str(Path("src", "orderscope", c_file))], extra_compile_args=["-O2"])
+        Extension(
+            name,
+            [str(Path("src", "orderscope", c_file))],
+            depends=headers,
+            extra_compile_args=["-O2"],
+        )
         for name, c_file in native.items()
     ]
 

@@ -95,3 +95,11 @@ def test_a_c_extension_older_than_its_c_file_is_stale(tmp_path: Path) -> None:
     assert stale(package) == []
     os.utime(source, (3_000, 3_000))
     assert stale(package) == [name]
+    # ... and so does a shared header (_decimal.h) newer than the extension
+    os.utime(source, (1_000, 1_000))
+    header = package / "_decimal.h"
+    header.write_text("")
+    os.utime(header, (1_500, 1_500))
+    assert stale(package) == []
+    os.utime(header, (3_000, 3_000))
+    assert stale(package) == [name]

@@ -30,28 +30,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static const uint64_t POW10[20] = {
-    1ULL,
-    10ULL,
-    100ULL,
-    1000ULL,
-    10000ULL,
-    100000ULL,
-    1000000ULL,
-    10000000ULL,
-    100000000ULL,
-    1000000000ULL,
-    10000000000ULL,
-    100000000000ULL,
-    1000000000000ULL,
-    10000000000000ULL,
-    100000000000000ULL,
-    1000000000000000ULL,
-    10000000000000000ULL,
-    100000000000000000ULL,
-    1000000000000000000ULL,
-    10000000000000000000ULL,
-};
+#include "_decimal.h"
 
 /* A cursor over the frame: every read is bounds-checked against `end`. */
 typedef struct {
@@ -96,55 +75,17 @@ string_body(Cursor *c, const unsigned char **start, Py_ssize_t *n)
 
 /* A JSON string whose opening quote was consumed, read through its closing quote as
  * parse_fixed(text, decimals) reads it, when that returns an int64 without raising
- * (orderscope._levels' fast path, on bytes): digits with at most one '.', at least one digit,
- * no non-zero digit beyond `decimals` (trailing zeros beyond are accepted, not scaled in). Any
- * other character (a backslash too) fails. `decimals` is 0..19. */
+ * (_decimal.h's scan_decimal, the one orderscope._levels reads with): digits with at most one
+ * '.', at least one digit, no non-zero digit beyond `decimals` (trailing zeros beyond are
+ * accepted, not scaled in). Any other character (a backslash too) fails. `decimals` is 0..19. */
 static inline int
 number(Cursor *c, Py_ssize_t decimals, int64_t *out)
 {
-    const unsigned char *s = c->p;
-    uint64_t acc = 0;
-    Py_ssize_t digits = 0;
-    Py_ssize_t frac = -1; /* fractional digits scaled in; -1 before the '.' */
-    for (;; s++) {
-        if (s >= c->end) {
-            return 0;
-        }
-        const unsigned d = (unsigned)*s - '0';
-        if (d > 9) {
-            if (*s == '"') {
-                break;
-            }
-            if (*s != '.' || frac >= 0) {
-                return 0;
-            }
-            frac = 0;
-            continue;
-        }
-        digits++;
-        if (frac >= 0) {
-            if (frac >= decimals) {
-                if (d != 0) {
-                    return 0;
-                }
-                continue;
-            }
-            frac++;
-        }
-        if (acc > (UINT64_MAX - 9) / 10) {
-            return 0;
-        }
-        acc = acc * 10 + d;
-    }
-    if (digits == 0) {
+    const unsigned char *after = scan_decimal(c->p, c->end, decimals, out);
+    if (after == NULL) {
         return 0;
     }
-    const Py_ssize_t shift = decimals - (frac < 0 ? 0 : frac);
-    if (acc > (uint64_t)INT64_MAX / POW10[shift]) {
-        return 0;
-    }
-    *out = (int64_t)(acc * POW10[shift]);
-    c->p = s + 1;
+    c->p = after;
     return 1;
 }
 

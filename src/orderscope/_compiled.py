@@ -7,9 +7,10 @@ source:
 
 - ``ORDERSCOPE_PURE=1``: every ``orderscope`` module is loaded from its ``.py``, and the
   ``NATIVE`` modules (no ``.py``) do not import: their callers use the pure-Python reference;
-- automatically, with a warning, when an extension is older than its ``.py`` (or ``.c``) in a
-  source checkout (an editable install whose source was edited or checked out after the last
-  build: the stale extension would otherwise run the old code). ``make native`` rebuilds.
+- automatically, with a warning, when an extension is older than its ``.py`` (or ``.c``, or a
+  shared ``_*.h``) in a source checkout (an editable install whose source was edited or checked
+  out after the last build: the stale extension would otherwise run the old code). ``make
+  native`` rebuilds.
 
 All or nothing: compiled modules call each other's functions directly in C, so one module
 loaded from source next to stale compiled ones would not be used by them.
@@ -108,11 +109,16 @@ def stale(package: Path = _PACKAGE) -> list[str]:
     found = []
     sources = [package.parent.joinpath(*name.split(".")).with_suffix(".py") for name in COMPILED]
     sources += [package / c_file for c_file in NATIVE.values()]
+    # The C extensions' shared headers (``_decimal.h``) count as part of each C file.
+    headers = max((h.stat().st_mtime for h in package.glob("_*.h")), default=0.0)
     for name, source in zip([*COMPILED, *NATIVE], sources, strict=True):
         for suffix in importlib.machinery.EXTENSION_SUFFIXES:
             built = source.with_name(source.stem + suffix)
             if built.exists():
-                if built.stat().st_mtime < source.stat().st_mtime:
+                changed = source.stat().st_mtime
+                if source.suffix == ".c":
+                    changed = max(changed, headers)
+                if built.stat().st_mtime < changed:
                     found.append(name)
                 break
     return found
