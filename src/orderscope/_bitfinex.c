@@ -338,22 +338,35 @@ error:
     return -1;
 }
 
+/* The start every channel frame shares, "[CHAN_ID,", in an exact ASCII str: the index just past
+ * the comma, with the frame's bytes, length and chan_id set; 0 for any other frame. */
+static Py_ssize_t
+channel_head(PyObject *frame, const unsigned char **s, Py_ssize_t *n, int64_t *chan_id)
+{
+    if (!PyUnicode_CheckExact(frame) || !PyUnicode_IS_COMPACT_ASCII(frame)) {
+        return 0;
+    }
+    *s = (const unsigned char *)PyUnicode_DATA(frame);
+    *n = PyUnicode_GET_LENGTH(frame);
+    Py_ssize_t i = 1;
+    if (*n < 2 || (*s)[0] != '[' || !scan_int(*s, *n, &i, chan_id) || i >= *n || (*s)[i] != ',') {
+        return 0;
+    }
+    return i + 1;
+}
+
 static PyObject *
 scan(PyObject *module, PyObject *frame)
 {
-    if (!PyUnicode_CheckExact(frame) || !PyUnicode_IS_COMPACT_ASCII(frame)) {
-        Py_RETURN_NONE;
-    }
-    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(frame);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(frame);
-    Py_ssize_t i = 1;
+    const unsigned char *s;
+    Py_ssize_t n;
     int64_t chan_id;
+    Py_ssize_t i = channel_head(frame, &s, &n, &chan_id);
     PyObject *seq = NULL;
     int found;
-    if (n < 2 || s[0] != '[' || !scan_int(s, n, &i, &chan_id) || i >= n || s[i] != ',') {
+    if (i == 0) {
         Py_RETURN_NONE;
     }
-    i++;
     if (n - i >= 4 && s[i] == '"' && s[i + 1] == 'h' && s[i + 2] == 'b' && s[i + 3] == '"') {
         found = scan_tail(s, n, i + 4, &seq);
         if (found <= 0) {
@@ -454,18 +467,14 @@ scan_trade_row(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i)
 static PyObject *
 scan_trades(PyObject *module, PyObject *frame)
 {
-    if (!PyUnicode_CheckExact(frame) || !PyUnicode_IS_COMPACT_ASCII(frame)) {
-        Py_RETURN_NONE;
-    }
-    const unsigned char *s = (const unsigned char *)PyUnicode_DATA(frame);
-    const Py_ssize_t n = PyUnicode_GET_LENGTH(frame);
-    Py_ssize_t i = 1;
+    const unsigned char *s;
+    Py_ssize_t n;
     int64_t chan_id;
-    if (n < 2 || s[0] != '[' || !scan_int(s, n, &i, &chan_id) || n - i < 3 || s[i] != ',' ||
-        s[i + 1] != '[') {
+    Py_ssize_t i = channel_head(frame, &s, &n, &chan_id);
+    if (i == 0 || n - i < 2 || s[i] != '[') {
         Py_RETURN_NONE;
     }
-    i += 2;
+    i++;
     PyObject *rows = PyList_New(0);
     if (rows == NULL) {
         return NULL;
