@@ -10,13 +10,17 @@ blur:
   one such call (nothing else calls it), and callgrind writes that call's count as a part of
   its own. Loading, imports and start-up are not counted. ``PYTHONHASHSEED`` is fixed, so the
   counts repeat. ``--peer`` counts cryptofeed 2.4.0's passes the same way; ``--keep DIR``
-  keeps the parts for ``callgrind_annotate``.
+  keeps the parts for ``callgrind_annotate``. ``--cachesim`` adds callgrind's cache and branch
+  simulation and an estimate of cycles per pass (``estimated_cycles``): instructions alone
+  overstate our lead, because our code misses the instruction cache and mispredicts branches
+  more often per instruction than cryptofeed's (more distinct code per frame).
 - ``--profile``: cProfile of ``--passes`` passes, own time grouped by function.
 - ``--digest``: a SHA-256 of every event each venue produced (msgspec JSON), plus the books'
   counters and final levels: two code versions that print the same digest produced the same
   events, not only the same ``orderscope replay --json`` summary.
 
     python benchmarks/replay_cost.py --callgrind [--only KRAKEN]... [--passes 3] [--peer]
+    python benchmarks/replay_cost.py --callgrind --cachesim --only BITFINEX [--peer]
     python benchmarks/replay_cost.py --profile --only COINBASE --passes 20
     python benchmarks/replay_cost.py --digest
 """
@@ -50,6 +54,15 @@ from orderscope.venues.base import feed
 
 HASH_SEED = "0"
 _TOTALS = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
+_EVENTS = re.compile(r"^events:\s*(.+)$", re.MULTILINE)
+_SUMMARY = re.compile(r"^(?:summary|totals):\s*(.+)$", re.MULTILINE)
+
+#: --cachesim's cycle model: what a first-level cache miss (served by L2) and a mispredicted
+#: branch cost on a Zen-class core, roughly. Rough, but calibrated: on the 2026-11-22 main, the
+#: ratio of the estimates (cryptofeed / orderscope) was KRAKEN 4.39x against 4.24-4.73x by the
+#: clock, BITFINEX 3.25x against 2.90-3.03x, where instructions alone said 5.70x and 3.17x.
+L1_MISS_CYCLES = 12
+MISPREDICT_CYCLES = 16
 
 
 def _captures(directory: Path, only: list[str]) -> list[LoadedCapture]:
@@ -103,6 +116,8 @@ def callgrind(args: argparse.Namespace) -> None:
             f"--dump-after={MARK}",
             f"--callgrind-out-file={out}",
         ]
+        if args.cachesim:
+            cmd += ["--cache-sim=yes", "--branch-sim=yes"]
         env = dict(os.environ, PYTHONHASHSEED=HASH_SEED)
         subprocess.run([*cmd, *child], check=True, env=env, capture_output=True)
         parts = sorted(Path(tmp).glob("callgrind.out.*"), key=lambda p: int(p.suffix[1:]))
@@ -112,6 +127,9 @@ def callgrind(args: argparse.Namespace) -> None:
             args.keep.mkdir(parents=True, exist_ok=True)
             for capture, part in zip(loaded, parts, strict=True):
                 shutil.copy(part, args.keep / f"callgrind.{capture.prefix}")
+        if args.cachesim:
+            _print_cachesim(side, loaded, parts, args.passes)
+            return
         print(f"{'capture':<16} {side + ' instructions/pass':>28} {'per frame':>10}")
         for capture, part in zip(loaded, parts, strict=True):
             match = _TOTALS.search(part.read_text(errors="replace"))
@@ -120,6 +138,39 @@ def callgrind(args: argparse.Namespace) -> None:
             per_pass = int(match.group(1)) / args.passes
             per_frame = per_pass / capture.frames
             print(f"{capture.prefix:<16} {per_pass / 1e6:>26.2f} M {per_frame:>10,.0f}")
+
+
+def simulated_events(part: Path) -> dict[str, int]:
+    """A callgrind part's totals by event name (Ir, I1mr, D1mr, D1mw, Bcm, Bim, ...)."""
+    text = part.read_text(errors="replace")
+    names, totals = _EVENTS.search(text), _SUMMARY.search(text)
+    if names is None or totals is None:
+        raise SystemExit(f"no events or totals in {part}")
+    values = [int(v) for v in totals.group(1).split()]
+    return dict(zip(names.group(1).split(), values, strict=False))
+
+
+def estimated_cycles(events: dict[str, int]) -> int:
+    """Instructions plus the modelled cost of L1 misses and mispredicted branches."""
+    misses = events["I1mr"] + events["D1mr"] + events["D1mw"]
+    mispredicts = events["Bcm"] + events["Bim"]
+    return events["Ir"] + L1_MISS_CYCLES * misses + MISPREDICT_CYCLES * mispredicts
+
+
+def _print_cachesim(side: str, loaded: list[LoadedCapture], parts: list[Path], passes: int) -> None:
+    print(f"{side}, per pass (millions)")
+    header = ("instructions", "I1 misses", "D1 misses", "mispredicts", "est. cycles")
+    print(f"{'capture':<16} " + " ".join(f"{h:>12}" for h in header))
+    for capture, part in zip(loaded, parts, strict=True):
+        events = simulated_events(part)
+        values = (
+            events["Ir"],
+            events["I1mr"],
+            events["D1mr"] + events["D1mw"],
+            events["Bcm"] + events["Bim"],
+            estimated_cycles(events),
+        )
+        print(f"{capture.prefix:<16} " + " ".join(f"{v / passes / 1e6:>12.2f}" for v in values))
 
 
 #: What a pass's instructions are spent in, by C function (inclusive: with what they call).
@@ -221,6 +272,9 @@ def main() -> None:
     mode.add_argument("--annotate", type=Path, help="a folder of parts kept with --keep")
     mode.add_argument("--run", type=int, help=argparse.SUPPRESS)  # the callgrind child
     parser.add_argument("--keep", type=Path, help="--callgrind: keep each part in this folder")
+    parser.add_argument(
+        "--cachesim", action="store_true", help="--callgrind: simulate caches and branches"
+    )
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
     if args.callgrind:
