@@ -98,7 +98,14 @@ import msgspec
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, FrameError, MalformedFrame, VenueErrorMessage
-from orderscope.fixed import NATIVE_COLUMNS, POW10, NumberFormatError, decimals_of, parse_fixed
+from orderscope.fixed import (
+    NATIVE_COLUMNS,
+    NATIVE_MANY,
+    POW10,
+    NumberFormatError,
+    decimals_of,
+    parse_fixed,
+)
 from orderscope.model import (
     BestBidOffer,
     BookDelta,
@@ -148,6 +155,8 @@ from orderscope.venues.coinbase_wire import (
 _SYNCED: Final = BookState.SYNCED
 _BUY: Final = Side.BUY
 _SELL: Final = Side.SELL
+# Compiled, a Final name is a static; an imported class is looked up in the module's dict.
+_BOOK_DELTA: Final = BookDelta
 
 #: Decimals kept for every Coinbase price and size, at least. Coinbase writes amounts with up to
 #: 8 decimals (sizes and 24h volumes as "94381.28000000"), increments have been changed over the
@@ -173,7 +182,11 @@ class _L2Route:
 
 #: What the scanners find for a product: its id, or its route record once it has one.
 _L2Key = str | _L2Route
-_Scanned = tuple[_L2Key, list[Level], list[Level], int]
+#: A time in ns (an int) on the l2update path, typed Any so that, compiled, it stays the int
+#: object it came as: an ``int`` is unboxed on the way in and boxed again (a new object of a
+#: time's size, ~130 instructions, freed with the event) for the event it goes into.
+_Ns = Any
+_Scanned = tuple[_L2Key, list[Level], list[Level], _Ns]
 _Scanner = Callable[[str | bytes, dict[str, tuple[int, int, _L2Key]]], _Scanned | None]
 
 
@@ -357,6 +370,8 @@ class _Coinbase(Venue):
         if text is None or text == "":
             return None
         try:
+            if NATIVE_MANY is not None:  # the C kernel, exact (the same values and errors)
+                return NATIVE_MANY([text], decimals)[0]
             return parse_fixed(text, decimals)
         except NumberFormatError as exc:
             raise BadValue(self.name, channel, frame, str(exc), symbol) from None
@@ -710,7 +725,7 @@ class CoinbaseExchange(_Coinbase):
 
     # -- frames ----------------------------------------------------------------------------
 
-    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: _Ns, out: list[MarketEvent]) -> None:
         if _SCAN is not None:
             scanned = _SCAN(frame, self._l2_keys)
             if scanned is not None:  # an l2update, valid but for its product's subscription
@@ -813,8 +828,8 @@ class CoinbaseExchange(_Coinbase):
         route: _L2Route,
         bids: list[Level],
         asks: list[Level],
-        exch_ns: int,
-        recv_ns: int,
+        exch_ns: _Ns,
+        recv_ns: _Ns,
         out: list[MarketEvent],
     ) -> None:
         """A valid l2update's levels to its book (whichever path read them)."""
@@ -832,7 +847,7 @@ class CoinbaseExchange(_Coinbase):
             self.out_of_sync(book, reason, exch_ns, recv_ns, out)
             return
         book.apply_delta(bids, asks)
-        out.append(BookDelta(route.venue, route.symbol, exch_ns, recv_ns, bids, asks))
+        out.append(_BOOK_DELTA(route.venue, route.symbol, exch_ns, recv_ns, bids, asks))
 
     def _on_match(
         self, msg: _Match, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
