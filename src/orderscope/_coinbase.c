@@ -23,6 +23,10 @@
  * ...],"bids":[...]} with an optional ,"time":"..." last (time_ns 0 without it, as the
  * connector reads a snapshot without a time).
  *
+ * A value of `decimals` may also be a triple (price_decimals, size_decimals, key): the scanners
+ * then return `key` in place of the product id (the connector keeps its per-product route record
+ * there, so that a frame costs it no lookup of its own).
+ *
  * tests/venues/test_coinbase_scan.py checks both against the reference.
  */
 #define PY_SSIZE_T_CLEAN
@@ -146,26 +150,31 @@ time_value(const unsigned char *s, Py_ssize_t n, int64_t *out)
     return 1;
 }
 
-/* (price_decimals, size_decimals) of `product` in `decimals`: 1 if found and both in 0..19, 0
- * if not (the reference path then runs), -1 with an exception set. */
+/* (price_decimals, size_decimals) of `product` in `decimals`, whose value is that pair or a
+ * triple (price_decimals, size_decimals, key): 1 if found and both in 0..19, with *key the
+ * triple's key (borrowed) or `product`; 0 if not (the reference path then runs); -1 with an
+ * exception set. */
 static int
-product_decimals(PyObject *decimals, PyObject *product, Py_ssize_t *pd, Py_ssize_t *sd)
+product_decimals(PyObject *decimals, PyObject *product, Py_ssize_t *pd, Py_ssize_t *sd,
+                 PyObject **key)
 {
-    PyObject *pair = PyDict_GetItemWithError(decimals, product); /* borrowed */
-    if (pair == NULL) {
+    PyObject *entry = PyDict_GetItemWithError(decimals, product); /* borrowed */
+    if (entry == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
-    if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) < 2 || PyTuple_GET_SIZE(entry) > 3) {
         return 0;
     }
-    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 0));
+    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0));
     if (*pd == -1 && PyErr_Occurred()) {
         return -1;
     }
-    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(pair, 1));
+    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 1));
     if (*sd == -1 && PyErr_Occurred()) {
         return -1;
     }
+    /* Read before any call that could run Python code: the entry is borrowed. */
+    *key = PyTuple_GET_SIZE(entry) == 3 ? PyTuple_GET_ITEM(entry, 2) : product;
     return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
 }
 
@@ -282,28 +291,29 @@ frame_cursor(PyObject *frame, Cursor *c)
     return 0;
 }
 
-/* The product id after `"product_id":"` (a new reference in *product) and its decimals: 1; 0 if
- * it is not a plain string or not in `decimals` (*product NULL); -1 with an exception set. */
+/* The product id after `"product_id":"` and its decimals: 1 with a new reference in *key (the
+ * product's key in `decimals`, product_decimals); 0 if it is not a plain string or not in
+ * `decimals` (*key NULL); -1 with an exception set. */
 static int
-scan_product(Cursor *c, PyObject *decimals, PyObject **product, Py_ssize_t *pd, Py_ssize_t *sd)
+scan_product(Cursor *c, PyObject *decimals, PyObject **key, Py_ssize_t *pd, Py_ssize_t *sd)
 {
     const unsigned char *text;
     Py_ssize_t n;
-    *product = NULL;
+    *key = NULL;
     if (!string_body(c, &text, &n) || n == 0) {
         return 0;
     }
-    PyObject *found = product_object(text, n);
-    if (found == NULL) {
+    PyObject *product = product_object(text, n);
+    if (product == NULL) {
         return -1;
     }
-    const int known = product_decimals(decimals, found, pd, sd);
-    if (known <= 0) {
-        Py_DECREF(found);
-        return known;
+    PyObject *found = NULL;
+    const int known = product_decimals(decimals, product, pd, sd, &found);
+    if (known > 0) {
+        *key = Py_NewRef(found);
     }
-    *product = found;
-    return 1;
+    Py_DECREF(product);
+    return known;
 }
 
 /* The frame's end: `,"time":"T"}` (T read by time_value), or `}` alone (time 0) if `optional`;
@@ -329,21 +339,21 @@ scan_end(Cursor *c, int optional, int64_t *ns)
     return TAKE(c, "}") && c->p == c->end;
 }
 
-/* (product, bids, asks, ns), taking the references of all three objects, which are released
- * if the tuple cannot be made. */
+/* (key, bids, asks, ns), taking the references of all three objects, which are released if
+ * the tuple cannot be made. */
 static PyObject *
-scanned(PyObject *product, PyObject *bids, PyObject *asks, int64_t ns)
+scanned(PyObject *key, PyObject *bids, PyObject *asks, int64_t ns)
 {
     PyObject *time_ns = PyLong_FromLongLong(ns);
     PyObject *result = time_ns == NULL ? NULL : PyTuple_New(4);
     if (result == NULL) {
         Py_XDECREF(time_ns);
-        Py_DECREF(product);
+        Py_DECREF(key);
         Py_DECREF(bids);
         Py_DECREF(asks);
         return NULL;
     }
-    PyTuple_SET_ITEM(result, 0, product);
+    PyTuple_SET_ITEM(result, 0, key);
     PyTuple_SET_ITEM(result, 1, bids);
     PyTuple_SET_ITEM(result, 2, asks);
     PyTuple_SET_ITEM(result, 3, time_ns);
@@ -393,9 +403,9 @@ scan(PyObject *const *args, Py_ssize_t nargs, Kind kind)
                            : TAKE(&c, "{\"type\":\"snapshot\",\"product_id\":\""))) {
         Py_RETURN_NONE;
     }
-    PyObject *product;
+    PyObject *key;
     Py_ssize_t pd = 0, sd = 0;
-    const int known = scan_product(&c, decimals, &product, &pd, &sd);
+    const int known = scan_product(&c, decimals, &key, &pd, &sd);
     if (known <= 0) {
         if (known < 0) {
             return NULL;
@@ -418,9 +428,9 @@ scan(PyObject *const *args, Py_ssize_t nargs, Kind kind)
     }
     int64_t ns = 0;
     if (found > 0 && scan_end(&c, kind == SNAPSHOT, &ns)) {
-        return scanned(product, bids, asks, ns);
+        return scanned(key, bids, asks, ns);
     }
-    Py_DECREF(product);
+    Py_DECREF(key);
     Py_XDECREF(bids);
     Py_XDECREF(asks);
     if (bids == NULL || asks == NULL || found < 0) {

@@ -324,6 +324,25 @@ def test_snapshot_and_update_apply_exactly(exchange: CoinbaseExchange) -> None:
     ]
 
 
+def test_a_routed_product_is_routed_again_after_the_subscriptions_change(
+    exchange: CoinbaseExchange,
+) -> None:
+    # The connector keeps a route per product after its first update (the C scanner returns it
+    # in place of the product id): a change of the subscriptions must drop it, so that the next
+    # update is checked again, as Venue.attribute checks it.
+    assert [type(e) for e in send(exchange, l2update(["buy", "59999.99", "1"]))] == [BookDelta]
+    assert [type(e) for e in send(exchange, l2update(["buy", "59999.99", "2"]))] == [BookDelta]
+    assert exchange.symbol_frames["BTC/USD"] == 3
+    exchange.subscriptions.discard(("level2", "BTC-USD"))
+    assert send(exchange, l2update(["buy", "59999.99", "3"])) == []
+    assert exchange.stats.errors == {"unsubscribed": 1}
+    exchange.subscriptions.add(("level2", "BTC-USD"))
+    [delta] = send(exchange, l2update(["buy", "59999.99", "4"]))
+    assert isinstance(delta, BookDelta) and delta.bids == [(5_999_999_000_000, 400_000_000)]
+    assert exchange.symbol_frames["BTC/USD"] == 4  # the rejected frame was not counted
+    assert (5_999_999_000_000, 400_000_000) in book_levels(exchange, "BTC/USD")[0]
+
+
 def test_sizes_finer_than_the_lot_size_stay_exact(exchange: CoinbaseExchange) -> None:
     # BAND-GBP trades in lots of 0.01, but an order resting from before an increment change
     # can show a finer size: 8 decimals are kept, so it parses exactly instead of failing.

@@ -211,6 +211,25 @@ def test_a_usual_frame(kernel: ModuleType) -> None:
     )
 
 
+def test_a_key_in_place_of_the_product(kernel: ModuleType) -> None:
+    # (pd, sd, key): the key is returned for the product id (the connector's route record)
+    key = object()
+    keyed = {"BTC-USD": (8, 8, key)}
+    before = sys.getrefcount(key)
+    scanned = kernel.scan_l2update(GOOD, keyed)
+    assert scanned is not None and scanned[0] is key
+    assert scanned[1:] == kernel.scan_l2update(GOOD, DECIMALS)[1:]
+    del scanned
+    for _ in range(1_000):
+        kernel.scan_l2update(GOOD, keyed)
+        kernel.scan_l2update(GOOD.replace("0.16", "0.1x"), keyed)  # falls back: None
+    assert sys.getrefcount(key) == before
+    snapshot = kernel.scan_snapshot(SNAPSHOT, {"X": (2, 0, "the key")})
+    assert snapshot == ("the key", [(140, 1)], [(150, 2), (160, 30)], 0)
+    assert kernel.scan_l2update(GOOD, {"BTC-USD": (8, 8, key, key)}) is None
+    assert kernel.scan_l2update(GOOD, {"BTC-USD": (8,)}) is None
+
+
 @pytest.mark.parametrize(
     "frame",
     [

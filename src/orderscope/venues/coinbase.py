@@ -91,14 +91,21 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, final
 from urllib.parse import urlsplit
 
 import msgspec
 
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, FrameError, MalformedFrame, VenueErrorMessage
-from orderscope.fixed import NATIVE_COLUMNS, POW10, NumberFormatError, decimals_of, parse_fixed
+from orderscope.fixed import (
+    NATIVE_COLUMNS,
+    NATIVE_MANY,
+    POW10,
+    NumberFormatError,
+    decimals_of,
+    parse_fixed,
+)
 from orderscope.model import (
     BestBidOffer,
     BookDelta,
@@ -118,6 +125,7 @@ from orderscope.venues.base import (
     Connection,
     Endpoints,
     KeepAlive,
+    Subscriptions,
     Venue,
     log,
 )
@@ -147,6 +155,8 @@ from orderscope.venues.coinbase_wire import (
 _SYNCED: Final = BookState.SYNCED
 _BUY: Final = Side.BUY
 _SELL: Final = Side.SELL
+# Compiled, a Final name is a static; an imported class is looked up in the module's dict.
+_BOOK_DELTA: Final = BookDelta
 
 #: Decimals kept for every Coinbase price and size, at least. Coinbase writes amounts with up to
 #: 8 decimals (sizes and 24h volumes as "94381.28000000"), increments have been changed over the
@@ -154,10 +164,30 @@ _SELL: Final = Side.SELL
 #: finer than 1e-8. Keeping 8 means no real frame fails on precision; ints do not mind the width.
 MIN_DECIMALS: Final = 8
 
-_Scanned = tuple[str, list[Level], list[Level], int]
+
+@final
+class _L2Route:
+    """What an ``l2update`` of one routed product needs, found by the C scanner in the lookup it
+    makes for the product's decimals (``CoinbaseExchange._l2_keys``): compiled, these are native
+    attribute reads, while the connector's own attributes (its base class is interpreted) are
+    generic lookups costing ~200 instructions each. Valid until the subscriptions change."""
+
+    def __init__(self, venue: str, instrument: Instrument, book: L2Book, frames: dict[str, int]):
+        self.venue = venue
+        self.instrument = instrument
+        self.symbol = instrument.symbol
+        self.book = book
+        self.frames = frames  # the connector's symbol_frames
 
 
-_Scanner = Callable[[str | bytes, dict[str, tuple[int, int]]], _Scanned | None]
+#: What the scanners find for a product: its id, or its route record once it has one.
+_L2Key = str | _L2Route
+#: A time in ns (an int) on the l2update path, typed Any so that, compiled, it stays the int
+#: object it came as: an ``int`` is unboxed on the way in and boxed again (a new object of a
+#: time's size, ~130 instructions, freed with the event) for the event it goes into.
+_Ns = Any
+_Scanned = tuple[_L2Key, list[Level], list[Level], _Ns]
+_Scanner = Callable[[str | bytes, dict[str, tuple[int, int, _L2Key]]], _Scanned | None]
 
 
 def _scanner(name: str) -> _Scanner | None:
@@ -170,10 +200,11 @@ def _scanner(name: str) -> _Scanner | None:
 
 
 #: ``orderscope._coinbase.scan_l2update`` (C): an ``l2update`` frame of the usual shape ->
-#: (product id, bids, asks, time ns), exactly what the msgspec path below makes of it; None for
-#: any other frame, which then takes that path (so its values and errors are unchanged). Without
-#: it, a frame costs ~9 k instructions of msgspec decoding and freeing, ~3 k of level parsing and
-#: ~3 k of time parsing (docs/PERFORMANCE.md, "Coinbase l2update frames in C").
+#: (product id or its route record, bids, asks, time ns), exactly what the msgspec path below
+#: makes of it; None for any other frame, which then takes that path (so its values and errors
+#: are unchanged). Without it, a frame costs ~9 k instructions of msgspec decoding and freeing,
+#: ~3 k of level parsing and ~3 k of time parsing (docs/PERFORMANCE.md, "Coinbase l2update
+#: frames in C").
 _SCAN: Final = _scanner("scan_l2update")
 #: ``orderscope._coinbase.scan_snapshot``: the same for a level2 ``snapshot``.
 _SCAN_SNAPSHOT: Final = _scanner("scan_snapshot")
@@ -304,12 +335,18 @@ class _Coinbase(Venue):
         self.trade_gaps: Counter[str] = Counter()  # trade-id jumps per unified symbol
         self.duplicate_trades: Counter[str] = Counter()  # trade ids seen again (dropped)
         self._last_trade_id: dict[str, int] = {}
-        #: product id -> (price decimals, size decimals): what the Exchange feed's C scanners
-        #: need to read a book frame's numbers (a product not in it takes the msgspec path).
-        self._l2_decimals = {
-            venue_symbol: (i.price_decimals, i.size_decimals)
-            for venue_symbol, i in self.by_venue_symbol.items()
-        }
+
+    def _attribute(self, channel: str, venue_symbol: str, frame: str | bytes) -> Instrument | None:
+        """``attribute(channel, venue_symbol, frame)``, for a pair routed already (most frames)
+        written out: two dict reads instead of a call into the interpreted base class."""
+        routes = self._routes.get(channel)
+        instrument = routes.get(venue_symbol) if routes is not None else None
+        if instrument is None:
+            return self.attribute(channel, venue_symbol, frame)
+        frames = self.symbol_frames
+        symbol = instrument.symbol
+        frames[symbol] = frames.get(symbol, 0) + 1
+        return instrument
 
     def _ns(
         self,
@@ -333,6 +370,8 @@ class _Coinbase(Venue):
         if text is None or text == "":
             return None
         try:
+            if NATIVE_MANY is not None:  # the C kernel, exact (the same values and errors)
+                return NATIVE_MANY([text], decimals)[0]
             return parse_fixed(text, decimals)
         except NumberFormatError as exc:
             raise BadValue(self.name, channel, frame, str(exc), symbol) from None
@@ -386,24 +425,23 @@ class _Coinbase(Venue):
     ) -> None:
         symbol = instrument.symbol
         pd, sd = instrument.price_decimals, instrument.size_decimals
-
-        def number(text: str | None, decimals: int) -> int | None:
-            return self._number(text, decimals, channel, frame, symbol)
-
+        # Direct calls, not through a closure: compiled, a closure is called as a Python object
+        # (and a bound method too).
         ticker = Ticker(
             self.name,
             symbol,
             exch_ns,
             recv_ns,
-            last_price=number(fields.last, pd),
-            open_24h=number(fields.open_24h, pd),
-            high_24h=number(fields.high_24h, pd),
-            low_24h=number(fields.low_24h, pd),
-            volume_24h=number(fields.volume_24h, sd),
-            best_bid=number(fields.best_bid, pd),
-            best_ask=number(fields.best_ask, pd),
+            last_price=self._number(fields.last, pd, channel, frame, symbol),
+            open_24h=self._number(fields.open_24h, pd, channel, frame, symbol),
+            high_24h=self._number(fields.high_24h, pd, channel, frame, symbol),
+            low_24h=self._number(fields.low_24h, pd, channel, frame, symbol),
+            volume_24h=self._number(fields.volume_24h, sd, channel, frame, symbol),
+            best_bid=self._number(fields.best_bid, pd, channel, frame, symbol),
+            best_ask=self._number(fields.best_ask, pd, channel, frame, symbol),
         )
-        bid_size, ask_size = number(fields.bid_size, sd), number(fields.ask_size, sd)
+        bid_size = self._number(fields.bid_size, sd, channel, frame, symbol)
+        ask_size = self._number(fields.ask_size, sd, channel, frame, symbol)
         out.append(ticker)
         if None not in (ticker.best_bid, ticker.best_ask, bid_size, ask_size):
             out.append(
@@ -496,19 +534,34 @@ class _Coinbase(Venue):
         self.synced(book, was, exch_ns, recv_ns, out)
 
 
-@dataclass(frozen=True, slots=True)
+@final
 class _TickerFields:
-    """A ticker's fields as decimal strings (None: not sent), whichever feed it came from."""
+    """A ticker's fields as decimal strings (None: not sent), whichever feed it came from.
 
-    last: str | None
-    open_24h: str | None
-    high_24h: str | None
-    low_24h: str | None
-    volume_24h: str | None
-    best_bid: str | None
-    best_ask: str | None
-    bid_size: str | None
-    ask_size: str | None
+    A plain class: compiled, a frozen dataclass cost ~9.6 k instructions to build (its
+    ``__init__`` sets each field through ``object.__setattr__``), this one a few hundred."""
+
+    def __init__(
+        self,
+        last: str | None,
+        open_24h: str | None,
+        high_24h: str | None,
+        low_24h: str | None,
+        volume_24h: str | None,
+        best_bid: str | None,
+        best_ask: str | None,
+        bid_size: str | None,
+        ask_size: str | None,
+    ) -> None:
+        self.last = last
+        self.open_24h = open_24h
+        self.high_24h = high_24h
+        self.low_24h = low_24h
+        self.volume_24h = volume_24h
+        self.best_bid = best_bid
+        self.best_ask = best_ask
+        self.bid_size = bid_size
+        self.ask_size = ask_size
 
 
 # -- Coinbase Exchange feed (the capture's protocol) ---------------------------------------------
@@ -547,6 +600,42 @@ class CoinbaseExchange(_Coinbase):
     default_endpoints = Endpoints(
         "wss://ws-feed.exchange.coinbase.com", "https://api.exchange.coinbase.com"
     )
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        symbols: Iterable[str] | None = None,
+        *,
+        endpoints: Endpoints | None = None,
+    ) -> None:
+        super().__init__(instruments, symbols, endpoints=endpoints)
+        #: product id -> (price decimals, size decimals, key), what the C scanners read a book
+        #: frame's numbers with and return in place of its product id: the id itself, then the
+        #: product's _L2Route once a frame was routed (a product not in it takes the msgspec
+        #: path). Routes follow the subscriptions, so they are forgotten with base's own.
+        self._l2_keys: dict[str, tuple[int, int, _L2Key]] = {}
+        self._forget_l2_routes()
+        self._subscriptions = Subscriptions(self._subscriptions_changed)
+
+    def _subscriptions_changed(self) -> None:
+        self._routes.clear()  # what Venue's subscriptions do on a change
+        self._forget_l2_routes()
+
+    def _forget_l2_routes(self) -> None:
+        self._l2_keys = {
+            venue_symbol: (i.price_decimals, i.size_decimals, venue_symbol)
+            for venue_symbol, i in self.by_venue_symbol.items()
+        }
+
+    def _l2_route(self, instrument: Instrument) -> _L2Route:
+        """The route record of a product whose level2 frame was just attributed (made once)."""
+        product = instrument.venue_symbol
+        pd, sd, key = self._l2_keys[product]
+        if isinstance(key, _L2Route):
+            return key
+        route = _L2Route(self.name, instrument, self.book(instrument), self.symbol_frames)
+        self._l2_keys[product] = (pd, sd, route)
+        return route
 
     @classmethod
     def instruments_urls(cls, endpoints: Endpoints) -> list[str]:
@@ -636,32 +725,31 @@ class CoinbaseExchange(_Coinbase):
 
     # -- frames ----------------------------------------------------------------------------
 
-    def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+    def on_frame(self, conn: int, frame: str | bytes, recv_ns: _Ns, out: list[MarketEvent]) -> None:
         if _SCAN is not None:
-            scanned = _SCAN(frame, self._l2_decimals)
+            scanned = _SCAN(frame, self._l2_keys)
             if scanned is not None:  # an l2update, valid but for its product's subscription
-                product, bids, asks, exch_ns = scanned
-                # attribute("level2", ...) for a product routed already (most frames), written
-                # out: two dict reads instead of a call into the interpreted base class.
-                routes = self._routes.get("level2")
-                instrument = routes.get(product) if routes is not None else None
-                if instrument is None:
-                    instrument = self.attribute("level2", product, frame)
+                key, bids, asks, exch_ns = scanned
+                if isinstance(key, _L2Route):
+                    # Routed by an earlier frame (most frames): what attribute() does, counting
+                    # the frame for its symbol, with no lookup but this one.
+                    route = key
+                    frames = route.frames
+                    symbol = route.symbol
+                    frames[symbol] = frames.get(symbol, 0) + 1
+                else:
+                    instrument = self.attribute("level2", key, frame)
                     if instrument is None:
                         return
-                    symbol = instrument.symbol
-                else:
-                    frames = self.symbol_frames
-                    symbol = instrument.symbol
-                    frames[symbol] = frames.get(symbol, 0) + 1
-                # the symbol passed on: an attribute read costs ~270 instructions here
-                self._apply_l2update(instrument, symbol, bids, asks, exch_ns, recv_ns, out)
+                    route = self._l2_route(instrument)
+                self._apply_l2update(route, bids, asks, exch_ns, recv_ns, out)
                 return
         if _SCAN_SNAPSHOT is not None:
-            scanned = _SCAN_SNAPSHOT(frame, self._l2_decimals)
+            scanned = _SCAN_SNAPSHOT(frame, self._l2_keys)
             if scanned is not None:
-                product, bids, asks, exch_ns = scanned
-                instrument = self.attribute("level2", product, frame)
+                key, bids, asks, exch_ns = scanned
+                product = key.instrument.venue_symbol if isinstance(key, _L2Route) else key
+                instrument = self._attribute("level2", product, frame)
                 if instrument is not None:
                     self._apply_snapshot(instrument, bids, asks, exch_ns, recv_ns, out)
                 return
@@ -710,7 +798,7 @@ class CoinbaseExchange(_Coinbase):
     def _on_snapshot(
         self, msg: _Snapshot, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
     ) -> None:
-        instrument = self.attribute("level2", msg.product_id, frame)
+        instrument = self._attribute("level2", msg.product_id, frame)
         if instrument is None:
             return
         bids = self.parse_levels(msg.bids, instrument, frame, "level2")
@@ -721,9 +809,8 @@ class CoinbaseExchange(_Coinbase):
     def _on_l2update(
         self, msg: _L2Update, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
     ) -> None:
-        # Every other frame of the capture is one of these: calls are kept few (the book and
-        # the update are handled inline, not through _apply_update / _ns / book()).
-        instrument = self.attribute("level2", msg.product_id, frame)
+        # The reference of the C scanner's path (on_frame), which runs when it cannot.
+        instrument = self._attribute("level2", msg.product_id, frame)
         if instrument is None:
             return
         bids, asks = self._levels_by_side(msg.changes, "buy", instrument, frame, "level2")
@@ -734,20 +821,19 @@ class CoinbaseExchange(_Coinbase):
             raise BadValue(
                 self.name, "level2", frame, str(exc), instrument.symbol, book=True
             ) from None
-        self._apply_l2update(instrument, instrument.symbol, bids, asks, exch_ns, recv_ns, out)
+        self._apply_l2update(self._l2_route(instrument), bids, asks, exch_ns, recv_ns, out)
 
     def _apply_l2update(
         self,
-        instrument: Instrument,
-        symbol: str,
+        route: _L2Route,
         bids: list[Level],
         asks: list[Level],
-        exch_ns: int,
-        recv_ns: int,
+        exch_ns: _Ns,
+        recv_ns: _Ns,
         out: list[MarketEvent],
     ) -> None:
         """A valid l2update's levels to its book (whichever path read them)."""
-        book = self.books.get(symbol) or self.book(instrument)
+        book = route.book
         if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1
             return
@@ -755,18 +841,18 @@ class CoinbaseExchange(_Coinbase):
         if missing is not None:
             side, price = missing
             reason = (
-                f"l2update removes the {side} level {instrument.price_text(price)}, which "
-                "the book does not have: an update was lost"
+                f"l2update removes the {side} level {route.instrument.price_text(price)}, "
+                "which the book does not have: an update was lost"
             )
             self.out_of_sync(book, reason, exch_ns, recv_ns, out)
             return
         book.apply_delta(bids, asks)
-        out.append(BookDelta(self.name, symbol, exch_ns, recv_ns, bids, asks))
+        out.append(_BOOK_DELTA(route.venue, route.symbol, exch_ns, recv_ns, bids, asks))
 
     def _on_match(
         self, msg: _Match, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
     ) -> None:
-        instrument = self.attribute("matches", msg.product_id, frame)
+        instrument = self._attribute("matches", msg.product_id, frame)
         if instrument is None:
             return
         symbol = instrument.symbol
@@ -781,7 +867,7 @@ class CoinbaseExchange(_Coinbase):
     def _on_ticker(
         self, msg: _ExchangeTicker, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
     ) -> None:
-        instrument = self.attribute("ticker", msg.product_id, frame)
+        instrument = self._attribute("ticker", msg.product_id, frame)
         if instrument is None:
             return
         fields = _TickerFields(
