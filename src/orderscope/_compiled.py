@@ -69,7 +69,8 @@ COMPILED: tuple[str, ...] = (
 #: ``orderscope._coinbase``, Coinbase ``l2update`` and snapshot frames (``venues.coinbase``'s
 #: msgspec path is the reference); ``orderscope._bitfinex``, Bitfinex's book-update, snapshot,
 #: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference);
-#: ``orderscope._okx``, OKX ``books`` frames (``venues.okx``'s msgspec path is the reference).
+#: ``orderscope._okx``, OKX ``books`` frames, and ``orderscope._huobi``, HTX depth frames cut
+#: into their parts (their connectors' msgspec paths are the references).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
@@ -77,6 +78,7 @@ NATIVE: dict[str, str] = {
     "orderscope._coinbase": "_coinbase.c",
     "orderscope._bitfinex": "_bitfinex.c",
     "orderscope._okx": "_okx.c",
+    "orderscope._huobi": "_huobi.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

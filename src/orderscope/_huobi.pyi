@@ -1,0 +1,7 @@
+# The C kernel of orderscope/_huobi.c (built by setup.py; absent in a pure build or run).
+# scan_depth cuts an HTX depth frame of the usual shape into (symbol, bids, asks, ts, version,
+# tick_ts), the level arrays as their bytes, as the connector's msgspec path decodes it, or
+# returns None for any other frame (the connector then runs that path): see
+# orderscope.venues.huobi for the reference.
+
+def scan_depth(text: bytes) -> tuple[str, bytes, bytes, int, int, int] | None: ...

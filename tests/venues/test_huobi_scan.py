@@ -1,0 +1,306 @@
+"""orderscope._huobi (C, src/orderscope/_huobi.c) against the HTX connector's reference path.
+
+``scan_depth`` must cut a depth frame into exactly what ``_RAW_DEPTH_FRAME`` decodes from it
+whenever the two level arrays it cuts then pass ``parse_raw_float_levels`` (the connector's next
+step), or return None (the connector then runs the msgspec path itself). The C modules are
+loaded from their files, so these tests also run under ORDERSCOPE_PURE=1.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+from types import ModuleType
+
+import msgspec
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from orderscope import _compiled
+from orderscope.bench.ours import LoadedCapture, load_capture
+from orderscope.capture import CaptureRecord, RecordKind, group_captures
+from orderscope.errors import FrameError
+from orderscope.model import MarketEvent
+from orderscope.venues.base import feed
+from orderscope.venues.huobi import _GZIP_WBITS, _RAW_DEPTH_FRAME, DEPTH_CHANNEL, _split_topic
+from tests.native_kernel import PACKAGE, load_native
+
+Cut = tuple[str, bytes, bytes, int, int, int]
+
+
+@pytest.fixture(scope="module")
+def kernel() -> ModuleType:
+    return load_native("_huobi")
+
+
+@pytest.fixture(scope="module")
+def levels() -> ModuleType:
+    return load_native("_levels")
+
+
+def reference(text: bytes) -> Cut | None:
+    """What the connector's msgspec path reads from a depth frame; None if not one."""
+    try:
+        whole = _RAW_DEPTH_FRAME.decode(text)
+    except msgspec.DecodeError:
+        return None
+    parsed = _split_topic(whole.ch)
+    tick = whole.tick
+    if tick is None or parsed is None or parsed[1] != DEPTH_CHANNEL:
+        return None
+    return parsed[0], bytes(tick.bids), bytes(tick.asks), whole.ts, tick.version, tick.ts
+
+
+def agrees(kernel: ModuleType, levels: ModuleType, text: bytes) -> Cut | None:
+    """The cut, checked against the reference when the connector would use it; the cut if so."""
+    got: Cut | None = kernel.scan_depth(text)
+    if got is None:
+        return None
+    bids = levels.parse_raw_float_levels(got[1], 2, 10)
+    asks = levels.parse_raw_float_levels(got[2], 2, 10)
+    if bids is None or asks is None:
+        return None  # the connector falls back to msgspec: no claim
+    assert got == reference(text)
+    return got
+
+
+# -- frames -------------------------------------------------------------------------------------
+
+number = st.one_of(
+    st.floats(min_value=0, max_value=1e9, allow_nan=False),
+    st.integers(-5, 10**20),
+    st.sampled_from([0.1, 1e-11, 5e-7, 710.01, -1.5]),
+)
+weird = st.sampled_from(["1", [1], [[1]], None, True, {"a": 1}, "]]", [1, 2, 3], []])
+level = st.one_of(
+    st.tuples(number, number).map(list),
+    st.lists(st.one_of(number, weird), max_size=3),
+)
+
+
+@st.composite
+def depth_frame(draw: st.DrawFn) -> bytes:
+    """A depth frame as HTX writes it (compact, keys in order), now and then bent."""
+    tick: dict[str, object] = {
+        "bids": draw(st.lists(level, max_size=4)),
+        "asks": draw(st.lists(level, max_size=4)),
+        "version": draw(st.integers(-(2**63), 2**64)),
+        "ts": draw(st.integers(0, 10**19)),
+    }
+    symbol = draw(st.sampled_from(["borusdt", "trioeth", "", "a.b", 'a"b', "x\u00e9"]))
+    channel = draw(st.sampled_from(["depth.step0", "depth.step0", "depth.step1", "trade.detail"]))
+    fields: dict[str, object] = {
+        "ch": f"market.{symbol}.{channel}",
+        "ts": draw(st.integers(0, 10**19)),
+        "tick": tick,
+    }
+    if draw(st.integers(0, 5)) == 0:
+        keys = draw(st.permutations(list(tick)))
+        fields["tick"] = {k: tick[k] for k in keys}
+        if draw(st.booleans()):
+            del fields["tick"]["version"]  # type: ignore[attr-defined]
+    text = msgspec.json.encode(fields)
+    if draw(st.integers(0, 4)) == 0:  # whitespace, an escape, a cut, trailing bytes, brackets
+        i = draw(st.integers(0, len(text)))
+        bend = draw(st.sampled_from([b" ", b"\\u0030", b"", b"\n", b"}", b'"', b"]]", b"["]))
+        text = text[:i] + bend + text[i:]
+    return text
+
+
+GOOD = (
+    b'{"ch":"market.trioeth.depth.step0","ts":1618678069870,"tick":{"bids":[[9.121E-7,92730.24],'
+    b'[9.12E-7,66053.68]],"asks":[[4.222E-5,9980.0],[4.3E-5,260.37]],"version":100182534697,'
+    b'"ts":1618678069868}}'
+)
+
+
+@given(depth_frame())
+@example(GOOD)
+def test_the_cut_is_the_reference_s_when_used(
+    kernel: ModuleType, levels: ModuleType, text: bytes
+) -> None:
+    agrees(kernel, levels, text)
+
+
+@given(
+    st.lists(st.tuples(number, number).map(list), max_size=5),
+    st.lists(st.tuples(number, number).map(list), max_size=5),
+    st.integers(-(10**18) + 1, 10**18 - 1),
+    st.integers(0, 10**18 - 1),
+)
+def test_usual_frames_are_cut(
+    kernel: ModuleType, levels: ModuleType, bids: list, asks: list, version: int, ts: int
+) -> None:
+    tick = {"bids": bids, "asks": asks, "version": version, "ts": ts}
+    frame = {"ch": "market.borusdt.depth.step0", "ts": 1, "tick": tick}
+    text = msgspec.json.encode(frame)
+    got = kernel.scan_depth(text)
+    assert got is not None
+    assert got == reference(text)
+
+
+def test_a_usual_frame(kernel: ModuleType) -> None:
+    assert kernel.scan_depth(GOOD) == (
+        "trioeth",
+        b"[[9.121E-7,92730.24],[9.12E-7,66053.68]]",
+        b"[[4.222E-5,9980.0],[4.3E-5,260.37]]",
+        1618678069870,
+        100182534697,
+        1618678069868,
+    )
+    empty = GOOD.replace(b"[[9.121E-7,92730.24],[9.12E-7,66053.68]]", b"[]")
+    assert kernel.scan_depth(empty) == reference(empty)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD.replace(b"trioeth", b"trio.eth"),
+        GOOD.replace(b"trioeth", b""),
+        GOOD.replace(b"step0", b"step1"),
+        GOOD.replace(b'"ts":1618678069870', b'"ts": 1618678069870'),
+        GOOD.replace(b'"ts":1618678069870', b'"ts":1618678069870.0'),
+        GOOD.replace(b'"ts":1618678069870', b'"ts":01618678069870'),
+        GOOD.replace(b"100182534697", b"1234567890123456789"),  # 19 digits: left to msgspec
+        GOOD.replace(b'"version":100182534697,', b""),
+        GOOD + b" ",
+        GOOD[:-1],
+        GOOD.replace(b'"asks":[[4.222E-5,9980.0],[4.3E-5,260.37]]', b'"asks":[[4.222E-5,9980.0]'),
+        GOOD.replace(b"trioeth", b"trio\\u0065th"),
+        b"",
+        b"{",
+        "not bytes",
+        1,
+    ],
+)
+def test_other_frames_are_left_to_the_reference(kernel: ModuleType, text: object) -> None:
+    assert kernel.scan_depth(text) is None
+
+
+def test_a_wrong_cut_never_parses(kernel: ModuleType, levels: ModuleType) -> None:
+    # "]]" inside the bids: cut early, and the cut is not an array of levels
+    nested = GOOD.replace(b"[9.12E-7,66053.68]", b"[9.12E-7,[1]],[1,2]")
+    cut = kernel.scan_depth(nested)
+    assert cut is None or levels.parse_raw_float_levels(cut[1], 2, 10) is None
+
+
+def test_bad_arguments(kernel: ModuleType) -> None:
+    with pytest.raises(TypeError):
+        kernel.scan_depth()
+    with pytest.raises(TypeError):
+        kernel.scan_depth(GOOD, GOOD)
+
+
+def test_no_reference_leaks(kernel: ModuleType) -> None:
+    frames = [GOOD, GOOD.replace(b"step0", b"step1"), GOOD[:-1], GOOD.replace(b"trioeth", b"x")]
+    for frame in frames:
+        kernel.scan_depth(frame)
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(5_000):
+        for frame in frames:
+            kernel.scan_depth(frame)
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 500
+
+
+# -- the connector: the cut and the msgspec path give the same events and errors ----------------
+
+
+def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
+    """Every event and error of a fresh connector fed ``records``, and its final state."""
+    venue = loaded.new_venue()
+    seen: list[object] = []
+    for record in records:
+        out: list[MarketEvent] = []
+        if record.kind is not RecordKind.RECV:
+            feed(venue, record, out)
+            continue
+        try:
+            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
+        except FrameError as exc:
+            seen.append(
+                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
+            )
+            out.clear()
+            venue.handle_error(exc, record.recv_ns, out)
+        seen.extend(out)
+    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
+    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
+    seen.append(sorted(venue.symbol_frames.items()))
+    seen.extend(
+        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
+    )
+    return seen
+
+
+def _text(record: CaptureRecord) -> bytes:
+    assert isinstance(record.payload, bytes)
+    return zlib.decompress(record.payload, _GZIP_WBITS)
+
+
+def _with_text(record: CaptureRecord, text: bytes) -> CaptureRecord:
+    gzip = zlib.compressobj(wbits=_GZIP_WBITS)
+    payload = gzip.compress(text) + gzip.flush()
+    return CaptureRecord(record.recv_ns, record.kind, record.url, payload, record.conn)
+
+
+def _respaced(record: CaptureRecord) -> CaptureRecord:
+    """The same JSON with spaces: never the scanner's shape, so msgspec reads it."""
+    if record.kind is not RecordKind.RECV or not isinstance(record.payload, bytes):
+        return record
+    return _with_text(record, json.dumps(json.loads(_text(record))).encode())
+
+
+#: Depth frames the scanner cuts but whose levels the kernel refuses, or that it leaves alone.
+BENDS = (
+    (b'"bids":[[', b'"bids":[["1",1],['),  # a str for a number: MalformedFrame
+    (b'"bids":[[', b'"bids":[[1,[2]],['),  # "]]" inside: MalformedFrame
+    (b'"asks":[[', b'"asks":[[-1,1],['),  # a negative price: BadValue
+    (b".depth.", b"x.depth."),  # an unknown symbol: UnknownSymbol
+    (b'"version":', b'"version":1,"x":'),  # another key: msgspec's path, same events
+)
+
+
+def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
+    [loaded] = [load_capture(c) for c in group_captures([captures]) if c.prefix == "HUOBI"]
+    records = list(loaded.records)
+    depths = [
+        i
+        for i, r in enumerate(records)
+        if r.kind is RecordKind.RECV and b".depth." in _text(r)[:64] and b'"tick"' in _text(r)
+    ]
+    for n, (old, new) in enumerate(BENDS):
+        at = depths[10 + 20 * n]
+        text = _text(records[at])
+        assert old in text
+        records[at] = _with_text(records[at], text.replace(old, new, 1))
+    fast = _run(loaded, records)
+    assert fast == _run(loaded, [_respaced(r) for r in records])
+    errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
+    assert sorted(errors) == ["BadValue", "MalformedFrame", "MalformedFrame", "UnknownSymbol"]
+
+
+def _cutter_module(env: dict[str, str]) -> str:
+    code = "from orderscope.venues import huobi\nprint(huobi._CUT and huobi._CUT.__module__)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_the_compiled_build_runs_the_cutter() -> None:
+    if not any(PACKAGE.glob("book.*.so")):
+        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
+    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    assert _cutter_module(env) == "orderscope._huobi"
+
+
+def test_orderscope_pure_runs_the_msgspec_path() -> None:
+    assert _cutter_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
