@@ -18,7 +18,19 @@
  * is not plain or has more than 18 digits, another channel, a symbol with a '.' -- returns
  * None, and the caller runs the msgspec path, whose values and errors are therefore unchanged.
  *
- * tests/venues/test_huobi_scan.py checks it against the reference.
+ * reuse_levels(raw, old_raw, old_levels, price_decimals, size_decimals, parse) -> list | None
+ *
+ * HTX sends the whole book in every frame, mostly the previous frame's levels again (93% of them
+ * in the capture). For two compact level arrays (`[[P,Q],...]`, no whitespace, no nesting) of
+ * the same instrument, `old_levels` being what parse_raw_float_levels made of `old_raw`: the
+ * levels of `raw`, each level whose bytes are those of an old level (aligned in order, a few
+ * levels of look-ahead) taken from `old_levels`, the others read by ONE call of `parse`
+ * (orderscope._levels.parse_raw_float_levels) on an array of them alone. A level's value is a
+ * function of its bytes and the decimals, so this is what parse(raw, pd, sd) returns; None
+ * whenever that call returns None or the arrays are not of that shape (the caller then parses
+ * `raw` whole), so a bad level is reported as before.
+ *
+ * tests/venues/test_huobi_scan.py checks both against the reference.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -125,10 +137,147 @@ done:
     Py_RETURN_NONE;
 }
 
+/* ---- reuse_levels ---------------------------------------------------------------------- */
+
+/* A level's bytes, '[' to ']'. */
+typedef struct {
+    const unsigned char *p;
+    Py_ssize_t n;
+} Span;
+
+/* More levels than this a side: parsed whole (HTX sends 150; the spans live on the stack). */
+#define MAX_LEVELS 512
+/* How many old levels past the next one a new level is compared with (levels deleted since). */
+#define LOOK_AHEAD 8
+
+/* The levels of a compact array of the bytes `b`: their count, or -1 if it is not `[]` or
+ * `[[...],...]` with no whitespace, no nesting, at most `cap` levels. */
+static Py_ssize_t
+split_levels(PyObject *b, Span *spans, Py_ssize_t cap)
+{
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(b);
+    const Py_ssize_t n = PyBytes_GET_SIZE(b);
+    if (n < 2 || p[0] != '[' || p[n - 1] != ']') {
+        return -1;
+    }
+    const unsigned char *q = p + 1, *const end = p + n - 1; /* the outer ']' */
+    Py_ssize_t count = 0;
+    if (q == end) {
+        return 0;
+    }
+    for (;;) {
+        if (q >= end || *q != '[' || count >= cap) {
+            return -1;
+        }
+        const unsigned char *close = memchr(q, ']', (size_t)(end - q));
+        if (close == NULL || memchr(q + 1, '[', (size_t)(close - q - 1)) != NULL) {
+            return -1;
+        }
+        spans[count].p = q;
+        spans[count].n = close + 1 - q;
+        count++;
+        q = close + 1;
+        if (q == end) {
+            return count;
+        }
+        if (*q != ',') {
+            return -1;
+        }
+        q++;
+    }
+}
+
+static inline int
+same_span(const Span *a, const Span *b)
+{
+    return a->n == b->n && memcmp(a->p, b->p, (size_t)a->n) == 0;
+}
+
+static PyObject *
+reuse_levels(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "reuse_levels(raw, old_raw, old_levels, price_decimals, size_decimals,"
+                        " parse) takes 6 arguments");
+        return NULL;
+    }
+    PyObject *raw = args[0], *old_raw = args[1], *old_levels = args[2];
+    if (!PyBytes_CheckExact(raw) || !PyBytes_CheckExact(old_raw) ||
+        !PyList_CheckExact(old_levels)) {
+        Py_RETURN_NONE;
+    }
+    Span fresh[MAX_LEVELS], old[MAX_LEVELS];
+    Py_ssize_t matched[MAX_LEVELS]; /* the old level's index, or -1: read anew */
+    const Py_ssize_t count = split_levels(raw, fresh, MAX_LEVELS);
+    const Py_ssize_t old_count = split_levels(old_raw, old, MAX_LEVELS);
+    if (count < 0 || old_count < 0 || old_count != PyList_GET_SIZE(old_levels)) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t j = 0, unmatched = 0, unmatched_bytes = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        matched[i] = -1;
+        for (Py_ssize_t k = j; k < old_count && k <= j + LOOK_AHEAD; k++) {
+            if (same_span(&fresh[i], &old[k])) {
+                matched[i] = k;
+                j = k + 1;
+                break;
+            }
+        }
+        if (matched[i] < 0) {
+            unmatched++;
+            unmatched_bytes += fresh[i].n + 1;
+        }
+    }
+    PyObject *parsed = NULL;
+    if (unmatched > 0) {
+        /* `[` the new levels joined by ',' `]`: one call of the kernel for all of them */
+        PyObject *text = PyBytes_FromStringAndSize(NULL, unmatched_bytes + 1);
+        if (text == NULL) {
+            return NULL;
+        }
+        unsigned char *w = (unsigned char *)PyBytes_AS_STRING(text);
+        *w++ = '[';
+        for (Py_ssize_t i = 0; i < count; i++) {
+            if (matched[i] < 0) {
+                memcpy(w, fresh[i].p, (size_t)fresh[i].n);
+                w += fresh[i].n;
+                *w++ = ',';
+            }
+        }
+        w[-1] = ']';
+        PyObject *call[3] = {text, args[3], args[4]};
+        parsed = PyObject_Vectorcall(args[5], call, 3, NULL);
+        Py_DECREF(text);
+        if (parsed == NULL) {
+            return NULL;
+        }
+        if (!PyList_CheckExact(parsed) || PyList_GET_SIZE(parsed) != unmatched) {
+            Py_DECREF(parsed);
+            Py_RETURN_NONE; /* a level it does not take: the caller's whole parse says which */
+        }
+    }
+    PyObject *result = PyList_New(count);
+    if (result == NULL) {
+        Py_XDECREF(parsed);
+        return NULL;
+    }
+    Py_ssize_t next = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *level = matched[i] >= 0 ? PyList_GET_ITEM(old_levels, matched[i])
+                                          : PyList_GET_ITEM(parsed, next++);
+        PyList_SET_ITEM(result, i, Py_NewRef(level));
+    }
+    Py_XDECREF(parsed);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan_depth", (PyCFunction)(void (*)(void))scan_depth, METH_FASTCALL,
      "A depth frame of the usual shape -> (symbol, bids, asks, ts, version, tick_ts), else"
      " None."},
+    {"reuse_levels", (PyCFunction)(void (*)(void))reuse_levels, METH_FASTCALL,
+     "parse_raw_float_levels(raw, pd, sd), reading only the levels not in old_raw, or None."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -4,4 +4,14 @@
 # returns None for any other frame (the connector then runs that path): see
 # orderscope.venues.huobi for the reference.
 
+from collections.abc import Callable
+
 def scan_depth(text: bytes) -> tuple[str, bytes, bytes, int, int, int] | None: ...
+def reuse_levels(
+    raw: bytes,
+    old_raw: bytes,
+    old_levels: list[tuple[int, int]],
+    price_decimals: int,
+    size_decimals: int,
+    parse: Callable[[bytes, int, int], list[tuple[int, int]] | None],
+) -> list[tuple[int, int]] | None: ...

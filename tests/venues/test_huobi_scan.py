@@ -210,6 +210,92 @@ def test_no_reference_leaks(kernel: ModuleType) -> None:
     assert sys.getallocatedblocks() - before < 500
 
 
+# -- reuse_levels: the previous frame's levels again ----------------------------------------------
+
+price = st.sampled_from([b"710.01", b"9.121E-7", b"1", b"0.5", b"716.15", b"3e2", b"1e-11"])
+size = st.sampled_from([b"2.260165", b"0.575610404535042", b"1.0E7", b"0", b"5e-11", b"-1"])
+bad = st.sampled_from([b'"1"', b"01", b"1.", b"NaN", b"[1]", b""])
+compact_level = st.one_of(
+    st.tuples(price, size).map(lambda pq: b"[" + b",".join(pq) + b"]"),
+    st.tuples(price, bad).map(lambda pq: b"[" + b",".join(pq) + b"]"),
+    st.sampled_from([b"[1,2,3]", b"[ 1,2]", b"[1]"]),
+)
+
+
+def _array(levels: list[bytes]) -> bytes:
+    return b"[" + b",".join(levels) + b"]"
+
+
+@st.composite
+def book_pair(draw: st.DrawFn) -> tuple[bytes, bytes]:
+    """A side and the next frame's: levels kept, dropped, changed or added in between."""
+    old = draw(st.lists(compact_level, max_size=30))
+    new = []
+    for level in old:
+        action = draw(st.integers(0, 5))
+        if action == 0:
+            continue  # deleted
+        if action == 1:
+            new.append(draw(compact_level))  # changed or inserted
+        new.append(level)
+    new += draw(st.lists(compact_level, max_size=3))
+    return _array(old), _array(new)
+
+
+@given(book_pair(), st.sampled_from([(2, 10), (10, 10), (0, 0)]))
+def test_reused_levels_are_the_parse_of_the_new_side(
+    kernel: ModuleType, levels: ModuleType, pair: tuple[bytes, bytes], decimals: tuple[int, int]
+) -> None:
+    old_raw, raw = pair
+    pd, sd = decimals
+    parse = levels.parse_raw_float_levels
+    old = parse(old_raw, pd, sd)
+    if old is None:
+        return  # the connector keeps only sides it parsed
+    expected = parse(raw, pd, sd)
+    got = kernel.reuse_levels(raw, old_raw, old, pd, sd, parse)
+    assert got == expected or got is None
+    if expected is not None and b" " not in raw:
+        assert got == expected  # a compact side is always taken
+
+
+def test_reuse_refuses_what_it_does_not_take(kernel: ModuleType, levels: ModuleType) -> None:
+    parse = levels.parse_raw_float_levels
+    old_raw = b"[[1,2],[3,4]]"
+    old = parse(old_raw, 0, 0)
+    assert kernel.reuse_levels(b"[[1,2],[3,4],[5,6]]", old_raw, old, 0, 0, parse) == [
+        (1, 2),
+        (3, 4),
+        (5, 6),
+    ]
+    for raw in (b"[[1,2], [3,4]]", b"[[1,2],[[3,4]]]", b"[[1,2],[3,4]", b"[[1,2],x]", b"{}"):
+        assert kernel.reuse_levels(raw, old_raw, old, 0, 0, parse) is None, raw
+    assert kernel.reuse_levels(b"[[1,2]]", old_raw, old[:1], 0, 0, parse) is None  # not a pair
+    assert kernel.reuse_levels(b"[[1,2]]", old_raw, old, 0, 0, lambda *a: [(1, 2)]) == [(1, 2)]
+    many = _array([b"[%d,1]" % i for i in range(600)])  # more than it keeps on its stack
+    assert kernel.reuse_levels(many, many, parse(many, 0, 0), 0, 0, parse) is None
+    with pytest.raises(TypeError):
+        kernel.reuse_levels(b"[]", b"[]", [], 0, 0)
+    with pytest.raises(ZeroDivisionError):
+        kernel.reuse_levels(b"[[9,9]]", old_raw, old, 0, 0, lambda *a: 1 / 0)
+
+
+def test_reuse_leaks_nothing(kernel: ModuleType, levels: ModuleType) -> None:
+    parse = levels.parse_raw_float_levels
+    old_raw = b"[[1,2],[3,4],[5,6]]"
+    old = parse(old_raw, 0, 0)
+    sides = [b"[[1,2],[3,5],[5,6]]", b"[[1,2]]", b"[[1,-2]]", b"[[1,2],[3,4],[5,6],[7,8]]"]
+    for raw in sides:
+        kernel.reuse_levels(raw, old_raw, old, 0, 0, parse)
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(5_000):
+        for raw in sides:
+            kernel.reuse_levels(raw, old_raw, old, 0, 0, parse)
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 500
+
+
 # -- the connector: the cut and the msgspec path give the same events and errors ----------------
 
 

@@ -160,12 +160,22 @@ _Cut = tuple[str, bytes, bytes, int, int, int]
 #: ``_RAW_DEPTH_FRAME`` decodes from it, without msgspec's pass over the levels (which
 #: ``NATIVE_RAW_FLOATS`` then reads anyway); None for any other frame, which msgspec decodes.
 _CUT: Callable[[bytes], _Cut | None] | None
+#: ``orderscope._huobi.reuse_levels`` (C): a side's levels from its bytes and the previous
+#: frame's (bytes, levels) of the same side, only the levels not sent before parsed (by
+#: ``NATIVE_RAW_FLOATS``); None when it does not take them (they are then parsed whole).
+_REUSE: (
+    Callable[
+        [bytes, bytes, list[Level], int, int, Callable[[bytes, int, int], list[Level] | None]],
+        list[Level] | None,
+    ]
+    | None
+)
 try:
     from orderscope import _huobi
 except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-    _CUT = None
+    _CUT = _REUSE = None
 else:
-    _CUT = _huobi.scan_depth
+    _CUT, _REUSE = _huobi.scan_depth, _huobi.reuse_levels
 #: ``NATIVE_RAW_FLOATS`` as ``orderscope._levels`` types it: it reads bytes as well as a Raw.
 _RAW_FLOATS = cast(
     Callable[[bytes | msgspec.Raw, int, int], list[Level] | None] | None, NATIVE_RAW_FLOATS
@@ -191,6 +201,8 @@ class Huobi(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self.pings = 0  # pings received (each answered in ``replies``)
+        #: symbol -> the last depth frame's (bids bytes, bids, asks bytes, asks), for _REUSE
+        self._last_depth: dict[str, tuple[bytes, list[Level], bytes, list[Level]]] = {}
         #: (price decimals, size decimals) -> {(price, size) as sent: the exact level}
         self._levels_memo: dict[tuple[int, int], dict[tuple[float, float], Level]] = {}
 
@@ -312,12 +324,21 @@ class Huobi(Venue):
         if hint is None:
             return False
         pd, sd = hint.price_decimals, hint.size_decimals
-        bids = _RAW_FLOATS(raw_bids, pd, sd)
+        last = self._last_depth.get(symbol) if cut is not None else None
+        bids = asks = None
+        if last is not None and _REUSE is not None:
+            bids = _REUSE(raw_bids, last[0], last[1], pd, sd, _RAW_FLOATS)
+            asks = _REUSE(raw_asks, last[2], last[3], pd, sd, _RAW_FLOATS)
         if bids is None:
-            return False
-        asks = _RAW_FLOATS(raw_asks, pd, sd)
+            bids = _RAW_FLOATS(raw_bids, pd, sd)
+            if bids is None:
+                return False
         if asks is None:
-            return False
+            asks = _RAW_FLOATS(raw_asks, pd, sd)
+            if asks is None:
+                return False
+        if cut is not None:  # a pure function's memo: kept whatever happens to the frame next
+            self._last_depth[symbol] = (cut[1], bids, cut[2], asks)
         instrument = self.attribute(DEPTH_CHANNEL, symbol, text)
         if instrument is not None:
             self._snapshot(instrument, bids, asks, version, (tick_ts or ts) * MS, recv_ns, out)
