@@ -150,8 +150,8 @@ typedef struct {
 /* How many old levels past the next one a new level is compared with (levels deleted since). */
 #define LOOK_AHEAD 8
 
-/* The levels of a compact array of the bytes `b`: their count, or -1 if it is not `[]` or
- * `[[...],...]` with no whitespace, no nesting, at most `cap` levels. */
+/* The levels of a compact array of the bytes `b` (each '[' to its first ']'): their count, or
+ * -1 if it is not `[]` or `[[...],...]` with no whitespace between levels, at most `cap`. */
 static Py_ssize_t
 split_levels(PyObject *b, Span *spans, Py_ssize_t cap)
 {
@@ -169,8 +169,11 @@ split_levels(PyObject *b, Span *spans, Py_ssize_t cap)
         if (q >= end || *q != '[' || count >= cap) {
             return -1;
         }
+        /* No check for a '[' inside: the array is these spans joined by ',', and a span is used
+         * only as a level that parsed before (byte for byte) or that parses now, so a span that
+         * is no level ("[1,[2]") fails the parse and the call returns None. */
         const unsigned char *close = memchr(q, ']', (size_t)(end - q));
-        if (close == NULL || memchr(q + 1, '[', (size_t)(close - q - 1)) != NULL) {
+        if (close == NULL) {
             return -1;
         }
         spans[count].p = q;
