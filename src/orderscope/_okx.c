@@ -102,35 +102,6 @@ units_of(PyObject *units, PyObject *inst_id, Units *u)
     return ok;
 }
 
-/* Append (price, size) to `side`: 0, or -1 with an exception set. */
-static int
-append_level(PyObject *side, int64_t price, int64_t size)
-{
-    PyObject *p = PyLong_FromLongLong(price);
-    if (p == NULL) {
-        return -1;
-    }
-    PyObject *q = PyLong_FromLongLong(size);
-    if (q == NULL) {
-        Py_DECREF(p);
-        return -1;
-    }
-    PyObject *level = PyTuple_New(2);
-    if (level == NULL) {
-        Py_DECREF(p);
-        Py_DECREF(q);
-        return -1;
-    }
-    PyTuple_SET_ITEM(level, 0, p);
-    PyTuple_SET_ITEM(level, 1, q);
-    /* Two ints cannot be part of a cycle: untracked now, as the collector would do at its first
-     * pass, so the hundreds of a snapshot cost it nothing. */
-    PyObject_GC_UnTrack(level);
-    const int status = PyList_Append(side, level);
-    Py_DECREF(level);
-    return status;
-}
-
 /* A side, `[[...],...]` (possibly empty), appended to `side`: 1 if all of the fast shape, 0 if
  * not, -1 with an exception set. */
 static int

@@ -1,7 +1,8 @@
 /* Reading a frame of a known shape straight from its bytes, shared by the hand-written frame
  * scanners (_okx.c, _huobi.c): a bounds-checked cursor, literals, plain strings, JSON integers,
- * kept names. Header-only, each includes it (static inline, no symbol exported); a change here
- * rebuilds them (setup.py `depends`, the Makefile) and makes them stale (_compiled.stale). */
+ * kept names, (price, size) levels appended. Header-only, each includes it (static inline, no
+ * symbol exported); a change here rebuilds them (setup.py `depends`, the Makefile) and makes
+ * them stale (_compiled.stale). */
 #ifndef ORDERSCOPE_SCAN_H
 #define ORDERSCOPE_SCAN_H
 
@@ -117,6 +118,35 @@ frame_cursor(PyObject *frame, Cursor *c)
         return 1;
     }
     return 0;
+}
+
+/* Append (price, size) to `side`: 0, or -1 with an exception set. */
+static inline int
+append_level(PyObject *side, int64_t price, int64_t size)
+{
+    PyObject *p = PyLong_FromLongLong(price);
+    if (p == NULL) {
+        return -1;
+    }
+    PyObject *q = PyLong_FromLongLong(size);
+    if (q == NULL) {
+        Py_DECREF(p);
+        return -1;
+    }
+    PyObject *level = PyTuple_New(2);
+    if (level == NULL) {
+        Py_DECREF(p);
+        Py_DECREF(q);
+        return -1;
+    }
+    PyTuple_SET_ITEM(level, 0, p);
+    PyTuple_SET_ITEM(level, 1, q);
+    /* Two ints cannot be part of a cycle: untracked now, as the collector would do at its first
+     * pass, so the hundreds of a snapshot cost it nothing. */
+    PyObject_GC_UnTrack(level);
+    const int status = PyList_Append(side, level);
+    Py_DECREF(level);
+    return status;
 }
 
 #endif /* ORDERSCOPE_SCAN_H */

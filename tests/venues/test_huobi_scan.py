@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -22,14 +20,11 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled
-from orderscope.bench.ours import LoadedCapture, load_capture
+from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
-from orderscope.errors import FrameError
-from orderscope.model import MarketEvent
-from orderscope.venues.base import feed
 from orderscope.venues.huobi import _GZIP_WBITS, _RAW_DEPTH_FRAME, DEPTH_CHANNEL, _split_topic
 from tests.native_kernel import PACKAGE, load_native
+from tests.venues.scan_testing import loaded_module, outcomes
 
 Cut = tuple[str, bytes, bytes, int, int, int]
 
@@ -299,33 +294,6 @@ def test_reuse_leaks_nothing(kernel: ModuleType, levels: ModuleType) -> None:
 # -- the connector: the cut and the msgspec path give the same events and errors ----------------
 
 
-def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
-    """Every event and error of a fresh connector fed ``records``, and its final state."""
-    venue = loaded.new_venue()
-    seen: list[object] = []
-    for record in records:
-        out: list[MarketEvent] = []
-        if record.kind is not RecordKind.RECV:
-            feed(venue, record, out)
-            continue
-        try:
-            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
-        except FrameError as exc:
-            seen.append(
-                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
-            )
-            out.clear()
-            venue.handle_error(exc, record.recv_ns, out)
-        seen.extend(out)
-    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
-    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
-    seen.append(sorted(venue.symbol_frames.items()))
-    seen.extend(
-        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
-    )
-    return seen
-
-
 def _text(record: CaptureRecord) -> bytes:
     assert isinstance(record.payload, bytes)
     return zlib.decompress(record.payload, _GZIP_WBITS)
@@ -367,26 +335,17 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
         text = _text(records[at])
         assert old in text
         records[at] = _with_text(records[at], text.replace(old, new, 1))
-    fast = _run(loaded, records)
-    assert fast == _run(loaded, [_respaced(r) for r in records])
+    fast = outcomes(loaded, records)
+    assert fast == outcomes(loaded, [_respaced(r) for r in records])
     errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
     assert sorted(errors) == ["BadValue", "MalformedFrame", "MalformedFrame", "UnknownSymbol"]
-
-
-def _cutter_module(env: dict[str, str]) -> str:
-    code = "from orderscope.venues import huobi\nprint(huobi._CUT and huobi._CUT.__module__)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
 
 
 def test_the_compiled_build_runs_the_cutter() -> None:
     if not any(PACKAGE.glob("book.*.so")):
         pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    assert _cutter_module(env) == "orderscope._huobi"
+    assert loaded_module("orderscope.venues.huobi._CUT", pure=False) == "orderscope._huobi"
 
 
 def test_orderscope_pure_runs_the_msgspec_path() -> None:
-    assert _cutter_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
+    assert loaded_module("orderscope.venues.huobi._CUT", pure=True) == "None"

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -22,15 +20,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled
-from orderscope.bench.ours import LoadedCapture, load_capture
+from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
-from orderscope.errors import FrameError
 from orderscope.fixed import NumberFormatError, parse_fixed
-from orderscope.model import MarketEvent
-from orderscope.venues.base import feed
 from orderscope.venues.okx import _BOOK_FRAME, BOOK_CHANNELS, _ms
 from tests.native_kernel import PACKAGE, load_native
+from tests.venues.scan_testing import loaded_module, outcomes
 
 Level = tuple[int, int]
 Scanned = tuple[str, str, bool, list[Level], list[Level], int, int | None, int | None, int | None]
@@ -308,33 +303,6 @@ def test_no_reference_leaks(kernel: ModuleType) -> None:
 # -- the connector: the fast path and the msgspec path give the same events and errors ----------
 
 
-def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
-    """Every event and error of a fresh connector fed ``records``, and its final state."""
-    venue = loaded.new_venue()
-    seen: list[object] = []
-    for record in records:
-        out: list[MarketEvent] = []
-        if record.kind is not RecordKind.RECV:
-            feed(venue, record, out)
-            continue
-        try:
-            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
-        except FrameError as exc:
-            seen.append(
-                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
-            )
-            out.clear()
-            venue.handle_error(exc, record.recv_ns, out)
-        seen.extend(out)
-    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
-    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
-    seen.append(sorted(venue.symbol_frames.items()))
-    seen.extend(
-        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
-    )
-    return seen
-
-
 def _respaced(record: CaptureRecord) -> CaptureRecord:
     """The same JSON with spaces: never the scanner's shape, so the msgspec path reads it."""
     if record.kind is not RecordKind.RECV or not str(record.payload).startswith("{"):
@@ -371,28 +339,19 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     assert isinstance(r.payload, str)
     wrong = re.sub(r'"checksum":(-?\d+)', lambda m: f'"checksum":{int(m[1]) ^ 1}', r.payload)
     records[updates[-30]] = CaptureRecord(r.recv_ns, r.kind, r.url, wrong, r.conn)
-    fast = _run(loaded, records)
-    assert fast == _run(loaded, [_respaced(r) for r in records])
+    fast = outcomes(loaded, records)
+    assert fast == outcomes(loaded, [_respaced(r) for r in records])
     errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
     assert sorted(errors) == ["BadValue"] * 2 + ["MalformedFrame"] * 2 + ["UnknownSymbol"]
     failed = sum(c.checksums_failed for _, _, c, _, _ in fast[-3:])  # type: ignore[misc]
     assert failed == 1
 
 
-def _scanner_module(env: dict[str, str]) -> str:
-    code = "from orderscope.venues import okx\nprint(okx._SCAN and okx._SCAN.__module__)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
 def test_the_compiled_build_runs_the_scanner() -> None:
     if not any(PACKAGE.glob("book.*.so")):
         pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    assert _scanner_module(env) == "orderscope._okx"
+    assert loaded_module("orderscope.venues.okx._SCAN", pure=False) == "orderscope._okx"
 
 
 def test_orderscope_pure_runs_the_msgspec_path() -> None:
-    assert _scanner_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
+    assert loaded_module("orderscope.venues.okx._SCAN", pure=True) == "None"
