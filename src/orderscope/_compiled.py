@@ -68,13 +68,17 @@ COMPILED: tuple[str, ...] = (
 #: ``orderscope._book``, the book's per-level operations (``orderscope.book``'s functions);
 #: ``orderscope._coinbase``, Coinbase ``l2update`` and snapshot frames (``venues.coinbase``'s
 #: msgspec path is the reference); ``orderscope._bitfinex``, Bitfinex's book-update, snapshot,
-#: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference).
+#: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference);
+#: ``orderscope._okx``, OKX ``books`` frames, and ``orderscope._huobi``, HTX depth frames cut
+#: into their parts (their connectors' msgspec paths are the references).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
     "orderscope._book": "_book.c",
     "orderscope._coinbase": "_coinbase.c",
     "orderscope._bitfinex": "_bitfinex.c",
+    "orderscope._okx": "_okx.c",
+    "orderscope._huobi": "_huobi.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

@@ -31,7 +31,7 @@ message (about one a second per symbol in the capture) restores it without any R
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar, cast
 
 import msgspec
@@ -152,6 +152,35 @@ _TRADES = msgspec.json.Decoder(_Trades)
 _SYMBOLS = msgspec.json.Decoder(_Symbols)
 _SIDES = {"buy": _BUY, "sell": _SELL}
 
+#: What ``orderscope._huobi.scan_depth`` cuts a depth frame into: (symbol, bids, asks, ts,
+#: version, tick ts), the two level arrays as their bytes.
+_Cut = tuple[str, bytes, bytes, int, int, int]
+
+#: ``orderscope._huobi.scan_depth`` (C): a depth frame of the usual shape cut into what
+#: ``_RAW_DEPTH_FRAME`` decodes from it, without msgspec's pass over the levels (which
+#: ``NATIVE_RAW_FLOATS`` then reads anyway); None for any other frame, which msgspec decodes.
+_CUT: Callable[[bytes], _Cut | None] | None
+#: ``orderscope._huobi.reuse_levels`` (C): a side's levels from its bytes and the previous
+#: frame's (bytes, levels) of the same side, only the levels not sent before parsed (by
+#: ``NATIVE_RAW_FLOATS``); None when it does not take them (they are then parsed whole).
+_REUSE: (
+    Callable[
+        [bytes, bytes, list[Level], int, int, Callable[[bytes, int, int], list[Level] | None]],
+        list[Level] | None,
+    ]
+    | None
+)
+try:
+    from orderscope import _huobi
+except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
+    _CUT = _REUSE = None
+else:
+    _CUT, _REUSE = _huobi.scan_depth, _huobi.reuse_levels
+#: ``NATIVE_RAW_FLOATS`` as ``orderscope._levels`` types it: it reads bytes as well as a Raw.
+_RAW_FLOATS = cast(
+    Callable[[bytes | msgspec.Raw, int, int], list[Level] | None] | None, NATIVE_RAW_FLOATS
+)
+
 
 class Huobi(Venue):
     name = "huobi"
@@ -172,6 +201,8 @@ class Huobi(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self.pings = 0  # pings received (each answered in ``replies``)
+        #: symbol -> the last depth frame's (bids bytes, bids, asks bytes, asks), for _REUSE
+        self._last_depth: dict[str, tuple[bytes, list[Level], bytes, list[Level]]] = {}
         #: (price decimals, size decimals) -> {(price, size) as sent: the exact level}
         self._levels_memo: dict[tuple[int, int], dict[tuple[float, float], Level]] = {}
 
@@ -270,32 +301,47 @@ class Huobi(Venue):
         """A depth frame with its levels read by the C kernel from the JSON numbers' text (no
         float objects, no memo lookups); False, having changed nothing, for a frame it does not
         take, which the typed path then handles as always (same values, same errors)."""
-        assert NATIVE_RAW_FLOATS is not None
-        try:
-            whole = _RAW_DEPTH_FRAME.decode(text)
-        except msgspec.DecodeError:
-            return False
-        parsed = _split_topic(whole.ch)
-        tick = whole.tick
-        if tick is None or parsed is None or parsed[1] != DEPTH_CHANNEL:
-            return False
+        assert _RAW_FLOATS is not None
+        cut = None if _CUT is None else _CUT(text)
+        raw_bids: bytes | msgspec.Raw
+        raw_asks: bytes | msgspec.Raw
+        if cut is not None:
+            symbol, raw_bids, raw_asks, ts, version, tick_ts = cut
+        else:
+            try:
+                whole = _RAW_DEPTH_FRAME.decode(text)
+            except msgspec.DecodeError:
+                return False
+            parsed = _split_topic(whole.ch)
+            tick = whole.tick
+            if tick is None or parsed is None or parsed[1] != DEPTH_CHANNEL:
+                return False
+            symbol, raw_bids, raw_asks = parsed[0], tick.bids, tick.asks
+            ts, version, tick_ts = whole.ts, tick.version, tick.ts
         # The instrument ``attribute`` returns (it routes through ``by_venue_symbol``), looked
         # up without its checks and counters: those run only once the levels are known good.
-        hint = self.by_venue_symbol.get(parsed[0])
+        hint = self.by_venue_symbol.get(symbol)
         if hint is None:
             return False
         pd, sd = hint.price_decimals, hint.size_decimals
-        bids = NATIVE_RAW_FLOATS(tick.bids, pd, sd)
+        last = self._last_depth.get(symbol) if cut is not None else None
+        bids = asks = None
+        if last is not None and _REUSE is not None:
+            bids = _REUSE(raw_bids, last[0], last[1], pd, sd, _RAW_FLOATS)
+            asks = _REUSE(raw_asks, last[2], last[3], pd, sd, _RAW_FLOATS)
         if bids is None:
-            return False
-        asks = NATIVE_RAW_FLOATS(tick.asks, pd, sd)
+            bids = _RAW_FLOATS(raw_bids, pd, sd)
+            if bids is None:
+                return False
         if asks is None:
-            return False
-        instrument = self.attribute(DEPTH_CHANNEL, parsed[0], text)
+            asks = _RAW_FLOATS(raw_asks, pd, sd)
+            if asks is None:
+                return False
+        if cut is not None:  # a pure function's memo: kept whatever happens to the frame next
+            self._last_depth[symbol] = (cut[1], bids, cut[2], asks)
+        instrument = self.attribute(DEPTH_CHANNEL, symbol, text)
         if instrument is not None:
-            self._snapshot(
-                instrument, bids, asks, tick.version, (tick.ts or whole.ts) * MS, recv_ns, out
-            )
+            self._snapshot(instrument, bids, asks, version, (tick_ts or ts) * MS, recv_ns, out)
         return True
 
     def _gunzip(self, frame: str | bytes) -> bytes:

@@ -36,10 +36,10 @@ the exact size back into the contract count OKX hashed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar, cast
+from typing import ClassVar, Final, cast
 
 import msgspec
 
@@ -247,6 +247,28 @@ _LIQUIDATIONS = msgspec.json.Decoder(list[_Liquidations])
 _INSTRUMENTS = msgspec.json.Decoder(_Instruments)
 _SIDES = {"buy": _BUY, "sell": _SELL}
 
+#: What ``orderscope._okx.scan_books`` makes of a books frame: (channel, instId, is_snapshot,
+#: bids, asks, exch_ns, checksum, prevSeqId, seqId).
+_Scanned = tuple[str, str, bool, list[Level], list[Level], int, int | None, int | None, int | None]
+_Scanner = Callable[[str | bytes, dict[str, tuple[int, int, int]]], _Scanned | None]
+
+
+def _scanner() -> _Scanner | None:
+    try:
+        from orderscope import _okx
+    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
+        return None
+    scanner: _Scanner = _okx.scan_books
+    return scanner
+
+
+#: ``orderscope._okx.scan_books`` (C): a books frame of the usual shape read in one pass ->
+#: exactly what the msgspec path below makes of it (sizes times the contract multiplier); None
+#: for any other frame, which then takes that path (so its values and errors are unchanged).
+#: Without it, msgspec walks the frame (skipping the levels) and ``_levels`` walks the levels
+#: again (docs/PERFORMANCE.md, "Round 3: OKX books frames in one pass").
+_SCAN: Final = _scanner()
+
 
 # -- numbers -----------------------------------------------------------------------------------
 
@@ -345,6 +367,11 @@ class Okx(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self._units = {i.venue_symbol: _Units.of(i) for i in self.instruments.values()}
+        #: what ``_SCAN`` reads levels with: instId -> (price decimals, wire decimals, multiplier)
+        self._scan_units = {
+            symbol: (self.by_venue_symbol[symbol].price_decimals, u.wire_decimals, u.multiplier)
+            for symbol, u in self._units.items()
+        }
         self._seq: dict[str, int | None] = {}  # unified symbol -> seqId of the last message
         # Funding and mark price come on two channels; each event carries the latest of both.
         self._funding: dict[str, tuple[str, int]] = {}  # symbol -> (rate, funding time ns)
@@ -500,6 +527,10 @@ class Okx(Venue):
         env: _Envelope | None = None
         # (str.startswith parses its arguments as a tuple: a slice compared is cheaper)
         if isinstance(frame, str) and frame[:_BOOK_FRAME_PREFIX_LEN] == _BOOK_FRAME_PREFIX:
+            scanned = None if _SCAN is None else _SCAN(frame, self._scan_units)
+            if scanned is not None:
+                self._on_scanned(scanned, frame, recv_ns, out)
+                return
             try:
                 env = _FAST_BOOK_FRAME.decode(frame)
             except msgspec.DecodeError:
@@ -550,6 +581,19 @@ class Okx(Venue):
 
     # -- books -----------------------------------------------------------------------------
 
+    def _on_scanned(
+        self, scanned: _Scanned, frame: str, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """A books frame read by ``_SCAN``: what ``on_frame`` and ``_on_books`` do with it."""
+        channel, inst_id, snapshot, bids, asks, exch_ns, checksum, prev_seq, seq = scanned
+        instrument = self.attribute(channel, inst_id, frame)
+        if instrument is None:
+            return
+        if snapshot:
+            self._snapshot(instrument, seq, checksum, bids, asks, exch_ns, recv_ns, out)
+        else:
+            self._update(instrument, prev_seq, seq, checksum, bids, asks, exch_ns, recv_ns, out)
+
     def _on_books(
         self,
         channel: str,
@@ -586,9 +630,19 @@ class Okx(Venue):
                 ) from None
         exch_ns = _ms(msg.ts)
         if env.action == "snapshot":
-            self._snapshot(instrument, msg, bids, asks, exch_ns, recv_ns, out)
+            self._snapshot(instrument, msg.seqId, msg.checksum, bids, asks, exch_ns, recv_ns, out)
         elif env.action == "update":
-            self._update(instrument, msg, bids, asks, exch_ns, recv_ns, out)
+            self._update(
+                instrument,
+                msg.prevSeqId,
+                msg.seqId,
+                msg.checksum,
+                bids,
+                asks,
+                exch_ns,
+                recv_ns,
+                out,
+            )
         else:
             raise MalformedFrame(
                 self.name, channel, frame, f"unknown action {env.action!r}", symbol, book=True
@@ -649,7 +703,8 @@ class Okx(Venue):
     def _snapshot(
         self,
         instrument: Instrument,
-        msg: _Book | _RawBook,
+        seq: int | None,
+        checksum: int | None,
         bids: list[Level],
         asks: list[Level],
         exch_ns: int,
@@ -658,18 +713,20 @@ class Okx(Venue):
     ) -> None:
         book = self.book(instrument)
         was = book.state
-        book.apply_snapshot(bids, asks, msg.seqId or 0)
-        self._seq[instrument.symbol] = msg.seqId
+        book.apply_snapshot(bids, asks, seq or 0)
+        self._seq[instrument.symbol] = seq
         out.append(
-            BookSnapshot(self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, msg.seqId or 0)
+            BookSnapshot(self.name, instrument.symbol, exch_ns, recv_ns, bids, asks, seq or 0)
         )
-        if self._verify(book, msg.checksum, exch_ns, recv_ns, out):
+        if self._verify(book, checksum, exch_ns, recv_ns, out):
             self.synced(book, was, exch_ns, recv_ns, out)
 
     def _update(
         self,
         instrument: Instrument,
-        msg: _Book | _RawBook,
+        prev_seq: int | None,
+        seq: int | None,
+        checksum: int | None,
         bids: list[Level],
         asks: list[Level],
         exch_ns: int,
@@ -681,19 +738,19 @@ class Okx(Venue):
             book.counters.skipped_deltas += 1  # waiting for a snapshot
             return
         last = self._seq.get(instrument.symbol)
-        if msg.prevSeqId is not None and last is not None and msg.prevSeqId != last:
+        if prev_seq is not None and last is not None and prev_seq != last:
             book.counters.skipped_deltas += 1
             self.out_of_sync(
                 book,
-                f"seqId gap (last seqId={last}, got prevSeqId={msg.prevSeqId})",
+                f"seqId gap (last seqId={last}, got prevSeqId={prev_seq})",
                 exch_ns,
                 recv_ns,
                 out,
             )
             return
-        if msg.seqId is not None:
-            self._seq[instrument.symbol] = msg.seqId
-        book.apply_delta(bids, asks, msg.seqId or 0)
+        if seq is not None:
+            self._seq[instrument.symbol] = seq
+        book.apply_delta(bids, asks, seq or 0)
         out.append(
             BookDelta(
                 self.name,
@@ -702,11 +759,11 @@ class Okx(Venue):
                 recv_ns,
                 bids,
                 asks,
-                msg.prevSeqId or 0,
-                msg.seqId or 0,
+                prev_seq or 0,
+                seq or 0,
             )
         )
-        self._verify(book, msg.checksum, exch_ns, recv_ns, out)
+        self._verify(book, checksum, exch_ns, recv_ns, out)
 
     def _verify(
         self,
