@@ -34,9 +34,10 @@ from types import ModuleType
 #: pass (docs/PERFORMANCE.md, "Compiling a connector: Coinbase"); the Bitfinex, Bitstamp and
 #: Kraken connectors likewise (``venues.bitfinex_wire``, ``venues.bitstamp_wire``,
 #: ``venues.kraken_wire``; Kraken -22%; Bitfinex's hot frames are read by ``orderscope._bitfinex``,
-#: C). ``venues/base.py`` stays interpreted: compiled, it cost the interpreted connectors 0.4-6%
-#: more instructions (and ``feed`` alone, compiled in a module of its own, cost every capture
-#: 1.3-6%: calls from compiled code into the interpreted ``Venue`` are dearer).
+#: C). ``venues/base.py`` is compiled too (``Venue`` allows interpreted subclasses: Binance, OKX,
+#: HTX, Bybit, the tests' fakes): the compiled connectors' calls into it and reads of its
+#: attributes are native (Coinbase -12% instructions, Bitfinex -12%, Kraken -6%, Bitstamp -6%),
+#: at a cost to the interpreted ones (+0.3% to +6%: bytecode reading a native class's attributes).
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
     "orderscope.fixed",
@@ -59,6 +60,7 @@ COMPILED: tuple[str, ...] = (
     "orderscope.venues.coinbase",
     "orderscope.venues.bitstamp",
     "orderscope.venues.kraken",
+    "orderscope.venues.base",
 )
 
 #: C extensions written by hand (module -> its C file in the package), each with a pure-Python

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, TypeVar
 
 import msgspec
+from mypy_extensions import mypyc_attr
 
 from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind
@@ -74,6 +75,7 @@ class FeedStats:
     recent_errors: deque[FrameError] = field(default_factory=lambda: deque(maxlen=20))
 
 
+@mypyc_attr(native_class=False)  # a set subclass: mypyc cannot make it native
 class Subscriptions(set[tuple[str, str]]):
     """The (channel, venue symbol) pairs a session is subscribed to: a set that tells its venue
     when it changes, so that the routes ``Venue.attribute`` keeps are computed again."""
@@ -181,6 +183,7 @@ class Connection:
     symbols: tuple[str, ...] = ()  # unified symbols whose data arrives on this connection
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # binance, okx, huobi, bybit, tests
 class Venue(ABC):
     """A venue connector. Subclasses set ``name`` and implement the parsing."""
 
@@ -379,9 +382,10 @@ class Venue(ABC):
             raise BadValue(
                 self.name, channel, frame, str(exc), instrument.symbol, book=book
             ) from None
-        except ValueError as exc:  # a level that is not a pair
+        except ValueError as not_pair:  # a level that is not a pair (own name: mypyc types
+            # a handler's variable by the first handler that binds it)
             raise MalformedFrame(
-                self.name, channel, frame, f"bad level: {exc}", instrument.symbol, book=book
+                self.name, channel, frame, f"bad level: {not_pair}", instrument.symbol, book=book
             ) from None
 
     def level_memos(self, pd: int, sd: int, room: int) -> tuple[dict[str, int], dict[str, int]]:
