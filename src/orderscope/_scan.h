@@ -1,0 +1,120 @@
+/* A bounds-checked cursor over a frame's bytes and the level lists built from it, for the
+ * hand-written frame scanners (_kraken.c; _coinbase.c has the same helpers of its own, which it
+ * can take from here): header-only (static inline, no symbol exported), like _decimal.h. A
+ * change here rebuilds the extensions (setup.py `depends`, the Makefile) and makes them stale
+ * (_compiled.stale). */
+#ifndef ORDERSCOPE_SCAN_H
+#define ORDERSCOPE_SCAN_H
+
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+} Cursor;
+
+/* Consume the literal `lit` (length n) if the frame continues with it. */
+static inline int
+take(Cursor *c, const char *lit, Py_ssize_t n)
+{
+    if (c->end - c->p < n || memcmp(c->p, lit, (size_t)n) != 0) {
+        return 0;
+    }
+    c->p += n;
+    return 1;
+}
+
+#define TAKE(c, lit) take((c), (lit), (Py_ssize_t)(sizeof(lit) - 1))
+
+/* The text of a JSON string whose opening quote was consumed, up to its closing quote (which is
+ * consumed): only printable ASCII without a backslash, so the text is the string's value. */
+static inline int
+string_body(Cursor *c, const unsigned char **start, Py_ssize_t *n)
+{
+    const unsigned char *q = c->p;
+    while (q < c->end && *q != '"') {
+        if (*q < 0x20 || *q > 0x7e || *q == '\\') {
+            return 0;
+        }
+        q++;
+    }
+    if (q >= c->end) {
+        return 0;
+    }
+    *start = c->p;
+    *n = q - c->p;
+    c->p = q + 1;
+    return 1;
+}
+
+/* The frame's text, if it is a str of ASCII or bytes (a cursor over it): 1, else 0. */
+static inline int
+frame_cursor(PyObject *frame, Cursor *c)
+{
+    if (PyUnicode_CheckExact(frame) && PyUnicode_IS_COMPACT_ASCII(frame)) {
+        c->p = (const unsigned char *)PyUnicode_DATA(frame);
+        c->end = c->p + PyUnicode_GET_LENGTH(frame);
+        return 1;
+    }
+    if (PyBytes_CheckExact(frame)) {
+        c->p = (const unsigned char *)PyBytes_AS_STRING(frame);
+        c->end = c->p + PyBytes_GET_SIZE(frame);
+        return 1;
+    }
+    return 0;
+}
+
+/* Short names a feed repeats (pairs, channels), each made a str once: a str kept keeps its
+ * hash, so the dict lookups that follow do not hash it again. A small table by a hash of the
+ * bytes (the caller's own, static: `slots` entries); a colliding name replaces the entry. Holds
+ * one reference per entry; the GIL serialises access. A new reference, or NULL with an error. */
+static inline PyObject *
+cached_name(PyObject **table, uint32_t slots, const unsigned char *s, Py_ssize_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h = (h ^ s[i]) * 16777619u;
+    }
+    PyObject **slot = &table[h % slots];
+    PyObject *known = *slot;
+    if (known != NULL && PyUnicode_GET_LENGTH(known) == n &&
+        memcmp(PyUnicode_DATA(known), s, (size_t)n) == 0) {
+        return Py_NewRef(known);
+    }
+    PyObject *name = PyUnicode_DecodeASCII((const char *)s, n, NULL);
+    if (name == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(*slot, Py_NewRef(name));
+    return name;
+}
+
+/* Append (price, size) to `side`: 0 on success, -1 with an exception set. */
+static inline int
+append_level(PyObject *side, int64_t price, int64_t size)
+{
+    PyObject *p = PyLong_FromLongLong(price);
+    if (p == NULL) {
+        return -1;
+    }
+    PyObject *q = PyLong_FromLongLong(size);
+    if (q == NULL) {
+        Py_DECREF(p);
+        return -1;
+    }
+    PyObject *level = PyTuple_New(2);
+    if (level == NULL) {
+        Py_DECREF(p);
+        Py_DECREF(q);
+        return -1;
+    }
+    PyTuple_SET_ITEM(level, 0, p);
+    PyTuple_SET_ITEM(level, 1, q);
+    const int status = PyList_Append(side, level);
+    Py_DECREF(level);
+    return status;
+}
+
+#endif /* ORDERSCOPE_SCAN_H */
