@@ -601,9 +601,18 @@ class Kraken(Venue):
     ) -> None:
         """A book frame read by ``orderscope._kraken``: what ``_on_book`` does with its levels."""
         channel, pair, asks, bids, exch_ns, expected, snapshot, price_frac, size_frac = scanned
-        instrument = self.attribute(channel, pair, frame)
-        if instrument is None:
-            return
+        # Venue.attribute's hit path (the pair routed already), written out: the interpreted
+        # call cost ~2.5 k instructions a frame. A miss (a new pair, or one filtered out) takes
+        # attribute itself, which checks, remembers and counts.
+        routes = self._routes.get(channel)
+        instrument = routes.get(pair) if routes is not None else None
+        if instrument is not None:
+            frames = self.symbol_frames
+            frames[instrument.symbol] = frames.get(instrument.symbol, 0) + 1
+        else:
+            instrument = self.attribute(channel, pair, frame)
+            if instrument is None:
+                return
         if snapshot:
             depth = self._depth(channel, frame)
             wire = None if price_frac < 0 else _BookWire.written(price_frac, size_frac, instrument)
