@@ -172,29 +172,6 @@ scan_update(Cursor *c, Levels *lv, PyObject *asks, PyObject *bids, int64_t *chec
     return TAKE(c, "}");
 }
 
-/* (price_decimals, size_decimals) of `pair` in `decimals`: 1 if found and both in 0..19, 0 if
- * not (the reference path then runs), -1 with an exception set. */
-static int
-pair_decimals(PyObject *decimals, PyObject *pair, Py_ssize_t *pd, Py_ssize_t *sd)
-{
-    PyObject *both = PyDict_GetItemWithError(decimals, pair); /* borrowed */
-    if (both == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    if (!PyTuple_CheckExact(both) || PyTuple_GET_SIZE(both) != 2) {
-        return 0;
-    }
-    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(both, 0));
-    if (*pd == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(both, 1));
-    if (*sd == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
-}
-
 /* The frame's last string, `"PAIR"]` at its end: its text (printable ASCII, no backslash, not
  * empty), 1; or 0. The forward scan checks that it is indeed the pair. */
 static int
@@ -336,7 +313,7 @@ scan_book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Levels lv = {0, 0, 0, -1, -1};
-    const int known = pair_decimals(decimals, pair, &lv.pd, &lv.sd);
+    const int known = level_decimals(decimals, pair, &lv.pd, &lv.sd);
     if (known <= 0) {
         Py_DECREF(pair);
         if (known < 0) {

@@ -117,4 +117,28 @@ append_level(PyObject *side, int64_t price, int64_t size)
     return status;
 }
 
+/* (price_decimals, size_decimals) of `key` (a pair, a product) in `decimals`: 1 if found and
+ * both in 0..19 (what scan_decimal takes), 0 if not (the reference path then runs), -1 with an
+ * exception set. */
+static inline int
+level_decimals(PyObject *decimals, PyObject *key, Py_ssize_t *pd, Py_ssize_t *sd)
+{
+    PyObject *both = PyDict_GetItemWithError(decimals, key); /* borrowed */
+    if (both == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(both) || PyTuple_GET_SIZE(both) != 2) {
+        return 0;
+    }
+    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(both, 0));
+    if (*pd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(both, 1));
+    if (*sd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
+}
+
 #endif /* ORDERSCOPE_SCAN_H */

@@ -26,7 +26,7 @@ from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.model import Instrument
 from orderscope.venues.kraken import TIME_DECIMALS, Kraken, _frac_digits
 from orderscope.venues.kraken_wire import _BOOK_FRAME, _BookPayload
-from tests.native_kernel import PACKAGE, load_native
+from tests.native_kernel import PACKAGE, digits, load_native, number
 from tests.venues.venue_testing import outcome, respaced
 
 Level = tuple[int, int]
@@ -104,19 +104,6 @@ def agrees(kernel: ModuleType, frame: str | bytes) -> Scanned | None:
 
 
 # -- frames -------------------------------------------------------------------------------------
-
-digits = st.text("0123456789", min_size=1, max_size=22)
-
-
-@st.composite
-def number(draw: st.DrawFn) -> str:
-    """Mostly plain decimals (some beyond int64 or too fine), sometimes a near miss."""
-    whole = draw(digits)
-    if draw(st.integers(0, 9)) == 0:
-        return draw(st.text('0123456789.,-+ eE\\"\u0663', max_size=12))
-    if draw(st.booleans()):
-        return whole
-    return f"{whole}.{draw(st.text('0123456789', max_size=12))}"
 
 
 @st.composite

@@ -253,6 +253,34 @@ class _BookWire:
         return zlib.crc32(text.encode("ascii"))
 
 
+class _Hot:
+    """What a scanned book frame reaches of the connector, held by one compiled (native) object.
+
+    ``Kraken`` subclasses the interpreted ``Venue``, so every ``self.<attribute>`` read in its
+    compiled methods is a generic attribute lookup (~200 instructions; there were about ten a
+    frame); a field of this object is a C struct read. It holds the venue's own dicts, which
+    ``Venue`` and ``Kraken`` change in place and never rebind.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        decimals: dict[str, tuple[int, int]],
+        routes: dict[str, dict[str, Instrument | None]],
+        symbol_frames: dict[str, int],
+        books: dict[str, L2Book],
+        wire: dict[str, _BookWire],
+    ) -> None:
+        self.name = name
+        #: pair -> (price decimals, size decimals): what the C book scanner needs to read a
+        #: frame's numbers (a pair not in it takes the msgspec path)
+        self.decimals = decimals
+        self.routes = routes
+        self.symbol_frames = symbol_frames
+        self.books = books
+        self.wire = wire
+
+
 # -- the connector ---------------------------------------------------------------------------
 
 
@@ -279,12 +307,13 @@ class Kraken(Venue):
         super().__init__(instruments, symbols, endpoints=endpoints)
         self._wire: dict[str, _BookWire] = {}
         self._last_trade: dict[str, tuple[int, int]] = {}  # symbol -> (time_ns, n)
-        #: pair -> (price decimals, size decimals): what the C book scanner needs to read a
-        #: frame's numbers (a pair not in it takes the msgspec path)
-        self._book_decimals = {
+        decimals = {
             venue_symbol: (i.price_decimals, i.size_decimals)
             for venue_symbol, i in self.by_venue_symbol.items()
         }
+        self._hot = _Hot(
+            self.name, decimals, self._routes, self.symbol_frames, self.books, self._wire
+        )
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -381,9 +410,10 @@ class Kraken(Venue):
         # in one pass when they have exactly the shape the general path accepts, so that path
         # (and its errors) sees every other frame.
         if _SCAN_BOOK is not None:
-            scanned = _SCAN_BOOK(frame, self._book_decimals)
+            hot = self._hot
+            scanned = _SCAN_BOOK(frame, hot.decimals)
             if scanned is not None:
-                self._on_scanned(scanned, frame, recv_ns, out)
+                self._on_scanned(hot, scanned, frame, recv_ns, out)
                 return
         if frame[:1] == "[" or frame[:1] == b"[":
             try:
@@ -594,20 +624,25 @@ class Kraken(Venue):
         if wire is None:  # the snapshot was empty: learn Kraken's formatting from this update
             sample = next(raw[0] for part in parts for raw in (part.a, part.b) if raw)
             wire = self._wire[symbol] = _BookWire.learn(sample[0], sample[1], instrument)
-        self._update(book, wire, symbol, bids, asks, exch_ns, expected, recv_ns, out)
+        self._update(self.name, book, wire, symbol, bids, asks, exch_ns, expected, recv_ns, out)
 
     def _on_scanned(
-        self, scanned: _Scanned, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+        self,
+        hot: _Hot,
+        scanned: _Scanned,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
     ) -> None:
         """A book frame read by ``orderscope._kraken``: what ``_on_book`` does with its levels."""
         channel, pair, asks, bids, exch_ns, expected, snapshot, price_frac, size_frac = scanned
         # Venue.attribute's hit path (the pair routed already), written out: the interpreted
         # call cost ~2.5 k instructions a frame. A miss (a new pair, or one filtered out) takes
         # attribute itself, which checks, remembers and counts.
-        routes = self._routes.get(channel)
+        routes = hot.routes.get(channel)
         instrument = routes.get(pair) if routes is not None else None
         if instrument is not None:
-            frames = self.symbol_frames
+            frames = hot.symbol_frames
             frames[instrument.symbol] = frames.get(instrument.symbol, 0) + 1
         else:
             instrument = self.attribute(channel, pair, frame)
@@ -618,15 +653,16 @@ class Kraken(Venue):
             wire = None if price_frac < 0 else _BookWire.written(price_frac, size_frac, instrument)
             self._load(instrument, depth, bids, asks, exch_ns, wire, recv_ns, out)
             return
-        book = self._synced_book(instrument, channel, frame)
-        if book is None:
-            return
         symbol = instrument.symbol
-        wire = self._wire.get(symbol)
+        book = hot.books.get(symbol)
+        if book is None or book.state is not _SYNCED:
+            self._synced_book(instrument, channel, frame)  # None: it counts the skip
+            return
+        wire = hot.wire.get(symbol)
         if wire is None:  # the snapshot was empty: learn Kraken's formatting from this update
             wire = _BookWire.written(price_frac, size_frac, instrument)
-            self._wire[symbol] = wire
-        self._update(book, wire, symbol, bids, asks, exch_ns, expected, recv_ns, out)
+            hot.wire[symbol] = wire
+        self._update(hot.name, book, wire, symbol, bids, asks, exch_ns, expected, recv_ns, out)
 
     def _synced_book(
         self, instrument: Instrument, channel: str, frame: str | bytes
@@ -643,6 +679,7 @@ class Kraken(Venue):
 
     def _update(
         self,
+        name: str,
         book: L2Book,
         wire: _BookWire,
         symbol: str,
@@ -655,7 +692,7 @@ class Kraken(Venue):
     ) -> None:
         """A valid update applied (from here on state changes), and its checksum verified."""
         book.apply_delta(bids, asks)
-        out.append(BookDelta(self.name, symbol, exch_ns, recv_ns, bids, asks))
+        out.append(BookDelta(name, symbol, exch_ns, recv_ns, bids, asks))
         if expected >= 0:
             self._verify(book, wire, bids, asks, expected, exch_ns, recv_ns, out)
 
