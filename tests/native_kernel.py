@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import strategies as st
 
 from orderscope import fixed
 
@@ -29,3 +30,20 @@ def load_native(stem: str) -> ModuleType:
     if not any(PACKAGE.glob("book.*.so")):
         pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1): no extension to test")
     pytest.fail(f"orderscope/{stem}.c is not built beside the compiled modules: `make native`")
+
+
+#: Digit runs for the frame scanners' property tests (some beyond int64).
+digits = st.text("0123456789", min_size=1, max_size=22)
+
+
+@st.composite
+def number(draw: st.DrawFn) -> str:
+    """A decimal string for a frame scanner's property test: mostly plain decimals (some beyond
+    int64 or too fine), sometimes a near miss (a sign, an exponent, an escape, a non-ASCII
+    digit)."""
+    whole = draw(digits)
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.text('0123456789.,-+ eE\\"\u0663', max_size=12))
+    if draw(st.booleans()):
+        return whole
+    return f"{whole}.{draw(st.text('0123456789', max_size=12))}"

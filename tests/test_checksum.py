@@ -95,6 +95,22 @@ def test_kraken_is_the_reference(
 
 
 @given(
+    st.lists(st.tuples(st.integers(1, 40), st.integers(1, 3)), min_size=1, max_size=30),
+    st.lists(st.tuples(st.integers(0, 32), st.integers(0, 32)), min_size=1, max_size=4),
+)
+def test_kraken_level_texts_kept_between_calls(
+    kernel: ModuleType, levels: list[tuple[int, int]], zeros: list[tuple[int, int]]
+) -> None:
+    # the C keeps level texts from one checksum to the next, by (price, size, zeros): a few
+    # prices and sizes over and over, with other zeros, and texts too long to keep (32 zeros)
+    for price_zeros, size_zeros in zeros:
+        for price, size in levels:
+            book = _book({price: size}, {price + 41: size * 10**17})
+            expected = _kraken_reference(book, price_zeros, size_zeros, CHECKSUM_LEVELS)
+            assert kernel.kraken(book, CHECKSUM_LEVELS, price_zeros, size_zeros) == expected
+
+
+@given(
     SIDES,
     SIDES,
     st.integers(0, 18),

@@ -6,6 +6,8 @@
  * of prices per side), so no top-N list of tuples and no str is built: each number's digits are
  * written into a C buffer (two digits a step) that CRC32 reads eight bytes a step.
  *
+ * Kraken's level texts are kept in a small table (level_texts) for the next checksum.
+ *
  * It only takes the case it fully understands -- exact ints, 0 < value <= INT64_MAX, every listed
  * price in its side's dict, shifts/decimals within bounds -- and returns None for anything else;
  * the caller then runs the Python reference, which gives the same result or raises its own
@@ -259,6 +261,34 @@ small_arg(PyObject *obj, Py_ssize_t limit, Py_ssize_t *out)
     return 1;
 }
 
+/* Kraken's level texts kept from one checksum to the next: most of a book's top levels are the
+ * same from frame to frame, and looking a text up costs a tenth of writing it (two numbers'
+ * digits). A small table by a hash of (price, size): 256 entries of 64 bytes (16 KB, so that it
+ * stays in the L1/L2 caches); a colliding level replaces the entry, and a text longer than
+ * LEVEL_TEXT_CHARS is written every time. The key is the whole level and the zeros appended, so
+ * a text found is the one that would be written. The GIL serialises access. */
+#define LEVEL_SLOTS 256
+#define LEVEL_TEXT_CHARS 44
+
+typedef struct {
+    int64_t price; /* 0: an empty entry (a level's price and size are > 0 here) */
+    int64_t size;
+    uint16_t zeros; /* price_zeros << 6 | size_zeros */
+    uint8_t n;     /* the text's length */
+    char text[LEVEL_TEXT_CHARS];
+} LevelText;
+
+static LevelText level_texts[LEVEL_SLOTS];
+
+static inline LevelText *
+level_text(int64_t price, int64_t size, Py_ssize_t price_zeros, Py_ssize_t size_zeros)
+{
+    uint64_t h = (uint64_t)price * 0x9E3779B97F4A7C15ULL ^ (uint64_t)size * 0xC2B2AE3D27D4EB4FULL;
+    h ^= (uint64_t)(price_zeros * 33 + size_zeros);
+    h *= 0x9E3779B97F4A7C15ULL;
+    return &level_texts[h >> 56]; /* LEVEL_SLOTS == 2**8 */
+}
+
 static PyObject *
 kraken(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -282,6 +312,7 @@ kraken(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     char buffer[2 * NUMBER_CHARS];
     char *const end = buffer + sizeof(buffer);
+    const uint16_t zeros = (uint16_t)(price_zeros << 6 | size_zeros); /* both <= MAX_ZEROS */
     Hash hash;
     hash.used = 0;
     hash.crc = 0xFFFFFFFFU;
@@ -297,6 +328,11 @@ kraken(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (ok != 1) {
             break;
         }
+        LevelText *known = level_text(price, size, price_zeros, size_zeros);
+        if (known->price == price && known->size == size && known->zeros == zeros) {
+            hash_append(&hash, known->text, known->n);
+            continue;
+        }
         /* size then price, written backwards from the buffer's end */
         char *p = end - size_zeros;
         memcpy(p, ZEROS, (size_t)size_zeros);
@@ -305,6 +341,13 @@ kraken(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         memcpy(p, ZEROS, (size_t)price_zeros);
         p = digits_before(p, (uint64_t)price);
         hash_append(&hash, p, end - p);
+        if (end - p <= LEVEL_TEXT_CHARS) { /* kept for the next checksums */
+            known->price = price;
+            known->size = size;
+            known->zeros = zeros;
+            known->n = (uint8_t)(end - p);
+            memcpy(known->text, p, (size_t)(end - p));
+        }
     }
     release(&bids);
     release(&asks);

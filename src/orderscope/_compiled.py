@@ -72,7 +72,8 @@ COMPILED: tuple[str, ...] = (
 #: msgspec path is the reference); ``orderscope._bitfinex``, Bitfinex's book-update, snapshot,
 #: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference);
 #: ``orderscope._okx``, OKX ``books`` frames, and ``orderscope._huobi``, HTX depth frames cut
-#: into their parts (their connectors' msgspec paths are the references).
+#: into their parts; ``orderscope._kraken``, Kraken's book update and snapshot frames (their
+#: connectors' msgspec paths are the references).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
@@ -81,6 +82,7 @@ NATIVE: dict[str, str] = {
     "orderscope._bitfinex": "_bitfinex.c",
     "orderscope._okx": "_okx.c",
     "orderscope._huobi": "_huobi.c",
+    "orderscope._kraken": "_kraken.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

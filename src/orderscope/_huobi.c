@@ -39,6 +39,9 @@
 
 #include "_scan.h"
 
+#define NAME_SLOTS 64 /* instrument strs kept (_scan.h cached_name) */
+static PyObject *names[NAME_SLOTS];
+
 /* A level array at the cursor: `[]`, or `[` through the first `]]`; 1 with a new bytes object
  * holding it in *out, 0 if it does not start so, -1 with an exception set. */
 static int
@@ -46,10 +49,10 @@ level_array(Cursor *c, PyObject **out)
 {
     const unsigned char *start = c->p;
     *out = NULL;
-    if (!LIT(c, "[")) {
+    if (!TAKE(c, "[")) {
         return 0;
     }
-    if (!LIT(c, "]")) {
+    if (!TAKE(c, "]")) {
         /* memchr (vectorised) from one ']' to the next: glibc's memmem is several times slower
          * for a two-byte needle */
         const unsigned char *q = c->p;
@@ -91,7 +94,7 @@ scan_depth(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Cursor c;
-    if (!frame_cursor(args[0], &c) || !LIT(&c, "{\"ch\":\"market.")) {
+    if (!frame_cursor(args[0], &c) || !TAKE(&c, "{\"ch\":\"market.")) {
         Py_RETURN_NONE;
     }
     PyObject *symbol = NULL, *bids = NULL, *asks = NULL;
@@ -104,18 +107,18 @@ scan_depth(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         c.p++;
     }
     const Py_ssize_t n = c.p - text;
-    if (n == 0 || !LIT(&c, ".depth.step0\",\"ts\":")) {
+    if (n == 0 || !TAKE(&c, ".depth.step0\",\"ts\":")) {
         goto done;
     }
-    if ((symbol = name_object(text, n)) == NULL) {
+    if ((symbol = cached_name(names, NAME_SLOTS, text, n)) == NULL) {
         status = -1;
         goto done;
     }
-    if ((status = int_object(&c, &ts)) <= 0 || !LIT(&c, ",\"tick\":{\"bids\":") ||
-        (status = level_array(&c, &bids)) <= 0 || !LIT(&c, ",\"asks\":") ||
-        (status = level_array(&c, &asks)) <= 0 || !LIT(&c, ",\"version\":") ||
-        (status = int_object(&c, &version)) <= 0 || !LIT(&c, ",\"ts\":") ||
-        (status = int_object(&c, &tick_ts)) <= 0 || !LIT(&c, "}}") || c.p != c.end) {
+    if ((status = int_object(&c, &ts)) <= 0 || !TAKE(&c, ",\"tick\":{\"bids\":") ||
+        (status = level_array(&c, &bids)) <= 0 || !TAKE(&c, ",\"asks\":") ||
+        (status = level_array(&c, &asks)) <= 0 || !TAKE(&c, ",\"version\":") ||
+        (status = int_object(&c, &version)) <= 0 || !TAKE(&c, ",\"ts\":") ||
+        (status = int_object(&c, &tick_ts)) <= 0 || !TAKE(&c, "}}") || c.p != c.end) {
         status = status < 0 ? -1 : 0;
         goto done;
     }

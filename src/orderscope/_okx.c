@@ -31,6 +31,9 @@
 #include "_decimal.h"
 #include "_scan.h"
 
+#define NAME_SLOTS 64 /* instrument strs kept (_scan.h cached_name) */
+static PyObject *names[NAME_SLOTS];
+
 /* The ts string's text (after its opening quote) as _ms reads it: ASCII digits only, at least
  * one; here at most 18 and a value in ms whose ns fit int64. */
 static inline int
@@ -107,15 +110,15 @@ units_of(PyObject *units, PyObject *inst_id, Units *u)
 static int
 scan_side(Cursor *c, const Units *u, PyObject *side)
 {
-    if (!LIT(c, "[")) {
+    if (!TAKE(c, "[")) {
         return 0;
     }
-    if (LIT(c, "]")) {
+    if (TAKE(c, "]")) {
         return 1;
     }
     for (;;) {
         int64_t price, size;
-        if (!LIT(c, "[\"")) {
+        if (!TAKE(c, "[\"")) {
             return 0;
         }
         const unsigned char *after = scan_decimal(c->p, c->end, u->pd, &price);
@@ -123,28 +126,28 @@ scan_side(Cursor *c, const Units *u, PyObject *side)
             return 0;
         }
         c->p = after;
-        if (!LIT(c, ",\"") || (after = scan_decimal(c->p, c->end, u->wd, &size)) == NULL) {
+        if (!TAKE(c, ",\"") || (after = scan_decimal(c->p, c->end, u->wd, &size)) == NULL) {
             return 0;
         }
         c->p = after;
         /* OKX's liquidation-order and order counts: any strings, not read */
-        while (LIT(c, ",\"")) {
+        while (TAKE(c, ",\"")) {
             const unsigned char *text;
             Py_ssize_t n;
-            if (!plain_string(c, &text, &n)) {
+            if (!string_body(c, &text, &n)) {
                 return 0;
             }
         }
-        if (!LIT(c, "]") || __builtin_mul_overflow(size, u->multiplier, &size)) {
+        if (!TAKE(c, "]") || __builtin_mul_overflow(size, u->multiplier, &size)) {
             return 0;
         }
         if (append_level(side, price, size) < 0) {
             return -1;
         }
-        if (LIT(c, "]")) {
+        if (TAKE(c, "]")) {
             return 1;
         }
-        if (!LIT(c, ",")) {
+        if (!TAKE(c, ",")) {
             return 0;
         }
     }
@@ -157,13 +160,13 @@ static PyObject *books_channel, *tbt_channel, *tbt50_channel;
 static int
 scan_channel(Cursor *c, PyObject **channel)
 {
-    if (LIT(c, "books\"")) {
+    if (TAKE(c, "books\"")) {
         *channel = Py_NewRef(books_channel);
     }
-    else if (LIT(c, "books-l2-tbt\"")) {
+    else if (TAKE(c, "books-l2-tbt\"")) {
         *channel = Py_NewRef(tbt_channel);
     }
-    else if (LIT(c, "books50-l2-tbt\"")) {
+    else if (TAKE(c, "books50-l2-tbt\"")) {
         *channel = Py_NewRef(tbt50_channel);
     }
     else {
@@ -186,7 +189,7 @@ optional_ints(Cursor *c, PyObject *values[3])
         values[i] = NULL;
     }
     for (int i = 0; i < 3; i++) {
-        if (!literal(c, OPTIONAL_KEYS[i], (Py_ssize_t)strlen(OPTIONAL_KEYS[i]))) {
+        if (!take(c, OPTIONAL_KEYS[i], (Py_ssize_t)strlen(OPTIONAL_KEYS[i]))) {
             values[i] = Py_NewRef(Py_None);
             continue;
         }
@@ -214,7 +217,7 @@ scan_books(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Cursor c;
-    if (!frame_cursor(args[0], &c) || !LIT(&c, "{\"arg\":{\"channel\":\"")) {
+    if (!frame_cursor(args[0], &c) || !TAKE(&c, "{\"arg\":{\"channel\":\"")) {
         Py_RETURN_NONE;
     }
     PyObject *channel = NULL, *inst_id = NULL, *bids = NULL, *asks = NULL;
@@ -224,11 +227,11 @@ scan_books(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n;
     Units u;
     int status = 0; /* 0: fall back; -1: an exception is set */
-    if (!scan_channel(&c, &channel) || !LIT(&c, ",\"instId\":\"") ||
-        !plain_string(&c, &text, &n) || n == 0 || !LIT(&c, "},\"action\":\"")) {
+    if (!scan_channel(&c, &channel) || !TAKE(&c, ",\"instId\":\"") ||
+        !string_body(&c, &text, &n) || n == 0 || !TAKE(&c, "},\"action\":\"")) {
         goto done;
     }
-    if ((inst_id = name_object(text, n)) == NULL) {
+    if ((inst_id = cached_name(names, NAME_SLOTS, text, n)) == NULL) {
         status = -1;
         goto done;
     }
@@ -238,16 +241,16 @@ scan_books(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     int snapshot;
-    if (LIT(&c, "update\"")) {
+    if (TAKE(&c, "update\"")) {
         snapshot = 0;
     }
-    else if (LIT(&c, "snapshot\"")) {
+    else if (TAKE(&c, "snapshot\"")) {
         snapshot = 1;
     }
     else {
         goto done;
     }
-    if (!LIT(&c, ",\"data\":[{\"asks\":")) {
+    if (!TAKE(&c, ",\"data\":[{\"asks\":")) {
         goto done;
     }
     if ((bids = PyList_New(0)) == NULL || (asks = PyList_New(0)) == NULL) {
@@ -256,21 +259,21 @@ scan_books(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     int found = scan_side(&c, &u, asks);
     if (found > 0) {
-        found = LIT(&c, ",\"bids\":") ? scan_side(&c, &u, bids) : 0;
+        found = TAKE(&c, ",\"bids\":") ? scan_side(&c, &u, bids) : 0;
     }
     if (found <= 0) {
         status = found;
         goto done;
     }
     int64_t ns;
-    if (!LIT(&c, ",\"ts\":\"") || !millis(&c, &ns)) {
+    if (!TAKE(&c, ",\"ts\":\"") || !millis(&c, &ns)) {
         goto done;
     }
     if ((found = optional_ints(&c, ints)) <= 0) {
         status = found;
         goto done;
     }
-    if (!LIT(&c, "}]}") || c.p != c.end) {
+    if (!TAKE(&c, "}]}") || c.p != c.end) {
         goto done;
     }
     if ((time_ns = PyLong_FromLongLong(ns)) == NULL) {

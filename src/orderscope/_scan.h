@@ -1,7 +1,8 @@
-/* Reading a frame of a known shape straight from its bytes, shared by the hand-written frame
- * scanners (_okx.c, _huobi.c): a bounds-checked cursor, literals, plain strings, JSON integers,
- * kept names, (price, size) levels appended. Header-only, each includes it (static inline, no
- * symbol exported); a change here rebuilds them (setup.py `depends`, the Makefile) and makes
+/* A bounds-checked cursor over a frame's bytes and the level lists built from it, shared by the
+ * hand-written frame scanners (_kraken.c, _okx.c, _huobi.c; _coinbase.c has the same helpers of
+ * its own, which it can take from here): literals, plain strings, JSON integers, kept names,
+ * (price, size) levels appended. Header-only (static inline, no symbol exported), like
+ * _decimal.h. A change here rebuilds the extensions (setup.py `depends`, the Makefile) and makes
  * them stale (_compiled.stale). */
 #ifndef ORDERSCOPE_SCAN_H
 #define ORDERSCOPE_SCAN_H
@@ -10,7 +11,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* A cursor over the frame: every read is bounds-checked against `end`. */
 typedef struct {
     const unsigned char *p;
     const unsigned char *end;
@@ -18,7 +18,7 @@ typedef struct {
 
 /* Consume the literal `lit` (length n) if the frame continues with it. */
 static inline int
-literal(Cursor *c, const char *lit, Py_ssize_t n)
+take(Cursor *c, const char *lit, Py_ssize_t n)
 {
     if (c->end - c->p < n || memcmp(c->p, lit, (size_t)n) != 0) {
         return 0;
@@ -27,12 +27,12 @@ literal(Cursor *c, const char *lit, Py_ssize_t n)
     return 1;
 }
 
-#define LIT(c, s) literal((c), (s), (Py_ssize_t)(sizeof(s) - 1))
+#define TAKE(c, lit) take((c), (lit), (Py_ssize_t)(sizeof(lit) - 1))
 
-/* A string whose opening quote was consumed, through its closing quote: printable ASCII without
- * a backslash only (so its text is its value). Its text is [*start, *start + *n). */
+/* The text of a JSON string whose opening quote was consumed, up to its closing quote (which is
+ * consumed): only printable ASCII without a backslash, so the text is the string's value. */
 static inline int
-plain_string(Cursor *c, const unsigned char **start, Py_ssize_t *n)
+string_body(Cursor *c, const unsigned char **start, Py_ssize_t *n)
 {
     const unsigned char *q = c->p;
     while (q < c->end && *q != '"') {
@@ -75,35 +75,7 @@ json_int(Cursor *c, int64_t *out)
     return 1;
 }
 
-/* Strings kept, each made once: a feed names a few instruments over and over, and a str kept
- * keeps its hash, so the scanner's and the connector's dict lookups do not hash it again. A
- * small table by a hash of the bytes; a colliding name replaces the entry. One reference per
- * entry (bounded: NAME_SLOTS short strs); the GIL serialises access. */
-#define NAME_SLOTS 64
-static PyObject *names[NAME_SLOTS];
-
-static inline PyObject *
-name_object(const unsigned char *s, Py_ssize_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        h = (h ^ s[i]) * 16777619u;
-    }
-    PyObject **slot = &names[h % NAME_SLOTS];
-    PyObject *known = *slot;
-    if (known != NULL && PyUnicode_GET_LENGTH(known) == n &&
-        memcmp(PyUnicode_DATA(known), s, (size_t)n) == 0) {
-        return Py_NewRef(known);
-    }
-    PyObject *name = PyUnicode_DecodeASCII((const char *)s, n, NULL);
-    if (name == NULL) {
-        return NULL;
-    }
-    Py_XSETREF(*slot, Py_NewRef(name));
-    return name;
-}
-
-/* The frame's text, if it is a str of ASCII or bytes: 1 (the cursor over it), else 0. */
+/* The frame's text, if it is a str of ASCII or bytes (a cursor over it): 1, else 0. */
 static inline int
 frame_cursor(PyObject *frame, Cursor *c)
 {
@@ -120,7 +92,32 @@ frame_cursor(PyObject *frame, Cursor *c)
     return 0;
 }
 
-/* Append (price, size) to `side`: 0, or -1 with an exception set. */
+/* Short names a feed repeats (pairs, channels), each made a str once: a str kept keeps its
+ * hash, so the dict lookups that follow do not hash it again. A small table by a hash of the
+ * bytes (the caller's own, static: `slots` entries); a colliding name replaces the entry. Holds
+ * one reference per entry; the GIL serialises access. A new reference, or NULL with an error. */
+static inline PyObject *
+cached_name(PyObject **table, uint32_t slots, const unsigned char *s, Py_ssize_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        h = (h ^ s[i]) * 16777619u;
+    }
+    PyObject **slot = &table[h % slots];
+    PyObject *known = *slot;
+    if (known != NULL && PyUnicode_GET_LENGTH(known) == n &&
+        memcmp(PyUnicode_DATA(known), s, (size_t)n) == 0) {
+        return Py_NewRef(known);
+    }
+    PyObject *name = PyUnicode_DecodeASCII((const char *)s, n, NULL);
+    if (name == NULL) {
+        return NULL;
+    }
+    Py_XSETREF(*slot, Py_NewRef(name));
+    return name;
+}
+
+/* Append (price, size) to `side`: 0 on success, -1 with an exception set. */
 static inline int
 append_level(PyObject *side, int64_t price, int64_t size)
 {
@@ -147,6 +144,30 @@ append_level(PyObject *side, int64_t price, int64_t size)
     const int status = PyList_Append(side, level);
     Py_DECREF(level);
     return status;
+}
+
+/* (price_decimals, size_decimals) of `key` (a pair, a product) in `decimals`: 1 if found and
+ * both in 0..19 (what scan_decimal takes), 0 if not (the reference path then runs), -1 with an
+ * exception set. */
+static inline int
+level_decimals(PyObject *decimals, PyObject *key, Py_ssize_t *pd, Py_ssize_t *sd)
+{
+    PyObject *both = PyDict_GetItemWithError(decimals, key); /* borrowed */
+    if (both == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(both) || PyTuple_GET_SIZE(both) != 2) {
+        return 0;
+    }
+    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(both, 0));
+    if (*pd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(both, 1));
+    if (*sd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
 }
 
 #endif /* ORDERSCOPE_SCAN_H */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import msgspec
 
 from orderscope.book import L2Book
 from orderscope.capture import CaptureRecord, RecordKind
+from orderscope.errors import FrameError
 from orderscope.model import Instrument, MarketEvent
 from orderscope.replay import Replay
 from orderscope.venues.base import Connection, Venue, feed
@@ -68,3 +70,39 @@ def replay_bytes(paths: list[Path]) -> bytes:
     session = Replay(paths)
     session.run_all()
     return msgspec.json.encode(session.report())
+
+
+def outcome(venue: Venue, records: Iterable[CaptureRecord]) -> list[object]:
+    """Every event and error of ``venue`` fed ``records``, then its stats and books: what a C
+    frame scanner and the msgspec path it stands in for must agree on."""
+    seen: list[object] = []
+    for record in records:
+        out: list[MarketEvent] = []
+        if record.kind is not RecordKind.RECV:
+            feed(venue, record, out)
+            continue
+        try:
+            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
+        except FrameError as exc:
+            seen.append(
+                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
+            )
+            out.clear()
+            venue.handle_error(exc, record.recv_ns, out)
+        seen.extend(out)
+    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
+    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
+    seen.append(sorted(venue.symbol_frames.items()))
+    seen.extend(
+        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
+    )
+    return seen
+
+
+def respaced(record: CaptureRecord) -> CaptureRecord:
+    """The same JSON with spaces: never a C scanner's shape, so the msgspec path reads it."""
+    if record.kind is not RecordKind.RECV:
+        return record
+    assert isinstance(record.payload, str)
+    text = json.dumps(json.loads(record.payload))
+    return CaptureRecord(record.recv_ns, record.kind, record.url, text, record.conn)

@@ -44,7 +44,7 @@ stream, and unique within it while a symbol's trade times only move forward (as 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, TypeVar, cast
 
@@ -118,6 +118,28 @@ TEXT_CACHE_LEVELS: Final = 4096  # checksum texts kept per book before the cache
 T = TypeVar("T")
 
 _SIDES: Final = {"b": _BUY, "s": _SELL}
+
+#: What ``orderscope._kraken.scan_book`` reads of a book frame: (channel, pair, asks, bids,
+#: newest level time ns, checksum or -1, snapshot?, fractional digits of the first level's price
+#: and volume or -1).
+_Scanned = tuple[str, str, list[Level], list[Level], int, int, bool, int, int]
+_Scanner = Callable[[str | bytes, dict[str, tuple[int, int]]], _Scanned | None]
+
+
+def _scanner() -> _Scanner | None:
+    try:
+        from orderscope import _kraken
+    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
+        return None
+    scanner: _Scanner = _kraken.scan_book
+    return scanner
+
+
+#: ``orderscope._kraken.scan_book`` (C): a book update or snapshot of the usual shape, read in
+#: one pass -> exactly what the msgspec path (``_on_book``) makes of it; None for any other frame,
+#: which then takes that path (so its values and errors are unchanged). Without it, msgspec
+#: builds a str per price, volume and time, ``_levels`` parses them and they are freed.
+_SCAN_BOOK: Final = _scanner()
 
 
 # -- symbols and checksum --------------------------------------------------------------------
@@ -194,9 +216,12 @@ class _BookWire:
 
     @classmethod
     def learn(cls, price_text: str, size_text: str, instrument: Instrument) -> _BookWire:
-        price_shift = _frac_digits(price_text) - instrument.price_decimals
-        size_shift = _frac_digits(size_text) - instrument.size_decimals
-        return cls.of(price_shift, size_shift)
+        return cls.written(_frac_digits(price_text), _frac_digits(size_text), instrument)
+
+    @classmethod
+    def written(cls, price_frac: int, size_frac: int, instrument: Instrument) -> _BookWire:
+        """The format of a book whose wire numbers carry these fractional digits."""
+        return cls.of(price_frac - instrument.price_decimals, size_frac - instrument.size_decimals)
 
     def book_checksum(self, book: L2Book) -> int:
         """Kraken's CRC32 of the book's top levels: in C when built (``orderscope._checksum``
@@ -228,6 +253,34 @@ class _BookWire:
         return zlib.crc32(text.encode("ascii"))
 
 
+class _Hot:
+    """What a scanned book frame reaches of the connector, held by one compiled (native) object.
+
+    ``Kraken`` subclasses the interpreted ``Venue``, so every ``self.<attribute>`` read in its
+    compiled methods is a generic attribute lookup (~200 instructions; there were about ten a
+    frame); a field of this object is a C struct read. It holds the venue's own dicts, which
+    ``Venue`` and ``Kraken`` change in place and never rebind.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        decimals: dict[str, tuple[int, int]],
+        routes: dict[str, dict[str, Instrument | None]],
+        symbol_frames: dict[str, int],
+        books: dict[str, L2Book],
+        wire: dict[str, _BookWire],
+    ) -> None:
+        self.name = name
+        #: pair -> (price decimals, size decimals): what the C book scanner needs to read a
+        #: frame's numbers (a pair not in it takes the msgspec path)
+        self.decimals = decimals
+        self.routes = routes
+        self.symbol_frames = symbol_frames
+        self.books = books
+        self.wire = wire
+
+
 # -- the connector ---------------------------------------------------------------------------
 
 
@@ -254,6 +307,13 @@ class Kraken(Venue):
         super().__init__(instruments, symbols, endpoints=endpoints)
         self._wire: dict[str, _BookWire] = {}
         self._last_trade: dict[str, tuple[int, int]] = {}  # symbol -> (time_ns, n)
+        decimals = {
+            venue_symbol: (i.price_decimals, i.size_decimals)
+            for venue_symbol, i in self.by_venue_symbol.items()
+        }
+        self._hot = _Hot(
+            self.name, decimals, self._routes, self.symbol_frames, self.books, self._wire
+        )
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -346,8 +406,15 @@ class Kraken(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        # Most frames are book updates: decoded in one pass when they have exactly the shape
-        # the general path accepts, so that path (and its errors) sees every other frame.
+        # Most frames are book updates: read in C when they have the usual shape, else decoded
+        # in one pass when they have exactly the shape the general path accepts, so that path
+        # (and its errors) sees every other frame.
+        if _SCAN_BOOK is not None:
+            hot = self._hot
+            scanned = _SCAN_BOOK(frame, hot.decimals)
+            if scanned is not None:
+                self._on_scanned(hot, scanned, frame, recv_ns, out)
+                return
         if frame[:1] == "[" or frame[:1] == b"[":
             try:
                 items = _BOOK_FRAME.decode(frame)
@@ -520,11 +587,8 @@ class Kraken(Venue):
                 )
             self._snapshot(instrument, channel, first, frame, recv_ns, out)
             return
-        book = self.books.get(symbol)
-        if book is None or book.state is not _SYNCED:
-            if book is None:
-                book = self.book(instrument, self._depth(channel, frame))
-            book.counters.skipped_deltas += 1
+        book = self._synced_book(instrument, channel, frame)
+        if book is None:
             return
         asks: list[Level] = []
         bids: list[Level] = []
@@ -560,9 +624,75 @@ class Kraken(Venue):
         if wire is None:  # the snapshot was empty: learn Kraken's formatting from this update
             sample = next(raw[0] for part in parts for raw in (part.a, part.b) if raw)
             wire = self._wire[symbol] = _BookWire.learn(sample[0], sample[1], instrument)
-        # The whole frame is valid: from here on state changes.
+        self._update(self.name, book, wire, symbol, bids, asks, exch_ns, expected, recv_ns, out)
+
+    def _on_scanned(
+        self,
+        hot: _Hot,
+        scanned: _Scanned,
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A book frame read by ``orderscope._kraken``: what ``_on_book`` does with its levels."""
+        channel, pair, asks, bids, exch_ns, expected, snapshot, price_frac, size_frac = scanned
+        # Venue.attribute's hit path (the pair routed already), written out: the interpreted
+        # call cost ~2.5 k instructions a frame. A miss (a new pair, or one filtered out) takes
+        # attribute itself, which checks, remembers and counts.
+        routes = hot.routes.get(channel)
+        instrument = routes.get(pair) if routes is not None else None
+        if instrument is not None:
+            frames = hot.symbol_frames
+            frames[instrument.symbol] = frames.get(instrument.symbol, 0) + 1
+        else:
+            instrument = self.attribute(channel, pair, frame)
+            if instrument is None:
+                return
+        if snapshot:
+            depth = self._depth(channel, frame)
+            wire = None if price_frac < 0 else _BookWire.written(price_frac, size_frac, instrument)
+            self._load(instrument, depth, bids, asks, exch_ns, wire, recv_ns, out)
+            return
+        symbol = instrument.symbol
+        book = hot.books.get(symbol)
+        if book is None or book.state is not _SYNCED:
+            self._synced_book(instrument, channel, frame)  # None: it counts the skip
+            return
+        wire = hot.wire.get(symbol)
+        if wire is None:  # the snapshot was empty: learn Kraken's formatting from this update
+            wire = _BookWire.written(price_frac, size_frac, instrument)
+            hot.wire[symbol] = wire
+        self._update(hot.name, book, wire, symbol, bids, asks, exch_ns, expected, recv_ns, out)
+
+    def _synced_book(
+        self, instrument: Instrument, channel: str, frame: str | bytes
+    ) -> L2Book | None:
+        """The instrument's book for an update, or None: the update is skipped (no snapshot yet,
+        or the book is out of sync)."""
+        book = self.books.get(instrument.symbol)
+        if book is None or book.state is not _SYNCED:
+            if book is None:
+                book = self.book(instrument, self._depth(channel, frame))
+            book.counters.skipped_deltas += 1
+            return None
+        return book
+
+    def _update(
+        self,
+        name: str,
+        book: L2Book,
+        wire: _BookWire,
+        symbol: str,
+        bids: list[Level],
+        asks: list[Level],
+        exch_ns: int,
+        expected: int,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A valid update applied (from here on state changes), and its checksum verified."""
         book.apply_delta(bids, asks)
-        out.append(BookDelta(self.name, symbol, exch_ns, recv_ns, bids, asks))
+        out.append(BookDelta(name, symbol, exch_ns, recv_ns, bids, asks))
         if expected >= 0:
             self._verify(book, wire, bids, asks, expected, exch_ns, recv_ns, out)
 
@@ -625,12 +755,28 @@ class Kraken(Venue):
         bids, newest_bid = self._levels(raw_bids, instrument, channel, frame)
         depth = self._depth(channel, frame)
         sample = raw_asks[0] if raw_asks else raw_bids[0] if raw_bids else None
+        # Kraken writes every price (every volume) of a book with the same decimals
+        wire = None if sample is None else _BookWire.learn(sample[0], sample[1], instrument)
         exch_ns = max(newest_ask, newest_bid)
-        # The whole frame is valid: from here on state changes.
-        if sample is None:
+        self._load(instrument, depth, bids, asks, exch_ns, wire, recv_ns, out)
+
+    def _load(
+        self,
+        instrument: Instrument,
+        depth: int,
+        bids: list[Level],
+        asks: list[Level],
+        exch_ns: int,
+        wire: _BookWire | None,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A valid snapshot loaded into the book (from here on state changes); ``wire``: its
+        numbers' format (None: the snapshot had no level)."""
+        if wire is None:
             self._wire.pop(instrument.symbol, None)
-        else:  # Kraken writes every price (every volume) of a book with the same decimals
-            self._wire[instrument.symbol] = _BookWire.learn(sample[0], sample[1], instrument)
+        else:
+            self._wire[instrument.symbol] = wire
         book = self.book(instrument, depth)
         book.max_depth = depth
         was = book.state
