@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import msgspec
 
@@ -72,6 +72,7 @@ from orderscope.venues.base import (
     Endpoints,
     KeepAlive,
     SubscribeLimits,
+    Subscriptions,
     Venue,
     grouped,
     remember_float,
@@ -118,16 +119,16 @@ except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
-_SYNCED = BookState.SYNCED
-_BUY = Side.BUY
-_SELL = Side.SELL
+_SYNCED: Final = BookState.SYNCED
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
 
 MS = 1_000_000  # nanoseconds per millisecond
 DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
 SCALE = 10**DECIMALS
 _SNAPSHOT_SECOND = frozenset("[]")
-_SNAPSHOT_SIDE = 2  # the scanner's "side" of a snapshot
-FLAG_SEQ_ALL = 65536
+_SNAPSHOT_SIDE: Final = 2  # the scanner's "side" of a snapshot
+FLAG_SEQ_ALL: Final = 65536
 FLAG_OB_CHECKSUM = 131072
 INFO_RESTART = 20051  # the server restarts: reconnect
 INFO_MAINTENANCE_START = 20060  # pause until 20061
@@ -158,10 +159,35 @@ CURRENCY_ALIASES = {
 
 
 @dataclass(slots=True)
+class _Tally:
+    sequenced: int = 0  # frames whose SEQ_ALL number was checked (``sequenced_frames``)
+
+
+@dataclass(slots=True)
+class _Route:
+    """What a book update needs of its channel, found once: the fast path in ``on_frame`` reads
+    these fields (compiled: C struct reads) instead of the venue's attributes (each a dict
+    lookup on an interpreted base class: ~120 instructions) and three dicts. Set on a book
+    channel once ``attribute()`` routed it (checked subscribed and wanted) and its book exists;
+    dropped when the subscriptions change (``Bitfinex._subscriptions_changed``), as the base
+    class drops its routes."""
+
+    venue: str
+    instrument: Instrument
+    symbol: str
+    book: L2Book
+    #: the symbol's noisy amounts (``Bitfinex._noisy[symbol]``, kept in place)
+    noisy: tuple[dict[int, float], dict[int, float]]
+    frames: dict[str, int]  # the venue's symbol_frames
+    tally: _Tally
+
+
+@dataclass(slots=True)
 class _Channel:
     name: str  # as subscribed: "book", "trades", "ticker", "candles", ...
     kind: str  # what orderscope makes of it: the name, or "raw book" for R0 books
     instrument: Instrument
+    route: _Route | None = None  # a routed book channel's
 
 
 @dataclass(slots=True)
@@ -221,7 +247,10 @@ class Bitfinex(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self.book_length = book_length
-        self.sequenced_frames = 0  # frames whose SEQ_ALL number was checked
+        self._tally = _Tally()
+        # The base class's routes are forgotten when the subscriptions change; so are the
+        # channels' (_Route). The set is still empty: replacing it loses nothing.
+        self._subscriptions = Subscriptions(self._subscriptions_changed)
         self._conns: dict[int, _Connection] = {}
         self._last_trade_id: dict[str, int] = {}
         # Amounts whose float is not the nearest float of its 8-decimal value (venue rounding
@@ -229,6 +258,17 @@ class Bitfinex(Venue):
         self._noisy: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
         #: float -> ``_number(float)``: prices and amounts come back frame after frame
         self._numbers: dict[float, int] = {}
+
+    @property
+    def sequenced_frames(self) -> int:
+        """Frames whose SEQ_ALL number was checked."""
+        return self._tally.sequenced
+
+    def _subscriptions_changed(self) -> None:
+        self._routes.clear()
+        for state in self._conns.values():
+            for channel in state.channels.values():
+                channel.route = None
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -352,45 +392,45 @@ class Bitfinex(Venue):
                 self.stats.control_frames += 1
                 return
             channel = state.channels.get(channel_id)
-            symbols = self.symbols
-            if (
-                channel is not None
-                and channel.kind == "book"
-                and (symbols is None or channel.instrument.symbol in symbols)
-            ):
-                # attribute(), its remembered route inline (the pair was checked subscribed)
-                routes = self._routes.get(channel.name)
-                instrument = routes.get(channel.instrument.venue_symbol) if routes else None
-                if instrument is not None:
-                    frames = self.symbol_frames
-                    frames[instrument.symbol] = frames.get(instrument.symbol, 0) + 1
-                else:  # not routed yet (checked, counted by attribute), or filtered out
-                    instrument = self.attribute(
-                        channel.name, channel.instrument.venue_symbol, frame
-                    )
-                    if instrument is None:
-                        return
-                if side == _SNAPSHOT_SIDE:
-                    self._snapshot(
-                        conn, state, instrument, bids, asks, [], seq, frame, recv_ns, out
-                    )
-                    return
+            if channel is None:
+                pass
+            elif channel.route is not None and side != _SNAPSHOT_SIDE:
+                # attribute() (its answer is the route's), _sequence and _on_book's update
+                # branch, inline, on the route's fields
+                route = channel.route
+                frames = route.frames
+                symbol = route.symbol
+                frames[symbol] = frames.get(symbol, 0) + 1
                 last = state.last_seq
                 if state.flags & FLAG_SEQ_ALL and seq is not None and seq - 1 == last:
                     state.last_seq = seq
-                    self.sequenced_frames += 1
+                    route.tally.sequenced += 1
                 else:  # a gap, no sequence number, the first one, or SEQ_ALL off
                     self._sequence(conn, state, seq, frame, recv_ns, out)
-                symbol = instrument.symbol
-                l2 = self.books.get(symbol) or self.book(instrument)
+                l2 = route.book
                 if l2.state is not _SYNCED:
                     l2.counters.skipped_deltas += 1
                     return
                 l2.apply_delta(bids, asks)
-                known = self._noisy.get(symbol) or self._no_noise(symbol)
-                if known[side]:  # a scanned amount is never noisy, but it replaces a noisy one
-                    known[side].pop(price, None)
-                out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+                known = route.noisy[side]
+                if known:  # a scanned amount is never noisy, but it replaces a noisy one
+                    known.pop(price, None)
+                out.append(BookDelta(route.venue, symbol, 0, recv_ns, bids, asks))
+                return
+            elif channel.kind == "book" and (
+                self.symbols is None or channel.instrument.symbol in self.symbols
+            ):
+                instrument = self.attribute(channel.name, channel.instrument.venue_symbol, frame)
+                if instrument is None:
+                    return
+                if side == _SNAPSHOT_SIDE:
+                    self._snapshot(
+                        conn, state, instrument, bids, asks, [], seq, frame, recv_ns, out
+                    )
+                else:
+                    self._sequence(conn, state, seq, frame, recv_ns, out)
+                    self._update(instrument, bids, asks, [], recv_ns, out)
+                channel.route = self._route_of(instrument)
                 return
         try:
             text = frame if isinstance(frame, str) else frame.decode()
@@ -464,7 +504,7 @@ class Bitfinex(Venue):
             raise MalformedFrame(self.name, "?", frame, "no sequence number while SEQ_ALL is on")
         last = state.last_seq
         state.last_seq = seq
-        self.sequenced_frames += 1
+        self._tally.sequenced += 1
         if last is not None and seq != last + 1:
             reason = f"sequence gap (last {last}, got {seq})"
             for book in self._books_of(state):
@@ -553,14 +593,25 @@ class Bitfinex(Venue):
         update = self.decode(_BOOK_UPDATE, text, "book", text, symbol, book=True)
         bids, asks, noisy = self._levels([update.level])
         self._sequence(conn, state, update.seq, text, recv_ns, out)
+        self._update(instrument, bids, asks, noisy, recv_ns, out)
+
+    def _update(
+        self,
+        instrument: Instrument,
+        bids: list[Level],
+        asks: list[Level],
+        noisy: list[tuple[int, int, float]],
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A book update's levels (parsed, sequence checked) into the book."""
+        symbol = instrument.symbol
         book = self.books.get(symbol) or self.book(instrument)
         if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1
             return
         book.apply_delta(bids, asks)
-        known = self._noisy.get(symbol)
-        if known is None:
-            known = self._noisy[symbol] = ({}, {})
+        known = self._noisy.get(symbol) or self._no_noise(symbol)
         noisy_bids, noisy_asks = known
         for price, _ in bids:
             noisy_bids.pop(price, None)
@@ -569,6 +620,19 @@ class Bitfinex(Venue):
         for index, price, amount in noisy:
             known[index][price] = amount
         out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+
+    def _route_of(self, instrument: Instrument) -> _Route:
+        """The route of a book channel just attributed to ``instrument`` (its book exists)."""
+        symbol = instrument.symbol
+        return _Route(
+            self.name,
+            instrument,
+            symbol,
+            self.books[symbol],
+            self._noisy.get(symbol) or self._no_noise(symbol),
+            self.symbol_frames,
+            self._tally,
+        )
 
     def _snapshot(
         self,
@@ -589,10 +653,12 @@ class Bitfinex(Venue):
         book = self.book(instrument)
         was = book.state
         book.apply_snapshot(bids, asks)
-        kept: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        # in place: a route (_Route.noisy) holds the pair
+        kept = self._noisy.get(symbol) or self._no_noise(symbol)
+        kept[0].clear()
+        kept[1].clear()
         for index, price, amount in noisy:
             kept[index][price] = amount
-        self._noisy[symbol] = kept
         out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
         self.synced(book, was, 0, recv_ns, out)
 
