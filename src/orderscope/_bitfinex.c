@@ -12,6 +12,11 @@
  *   a heartbeat      [CHAN_ID,"hb",SEQ]
  *       -> (chan_id, seq or None, 0, 0, None, None)
  *
+ * book_update(frame, routes) -> (route, seq, bids, asks) | None
+ *
+ * The hot frame alone: a book update [CHAN_ID,[PRICE,COUNT,AMOUNT],SEQ] whose CHAN_ID is a key of
+ * the dict routes (route = routes[CHAN_ID]); seq, bids and asks as scan() reads them.
+ *
  * scan_trades(frame) -> (seq or None, rows) | None
  *
  * A trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...],SEQ] in the same plain shape: rows of
@@ -422,6 +427,73 @@ scan(PyObject *module, PyObject *frame)
                : result(chan_id, seq, price_obj, 0, one, none);
 }
 
+/* book_update(frame, routes) -> (route, seq, bids, asks) | None: the hot frame alone, a one-level
+ * book update with its SEQ_ALL number, [CHAN_ID,[PRICE,COUNT,AMOUNT],SEQ], whose CHAN_ID is a key
+ * of routes (a dict: the connection's routed book channels); route is routes[CHAN_ID], the rest
+ * what scan() returns for the same frame. One call instead of scan() and a dict lookup in Python,
+ * and no chan_id, price or side object. None for anything else, the routes unread if the frame is
+ * not such an update. */
+static PyObject *
+book_update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "book_update(frame, routes: dict)");
+        return NULL;
+    }
+    const unsigned char *s;
+    Py_ssize_t n;
+    int64_t chan_id, price, size, seq;
+    int ask;
+    Py_ssize_t i = channel_head(args[0], &s, &n, &chan_id);
+    if (i == 0 || i >= n || s[i] != '[' || !scan_level(s, n, &i, &price, &size, &ask)) {
+        Py_RETURN_NONE;
+    }
+    if (i >= n || s[i] != ',') {
+        Py_RETURN_NONE; /* no SEQ_ALL number: scan() and the general path */
+    }
+    i++;
+    if (!scan_int(s, n, &i, &seq) || i != n - 1 || s[i] != ']') {
+        Py_RETURN_NONE;
+    }
+    PyObject *key = PyLong_FromLongLong(chan_id);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *route = PyDict_GetItemWithError(args[1], key); /* borrowed */
+    Py_DECREF(key);
+    if (route == NULL) {
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *out = PyTuple_New(4);
+    if (out == NULL) {
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, Py_NewRef(route));
+    PyObject *seq_obj = PyLong_FromLongLong(seq);
+    if (seq_obj == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 1, seq_obj);
+    PyObject *level = level_tuple(price, size, NULL);
+    PyObject *one = level == NULL ? NULL : PyList_New(1);
+    if (one == NULL) {
+        Py_XDECREF(level);
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyList_SET_ITEM(one, 0, level);
+    PyObject *none = PyList_New(0);
+    if (none == NULL) {
+        Py_DECREF(one);
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 2, ask ? none : one);
+    PyTuple_SET_ITEM(out, 3, ask ? one : none);
+    return out;
+}
+
 /* One trade row [ID,MTS,AMOUNT,PRICE] at s[*i] as _trade reads it: a new (id, mts, price,
  * size, buy) tuple, *i past its ']'; None (a new reference) for another shape or a bad row (a
  * zero amount or price: _trade's error, left to the msgspec path); NULL with an exception. */
@@ -533,6 +605,9 @@ static PyMethodDef methods[] = {
     {"scan", (PyCFunction)scan, METH_O,
      "scan(frame) -> (chan_id, seq, price, side, bids, asks) for a book update, snapshot or"
      " heartbeat in its plain shape, else None"},
+    {"book_update", (PyCFunction)(void (*)(void))book_update, METH_FASTCALL,
+     "book_update(frame, routes) -> (routes[chan_id], seq, bids, asks) for a one-level book"
+     " update with a sequence number in its plain shape on a channel in routes, else None"},
     {"scan_trades", (PyCFunction)scan_trades, METH_O,
      "scan_trades(frame) -> (seq, [(id, mts, price, size, buy), ...]) for a trade snapshot in"
      " its plain shape, else None"},

@@ -111,17 +111,26 @@ SCAN: Callable[[str | bytes], _Scanned | None] | None
 #: ``orderscope._bitfinex.scan_trades`` (C: a trade snapshot in its plain shape -> ``(seq, rows)``
 #: of ``(id, mts, price, size, buy)`` as ``_trade`` reads them; None otherwise), or None.
 SCAN_TRADES: Callable[[str | bytes], tuple[int | None, list[_TradeInts]] | None] | None
+#: ``orderscope._bitfinex.book_update`` (C: a one-level book update with its sequence number, in
+#: its plain shape, on a routed channel -> ``(route, seq, bids, asks)`` as ``SCAN`` reads it; None
+#: otherwise), or None.
+BOOK_UPDATE: (
+    Callable[[str | bytes, dict[int, _Route]], tuple[_Route, int, list[Level], list[Level]] | None]
+    | None
+)
 try:
+    from orderscope._bitfinex import book_update as BOOK_UPDATE
     from orderscope._bitfinex import scan as SCAN
     from orderscope._bitfinex import scan_trades as SCAN_TRADES
 except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-    SCAN = SCAN_TRADES = None
+    SCAN = SCAN_TRADES = BOOK_UPDATE = None
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
 _SYNCED: Final = BookState.SYNCED
 _BUY: Final = Side.BUY
 _SELL: Final = Side.SELL
+_BOOK_DELTA: Final = BookDelta  # a C static in the compiled module, not a globals lookup
 
 MS = 1_000_000  # nanoseconds per millisecond
 DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
@@ -168,9 +177,9 @@ class _Route:
     """What a book update needs of its channel, found once: the fast path in ``on_frame`` reads
     these fields (compiled: C struct reads) instead of the venue's attributes (each a dict
     lookup on an interpreted base class: ~120 instructions) and three dicts. Set on a book
-    channel once ``attribute()`` routed it (checked subscribed and wanted) and its book exists;
-    dropped when the subscriptions change (``Bitfinex._subscriptions_changed``), as the base
-    class drops its routes."""
+    channel (``_Connection.routes``) once ``attribute()`` routed it (checked subscribed and
+    wanted) and its book exists; dropped when the subscriptions change
+    (``Bitfinex._subscriptions_changed``), as the base class drops its routes."""
 
     venue: str
     instrument: Instrument
@@ -187,7 +196,6 @@ class _Channel:
     name: str  # as subscribed: "book", "trades", "ticker", "candles", ...
     kind: str  # what orderscope makes of it: the name, or "raw book" for R0 books
     instrument: Instrument
-    route: _Route | None = None  # a routed book channel's
 
 
 @dataclass(slots=True)
@@ -195,6 +203,8 @@ class _Connection:
     flags: int = 0
     last_seq: int | None = None
     channels: dict[int, _Channel] = field(default_factory=dict)
+    #: the routed book channels (chan_id -> _Route), what ``BOOK_UPDATE`` looks its frame up in
+    routes: dict[int, _Route] = field(default_factory=dict)
 
 
 def _common(code: str) -> str:
@@ -267,8 +277,7 @@ class Bitfinex(Venue):
     def _subscriptions_changed(self) -> None:
         self._routes.clear()
         for state in self._conns.values():
-            for channel in state.channels.values():
-                channel.route = None
+            state.routes.clear()
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -379,58 +388,63 @@ class Bitfinex(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        # The fast path: 94% of the capture's frames are one-level book updates. The C scanner
-        # parses them (exactly as the msgspec path would, or not at all); what follows is
-        # _on_book's update branch for a subscribed, wanted book channel, inline. Any other case
-        # takes the general path below, which parses the frame again: nothing changed yet.
-        scanned = SCAN(frame) if SCAN is not None else None
-        if scanned is not None:
-            channel_id, seq, price, side, bids, asks = scanned
-            state = self._conns.get(conn) or self._connection(conn)
-            if bids is None or asks is None:  # a heartbeat
+        # The fast path: 94% of the capture's frames are one-level book updates. The C kernel
+        # parses them (exactly as the msgspec path would, or not at all) and finds their
+        # channel's route; what follows is attribute(), _sequence and _on_book's update branch,
+        # inline, on the route's fields. Any other frame takes the paths below, which parse it
+        # again: nothing changed yet.
+        state = self._conns.get(conn) or self._connection(conn)
+        book_update = BOOK_UPDATE
+        hit = book_update(frame, state.routes) if book_update is not None else None
+        if hit is not None:
+            route, seq, bids, asks = hit
+            frames = route.frames
+            symbol = route.symbol
+            frames[symbol] = frames.get(symbol, 0) + 1
+            last = state.last_seq
+            if state.flags & FLAG_SEQ_ALL and last is not None and seq - 1 == last:
+                state.last_seq = seq
+                route.tally.sequenced += 1
+            else:  # a gap, the first one, or SEQ_ALL off
                 self._sequence(conn, state, seq, frame, recv_ns, out)
+            l2 = route.book
+            if l2.state is not _SYNCED:
+                l2.counters.skipped_deltas += 1
+                return
+            l2.apply_delta(bids, asks)
+            known = route.noisy[0 if bids else 1]
+            if known:  # a scanned amount is never noisy, but it replaces a noisy one
+                known.pop((bids or asks)[0][0], None)
+            out.append(_BOOK_DELTA(route.venue, symbol, 0, recv_ns, bids, asks))
+            return
+        # A book snapshot, a heartbeat, or an update not routed yet: the C scanner reads them
+        # (or returns None); a book channel's first update routes it.
+        scan = SCAN
+        scanned = scan(frame) if scan is not None else None
+        if scanned is not None:
+            channel_id, seq_or_none, _, side, bids_or_none, asks_or_none = scanned
+            if bids_or_none is None or asks_or_none is None:  # a heartbeat
+                self._sequence(conn, state, seq_or_none, frame, recv_ns, out)
                 self.stats.control_frames += 1
                 return
             channel = state.channels.get(channel_id)
             if channel is None:
                 pass
-            elif channel.route is not None and side != _SNAPSHOT_SIDE:
-                # attribute() (its answer is the route's), _sequence and _on_book's update
-                # branch, inline, on the route's fields
-                route = channel.route
-                frames = route.frames
-                symbol = route.symbol
-                frames[symbol] = frames.get(symbol, 0) + 1
-                last = state.last_seq
-                if state.flags & FLAG_SEQ_ALL and seq is not None and seq - 1 == last:
-                    state.last_seq = seq
-                    route.tally.sequenced += 1
-                else:  # a gap, no sequence number, the first one, or SEQ_ALL off
-                    self._sequence(conn, state, seq, frame, recv_ns, out)
-                l2 = route.book
-                if l2.state is not _SYNCED:
-                    l2.counters.skipped_deltas += 1
-                    return
-                l2.apply_delta(bids, asks)
-                known = route.noisy[side]
-                if known:  # a scanned amount is never noisy, but it replaces a noisy one
-                    known.pop(price, None)
-                out.append(BookDelta(route.venue, symbol, 0, recv_ns, bids, asks))
-                return
             elif channel.kind == "book" and (
                 self.symbols is None or channel.instrument.symbol in self.symbols
             ):
                 instrument = self.attribute(channel.name, channel.instrument.venue_symbol, frame)
                 if instrument is None:
                     return
+                bids, asks = bids_or_none, asks_or_none
                 if side == _SNAPSHOT_SIDE:
                     self._snapshot(
-                        conn, state, instrument, bids, asks, [], seq, frame, recv_ns, out
+                        conn, state, instrument, bids, asks, [], seq_or_none, frame, recv_ns, out
                     )
                 else:
-                    self._sequence(conn, state, seq, frame, recv_ns, out)
+                    self._sequence(conn, state, seq_or_none, frame, recv_ns, out)
                     self._update(instrument, bids, asks, [], recv_ns, out)
-                channel.route = self._route_of(instrument)
+                state.routes[channel_id] = self._route_of(instrument)
                 return
         try:
             text = frame if isinstance(frame, str) else frame.decode()
@@ -450,7 +464,6 @@ class Bitfinex(Venue):
             chan_id = None
         if chan_id is None:
             raise MalformedFrame(self.name, "?", text, "neither an event nor channel data")
-        state = self._conns.get(conn) or self._connection(conn)
         channel = state.channels.get(chan_id)
         rest = rest.lstrip()
         if rest[:1] == '"':
@@ -465,9 +478,9 @@ class Bitfinex(Venue):
         if channel is None:
             # Well-formed data on a channel this session never subscribed: its sequence number
             # still counts, so that dropping it is not mistaken for a gap later.
-            seq = _trailing_int(text)
-            if seq is not None:
-                self._sequence(conn, state, seq, text, recv_ns, out)
+            trailing = _trailing_int(text)
+            if trailing is not None:
+                self._sequence(conn, state, trailing, text, recv_ns, out)
             raise UnsubscribedChannel(self.name, "?", text, f"no subscribed channel {chan_id}")
         handler = _HANDLERS.get(channel.kind)
         symbols = self.symbols  # wants(), inline: this runs on every frame
