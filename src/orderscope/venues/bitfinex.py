@@ -185,8 +185,10 @@ class _Route:
     instrument: Instrument
     symbol: str
     book: L2Book
-    #: the symbol's noisy amounts (``Bitfinex._noisy[symbol]``, kept in place)
-    noisy: tuple[dict[int, float], dict[int, float]]
+    #: the symbol's noisy amounts (``Bitfinex._noisy[symbol]``, kept in place), two fields: a
+    #: tuple field is unboxed in compiled code and boxed again (a new tuple) on each read
+    noisy_bids: dict[int, float]
+    noisy_asks: dict[int, float]
     frames: dict[str, int]  # the venue's symbol_frames
     tally: _Tally
 
@@ -201,7 +203,10 @@ class _Channel:
 @dataclass(slots=True)
 class _Connection:
     flags: int = 0
-    last_seq: int | None = None
+    #: the last SEQ_ALL number, once ``sequenced``: an ``int`` field (``int | None`` would keep
+    #: it boxed, and storing each new number would allocate an int object)
+    last_seq: int = 0
+    sequenced: bool = False
     channels: dict[int, _Channel] = field(default_factory=dict)
     #: the routed book channels (chan_id -> _Route), what ``BOOK_UPDATE`` looks its frame up in
     routes: dict[int, _Route] = field(default_factory=dict)
@@ -401,8 +406,7 @@ class Bitfinex(Venue):
             frames = route.frames
             symbol = route.symbol
             frames[symbol] = frames.get(symbol, 0) + 1
-            last = state.last_seq
-            if state.flags & FLAG_SEQ_ALL and last is not None and seq - 1 == last:
+            if state.flags & FLAG_SEQ_ALL and state.sequenced and seq - 1 == state.last_seq:
                 state.last_seq = seq
                 route.tally.sequenced += 1
             else:  # a gap, the first one, or SEQ_ALL off
@@ -412,7 +416,7 @@ class Bitfinex(Venue):
                 l2.counters.skipped_deltas += 1
                 return
             l2.apply_delta(bids, asks)
-            known = route.noisy[0 if bids else 1]
+            known = route.noisy_bids if bids else route.noisy_asks
             if known:  # a scanned amount is never noisy, but it replaces a noisy one
                 known.pop((bids or asks)[0][0], None)
             out.append(_BOOK_DELTA(route.venue, symbol, 0, recv_ns, bids, asks))
@@ -515,8 +519,9 @@ class Bitfinex(Venue):
             return
         if seq is None:
             raise MalformedFrame(self.name, "?", frame, "no sequence number while SEQ_ALL is on")
-        last = state.last_seq
+        last = state.last_seq if state.sequenced else None
         state.last_seq = seq
+        state.sequenced = True
         self._tally.sequenced += 1
         if last is not None and seq != last + 1:
             reason = f"sequence gap (last {last}, got {seq})"
@@ -637,12 +642,14 @@ class Bitfinex(Venue):
     def _route_of(self, instrument: Instrument) -> _Route:
         """The route of a book channel just attributed to ``instrument`` (its book exists)."""
         symbol = instrument.symbol
+        noisy_bids, noisy_asks = self._noisy.get(symbol) or self._no_noise(symbol)
         return _Route(
             self.name,
             instrument,
             symbol,
             self.books[symbol],
-            self._noisy.get(symbol) or self._no_noise(symbol),
+            noisy_bids,
+            noisy_asks,
             self.symbol_frames,
             self._tally,
         )
