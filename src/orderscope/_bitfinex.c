@@ -22,6 +22,11 @@
  * A trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...],SEQ] in the same plain shape: rows of
  * (id, mts, price, size, buy), in the frame's order, as _trade reads them (buy: AMOUNT > 0).
  *
+ * trade_ids(frame) -> (seq or None, newest id or None) | None
+ *
+ * The same snapshot, every row checked alike, but only its greatest id kept (None: no row): what
+ * the history snapshot of a first subscription is read for.
+ *
  * Prices and sizes are ints at 8 decimals, bids / asks the lists of (price, size) that
  * orderscope.venues.bitfinex._levels makes of the levels (size 0: a delete); for an update,
  * side is 0 (its level is in bids) or 1 (in asks) and price is the level's.
@@ -494,83 +499,86 @@ book_update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return out;
 }
 
-/* One trade row [ID,MTS,AMOUNT,PRICE] at s[*i] as _trade reads it: a new (id, mts, price,
- * size, buy) tuple, *i past its ']'; None (a new reference) for another shape or a bad row (a
- * zero amount or price: _trade's error, left to the msgspec path); NULL with an exception. */
-static PyObject *
-scan_trade_row(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i)
+/* One trade row [ID,MTS,AMOUNT,PRICE] at s[*i] as _trade reads it: 1 with the fields set, *i
+ * past its ']'; 0 for another shape or a bad row (a zero amount or price: _trade's error, left
+ * to the msgspec path). */
+static int
+parse_trade_row(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *id, int64_t *mts,
+                int64_t *price, int64_t *amount, int *buy)
 {
     Py_ssize_t j = *i;
-    int64_t id, mts, amount, price;
     int sell = 0;
     if (j >= n || s[j] != '[') {
-        Py_RETURN_NONE;
+        return 0;
     }
     j++;
-    if (!scan_int(s, n, &j, &id) || j >= n || s[j] != ',') {
-        Py_RETURN_NONE;
+    if (!scan_int(s, n, &j, id) || j >= n || s[j] != ',') {
+        return 0;
     }
     j++;
-    if (!scan_int(s, n, &j, &mts) || j >= n || s[j] != ',') {
-        Py_RETURN_NONE;
+    if (!scan_int(s, n, &j, mts) || j >= n || s[j] != ',') {
+        return 0;
     }
     j++;
     if (j < n && s[j] == '-') {
         sell = 1;
         j++;
     }
-    if (!scan_decimal(s, n, &j, &amount) || j >= n || s[j] != ',') {
-        Py_RETURN_NONE;
+    if (!scan_decimal(s, n, &j, amount) || j >= n || s[j] != ',') {
+        return 0;
     }
     j++;
-    if (!scan_decimal(s, n, &j, &price) || j >= n || s[j] != ']') {
-        Py_RETURN_NONE;
+    if (!scan_decimal(s, n, &j, price) || j >= n || s[j] != ']') {
+        return 0;
     }
-    if (amount == 0 || price == 0) {
-        Py_RETURN_NONE;
+    if (*amount == 0 || *price == 0) {
+        return 0;
     }
+    *buy = !sell;
     *i = j + 1;
-    return Py_BuildValue("(LLLLi)", (long long)id, (long long)mts, (long long)price,
-                         (long long)amount, !sell);
+    return 1;
 }
 
-/* scan_trades(frame) -> (seq, rows) for a trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...]]
- * (",SEQ" before the last ']' with SEQ_ALL) in its plain shape, else None. */
-static PyObject *
-scan_trades(PyObject *module, PyObject *frame)
+/* A trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...]] (",SEQ" before the last ']' with
+ * SEQ_ALL) in its plain shape: every row parsed (appended to rows as (id, mts, price, size, buy)
+ * tuples if rows is not NULL) and the greatest id kept in *newest (-1 for no row). 1 with *seq
+ * set (a new reference), 0 for another shape or a bad row, -1 with an exception. */
+static int
+trade_snapshot(PyObject *frame, PyObject *rows, PyObject **seq, int64_t *newest)
 {
     const unsigned char *s;
     Py_ssize_t n;
     int64_t chan_id;
     Py_ssize_t i = channel_head(frame, &s, &n, &chan_id);
+    *newest = -1;
     if (i == 0 || n - i < 2 || s[i] != '[') {
-        Py_RETURN_NONE;
+        return 0;
     }
     i++;
-    PyObject *rows = PyList_New(0);
-    if (rows == NULL) {
-        return NULL;
-    }
     if (i < n && s[i] == ']') {
         i++;
     }
     else {
         for (;;) {
-            PyObject *row = scan_trade_row(s, n, &i);
-            if (row == NULL) {
-                Py_DECREF(rows);
-                return NULL;
+            int64_t id, mts, price, amount;
+            int buy;
+            if (!parse_trade_row(s, n, &i, &id, &mts, &price, &amount, &buy)) {
+                return 0;
             }
-            if (row == Py_None) {
+            if (id > *newest) {
+                *newest = id;
+            }
+            if (rows != NULL) {
+                PyObject *row = Py_BuildValue("(LLLLi)", (long long)id, (long long)mts,
+                                              (long long)price, (long long)amount, buy);
+                if (row == NULL) {
+                    return -1;
+                }
+                const int failed = PyList_Append(rows, row);
                 Py_DECREF(row);
-                Py_DECREF(rows);
-                Py_RETURN_NONE;
-            }
-            const int failed = PyList_Append(rows, row);
-            Py_DECREF(row);
-            if (failed) {
-                Py_DECREF(rows);
-                return NULL;
+                if (failed) {
+                    return -1;
+                }
             }
             if (i < n && s[i] == ',') {
                 i++;
@@ -580,12 +588,23 @@ scan_trades(PyObject *module, PyObject *frame)
                 i++;
                 break;
             }
-            Py_DECREF(rows);
-            Py_RETURN_NONE;
+            return 0;
         }
     }
+    return scan_tail(s, n, i, seq);
+}
+
+/* scan_trades(frame) -> (seq, rows) for a trade snapshot in its plain shape, else None. */
+static PyObject *
+scan_trades(PyObject *module, PyObject *frame)
+{
+    PyObject *rows = PyList_New(0);
+    if (rows == NULL) {
+        return NULL;
+    }
     PyObject *seq;
-    const int found = scan_tail(s, n, i, &seq);
+    int64_t newest;
+    const int found = trade_snapshot(frame, rows, &seq, &newest);
     if (found <= 0) {
         Py_DECREF(rows);
         return found < 0 ? NULL : Py_NewRef(Py_None);
@@ -601,6 +620,34 @@ scan_trades(PyObject *module, PyObject *frame)
     return out;
 }
 
+/* trade_ids(frame) -> (seq, newest id or None) for a trade snapshot in its plain shape (every
+ * row checked as scan_trades checks it; None for no row), else None: all the history snapshot
+ * of a first subscription is used for, without a tuple per row. */
+static PyObject *
+trade_ids(PyObject *module, PyObject *frame)
+{
+    PyObject *seq;
+    int64_t newest;
+    const int found = trade_snapshot(frame, NULL, &seq, &newest);
+    if (found <= 0) {
+        return found < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *id = newest < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(newest);
+    if (id == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    PyObject *out = PyTuple_New(2);
+    if (out == NULL) {
+        Py_DECREF(seq);
+        Py_DECREF(id);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, seq);
+    PyTuple_SET_ITEM(out, 1, id);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)scan, METH_O,
      "scan(frame) -> (chan_id, seq, price, side, bids, asks) for a book update, snapshot or"
@@ -611,6 +658,9 @@ static PyMethodDef methods[] = {
     {"scan_trades", (PyCFunction)scan_trades, METH_O,
      "scan_trades(frame) -> (seq, [(id, mts, price, size, buy), ...]) for a trade snapshot in"
      " its plain shape, else None"},
+    {"trade_ids", (PyCFunction)trade_ids, METH_O,
+     "trade_ids(frame) -> (seq, newest id or None) for a trade snapshot in its plain shape, else"
+     " None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -366,6 +366,41 @@ def test_scan_trades_is_the_msgspec_path(kernel: ModuleType, frame: str) -> None
         assert scanned == trades_reference(frame)
 
 
+@given(trade_frames())
+@example("[1,[]]")
+@example("[1,[],7]")
+@example("[1,[[670155031,1618677442819,-0.00023057,60410],[670154,1,2,3]],5]")
+@example("[1,[[3,1,1,1],[9,1,1,1],[9,2,-1,1],[4,1,1,1]],5]")
+@example("[1,[[1,1,0,1]]]")
+@example("[1,[[1,1,1]]]")
+def test_trade_ids_is_scan_trades_newest_id(kernel: ModuleType, frame: str) -> None:
+    # the same frames taken, the same rows checked: only the greatest id kept
+    scanned = kernel.scan_trades(frame)
+    expected = None
+    if scanned is not None:
+        seq, rows = scanned
+        expected = (seq, max(row[0] for row in rows) if rows else None)
+    assert kernel.trade_ids(frame) == expected
+
+
+def test_trade_ids_leaks_nothing(kernel: ModuleType) -> None:
+    frames = ["[1,[[670155031,1618677442819,-0.00023057,60410],[670154,1,2,3]],5]", "[1,[]]"]
+    frames.append("[1,[[1,1,0,1]]]")
+    here = [tracemalloc.Filter(True, __file__)]
+    tracemalloc.start()
+    try:
+        for frame in frames * 1000:
+            kernel.trade_ids(frame)
+        before = tracemalloc.take_snapshot().filter_traces(here)
+        for frame in frames * 20_000:
+            kernel.trade_ids(frame)
+        after = tracemalloc.take_snapshot().filter_traces(here)
+    finally:
+        tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert grown < 64_000
+
+
 def test_scan_trades_takes_the_capture_snapshots(captures: Path, kernel: ModuleType) -> None:
     texts = [r.payload for r in read_capture_file(captures / "BITFINEX.ws.11.0")]
     snapshots = [t for t in texts if isinstance(t, str) and kernel.scan_trades(t)]
@@ -383,10 +418,12 @@ def _replay(
     scan_trades: object,
     book_update: object,
     monkeypatch: pytest.MonkeyPatch,
+    trade_ids: object = None,
 ) -> tuple[object, ...]:
     monkeypatch.setattr(bitfinex, "SCAN", scan)
     monkeypatch.setattr(bitfinex, "SCAN_TRADES", scan_trades)
     monkeypatch.setattr(bitfinex, "BOOK_UPDATE", book_update)
+    monkeypatch.setattr(bitfinex, "TRADE_IDS", trade_ids)
     venue = load_venue(group_captures([path])[0])
     assert isinstance(venue, Bitfinex)
     out: list[MarketEvent] = []
@@ -414,7 +451,17 @@ def test_the_capture_replays_the_same_with_the_scanner(
         taken.append(hit is not None)
         return hit
 
-    fast = _replay(path, kernel.scan, kernel.scan_trades, book_update, monkeypatch)
+    histories: list[bool] = []
+
+    def trade_ids(frame: str) -> object:
+        head = kernel.trade_ids(frame)
+        histories.append(head is not None)
+        return head
+
+    fast = _replay(
+        path, kernel.scan, kernel.scan_trades, book_update, monkeypatch, trade_ids=trade_ids
+    )
+    assert histories == [True] * 7  # the 7 trade snapshots, each a first subscription's
     # every book update but each book channel's first (which routes it) and the updates of
     # channels not routed then: the one-call path is the one that runs
     assert sum(taken) == 1578

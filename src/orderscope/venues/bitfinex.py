@@ -111,6 +111,9 @@ SCAN: Callable[[str | bytes], _Scanned | None] | None
 #: ``orderscope._bitfinex.scan_trades`` (C: a trade snapshot in its plain shape -> ``(seq, rows)``
 #: of ``(id, mts, price, size, buy)`` as ``_trade`` reads them; None otherwise), or None.
 SCAN_TRADES: Callable[[str | bytes], tuple[int | None, list[_TradeInts]] | None] | None
+#: ``orderscope._bitfinex.trade_ids`` (C: a trade snapshot checked as ``SCAN_TRADES`` checks it ->
+#: ``(seq, newest id or None)``; None otherwise), or None: a first subscription's history.
+TRADE_IDS: Callable[[str | bytes], tuple[int | None, int | None] | None] | None
 #: ``orderscope._bitfinex.book_update`` (C: a one-level book update with its sequence number, in
 #: its plain shape, on a routed channel -> ``(route, seq, bids, asks)`` as ``SCAN`` reads it; None
 #: otherwise), or None.
@@ -122,8 +125,9 @@ try:
     from orderscope._bitfinex import book_update as BOOK_UPDATE
     from orderscope._bitfinex import scan as SCAN
     from orderscope._bitfinex import scan_trades as SCAN_TRADES
+    from orderscope._bitfinex import trade_ids as TRADE_IDS
 except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-    SCAN = SCAN_TRADES = BOOK_UPDATE = None
+    SCAN = SCAN_TRADES = BOOK_UPDATE = TRADE_IDS = None
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
@@ -219,6 +223,16 @@ def _common(code: str) -> str:
 def _number(value: float) -> int:
     """A non-negative JSON number as an int at 8 decimals (NumberFormatError otherwise)."""
     return parse_fixed_float(value, DECIMALS)
+
+
+def _remembered(numbers: dict[float, int], value: float) -> int:
+    """``_number(value)`` through the venue's memo of floats (``Bitfinex._numbers``): ticker
+    prices are mostly book prices seen already. A memo holds only numbers that parsed, so a bad
+    value still raises the same error."""
+    known = numbers.get(value)
+    if known is None:
+        known = remember_float(numbers, value, parse_fixed_float, DECIMALS)
+    return known
 
 
 def _trailing_int(text: str) -> int | None:
@@ -791,6 +805,17 @@ class Bitfinex(Venue):
         elif tag:
             raise MalformedFrame(self.name, "trades", text, f"unexpected {tag!r}", symbol)
         else:
+            if TRADE_IDS is not None and symbol not in self._last_trade_id:
+                # history from before the session (the first subscription's snapshot): only
+                # where it ends is remembered, as below; the rows are checked, not built
+                head = TRADE_IDS(text)
+                if head is not None:
+                    seq, newest = head
+                    self._sequence(conn, state, seq, text, recv_ns, out)
+                    if newest is not None:
+                        self._last_trade_id[symbol] = newest
+                    self.stats.ignored_frames += 1
+                    return
             scanned = SCAN_TRADES(text) if SCAN_TRADES is not None else None
             if scanned is None:
                 snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
@@ -854,8 +879,9 @@ class Bitfinex(Venue):
         if len(values) < 10:
             raise MalformedFrame(self.name, "ticker", text, "a ticker has 10 fields", symbol)
         bid, _, ask, _, change, _, last, volume, high, low = values[:10]
-        last_price = _number(last)
-        change_units = _number(abs(change))
+        numbers = self._numbers
+        last_price = _remembered(numbers, last)
+        change_units = _remembered(numbers, abs(change))
         open_24h = last_price - change_units if change >= 0 else last_price + change_units
         if open_24h < 0:
             raise NumberFormatError(f"daily change {change!r} larger than the price")
@@ -866,11 +892,11 @@ class Bitfinex(Venue):
             recv_ns,
             last_price=last_price,
             open_24h=open_24h,
-            high_24h=_number(high),
-            low_24h=_number(low),
-            volume_24h=_number(volume),
-            best_bid=_number(bid),
-            best_ask=_number(ask),
+            high_24h=_remembered(numbers, high),
+            low_24h=_remembered(numbers, low),
+            volume_24h=_remembered(numbers, volume),
+            best_bid=_remembered(numbers, bid),
+            best_ask=_remembered(numbers, ask),
         )
         self._sequence(conn, state, message.seq, text, recv_ns, out)
         out.append(ticker)
