@@ -594,6 +594,22 @@ trade_snapshot(PyObject *frame, PyObject *rows, PyObject **seq, int64_t *newest)
     return scan_tail(s, n, i, seq);
 }
 
+/* A new (first, second) tuple that steals both (also on failure: NULL, first and second
+ * released). */
+static PyObject *
+pair(PyObject *first, PyObject *second)
+{
+    PyObject *out = PyTuple_New(2);
+    if (out == NULL) {
+        Py_DECREF(first);
+        Py_DECREF(second);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, first);
+    PyTuple_SET_ITEM(out, 1, second);
+    return out;
+}
+
 /* scan_trades(frame) -> (seq, rows) for a trade snapshot in its plain shape, else None. */
 static PyObject *
 scan_trades(PyObject *module, PyObject *frame)
@@ -609,15 +625,7 @@ scan_trades(PyObject *module, PyObject *frame)
         Py_DECREF(rows);
         return found < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *out = PyTuple_New(2);
-    if (out == NULL) {
-        Py_DECREF(seq);
-        Py_DECREF(rows);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 0, seq);
-    PyTuple_SET_ITEM(out, 1, rows);
-    return out;
+    return pair(seq, rows);
 }
 
 /* trade_ids(frame) -> (seq, newest id or None) for a trade snapshot in its plain shape (every
@@ -637,15 +645,7 @@ trade_ids(PyObject *module, PyObject *frame)
         Py_DECREF(seq);
         return NULL;
     }
-    PyObject *out = PyTuple_New(2);
-    if (out == NULL) {
-        Py_DECREF(seq);
-        Py_DECREF(id);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 0, seq);
-    PyTuple_SET_ITEM(out, 1, id);
-    return out;
+    return pair(seq, id);
 }
 
 static PyMethodDef methods[] = {

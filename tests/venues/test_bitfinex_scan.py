@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -235,19 +236,7 @@ def test_book_update_arguments(kernel: ModuleType) -> None:
 def test_book_update_leaks_nothing(kernel: ModuleType) -> None:
     frames = ["[7,[0.0010272,1,-9.81304937],104]", "[8,[1,1,1],1]", "[7,[1,1,1]]"]
     routes: dict[int, object] = {7: ROUTE}
-    here = [tracemalloc.Filter(True, __file__)]
-    tracemalloc.start()
-    try:
-        for frame in frames * 1000:  # warm up (the small-int and free lists)
-            kernel.book_update(frame, routes)
-        before = tracemalloc.take_snapshot().filter_traces(here)
-        for frame in frames * 20_000:
-            kernel.book_update(frame, routes)
-        after = tracemalloc.take_snapshot().filter_traces(here)
-    finally:
-        tracemalloc.stop()
-    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    assert grown < 64_000
+    assert retained(lambda frame: kernel.book_update(frame, routes), frames) < 64_000
 
 
 PLAIN = st.builds(
@@ -306,23 +295,27 @@ def test_a_plain_decimal_is_exact_and_never_noisy(whole: int, fraction: tuple[in
     assert scaled / SCALE == value
 
 
-def test_scan_leaks_nothing(kernel: ModuleType) -> None:
-    # a leaked reference per call would keep its tuple, list or int alive: MBs over 60k calls,
-    # all allocated from this file's lines (other threads' allocations are not counted)
-    frames = ["[232955,[0.0010272,1,-9.81304937],104]", '[204928,"hb"]', "[1,[1,1,1],x]"]
+def retained(call: Callable[[str], object], frames: list[str]) -> int:
+    """Bytes still allocated from this file's lines after 20,000 calls on each frame: a leaked
+    reference per call would keep its tuple, list or int alive, MBs over 60k calls (other
+    threads' allocations are not counted)."""
     here = [tracemalloc.Filter(True, __file__)]
     tracemalloc.start()
     try:
         for frame in frames * 1000:  # warm up (the small-int and free lists)
-            kernel.scan(frame)
+            call(frame)
         before = tracemalloc.take_snapshot().filter_traces(here)
         for frame in frames * 20_000:
-            kernel.scan(frame)
+            call(frame)
         after = tracemalloc.take_snapshot().filter_traces(here)
     finally:
         tracemalloc.stop()
-    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    assert grown < 64_000
+    return sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+
+
+def test_scan_leaks_nothing(kernel: ModuleType) -> None:
+    frames = ["[232955,[0.0010272,1,-9.81304937],104]", '[204928,"hb"]', "[1,[1,1,1],x]"]
+    assert retained(kernel.scan, frames) < 64_000
 
 
 def trades_reference(frame: str) -> tuple[object, ...] | None:
@@ -386,19 +379,7 @@ def test_trade_ids_is_scan_trades_newest_id(kernel: ModuleType, frame: str) -> N
 def test_trade_ids_leaks_nothing(kernel: ModuleType) -> None:
     frames = ["[1,[[670155031,1618677442819,-0.00023057,60410],[670154,1,2,3]],5]", "[1,[]]"]
     frames.append("[1,[[1,1,0,1]]]")
-    here = [tracemalloc.Filter(True, __file__)]
-    tracemalloc.start()
-    try:
-        for frame in frames * 1000:
-            kernel.trade_ids(frame)
-        before = tracemalloc.take_snapshot().filter_traces(here)
-        for frame in frames * 20_000:
-            kernel.trade_ids(frame)
-        after = tracemalloc.take_snapshot().filter_traces(here)
-    finally:
-        tracemalloc.stop()
-    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    assert grown < 64_000
+    assert retained(kernel.trade_ids, frames) < 64_000
 
 
 def test_scan_trades_takes_the_capture_snapshots(captures: Path, kernel: ModuleType) -> None:

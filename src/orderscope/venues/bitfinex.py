@@ -36,6 +36,9 @@ Speed. In a compiled build, ``orderscope._bitfinex`` (C) reads book updates, boo
 heartbeats and trade snapshots in their plain shape straight from the text into exact ints;
 for any other frame it returns None and the msgspec Structs (``venues.bitfinex_wire``) parse
 it, as they do every frame in a pure run (docs/PERFORMANCE.md, "Bitfinex's channel frames in C").
+A book channel, once routed, has a ``_Route`` (its book, symbol, noisy dicts, counters) in its
+connection's ``routes``; ``book_update`` reads an update and finds that route in one C call
+(docs/PERFORMANCE.md, "Round 3: Bitfinex").
 """
 
 from __future__ import annotations
