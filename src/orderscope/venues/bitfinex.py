@@ -449,10 +449,10 @@ class Bitfinex(Venue):
                 self.stats.control_frames += 1
                 return
             channel = state.channels.get(channel_id)
-            if channel is None:
-                pass
-            elif channel.kind == "book" and (
-                self.symbols is None or channel.instrument.symbol in self.symbols
+            if (
+                channel is not None
+                and channel.kind == "book"
+                and (self.symbols is None or channel.instrument.symbol in self.symbols)
             ):
                 instrument = self.attribute(channel.name, channel.instrument.venue_symbol, frame)
                 if instrument is None:
