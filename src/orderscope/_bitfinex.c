@@ -12,10 +12,20 @@
  *   a heartbeat      [CHAN_ID,"hb",SEQ]
  *       -> (chan_id, seq or None, 0, 0, None, None)
  *
+ * book_update(frame, routes) -> (route, seq, bids, asks) | None
+ *
+ * The hot frame alone: a book update [CHAN_ID,[PRICE,COUNT,AMOUNT],SEQ] whose CHAN_ID is a key of
+ * the dict routes (route = routes[CHAN_ID]); seq, bids and asks as scan() reads them.
+ *
  * scan_trades(frame) -> (seq or None, rows) | None
  *
  * A trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...],SEQ] in the same plain shape: rows of
  * (id, mts, price, size, buy), in the frame's order, as _trade reads them (buy: AMOUNT > 0).
+ *
+ * trade_ids(frame) -> (seq or None, newest id or None) | None
+ *
+ * The same snapshot, every row checked alike, but only its greatest id kept (None: no row): what
+ * the history snapshot of a first subscription is read for.
  *
  * Prices and sizes are ints at 8 decimals, bids / asks the lists of (price, size) that
  * orderscope.venues.bitfinex._levels makes of the levels (size 0: a delete); for an update,
@@ -422,83 +432,153 @@ scan(PyObject *module, PyObject *frame)
                : result(chan_id, seq, price_obj, 0, one, none);
 }
 
-/* One trade row [ID,MTS,AMOUNT,PRICE] at s[*i] as _trade reads it: a new (id, mts, price,
- * size, buy) tuple, *i past its ']'; None (a new reference) for another shape or a bad row (a
- * zero amount or price: _trade's error, left to the msgspec path); NULL with an exception. */
+/* book_update(frame, routes) -> (route, seq, bids, asks) | None: the hot frame alone, a one-level
+ * book update with its SEQ_ALL number, [CHAN_ID,[PRICE,COUNT,AMOUNT],SEQ], whose CHAN_ID is a key
+ * of routes (a dict: the connection's routed book channels); route is routes[CHAN_ID], the rest
+ * what scan() returns for the same frame. One call instead of scan() and a dict lookup in Python,
+ * and no chan_id, price or side object. None for anything else, the routes unread if the frame is
+ * not such an update. */
 static PyObject *
-scan_trade_row(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i)
+book_update(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "book_update(frame, routes: dict)");
+        return NULL;
+    }
+    const unsigned char *s;
+    Py_ssize_t n;
+    int64_t chan_id, price, size, seq;
+    int ask;
+    Py_ssize_t i = channel_head(args[0], &s, &n, &chan_id);
+    if (i == 0 || i >= n || s[i] != '[' || !scan_level(s, n, &i, &price, &size, &ask)) {
+        Py_RETURN_NONE;
+    }
+    if (i >= n || s[i] != ',') {
+        Py_RETURN_NONE; /* no SEQ_ALL number: scan() and the general path */
+    }
+    i++;
+    if (!scan_int(s, n, &i, &seq) || i != n - 1 || s[i] != ']') {
+        Py_RETURN_NONE;
+    }
+    PyObject *key = PyLong_FromLongLong(chan_id);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *route = PyDict_GetItemWithError(args[1], key); /* borrowed */
+    Py_DECREF(key);
+    if (route == NULL) {
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *out = PyTuple_New(4);
+    if (out == NULL) {
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, Py_NewRef(route));
+    PyObject *seq_obj = PyLong_FromLongLong(seq);
+    if (seq_obj == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 1, seq_obj);
+    PyObject *level = level_tuple(price, size, NULL);
+    PyObject *one = level == NULL ? NULL : PyList_New(1);
+    if (one == NULL) {
+        Py_XDECREF(level);
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyList_SET_ITEM(one, 0, level);
+    PyObject *none = PyList_New(0);
+    if (none == NULL) {
+        Py_DECREF(one);
+        Py_DECREF(out);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 2, ask ? none : one);
+    PyTuple_SET_ITEM(out, 3, ask ? one : none);
+    return out;
+}
+
+/* One trade row [ID,MTS,AMOUNT,PRICE] at s[*i] as _trade reads it: 1 with the fields set, *i
+ * past its ']'; 0 for another shape or a bad row (a zero amount or price: _trade's error, left
+ * to the msgspec path). */
+static int
+parse_trade_row(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *id, int64_t *mts,
+                int64_t *price, int64_t *amount, int *buy)
 {
     Py_ssize_t j = *i;
-    int64_t id, mts, amount, price;
     int sell = 0;
     if (j >= n || s[j] != '[') {
-        Py_RETURN_NONE;
+        return 0;
     }
     j++;
-    if (!scan_int(s, n, &j, &id) || j >= n || s[j] != ',') {
-        Py_RETURN_NONE;
+    if (!scan_int(s, n, &j, id) || j >= n || s[j] != ',') {
+        return 0;
     }
     j++;
-    if (!scan_int(s, n, &j, &mts) || j >= n || s[j] != ',') {
-        Py_RETURN_NONE;
+    if (!scan_int(s, n, &j, mts) || j >= n || s[j] != ',') {
+        return 0;
     }
     j++;
     if (j < n && s[j] == '-') {
         sell = 1;
         j++;
     }
-    if (!scan_decimal(s, n, &j, &amount) || j >= n || s[j] != ',') {
-        Py_RETURN_NONE;
+    if (!scan_decimal(s, n, &j, amount) || j >= n || s[j] != ',') {
+        return 0;
     }
     j++;
-    if (!scan_decimal(s, n, &j, &price) || j >= n || s[j] != ']') {
-        Py_RETURN_NONE;
+    if (!scan_decimal(s, n, &j, price) || j >= n || s[j] != ']') {
+        return 0;
     }
-    if (amount == 0 || price == 0) {
-        Py_RETURN_NONE;
+    if (*amount == 0 || *price == 0) {
+        return 0;
     }
+    *buy = !sell;
     *i = j + 1;
-    return Py_BuildValue("(LLLLi)", (long long)id, (long long)mts, (long long)price,
-                         (long long)amount, !sell);
+    return 1;
 }
 
-/* scan_trades(frame) -> (seq, rows) for a trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...]]
- * (",SEQ" before the last ']' with SEQ_ALL) in its plain shape, else None. */
-static PyObject *
-scan_trades(PyObject *module, PyObject *frame)
+/* A trade snapshot [CHAN_ID,[[ID,MTS,AMOUNT,PRICE],...]] (",SEQ" before the last ']' with
+ * SEQ_ALL) in its plain shape: every row parsed (appended to rows as (id, mts, price, size, buy)
+ * tuples if rows is not NULL) and the greatest id kept in *newest (-1 for no row). 1 with *seq
+ * set (a new reference), 0 for another shape or a bad row, -1 with an exception. */
+static int
+trade_snapshot(PyObject *frame, PyObject *rows, PyObject **seq, int64_t *newest)
 {
     const unsigned char *s;
     Py_ssize_t n;
     int64_t chan_id;
     Py_ssize_t i = channel_head(frame, &s, &n, &chan_id);
+    *newest = -1;
     if (i == 0 || n - i < 2 || s[i] != '[') {
-        Py_RETURN_NONE;
+        return 0;
     }
     i++;
-    PyObject *rows = PyList_New(0);
-    if (rows == NULL) {
-        return NULL;
-    }
     if (i < n && s[i] == ']') {
         i++;
     }
     else {
         for (;;) {
-            PyObject *row = scan_trade_row(s, n, &i);
-            if (row == NULL) {
-                Py_DECREF(rows);
-                return NULL;
+            int64_t id, mts, price, amount;
+            int buy;
+            if (!parse_trade_row(s, n, &i, &id, &mts, &price, &amount, &buy)) {
+                return 0;
             }
-            if (row == Py_None) {
+            if (id > *newest) {
+                *newest = id;
+            }
+            if (rows != NULL) {
+                PyObject *row = Py_BuildValue("(LLLLi)", (long long)id, (long long)mts,
+                                              (long long)price, (long long)amount, buy);
+                if (row == NULL) {
+                    return -1;
+                }
+                const int failed = PyList_Append(rows, row);
                 Py_DECREF(row);
-                Py_DECREF(rows);
-                Py_RETURN_NONE;
-            }
-            const int failed = PyList_Append(rows, row);
-            Py_DECREF(row);
-            if (failed) {
-                Py_DECREF(rows);
-                return NULL;
+                if (failed) {
+                    return -1;
+                }
             }
             if (i < n && s[i] == ',') {
                 i++;
@@ -508,34 +588,79 @@ scan_trades(PyObject *module, PyObject *frame)
                 i++;
                 break;
             }
-            Py_DECREF(rows);
-            Py_RETURN_NONE;
+            return 0;
         }
     }
+    return scan_tail(s, n, i, seq);
+}
+
+/* A new (first, second) tuple that steals both (also on failure: NULL, first and second
+ * released). */
+static PyObject *
+pair(PyObject *first, PyObject *second)
+{
+    PyObject *out = PyTuple_New(2);
+    if (out == NULL) {
+        Py_DECREF(first);
+        Py_DECREF(second);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(out, 0, first);
+    PyTuple_SET_ITEM(out, 1, second);
+    return out;
+}
+
+/* scan_trades(frame) -> (seq, rows) for a trade snapshot in its plain shape, else None. */
+static PyObject *
+scan_trades(PyObject *module, PyObject *frame)
+{
+    PyObject *rows = PyList_New(0);
+    if (rows == NULL) {
+        return NULL;
+    }
     PyObject *seq;
-    const int found = scan_tail(s, n, i, &seq);
+    int64_t newest;
+    const int found = trade_snapshot(frame, rows, &seq, &newest);
     if (found <= 0) {
         Py_DECREF(rows);
         return found < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *out = PyTuple_New(2);
-    if (out == NULL) {
+    return pair(seq, rows);
+}
+
+/* trade_ids(frame) -> (seq, newest id or None) for a trade snapshot in its plain shape (every
+ * row checked as scan_trades checks it; None for no row), else None: all the history snapshot
+ * of a first subscription is used for, without a tuple per row. */
+static PyObject *
+trade_ids(PyObject *module, PyObject *frame)
+{
+    PyObject *seq;
+    int64_t newest;
+    const int found = trade_snapshot(frame, NULL, &seq, &newest);
+    if (found <= 0) {
+        return found < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *id = newest < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(newest);
+    if (id == NULL) {
         Py_DECREF(seq);
-        Py_DECREF(rows);
         return NULL;
     }
-    PyTuple_SET_ITEM(out, 0, seq);
-    PyTuple_SET_ITEM(out, 1, rows);
-    return out;
+    return pair(seq, id);
 }
 
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)scan, METH_O,
      "scan(frame) -> (chan_id, seq, price, side, bids, asks) for a book update, snapshot or"
      " heartbeat in its plain shape, else None"},
+    {"book_update", (PyCFunction)(void (*)(void))book_update, METH_FASTCALL,
+     "book_update(frame, routes) -> (routes[chan_id], seq, bids, asks) for a one-level book"
+     " update with a sequence number in its plain shape on a channel in routes, else None"},
     {"scan_trades", (PyCFunction)scan_trades, METH_O,
      "scan_trades(frame) -> (seq, [(id, mts, price, size, buy), ...]) for a trade snapshot in"
      " its plain shape, else None"},
+    {"trade_ids", (PyCFunction)trade_ids, METH_O,
+     "trade_ids(frame) -> (seq, newest id or None) for a trade snapshot in its plain shape, else"
+     " None"},
     {NULL, NULL, 0, NULL},
 };
 

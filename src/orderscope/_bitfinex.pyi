@@ -3,12 +3,20 @@
 # for anything else. What it returns equals the connector's msgspec path on the same frame
 # (orderscope.venues.bitfinex, the pure-Python reference).
 
+from typing import TypeVar
+
+_R = TypeVar("_R")
+
 def scan(
     frame: str | bytes,
 ) -> (
     tuple[int, int | None, int, int, list[tuple[int, int]] | None, list[tuple[int, int]] | None]
     | None
 ): ...
+def book_update(
+    frame: str | bytes, routes: dict[int, _R]
+) -> tuple[_R, int, list[tuple[int, int]], list[tuple[int, int]]] | None: ...
 def scan_trades(
     frame: str | bytes,
 ) -> tuple[int | None, list[tuple[int, int, int, int, int]]] | None: ...
+def trade_ids(frame: str | bytes) -> tuple[int | None, int | None] | None: ...

@@ -13,6 +13,7 @@ import pytest
 
 from orderscope.capture import CaptureRecord, RecordKind, group_captures, read_capture_file
 from orderscope.model import (
+    BookDelta,
     BookSnapshot,
     BookState,
     BookStatus,
@@ -333,6 +334,40 @@ def test_a_foreign_channel_keeps_the_sequence(instruments: list[Instrument]) -> 
     send(venue, '[1,"hb",3]')
     assert dict(venue.stats.errors) == {"unsubscribed": 1}
     assert venue.books["BTC/USD"].state is BookState.SYNCED  # no gap: seq 2 was seen
+
+
+BTC_BIDS = [(100, 5), (99, 1), (98, 1), (97, 1)]
+
+
+def test_a_book_route_lasts_as_long_as_its_subscription(instruments: list[Instrument]) -> None:
+    # the fast path keeps each book channel's route (book, symbol...) once a frame routed it;
+    # like the base class's routes, it is forgotten whenever the subscriptions change
+    venue = opened(instruments)
+    send(venue, "[1,[[100,1,5],[101,1,-7]],1]")
+    send(venue, "[1,[99,1,1],2]")  # routes channel 1
+    assert [type(e).__name__ for e in send(venue, "[1,[98,1,1],3]")] == ["BookDelta"]
+    assert venue.symbol_frames["BTC/USD"] == 3 and venue.sequenced_frames == 3
+    venue.subscriptions.discard(("book", "tBTCUSD"))  # by hand: the route goes too
+    assert send(venue, "[1,[97,1,1],4]") == []
+    assert dict(venue.stats.errors) == {"unsubscribed": 1}
+    venue.subscriptions.add(("book", "tBTCUSD"))
+    send(venue, "[1,[97,1,1],4]")  # (the refused frame's number did not count)
+    assert venue.books["BTC/USD"].bids() == [(p * 10**8, s * 10**8) for p, s in BTC_BIDS]
+    # unsubscribed by Bitfinex, then the channel id reused for another book: its frames go there
+    send(venue, json.dumps({"event": "unsubscribed", "status": "OK", "chanId": 1}))
+    assert send(venue, "[1,[96,1,1],6]") == [] and venue.stats.errors["unsubscribed"] == 2
+    request = {"event": "subscribe", "channel": "book", "symbol": "tETHUSD"}
+    venue.on_sent(0, json.dumps(request), 0)
+    extra = {"prec": "P0", "freq": "F0", "len": "25"}
+    send(venue, json.dumps({**request, "event": "subscribed", "chanId": 1, **extra}))
+    send(venue, "[1,[[3000,1,5],[3001,1,-7]],7]")
+    send(venue, "[1,[2999,1,1],8]")
+    (delta,) = send(venue, "[1,[2998,1,2],9]")
+    assert isinstance(delta, BookDelta) and delta.symbol == "ETH/USD"
+    assert venue.books["ETH/USD"].bids(1) == [(3000 * 10**8, 5 * 10**8)]
+    assert venue.books["BTC/USD"].bids() == [(p * 10**8, s * 10**8) for p, s in BTC_BIDS]
+    assert venue.sequenced_frames == 8  # all but the refused frame
+    assert venue.books["ETH/USD"].counters.gaps == venue.books["BTC/USD"].counters.gaps == 0
 
 
 # -- trades -------------------------------------------------------------------------------------

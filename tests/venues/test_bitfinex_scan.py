@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -170,6 +171,74 @@ def test_garbage(kernel: ModuleType, frame: str) -> None:
         assert scanned == reference(frame)
 
 
+# -- book_update: the hot frame alone, its route found in the routes dict --------------------
+
+ROUTE = object()  # what a connection's routes map a channel id to (a _Route in the connector)
+
+
+def update_reference(kernel: ModuleType, frame: str, routes: dict[int, object]) -> object:
+    """What book_update must return: scan()'s reading of a one-level update that has a sequence
+    number, on a channel in routes, as (route, seq, bids, asks); None for anything else."""
+    scanned = kernel.scan(frame)
+    if scanned is None:
+        return None
+    chan_id, seq, _, side, bids, asks = scanned
+    if bids is None or side not in (0, 1) or seq is None or chan_id not in routes:
+        return None
+    return (routes[chan_id], seq, bids, asks)
+
+
+@given(frames(), st.booleans())
+@example("[232955,[0.0010276,0,-1],100]", True)
+@example("[232955,[0.0010276,0,-1]]", True)
+@example("[232955,[[0.0010276,1,-1]],100]", True)
+@example('[232955,"hb",100]', True)
+@example("[232955,[0.0010276,0,-1],100]", False)
+@example("[232955,[0.0010276,0,-1],100,]", True)
+@example("[232955,[0.0010276,0,-1],01]", True)
+def test_book_update_is_scan_on_a_routed_channel(
+    kernel: ModuleType, frame: str, routed: bool
+) -> None:
+    # it takes exactly the plain one-level updates with a SEQ_ALL number of a routed channel,
+    # and reads them as scan() (itself checked against the msgspec path above) does
+    scanned = kernel.scan(frame)
+    chan_id = scanned[0] if scanned is not None else 0
+    routes = {chan_id: ROUTE} if routed else {chan_id + 1: ROUTE}
+    assert kernel.book_update(frame, routes) == update_reference(kernel, frame, routes)
+
+
+@given(st.text(max_size=40))
+def test_book_update_garbage(kernel: ModuleType, frame: str) -> None:
+    routes: dict[int, object] = {1: ROUTE, 232955: ROUTE}
+    assert kernel.book_update(frame, routes) == update_reference(kernel, frame, routes)
+
+
+def test_book_update_arguments(kernel: ModuleType) -> None:
+    frame = "[7,[1,1,-1],5]"
+    assert kernel.book_update(frame, {7: ROUTE}) == (ROUTE, 5, [], [(SCALE, SCALE)])
+    assert kernel.book_update(frame, {}) is None
+    assert kernel.book_update(frame.encode(), {7: ROUTE}) is None
+    with pytest.raises(TypeError):
+        kernel.book_update(frame, [ROUTE])
+    with pytest.raises(TypeError):
+        kernel.book_update(frame)
+
+    class Key(int):  # an error raised by the dict lookup comes through
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("no")
+
+        __hash__ = int.__hash__
+
+    with pytest.raises(ValueError, match="no"):
+        kernel.book_update(frame, {Key(7): ROUTE})
+
+
+def test_book_update_leaks_nothing(kernel: ModuleType) -> None:
+    frames = ["[7,[0.0010272,1,-9.81304937],104]", "[8,[1,1,1],1]", "[7,[1,1,1]]"]
+    routes: dict[int, object] = {7: ROUTE}
+    assert retained(lambda frame: kernel.book_update(frame, routes), frames) < 64_000
+
+
 PLAIN = st.builds(
     lambda whole, places, digits: (
         f"{whole}.{digits % 10**places:0{places}d}" if places else str(whole)
@@ -226,23 +295,27 @@ def test_a_plain_decimal_is_exact_and_never_noisy(whole: int, fraction: tuple[in
     assert scaled / SCALE == value
 
 
-def test_scan_leaks_nothing(kernel: ModuleType) -> None:
-    # a leaked reference per call would keep its tuple, list or int alive: MBs over 60k calls,
-    # all allocated from this file's lines (other threads' allocations are not counted)
-    frames = ["[232955,[0.0010272,1,-9.81304937],104]", '[204928,"hb"]', "[1,[1,1,1],x]"]
+def retained(call: Callable[[str], object], frames: list[str]) -> int:
+    """Bytes still allocated from this file's lines after 20,000 calls on each frame: a leaked
+    reference per call would keep its tuple, list or int alive, MBs over 60k calls (other
+    threads' allocations are not counted)."""
     here = [tracemalloc.Filter(True, __file__)]
     tracemalloc.start()
     try:
         for frame in frames * 1000:  # warm up (the small-int and free lists)
-            kernel.scan(frame)
+            call(frame)
         before = tracemalloc.take_snapshot().filter_traces(here)
         for frame in frames * 20_000:
-            kernel.scan(frame)
+            call(frame)
         after = tracemalloc.take_snapshot().filter_traces(here)
     finally:
         tracemalloc.stop()
-    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    assert grown < 64_000
+    return sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+
+
+def test_scan_leaks_nothing(kernel: ModuleType) -> None:
+    frames = ["[232955,[0.0010272,1,-9.81304937],104]", '[204928,"hb"]', "[1,[1,1,1],x]"]
+    assert retained(kernel.scan, frames) < 64_000
 
 
 def trades_reference(frame: str) -> tuple[object, ...] | None:
@@ -286,6 +359,29 @@ def test_scan_trades_is_the_msgspec_path(kernel: ModuleType, frame: str) -> None
         assert scanned == trades_reference(frame)
 
 
+@given(trade_frames())
+@example("[1,[]]")
+@example("[1,[],7]")
+@example("[1,[[670155031,1618677442819,-0.00023057,60410],[670154,1,2,3]],5]")
+@example("[1,[[3,1,1,1],[9,1,1,1],[9,2,-1,1],[4,1,1,1]],5]")
+@example("[1,[[1,1,0,1]]]")
+@example("[1,[[1,1,1]]]")
+def test_trade_ids_is_scan_trades_newest_id(kernel: ModuleType, frame: str) -> None:
+    # the same frames taken, the same rows checked: only the greatest id kept
+    scanned = kernel.scan_trades(frame)
+    expected = None
+    if scanned is not None:
+        seq, rows = scanned
+        expected = (seq, max(row[0] for row in rows) if rows else None)
+    assert kernel.trade_ids(frame) == expected
+
+
+def test_trade_ids_leaks_nothing(kernel: ModuleType) -> None:
+    frames = ["[1,[[670155031,1618677442819,-0.00023057,60410],[670154,1,2,3]],5]", "[1,[]]"]
+    frames.append("[1,[[1,1,0,1]]]")
+    assert retained(kernel.trade_ids, frames) < 64_000
+
+
 def test_scan_trades_takes_the_capture_snapshots(captures: Path, kernel: ModuleType) -> None:
     texts = [r.payload for r in read_capture_file(captures / "BITFINEX.ws.11.0")]
     snapshots = [t for t in texts if isinstance(t, str) and kernel.scan_trades(t)]
@@ -298,10 +394,17 @@ def test_scan_trades_takes_the_capture_snapshots(captures: Path, kernel: ModuleT
 
 
 def _replay(
-    path: Path, scan: object, scan_trades: object, monkeypatch: pytest.MonkeyPatch
+    path: Path,
+    scan: object,
+    scan_trades: object,
+    book_update: object,
+    monkeypatch: pytest.MonkeyPatch,
+    trade_ids: object = None,
 ) -> tuple[object, ...]:
     monkeypatch.setattr(bitfinex, "SCAN", scan)
     monkeypatch.setattr(bitfinex, "SCAN_TRADES", scan_trades)
+    monkeypatch.setattr(bitfinex, "BOOK_UPDATE", book_update)
+    monkeypatch.setattr(bitfinex, "TRADE_IDS", trade_ids)
     venue = load_venue(group_captures([path])[0])
     assert isinstance(venue, Bitfinex)
     out: list[MarketEvent] = []
@@ -322,9 +425,30 @@ def test_the_capture_replays_the_same_with_the_scanner(
     captures: Path, kernel: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = captures / "BITFINEX.ws.11.0"
-    fast = _replay(path, kernel.scan, kernel.scan_trades, monkeypatch)
-    slow = _replay(path, None, None, monkeypatch)
-    assert fast == slow
+    taken: list[bool] = []
+
+    def book_update(frame: str, routes: dict[int, object]) -> object:
+        hit = kernel.book_update(frame, routes)
+        taken.append(hit is not None)
+        return hit
+
+    histories: list[bool] = []
+
+    def trade_ids(frame: str) -> object:
+        head = kernel.trade_ids(frame)
+        histories.append(head is not None)
+        return head
+
+    fast = _replay(
+        path, kernel.scan, kernel.scan_trades, book_update, monkeypatch, trade_ids=trade_ids
+    )
+    assert histories == [True] * 7  # the 7 trade snapshots, each a first subscription's
+    # every book update but each book channel's first (which routes it) and the updates of
+    # channels not routed then: the one-call path is the one that runs
+    assert sum(taken) == 1578
+    scan_only = _replay(path, kernel.scan, kernel.scan_trades, None, monkeypatch)
+    slow = _replay(path, None, None, None, monkeypatch)
+    assert fast == scan_only == slow
     assert fast[3] == 1670  # every message in sequence
     scanned = [
         r for r in read_capture_file(path) if isinstance(r.payload, str) and kernel.scan(r.payload)

@@ -36,13 +36,16 @@ Speed. In a compiled build, ``orderscope._bitfinex`` (C) reads book updates, boo
 heartbeats and trade snapshots in their plain shape straight from the text into exact ints;
 for any other frame it returns None and the msgspec Structs (``venues.bitfinex_wire``) parse
 it, as they do every frame in a pure run (docs/PERFORMANCE.md, "Bitfinex's channel frames in C").
+A book channel, once routed, has a ``_Route`` (its book, symbol, noisy dicts, counters) in its
+connection's ``routes``; ``book_update`` reads an update and finds that route in one C call
+(docs/PERFORMANCE.md, "Round 3: Bitfinex").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Final
 
 import msgspec
 
@@ -72,6 +75,7 @@ from orderscope.venues.base import (
     Endpoints,
     KeepAlive,
     SubscribeLimits,
+    Subscriptions,
     Venue,
     grouped,
     remember_float,
@@ -110,24 +114,37 @@ SCAN: Callable[[str | bytes], _Scanned | None] | None
 #: ``orderscope._bitfinex.scan_trades`` (C: a trade snapshot in its plain shape -> ``(seq, rows)``
 #: of ``(id, mts, price, size, buy)`` as ``_trade`` reads them; None otherwise), or None.
 SCAN_TRADES: Callable[[str | bytes], tuple[int | None, list[_TradeInts]] | None] | None
+#: ``orderscope._bitfinex.trade_ids`` (C: a trade snapshot checked as ``SCAN_TRADES`` checks it ->
+#: ``(seq, newest id or None)``; None otherwise), or None: a first subscription's history.
+TRADE_IDS: Callable[[str | bytes], tuple[int | None, int | None] | None] | None
+#: ``orderscope._bitfinex.book_update`` (C: a one-level book update with its sequence number, in
+#: its plain shape, on a routed channel -> ``(route, seq, bids, asks)`` as ``SCAN`` reads it; None
+#: otherwise), or None.
+BOOK_UPDATE: (
+    Callable[[str | bytes, dict[int, _Route]], tuple[_Route, int, list[Level], list[Level]] | None]
+    | None
+)
 try:
+    from orderscope._bitfinex import book_update as BOOK_UPDATE
     from orderscope._bitfinex import scan as SCAN
     from orderscope._bitfinex import scan_trades as SCAN_TRADES
+    from orderscope._bitfinex import trade_ids as TRADE_IDS
 except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-    SCAN = SCAN_TRADES = None
+    SCAN = SCAN_TRADES = BOOK_UPDATE = TRADE_IDS = None
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.
-_SYNCED = BookState.SYNCED
-_BUY = Side.BUY
-_SELL = Side.SELL
+_SYNCED: Final = BookState.SYNCED
+_BUY: Final = Side.BUY
+_SELL: Final = Side.SELL
+_BOOK_DELTA: Final = BookDelta  # a C static in the compiled module, not a globals lookup
 
 MS = 1_000_000  # nanoseconds per millisecond
 DECIMALS = 8  # prices (5 significant digits, at most 8 decimals) and amounts (8 decimals)
 SCALE = 10**DECIMALS
 _SNAPSHOT_SECOND = frozenset("[]")
-_SNAPSHOT_SIDE = 2  # the scanner's "side" of a snapshot
-FLAG_SEQ_ALL = 65536
+_SNAPSHOT_SIDE: Final = 2  # the scanner's "side" of a snapshot
+FLAG_SEQ_ALL: Final = 65536
 FLAG_OB_CHECKSUM = 131072
 INFO_RESTART = 20051  # the server restarts: reconnect
 INFO_MAINTENANCE_START = 20060  # pause until 20061
@@ -158,6 +175,32 @@ CURRENCY_ALIASES = {
 
 
 @dataclass(slots=True)
+class _Tally:
+    sequenced: int = 0  # frames whose SEQ_ALL number was checked (``sequenced_frames``)
+
+
+@dataclass(slots=True)
+class _Route:
+    """What a book update needs of its channel, found once: the fast path in ``on_frame`` reads
+    these fields (compiled: C struct reads) instead of the venue's attributes (each a dict
+    lookup on an interpreted base class: ~120 instructions) and three dicts. Set on a book
+    channel (``_Connection.routes``) once ``attribute()`` routed it (checked subscribed and
+    wanted) and its book exists; dropped when the subscriptions change
+    (``Bitfinex._subscriptions_changed``), as the base class drops its routes."""
+
+    venue: str
+    instrument: Instrument
+    symbol: str
+    book: L2Book
+    #: the symbol's noisy amounts (``Bitfinex._noisy[symbol]``, kept in place), two fields: a
+    #: tuple field is unboxed in compiled code and boxed again (a new tuple) on each read
+    noisy_bids: dict[int, float]
+    noisy_asks: dict[int, float]
+    frames: dict[str, int]  # the venue's symbol_frames
+    tally: _Tally
+
+
+@dataclass(slots=True)
 class _Channel:
     name: str  # as subscribed: "book", "trades", "ticker", "candles", ...
     kind: str  # what orderscope makes of it: the name, or "raw book" for R0 books
@@ -167,8 +210,13 @@ class _Channel:
 @dataclass(slots=True)
 class _Connection:
     flags: int = 0
-    last_seq: int | None = None
+    #: the last SEQ_ALL number, once ``sequenced``: an ``int`` field (``int | None`` would keep
+    #: it boxed, and storing each new number would allocate an int object)
+    last_seq: int = 0
+    sequenced: bool = False
     channels: dict[int, _Channel] = field(default_factory=dict)
+    #: the routed book channels (chan_id -> _Route), what ``BOOK_UPDATE`` looks its frame up in
+    routes: dict[int, _Route] = field(default_factory=dict)
 
 
 def _common(code: str) -> str:
@@ -178,6 +226,16 @@ def _common(code: str) -> str:
 def _number(value: float) -> int:
     """A non-negative JSON number as an int at 8 decimals (NumberFormatError otherwise)."""
     return parse_fixed_float(value, DECIMALS)
+
+
+def _remembered(numbers: dict[float, int], value: float) -> int:
+    """``_number(value)`` through the venue's memo of floats (``Bitfinex._numbers``): ticker
+    prices are mostly book prices seen already. A memo holds only numbers that parsed, so a bad
+    value still raises the same error."""
+    known = numbers.get(value)
+    if known is None:
+        known = remember_float(numbers, value, parse_fixed_float, DECIMALS)
+    return known
 
 
 def _trailing_int(text: str) -> int | None:
@@ -221,7 +279,10 @@ class Bitfinex(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self.book_length = book_length
-        self.sequenced_frames = 0  # frames whose SEQ_ALL number was checked
+        self._tally = _Tally()
+        # The base class's routes are forgotten when the subscriptions change; so are the
+        # channels' (_Route). The set is still empty: replacing it loses nothing.
+        self._subscriptions = Subscriptions(self._subscriptions_changed)
         self._conns: dict[int, _Connection] = {}
         self._last_trade_id: dict[str, int] = {}
         # Amounts whose float is not the nearest float of its 8-decimal value (venue rounding
@@ -229,6 +290,16 @@ class Bitfinex(Venue):
         self._noisy: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
         #: float -> ``_number(float)``: prices and amounts come back frame after frame
         self._numbers: dict[float, int] = {}
+
+    @property
+    def sequenced_frames(self) -> int:
+        """Frames whose SEQ_ALL number was checked."""
+        return self._tally.sequenced
+
+    def _subscriptions_changed(self) -> None:
+        self._routes.clear()
+        for state in self._conns.values():
+            state.routes.clear()
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -339,58 +410,62 @@ class Bitfinex(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        # The fast path: 94% of the capture's frames are one-level book updates. The C scanner
-        # parses them (exactly as the msgspec path would, or not at all); what follows is
-        # _on_book's update branch for a subscribed, wanted book channel, inline. Any other case
-        # takes the general path below, which parses the frame again: nothing changed yet.
-        scanned = SCAN(frame) if SCAN is not None else None
-        if scanned is not None:
-            channel_id, seq, price, side, bids, asks = scanned
-            state = self._conns.get(conn) or self._connection(conn)
-            if bids is None or asks is None:  # a heartbeat
+        # The fast path: 94% of the capture's frames are one-level book updates. The C kernel
+        # parses them (exactly as the msgspec path would, or not at all) and finds their
+        # channel's route; what follows is attribute(), _sequence and _on_book's update branch,
+        # inline, on the route's fields. Any other frame takes the paths below, which parse it
+        # again: nothing changed yet.
+        state = self._conns.get(conn) or self._connection(conn)
+        book_update = BOOK_UPDATE
+        hit = book_update(frame, state.routes) if book_update is not None else None
+        if hit is not None:
+            route, seq, bids, asks = hit
+            frames = route.frames
+            symbol = route.symbol
+            frames[symbol] = frames.get(symbol, 0) + 1
+            if state.flags & FLAG_SEQ_ALL and state.sequenced and seq - 1 == state.last_seq:
+                state.last_seq = seq
+                route.tally.sequenced += 1
+            else:  # a gap, the first one, or SEQ_ALL off
                 self._sequence(conn, state, seq, frame, recv_ns, out)
+            l2 = route.book
+            if l2.state is not _SYNCED:
+                l2.counters.skipped_deltas += 1
+                return
+            l2.apply_delta(bids, asks)
+            known = route.noisy_bids if bids else route.noisy_asks
+            if known:  # a scanned amount is never noisy, but it replaces a noisy one
+                known.pop((bids or asks)[0][0], None)
+            out.append(_BOOK_DELTA(route.venue, symbol, 0, recv_ns, bids, asks))
+            return
+        # A book snapshot, a heartbeat, or an update not routed yet: the C scanner reads them
+        # (or returns None); a book channel's first update routes it.
+        scan = SCAN
+        scanned = scan(frame) if scan is not None else None
+        if scanned is not None:
+            channel_id, seq_or_none, _, side, bids_or_none, asks_or_none = scanned
+            if bids_or_none is None or asks_or_none is None:  # a heartbeat
+                self._sequence(conn, state, seq_or_none, frame, recv_ns, out)
                 self.stats.control_frames += 1
                 return
             channel = state.channels.get(channel_id)
-            symbols = self.symbols
             if (
                 channel is not None
                 and channel.kind == "book"
-                and (symbols is None or channel.instrument.symbol in symbols)
+                and (self.symbols is None or channel.instrument.symbol in self.symbols)
             ):
-                # attribute(), its remembered route inline (the pair was checked subscribed)
-                routes = self._routes.get(channel.name)
-                instrument = routes.get(channel.instrument.venue_symbol) if routes else None
-                if instrument is not None:
-                    frames = self.symbol_frames
-                    frames[instrument.symbol] = frames.get(instrument.symbol, 0) + 1
-                else:  # not routed yet (checked, counted by attribute), or filtered out
-                    instrument = self.attribute(
-                        channel.name, channel.instrument.venue_symbol, frame
-                    )
-                    if instrument is None:
-                        return
+                instrument = self.attribute(channel.name, channel.instrument.venue_symbol, frame)
+                if instrument is None:
+                    return
+                bids, asks = bids_or_none, asks_or_none
                 if side == _SNAPSHOT_SIDE:
                     self._snapshot(
-                        conn, state, instrument, bids, asks, [], seq, frame, recv_ns, out
+                        conn, state, instrument, bids, asks, [], seq_or_none, frame, recv_ns, out
                     )
-                    return
-                last = state.last_seq
-                if state.flags & FLAG_SEQ_ALL and seq is not None and seq - 1 == last:
-                    state.last_seq = seq
-                    self.sequenced_frames += 1
-                else:  # a gap, no sequence number, the first one, or SEQ_ALL off
-                    self._sequence(conn, state, seq, frame, recv_ns, out)
-                symbol = instrument.symbol
-                l2 = self.books.get(symbol) or self.book(instrument)
-                if l2.state is not _SYNCED:
-                    l2.counters.skipped_deltas += 1
-                    return
-                l2.apply_delta(bids, asks)
-                known = self._noisy.get(symbol) or self._no_noise(symbol)
-                if known[side]:  # a scanned amount is never noisy, but it replaces a noisy one
-                    known[side].pop(price, None)
-                out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+                else:
+                    self._sequence(conn, state, seq_or_none, frame, recv_ns, out)
+                    self._update(instrument, bids, asks, [], recv_ns, out)
+                state.routes[channel_id] = self._route_of(instrument)
                 return
         try:
             text = frame if isinstance(frame, str) else frame.decode()
@@ -410,7 +485,6 @@ class Bitfinex(Venue):
             chan_id = None
         if chan_id is None:
             raise MalformedFrame(self.name, "?", text, "neither an event nor channel data")
-        state = self._conns.get(conn) or self._connection(conn)
         channel = state.channels.get(chan_id)
         rest = rest.lstrip()
         if rest[:1] == '"':
@@ -425,9 +499,9 @@ class Bitfinex(Venue):
         if channel is None:
             # Well-formed data on a channel this session never subscribed: its sequence number
             # still counts, so that dropping it is not mistaken for a gap later.
-            seq = _trailing_int(text)
-            if seq is not None:
-                self._sequence(conn, state, seq, text, recv_ns, out)
+            trailing = _trailing_int(text)
+            if trailing is not None:
+                self._sequence(conn, state, trailing, text, recv_ns, out)
             raise UnsubscribedChannel(self.name, "?", text, f"no subscribed channel {chan_id}")
         handler = _HANDLERS.get(channel.kind)
         symbols = self.symbols  # wants(), inline: this runs on every frame
@@ -462,9 +536,10 @@ class Bitfinex(Venue):
             return
         if seq is None:
             raise MalformedFrame(self.name, "?", frame, "no sequence number while SEQ_ALL is on")
-        last = state.last_seq
+        last = state.last_seq if state.sequenced else None
         state.last_seq = seq
-        self.sequenced_frames += 1
+        state.sequenced = True
+        self._tally.sequenced += 1
         if last is not None and seq != last + 1:
             reason = f"sequence gap (last {last}, got {seq})"
             for book in self._books_of(state):
@@ -553,14 +628,25 @@ class Bitfinex(Venue):
         update = self.decode(_BOOK_UPDATE, text, "book", text, symbol, book=True)
         bids, asks, noisy = self._levels([update.level])
         self._sequence(conn, state, update.seq, text, recv_ns, out)
+        self._update(instrument, bids, asks, noisy, recv_ns, out)
+
+    def _update(
+        self,
+        instrument: Instrument,
+        bids: list[Level],
+        asks: list[Level],
+        noisy: list[tuple[int, int, float]],
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """A book update's levels (parsed, sequence checked) into the book."""
+        symbol = instrument.symbol
         book = self.books.get(symbol) or self.book(instrument)
         if book.state is not _SYNCED:
             book.counters.skipped_deltas += 1
             return
         book.apply_delta(bids, asks)
-        known = self._noisy.get(symbol)
-        if known is None:
-            known = self._noisy[symbol] = ({}, {})
+        known = self._noisy.get(symbol) or self._no_noise(symbol)
         noisy_bids, noisy_asks = known
         for price, _ in bids:
             noisy_bids.pop(price, None)
@@ -569,6 +655,21 @@ class Bitfinex(Venue):
         for index, price, amount in noisy:
             known[index][price] = amount
         out.append(BookDelta(self.name, symbol, 0, recv_ns, bids, asks))
+
+    def _route_of(self, instrument: Instrument) -> _Route:
+        """The route of a book channel just attributed to ``instrument`` (its book exists)."""
+        symbol = instrument.symbol
+        noisy_bids, noisy_asks = self._noisy.get(symbol) or self._no_noise(symbol)
+        return _Route(
+            self.name,
+            instrument,
+            symbol,
+            self.books[symbol],
+            noisy_bids,
+            noisy_asks,
+            self.symbol_frames,
+            self._tally,
+        )
 
     def _snapshot(
         self,
@@ -589,10 +690,12 @@ class Bitfinex(Venue):
         book = self.book(instrument)
         was = book.state
         book.apply_snapshot(bids, asks)
-        kept: tuple[dict[int, float], dict[int, float]] = ({}, {})
+        # in place: a route (_Route.noisy) holds the pair
+        kept = self._noisy.get(symbol) or self._no_noise(symbol)
+        kept[0].clear()
+        kept[1].clear()
         for index, price, amount in noisy:
             kept[index][price] = amount
-        self._noisy[symbol] = kept
         out.append(BookSnapshot(self.name, symbol, 0, recv_ns, bids, asks))
         self.synced(book, was, 0, recv_ns, out)
 
@@ -705,6 +808,17 @@ class Bitfinex(Venue):
         elif tag:
             raise MalformedFrame(self.name, "trades", text, f"unexpected {tag!r}", symbol)
         else:
+            if TRADE_IDS is not None and symbol not in self._last_trade_id:
+                # history from before the session (the first subscription's snapshot): only
+                # where it ends is remembered, as below; the rows are checked, not built
+                head = TRADE_IDS(text)
+                if head is not None:
+                    seq, newest = head
+                    self._sequence(conn, state, seq, text, recv_ns, out)
+                    if newest is not None:
+                        self._last_trade_id[symbol] = newest
+                    self.stats.ignored_frames += 1
+                    return
             scanned = SCAN_TRADES(text) if SCAN_TRADES is not None else None
             if scanned is None:
                 snapshot = self.decode(_TRADE_SNAPSHOT, text, "trades", text, symbol)
@@ -768,8 +882,9 @@ class Bitfinex(Venue):
         if len(values) < 10:
             raise MalformedFrame(self.name, "ticker", text, "a ticker has 10 fields", symbol)
         bid, _, ask, _, change, _, last, volume, high, low = values[:10]
-        last_price = _number(last)
-        change_units = _number(abs(change))
+        numbers = self._numbers
+        last_price = _remembered(numbers, last)
+        change_units = _remembered(numbers, abs(change))
         open_24h = last_price - change_units if change >= 0 else last_price + change_units
         if open_24h < 0:
             raise NumberFormatError(f"daily change {change!r} larger than the price")
@@ -780,11 +895,11 @@ class Bitfinex(Venue):
             recv_ns,
             last_price=last_price,
             open_24h=open_24h,
-            high_24h=_number(high),
-            low_24h=_number(low),
-            volume_24h=_number(volume),
-            best_bid=_number(bid),
-            best_ask=_number(ask),
+            high_24h=_remembered(numbers, high),
+            low_24h=_remembered(numbers, low),
+            volume_24h=_remembered(numbers, volume),
+            best_bid=_remembered(numbers, bid),
+            best_ask=_remembered(numbers, ask),
         )
         self._sequence(conn, state, message.seq, text, recv_ns, out)
         out.append(ticker)
