@@ -68,13 +68,15 @@ COMPILED: tuple[str, ...] = (
 #: ``orderscope._book``, the book's per-level operations (``orderscope.book``'s functions);
 #: ``orderscope._coinbase``, Coinbase ``l2update`` and snapshot frames (``venues.coinbase``'s
 #: msgspec path is the reference); ``orderscope._bitfinex``, Bitfinex's book-update, snapshot,
-#: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference).
+#: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference);
+#: ``orderscope._binance``, Binance depth and bookTicker frames (``venues.binance``'s msgspec path).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
     "orderscope._book": "_book.c",
     "orderscope._coinbase": "_coinbase.c",
     "orderscope._bitfinex": "_bitfinex.c",
+    "orderscope._binance": "_binance.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

@@ -186,6 +186,33 @@ _EVENT_TYPES = {
 }
 _SYMBOL_IN_URL = re.compile(r"[?&]symbol=([A-Za-z0-9_]+)")
 
+_ScannedDepth = tuple[str, int, int, int, int, list[Level], list[Level]]
+_ScannedTicker = tuple[str, int, int, int, int, int]
+_Scan = Callable[
+    [str | bytes, dict[str, tuple[int, int, int, str]]], _ScannedDepth | _ScannedTicker | None
+]
+
+
+def _scanner() -> _Scan | None:
+    try:
+        from orderscope import _binance
+    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
+        return None
+    scan: _Scan = _binance.scan
+    return scan
+
+
+#: ``orderscope._binance.scan`` (C): a ``depth`` or ``bookTicker`` combined-stream frame of the
+#: usual shape -> its fields and levels in one pass over the bytes, exactly what the msgspec path
+#: below makes of it; None for any other frame, which then takes that path (so its values and
+#: errors are unchanged). Without it a diff's bytes are walked three times (the envelope, the
+#: data, the levels) and a Python object is made per field.
+_SCAN = _scanner()
+#: The scanner's ``kind`` of a stream (``_stream_route`` routes a stream to it only while its
+#: channel's handler is the one the scanner stands in for).
+_SCANNED_DEPTH = 0
+_SCANNED_BOOK_TICKER = 1
+
 
 def _channel_of(stream_suffix: str) -> str:
     """``depth@100ms`` -> ``depth``; ``kline_1m`` -> ``kline_1m`` (not normalized)."""
@@ -229,6 +256,8 @@ class BinanceSpot(Venue):
         super().__init__(instruments, symbols, endpoints=endpoints)
         self._sync: dict[str, _DepthSync] = {}
         self._streams: dict[str, tuple[str, str]] = {}  # stream name -> (symbol, channel)
+        #: stream name -> (kind, price decimals, size decimals, symbol): the scanner's routes
+        self._scan_routes: dict[str, tuple[int, int, int, str]] = {}
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -324,6 +353,14 @@ class BinanceSpot(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        if _SCAN is not None:
+            scanned = _SCAN(frame, self._scan_routes)
+            if scanned is not None:
+                if len(scanned) == 7:
+                    self._on_scanned_depth(scanned, frame, recv_ns, out)
+                else:
+                    self._on_scanned_book_ticker(scanned, frame, recv_ns, out)
+                return
         try:  # not through self.decode: one call fewer on every frame
             env = _ENVELOPE.decode(frame)
         except msgspec.DecodeError as exc:
@@ -357,8 +394,53 @@ class BinanceSpot(Venue):
         venue_symbol, _, suffix = stream.partition("@")
         if len(self._streams) >= MAX_STREAMS:
             self._streams.clear()
+            self._scan_routes.clear()
         route = self._streams[stream] = (venue_symbol.upper(), _channel_of(suffix))
+        symbol, channel = route
+        handler = self.handlers.get(channel)
+        if handler is BinanceSpot._on_depth:
+            kind = _SCANNED_DEPTH
+        elif handler is BinanceSpot._on_book_ticker:
+            kind = _SCANNED_BOOK_TICKER
+        else:
+            return route
+        instrument = self.by_venue_symbol.get(symbol)
+        if instrument is not None:  # an unknown symbol stays the reference path's error
+            pd, sd = instrument.price_decimals, instrument.size_decimals
+            self._scan_routes[stream] = (kind, pd, sd, symbol)
         return route
+
+    def _on_scanned_depth(
+        self, scanned: _ScannedDepth, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """``_on_depth`` for a diff the scanner read (``orderscope._binance``)."""
+        venue_symbol, ms, first, last, prev_u, bids, asks = scanned
+        instrument = self.attribute("depth", venue_symbol, frame)
+        if instrument is not None:
+            delta = BookDelta(
+                self.name, instrument.symbol, ms * MS, recv_ns, bids, asks, first, last
+            )
+            self._apply_diff(instrument, delta, prev_u, out)
+
+    def _on_scanned_book_ticker(
+        self, scanned: _ScannedTicker, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """``_on_book_ticker`` for a frame the scanner read (``orderscope._binance``)."""
+        venue_symbol, ms, bid, bid_size, ask, ask_size = scanned
+        instrument = self.attribute("bookTicker", venue_symbol, frame)
+        if instrument is not None:
+            out.append(
+                BestBidOffer(
+                    self.name,
+                    instrument.symbol,
+                    ms * MS,
+                    recv_ns,
+                    bid,
+                    bid_size,
+                    ask,
+                    ask_size,
+                )
+            )
 
     def _control(self, env: _Envelope, frame: str | bytes) -> None:
         if env.code is not None:

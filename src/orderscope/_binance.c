@@ -1,0 +1,323 @@
+/* orderscope._binance: Binance combined-stream frames read in C, in one pass (spot and USD-M).
+ *
+ * scan(frame, routes) -> tuple | None
+ *
+ * routes maps a stream name to (kind, price_decimals, size_decimals, venue_symbol), kind 0 for a
+ * ``depth`` stream and 1 for a ``bookTicker`` stream (the connector fills it in for the streams
+ * whose channel is that and whose symbol it knows). For a frame of exactly the shape the venue
+ * sends, {"stream":"NAME","data":{...}} with NAME in routes, no whitespace, no escapes, the data
+ * object's keys in any order but each once and only those listed:
+ *
+ *   depth:      "e":"depthUpdate", "E", "T", "s", "U", "u", "pu" (ints; "s" a string),
+ *               "b" and "a": [["PRICE","SIZE"],...];  s, U, u, b, a required
+ *               -> (venue_symbol, T or E, U, u, pu (-1 if absent), bids, asks)
+ *   bookTicker: "e":"bookTicker", "u", "s", "E", "T", "b", "B", "a", "A" (decimal strings);
+ *               s, b, B, a, A required
+ *               -> (venue_symbol, T or E, bid, bid_size, ask, ask_size)
+ *
+ * returns what the connector's reference path (msgspec decoding of the envelope and of the data,
+ * orderscope.fixed.parse_fixed per number) makes of it, the levels as lists of (price, size)
+ * scaled ints in the frame's order. Anything else -- another shape, a stream not in routes,
+ * a number that is not plain ASCII digits with at most one '.', a non-zero digit beyond the
+ * decimals, a value beyond int64, an integer of more than 18 digits -- returns None, and the
+ * connector runs the reference path, whose values and errors are therefore unchanged.
+ *
+ * tests/venues/test_binance_scan.py checks it against the reference.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "_jsonscan.h"
+
+enum { DEPTH = 0, BOOK_TICKER = 1 };
+
+/* The data object's keys (a bit each: present once). */
+enum {
+    K_e = 1 << 0,
+    K_E = 1 << 1,
+    K_T = 1 << 2,
+    K_s = 1 << 3,
+    K_U = 1 << 4,
+    K_u = 1 << 5,
+    K_pu = 1 << 6,
+    K_b = 1 << 7,
+    K_a = 1 << 8,
+    K_B = 1 << 9,
+    K_A = 1 << 10,
+};
+
+static unsigned
+key_bit(const unsigned char *s, Py_ssize_t n)
+{
+    if (n == 1) {
+        switch (s[0]) {
+        case 'e':
+            return K_e;
+        case 'E':
+            return K_E;
+        case 'T':
+            return K_T;
+        case 's':
+            return K_s;
+        case 'U':
+            return K_U;
+        case 'u':
+            return K_u;
+        case 'b':
+            return K_b;
+        case 'a':
+            return K_a;
+        case 'B':
+            return K_B;
+        case 'A':
+            return K_A;
+        default:
+            return 0;
+        }
+    }
+    if (n == 2 && s[0] == 'p' && s[1] == 'u') {
+        return K_pu;
+    }
+    return 0;
+}
+
+/* What a data object holds, once read. */
+typedef struct {
+    unsigned seen;
+    int64_t E, T, U, u, pu;
+    int64_t bid, bid_size, ask, ask_size; /* bookTicker */
+    PyObject *bids, *asks;                /* depth: new references once read */
+} Data;
+
+/* One value after `"KEY":`, into `d`: 1, 0 if not of the fast shape, -1 with an exception. */
+static int
+value(Cursor *c, int kind, unsigned key, Py_ssize_t pd, Py_ssize_t sd, Data *d)
+{
+    const unsigned char *text;
+    Py_ssize_t n;
+    switch (key) {
+    case K_e:
+        return kind == DEPTH ? TAKE(c, "\"depthUpdate\"") : TAKE(c, "\"bookTicker\"");
+    case K_s:
+        return TAKE(c, "\"") && string_body(c, &text, &n);
+    case K_E:
+        return integer(c, &d->E);
+    case K_T:
+        return integer(c, &d->T);
+    case K_u:
+        return integer(c, &d->u);
+    }
+    if (kind == DEPTH) {
+        switch (key) {
+        case K_U:
+            return integer(c, &d->U);
+        case K_pu:
+            return integer(c, &d->pu);
+        case K_b:
+            return pair_levels(c, pd, sd, &d->bids);
+        case K_a:
+            return pair_levels(c, pd, sd, &d->asks);
+        }
+        return 0;
+    }
+    switch (key) {
+    case K_b:
+        return TAKE(c, "\"") && decimal(c, pd, &d->bid);
+    case K_B:
+        return TAKE(c, "\"") && decimal(c, sd, &d->bid_size);
+    case K_a:
+        return TAKE(c, "\"") && decimal(c, pd, &d->ask);
+    case K_A:
+        return TAKE(c, "\"") && decimal(c, sd, &d->ask_size);
+    }
+    return 0;
+}
+
+/* The data object after its `{`, through the frame's end (`}}`): 1 if all of it has the fast
+ * shape and the required keys are there, 0 if not, -1 with an exception set. */
+static int
+data_object(Cursor *c, int kind, Py_ssize_t pd, Py_ssize_t sd, Data *d)
+{
+    for (;;) {
+        const unsigned char *text;
+        Py_ssize_t n;
+        if (!TAKE(c, "\"") || !string_body(c, &text, &n) || !TAKE(c, ":")) {
+            return 0;
+        }
+        const unsigned key = key_bit(text, n);
+        if (key == 0 || (d->seen & key)) {
+            return 0;
+        }
+        d->seen |= key;
+        const int got = value(c, kind, key, pd, sd, d);
+        if (got <= 0) {
+            return got;
+        }
+        if (TAKE(c, "}")) {
+            break;
+        }
+        if (!TAKE(c, ",")) {
+            return 0;
+        }
+    }
+    const unsigned required =
+        kind == DEPTH ? K_s | K_U | K_u | K_b | K_a : K_s | K_b | K_B | K_a | K_A;
+    return (d->seen & required) == required && TAKE(c, "}") && c->p == c->end;
+}
+
+/* A tuple of `n` new references (stolen: released if the tuple cannot be made; any NULL among
+ * them means an exception is set). */
+static PyObject *
+tuple_of(PyObject **items, Py_ssize_t n)
+{
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (items[i] == NULL) {
+            goto done;
+        }
+    }
+    result = PyTuple_New(n);
+    if (result != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyTuple_SET_ITEM(result, i, items[i]);
+        }
+        return result;
+    }
+done:
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_XDECREF(items[i]);
+    }
+    return NULL;
+}
+
+/* The route of a stream: (kind, pd, sd, venue_symbol) with pd and sd in 0..19 and a str
+ * symbol: 1; 0 if not (the reference path then runs); -1 with an exception set. */
+static int
+route(PyObject *routes, PyObject *stream, int *kind, Py_ssize_t *pd, Py_ssize_t *sd,
+      PyObject **symbol)
+{
+    PyObject *entry = PyDict_GetItemWithError(routes, stream); /* borrowed */
+    if (entry == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 4 ||
+        !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 3))) {
+        return 0;
+    }
+    const long k = PyLong_AsLong(PyTuple_GET_ITEM(entry, 0));
+    if (k == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 1));
+    if (*pd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 2));
+    if (*sd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *kind = (int)k;
+    *symbol = PyTuple_GET_ITEM(entry, 3);
+    return (k == DEPTH || k == BOOK_TICKER) && *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
+}
+
+static PyObject *streams[STR_SLOTS];
+
+static PyObject *
+scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "scan takes 2 arguments: (frame, routes)");
+        return NULL;
+    }
+    PyObject *routes = args[1];
+    if (!PyDict_Check(routes)) {
+        PyErr_SetString(PyExc_TypeError, "routes must be a dict");
+        return NULL;
+    }
+    Cursor c;
+    const unsigned char *text;
+    Py_ssize_t n;
+    if (!frame_cursor(args[0], &c) || !TAKE(&c, "{\"stream\":\"") ||
+        !string_body(&c, &text, &n) || !TAKE(&c, ",\"data\":{")) {
+        Py_RETURN_NONE;
+    }
+    PyObject *stream = cached_str(streams, text, n);
+    if (stream == NULL) {
+        return NULL;
+    }
+    int kind = 0;
+    Py_ssize_t pd = 0, sd = 0;
+    PyObject *symbol = NULL;
+    const int known = route(routes, stream, &kind, &pd, &sd, &symbol);
+    if (known <= 0) {
+        Py_DECREF(stream);
+        if (known < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    Py_INCREF(symbol); /* borrowed from routes: a collection while reading may run Python */
+    Py_DECREF(stream);
+    Data d = {0};
+    d.pu = -1;
+    const int found = data_object(&c, kind, pd, sd, &d);
+    if (found <= 0) {
+        Py_DECREF(symbol);
+        Py_XDECREF(d.bids);
+        Py_XDECREF(d.asks);
+        if (found < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    const int64_t ms = d.T != 0 ? d.T : d.E;
+    if (kind == DEPTH) {
+        PyObject *items[7] = {
+            symbol,
+            PyLong_FromLongLong(ms),
+            PyLong_FromLongLong(d.U),
+            PyLong_FromLongLong(d.u),
+            PyLong_FromLongLong(d.pu),
+            d.bids,
+            d.asks,
+        };
+        return tuple_of(items, 7);
+    }
+    PyObject *items[6] = {
+        symbol,
+        PyLong_FromLongLong(ms),
+        PyLong_FromLongLong(d.bid),
+        PyLong_FromLongLong(d.bid_size),
+        PyLong_FromLongLong(d.ask),
+        PyLong_FromLongLong(d.ask_size),
+    };
+    return tuple_of(items, 6);
+}
+
+static PyMethodDef methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
+     "A depth or bookTicker combined-stream frame of the usual shape -> its fields, else None."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef binance_module = {
+    PyModuleDef_HEAD_INIT,
+    "orderscope._binance",
+    "Binance depth and bookTicker frames read in C; the connector's msgspec path is the "
+    "reference.",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__binance(void)
+{
+    return PyModule_Create(&binance_module);
+}

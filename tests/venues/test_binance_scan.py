@@ -1,0 +1,371 @@
+"""orderscope._binance (C, src/orderscope/_binance.c) against the connectors' reference path.
+
+``scan`` must return exactly what msgspec decoding (the envelope, then the depth or bookTicker
+data) and ``parse_fixed`` make of a combined-stream frame, or None (the connector then runs that
+path itself). The C module is loaded from its file, so these tests also run under
+ORDERSCOPE_PURE=1, against the pure-Python reference.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import msgspec
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from orderscope import _compiled
+from orderscope.bench.ours import LoadedCapture, load_capture
+from orderscope.capture import CaptureRecord, RecordKind, group_captures
+from orderscope.errors import FrameError
+from orderscope.fixed import NumberFormatError, parse_fixed
+from orderscope.model import MarketEvent
+from orderscope.venues.base import feed
+from orderscope.venues.binance import _BOOK_TICKER, _DEPTH, _ENVELOPE
+from tests.native_kernel import PACKAGE, load_native
+
+Routes = dict[str, tuple[int, int, int, str]]
+
+
+@pytest.fixture(scope="module")
+def kernel() -> ModuleType:
+    return load_native("_binance")
+
+
+ROUTES: Routes = {
+    "btcusdt@depth@100ms": (0, 8, 8, "BTCUSDT"),
+    "x@depth": (0, 2, 0, "X"),
+    "wide@depth": (0, 19, 19, "WIDE"),
+    "btcusdt@bookTicker": (1, 8, 8, "BTCUSDT"),
+    "x@bookTicker": (1, 2, 0, "X"),
+}
+
+
+def reference(frame: str | bytes, routes: Routes) -> tuple[object, ...] | None:
+    """The connector's own reading of a routed frame; None if it is not one, or is bad."""
+    try:
+        env = _ENVELOPE.decode(frame)
+    except msgspec.DecodeError:
+        return None
+    if env.stream not in routes:
+        return None
+    kind, pd, sd, symbol = routes[env.stream]
+    try:
+        if kind == 0:
+            depth = _DEPTH.decode(env.data)
+            bids = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in depth.b]
+            asks = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in depth.a]
+            return (symbol, depth.T or depth.E, depth.U, depth.u, depth.pu, bids, asks)
+        ticker = _BOOK_TICKER.decode(env.data)
+        return (
+            symbol,
+            ticker.T or ticker.E,
+            parse_fixed(ticker.b, pd),
+            parse_fixed(ticker.B, sd),
+            parse_fixed(ticker.a, pd),
+            parse_fixed(ticker.A, sd),
+        )
+    except (msgspec.DecodeError, NumberFormatError):
+        return None
+
+
+def agrees(kernel: ModuleType, frame: str | bytes, routes: Routes = ROUTES) -> object:
+    """The scanner's result, checked: None, or the reference's."""
+    got = kernel.scan(frame, routes)
+    if got is not None:
+        assert got == reference(frame, routes)
+        assert all(type(v) is int for v in got[1:5])
+    return got
+
+
+# -- frames -------------------------------------------------------------------------------------
+
+digits = st.text("0123456789", min_size=1, max_size=22)
+
+
+@st.composite
+def number(draw: st.DrawFn) -> str:
+    """Mostly plain decimals (some beyond int64 or too fine), sometimes a near miss."""
+    whole = draw(digits)
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.text('0123456789.,-+ eE\\"\u0663', max_size=12))
+    if draw(st.booleans()):
+        return whole
+    return f"{whole}.{draw(st.text('0123456789', max_size=12))}"
+
+
+integer = st.one_of(
+    st.integers(-10, 2**63 + 10),
+    st.integers(0, 10**18),
+    st.sampled_from([0, -1, 10**17, 10**18 - 1, 10**18, 2**64, 1.5]),
+)
+levels = st.lists(st.tuples(number(), number()).map(list), max_size=4)
+
+
+@st.composite
+def data_object(draw: st.DrawFn, kind: int) -> dict[str, object]:
+    fields: dict[str, object]
+    if kind == 0:
+        fields = {
+            "e": draw(st.sampled_from(["depthUpdate", "depthUpdate", "bookTicker"])),
+            "E": draw(integer),
+            "T": draw(integer),
+            "s": draw(st.sampled_from(["BTCUSDT", "", "B\u00e9", 'A"B'])),
+            "U": draw(integer),
+            "u": draw(integer),
+            "pu": draw(integer),
+            "b": draw(levels),
+            "a": draw(levels),
+        }
+    else:
+        fields = {
+            "e": draw(st.sampled_from(["bookTicker", "bookTicker", "depthUpdate"])),
+            "u": draw(integer),
+            "s": draw(st.sampled_from(["BTCUSDT", "X"])),
+            "b": draw(number()),
+            "B": draw(number()),
+            "a": draw(number()),
+            "A": draw(number()),
+            "T": draw(integer),
+            "E": draw(integer),
+        }
+    keys = list(fields)
+    if draw(st.integers(0, 3)) == 0:  # another order, some keys left out
+        keys = draw(st.permutations(keys))
+    if draw(st.integers(0, 2)) == 0:
+        keys = [k for k in keys if draw(st.integers(0, 4)) > 0]
+    fields = {k: fields[k] for k in keys}
+    if draw(st.integers(0, 9)) == 0:
+        fields["x"] = 1
+    return fields
+
+
+@st.composite
+def frame(draw: st.DrawFn) -> str:
+    """A frame as the venue writes it (compact, keys in order), now and then bent."""
+    stream = draw(st.sampled_from([*ROUTES, "eth@depth", "", "btcusdt@aggTrade"]))
+    kind = ROUTES.get(stream, (draw(st.integers(0, 1)),))[0]
+    text = msgspec.json.encode({"stream": stream, "data": draw(data_object(kind))}).decode()
+    if draw(st.integers(0, 5)) == 0:  # whitespace, an escape, a cut, trailing bytes
+        i = draw(st.integers(0, len(text)))
+        text = (
+            text[:i] + draw(st.sampled_from([" ", "\\u0030", "", "\n", "}", '"', "]"])) + text[i:]
+        )
+    return text
+
+
+DEPTH = (
+    '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1626992741037,'
+    '"T":1626992741024,"s":"BTCUSDT","U":600859599090,"u":600859600917,"pu":600859598061,'
+    '"b":[["7.5040","813"],["7.6090","0"]],"a":[["7.6150","1563.5"]]}}'
+)
+SPOT_DEPTH = (
+    '{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1633998512568,'
+    '"s":"NKNUSDT","U":499869753,"u":499869754,"b":[["0.35170000","4265.00000000"]],"a":[]}}'
+)
+TICKER = (
+    '{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":600859600576,"s":"SUSHIUSDT",'
+    '"b":"7.6110","B":"2","a":"7.6120","A":"297","T":1626992741012,"E":1626992741017}}'
+)
+SPOT_TICKER = (
+    '{"stream":"x@bookTicker","data":{"u":499869768,"s":"NKNUSDT","b":"0.35","B":"672.0000",'
+    '"a":"0.36","A":"3199"}}'
+)
+
+
+@given(frame(), st.booleans())
+@example(DEPTH, False)
+@example(SPOT_TICKER, True)
+def test_scanner_is_the_reference_or_none(kernel: ModuleType, text: str, as_bytes: bool) -> None:
+    agrees(kernel, text.encode() if as_bytes else text)
+
+
+def test_usual_frames(kernel: ModuleType) -> None:
+    assert agrees(kernel, DEPTH) == (
+        "BTCUSDT",
+        1626992741024,
+        600859599090,
+        600859600917,
+        600859598061,
+        [(750_400_000, 81_300_000_000), (760_900_000, 0)],
+        [(761_500_000, 156_350_000_000)],
+    )
+    assert agrees(kernel, SPOT_DEPTH) == (
+        "BTCUSDT",
+        1633998512568,
+        499869753,
+        499869754,
+        -1,
+        [(35_170_000, 426_500_000_000)],
+        [],
+    )
+    assert agrees(kernel, TICKER) == (
+        "BTCUSDT",
+        1626992741012,
+        761_100_000,
+        200_000_000,
+        761_200_000,
+        29_700_000_000,
+    )
+    assert agrees(kernel, SPOT_TICKER) == ("X", 0, 35, 672, 36, 3199)
+    # T 0: the event time E, as ``msg.T or msg.E``
+    assert agrees(kernel, TICKER.replace('"T":1626992741012', '"T":0'))[1] == 1626992741017
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        DEPTH.replace("btcusdt@depth@100ms", "eth@depth"),  # no route
+        DEPTH.replace("btcusdt@depth@100ms", "btcusdt@bookTicker"),  # the other kind's route
+        DEPTH.replace(":", ": ", 1),
+        DEPTH + " ",
+        DEPTH.replace("7.5040", "7.5040e0"),
+        DEPTH.replace("7.5040", "-7.5040"),
+        DEPTH.replace("1563.5", "0.000000001"),  # finer than 8 decimals
+        DEPTH.replace("7.5040", "99999999999.1"),  # beyond int64 at 8 decimals
+        DEPTH.replace('"U":600859599090', '"U":0600859599090'),
+        DEPTH.replace('"U":600859599090', '"U":6008595990.0'),
+        DEPTH.replace('"U":600859599090', '"U":1234567890123456789'),  # 19 digits: msgspec's
+        DEPTH.replace('"U":600859599090,', ""),  # a required key missing
+        DEPTH.replace('"pu":600859598061', '"pu":1,"pu":2'),  # twice
+        DEPTH.replace('"pu":', '"px":'),
+        DEPTH.replace('"depthUpdate"', '"depth"'),
+        DEPTH.replace('["7.6090","0"]', '["7.6090","0",1]'),
+        DEPTH.replace("BTCUSDT", "BTC\\u0055SDT"),
+        DEPTH[:-1],
+        DEPTH.replace('{"stream":"btcusdt@depth@100ms",', "{").replace("}}", ',"stream":"x"}}'),
+        TICKER.replace('"B":"2",', ""),
+        TICKER.replace('"B":"2"', '"B":2'),
+        "",
+        "{",
+        b"\xff" + DEPTH.encode(),
+        DEPTH.replace("BTCUSDT", "BTC-\u00e9"),
+    ],
+)
+def test_other_frames_are_left_to_the_reference(kernel: ModuleType, text: str | bytes) -> None:
+    assert kernel.scan(text, ROUTES) is None
+
+
+def test_bad_arguments(kernel: ModuleType) -> None:
+    with pytest.raises(TypeError):
+        kernel.scan(DEPTH)
+    with pytest.raises(TypeError):
+        kernel.scan(DEPTH, [])
+    assert kernel.scan(1, ROUTES) is None
+    for bad in ((0, 8, 20, "B"), (2, 8, 8, "B"), (0, 8, 8, 1), [0, 8, 8, "B"], (0, 8, 8)):
+        assert kernel.scan(DEPTH, {"btcusdt@depth@100ms": bad}) is None
+    with pytest.raises(TypeError):
+        kernel.scan(DEPTH, {"btcusdt@depth@100ms": ("0", 8, 8, "B")})
+
+
+def test_no_reference_leaks(kernel: ModuleType) -> None:
+    # a leak of one object per call would show as thousands of blocks; other tests' threads
+    # may allocate a few meanwhile
+    frames = [DEPTH, TICKER, SPOT_TICKER, DEPTH.replace("1563.5", "1x"), DEPTH[:-1], "{"]
+    for text in frames:
+        kernel.scan(text, ROUTES)
+    gc.collect()
+    before = sys.getallocatedblocks()
+    for _ in range(5_000):
+        for text in frames:
+            kernel.scan(text, ROUTES)
+    gc.collect()
+    assert sys.getallocatedblocks() - before < 500
+
+
+# -- the connectors: the fast path and the msgspec path give the same events and errors ---------
+
+
+def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
+    """Every event and error of a fresh connector fed ``records``, and its final state."""
+    venue = loaded.new_venue()
+    seen: list[object] = []
+    for record in records:
+        out: list[MarketEvent] = []
+        if record.kind is not RecordKind.RECV:
+            feed(venue, record, out)
+            continue
+        try:
+            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
+        except FrameError as exc:
+            seen.append(
+                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
+            )
+            out.clear()
+            venue.handle_error(exc, record.recv_ns, out)
+        seen.extend(out)
+    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
+    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
+    seen.append(sorted(venue.symbol_frames.items()))
+    seen.extend(
+        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
+    )
+    return seen
+
+
+def _respaced(record: CaptureRecord) -> CaptureRecord:
+    """The same JSON with spaces: never the scanner's shape, so the msgspec path reads it."""
+    if record.kind is not RecordKind.RECV:
+        return record
+    assert isinstance(record.payload, str)
+    text = json.dumps(json.loads(record.payload))
+    return CaptureRecord(record.recv_ns, record.kind, record.url, text, record.conn)
+
+
+#: Frames the scanner leaves to the reference, put among the capture's usual ones.
+BENDS = (
+    ('"b":[["', '"b":[["1.5x","1"],["'),  # BadValue
+    ('@depth@100ms","data"', '@depth@100ms","data"'.replace("@depth", "x@depth")),  # Unknown
+    ('"a":[["', '"a":[["0.0000000001","1"],["'),  # finer than the decimals
+    ('"U":', '"U":-'),  # msgspec reads it; a gap
+    ('"B":"', '"B":"-'),  # a bad bookTicker
+)
+
+
+@pytest.mark.parametrize("prefix", ["BINANCE", "BINANCE_FUTURES"])
+def test_capture_frames_give_the_same_events_either_way(captures: Path, prefix: str) -> None:
+    [loaded] = [load_capture(c) for c in group_captures([captures]) if c.prefix == prefix]
+    records = list(loaded.records)
+    diffs = [
+        i
+        for i, r in enumerate(records)
+        if '"b":[["' in str(r.payload) and '"a":[["' in str(r.payload)
+    ]
+    tickers = [i for i, r in enumerate(records) if '"B":"' in str(r.payload)]
+    bent = [diffs[20 + 10 * n] for n in range(len(BENDS) - 1)] + [tickers[-1]]
+    for at, (old, new) in zip(bent, BENDS, strict=True):
+        r = records[at]
+        assert isinstance(r.payload, str) and old in r.payload
+        records[at] = CaptureRecord(
+            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
+        )
+    fast = _run(loaded, records)
+    assert fast == _run(loaded, [_respaced(r) for r in records])
+    errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
+    assert sorted(errors) == ["BadValue"] * 3 + ["UnknownSymbol"]
+
+
+def _scanner_module(env: dict[str, str]) -> str:
+    code = "from orderscope.venues import binance as b\nprint(b._SCAN and b._SCAN.__module__)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_the_compiled_build_runs_the_scanner() -> None:
+    if not any(PACKAGE.glob("book.*.so")):
+        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
+    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    assert _scanner_module(env) == "orderscope._binance"
+
+
+def test_orderscope_pure_runs_the_msgspec_path() -> None:
+    assert _scanner_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
