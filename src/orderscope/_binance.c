@@ -22,7 +22,13 @@
  * decimals, a value beyond int64, an integer of more than 18 digits -- returns None, and the
  * connector runs the reference path, whose values and errors are therefore unchanged.
  *
- * tests/venues/test_binance_scan.py checks it against the reference.
+ * scan_rest(body, price_decimals, size_decimals) -> (lastUpdateId, T or E, bids, asks) | None
+ *
+ * The same for a REST depth snapshot body, {"lastUpdateId":N,"E":N,"T":N,"bids":[...],
+ * "asks":[...]} (keys in any order, each once; E and T optional): what the connector's
+ * `_rest_levels` makes of it.
+ *
+ * tests/venues/test_binance_scan.py checks both against the reference.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -297,9 +303,96 @@ scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return tuple_of(items, 6);
 }
 
+/* scan_rest: a REST depth body after its `{`, through its end: 1 if all of the fast shape with
+ * the required keys (lastUpdateId, bids, asks), 0 if not, -1 with an exception set. */
+static int
+rest_object(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, Data *d)
+{
+    enum { LAST = 1, E = 2, T = 4, BIDS = 8, ASKS = 16 };
+    for (;;) {
+        unsigned key;
+        int got;
+        if (TAKE(c, "\"lastUpdateId\":")) {
+            key = LAST;
+            got = integer(c, &d->u);
+        }
+        else if (TAKE(c, "\"E\":")) {
+            key = E;
+            got = integer(c, &d->E);
+        }
+        else if (TAKE(c, "\"T\":")) {
+            key = T;
+            got = integer(c, &d->T);
+        }
+        else if (TAKE(c, "\"bids\":")) {
+            key = BIDS;
+            got = (d->seen & key) ? 0 : pair_levels(c, pd, sd, &d->bids);
+        }
+        else if (TAKE(c, "\"asks\":")) {
+            key = ASKS;
+            got = (d->seen & key) ? 0 : pair_levels(c, pd, sd, &d->asks);
+        }
+        else {
+            return 0;
+        }
+        if (got <= 0 || (d->seen & key)) {
+            return got < 0 ? -1 : 0;
+        }
+        d->seen |= key;
+        if (TAKE(c, "}")) {
+            break;
+        }
+        if (!TAKE(c, ",")) {
+            return 0;
+        }
+    }
+    return (d->seen & (LAST | BIDS | ASKS)) == (LAST | BIDS | ASKS) && c->p == c->end;
+}
+
+static PyObject *
+scan_rest(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "scan_rest takes 3 arguments: (body, price_decimals, size_decimals)");
+        return NULL;
+    }
+    const Py_ssize_t pd = PyLong_AsSsize_t(args[1]);
+    if (pd == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    const Py_ssize_t sd = PyLong_AsSsize_t(args[2]);
+    if (sd == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Cursor c;
+    if (pd < 0 || pd > 19 || sd < 0 || sd > 19 || !frame_cursor(args[0], &c) || !TAKE(&c, "{")) {
+        Py_RETURN_NONE;
+    }
+    Data d = {0};
+    const int found = rest_object(&c, pd, sd, &d);
+    if (found <= 0) {
+        Py_XDECREF(d.bids);
+        Py_XDECREF(d.asks);
+        if (found < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *items[4] = {
+        PyLong_FromLongLong(d.u),
+        PyLong_FromLongLong(d.T != 0 ? d.T : d.E),
+        d.bids,
+        d.asks,
+    };
+    return tuple_of(items, 4);
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "A depth or bookTicker combined-stream frame of the usual shape -> its fields, else None."},
+    {"scan_rest", (PyCFunction)(void (*)(void))scan_rest, METH_FASTCALL,
+     "A REST depth body of the usual shape -> (lastUpdateId, T or E, bids, asks), else None."},
     {NULL, NULL, 0, NULL},
 };
 

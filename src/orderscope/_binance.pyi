@@ -5,6 +5,7 @@
 # routes: stream name -> (kind: 0 depth, 1 bookTicker, price_decimals, size_decimals, symbol).
 # depth -> (venue_symbol, T or E (ms), U, u, pu or -1, bids, asks);
 # bookTicker -> (venue_symbol, T or E (ms), bid, bid_size, ask, ask_size).
+# scan_rest: a REST depth body -> (lastUpdateId, T or E (ms), bids, asks).
 
 def scan(
     frame: str | bytes, routes: dict[str, tuple[int, int, int, str]]
@@ -13,3 +14,6 @@ def scan(
     | tuple[str, int, int, int, int, int]
     | None
 ): ...
+def scan_rest(
+    body: str | bytes, price_decimals: int, size_decimals: int
+) -> tuple[int, int, list[tuple[int, int]], list[tuple[int, int]]] | None: ...

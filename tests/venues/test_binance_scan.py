@@ -28,7 +28,7 @@ from orderscope.errors import FrameError
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.model import MarketEvent
 from orderscope.venues.base import feed
-from orderscope.venues.binance import _BOOK_TICKER, _DEPTH, _ENVELOPE
+from orderscope.venues.binance import _BOOK_TICKER, _DEPTH, _ENVELOPE, _REST_DEPTH
 from tests.native_kernel import PACKAGE, load_native
 
 Routes = dict[str, tuple[int, int, int, str]]
@@ -265,19 +265,98 @@ def test_bad_arguments(kernel: ModuleType) -> None:
         kernel.scan(DEPTH, {"btcusdt@depth@100ms": ("0", 8, 8, "B")})
 
 
+REST_FUTURES = '{"lastUpdateId":6,"E":1,"T":2,"bids":[["1.5","2"]],"asks":[["1.6","3"]]}'
+
+
 def test_no_reference_leaks(kernel: ModuleType) -> None:
     # a leak of one object per call would show as thousands of blocks; other tests' threads
     # may allocate a few meanwhile
     frames = [DEPTH, TICKER, SPOT_TICKER, DEPTH.replace("1563.5", "1x"), DEPTH[:-1], "{"]
+    bodies = [REST_FUTURES, REST_FUTURES.replace('"2"]]', '"2x"]]'), REST_FUTURES[:-1]]
     for text in frames:
         kernel.scan(text, ROUTES)
+    for body in bodies:
+        kernel.scan_rest(body, 8, 8)
     gc.collect()
     before = sys.getallocatedblocks()
     for _ in range(5_000):
         for text in frames:
             kernel.scan(text, ROUTES)
+        for body in bodies:
+            kernel.scan_rest(body, 8, 8)
     gc.collect()
     assert sys.getallocatedblocks() - before < 500
+
+
+# -- REST depth snapshots ----------------------------------------------------------------------
+
+
+def reference_rest(body: str | bytes, pd: int, sd: int) -> tuple[object, ...] | None:
+    """``_rest_levels``'s typed reading of a REST depth body; None if it is bad."""
+    try:
+        msg = _REST_DEPTH.decode(body)
+        bids = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in msg.bids]
+        asks = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in msg.asks]
+    except (msgspec.DecodeError, NumberFormatError):
+        return None
+    return msg.lastUpdateId, msg.T or msg.E, bids, asks
+
+
+@st.composite
+def rest_body(draw: st.DrawFn) -> str:
+    fields = {
+        "lastUpdateId": draw(integer),
+        "E": draw(integer),
+        "T": draw(integer),
+        "bids": draw(levels),
+        "asks": draw(levels),
+    }
+    keys = draw(st.permutations(list(fields))) if draw(st.booleans()) else list(fields)
+    keys = [k for k in keys if k not in ("E", "T") or draw(st.booleans())]
+    if draw(st.integers(0, 5)) == 0:
+        keys = keys[1:]
+    text = msgspec.json.encode({k: fields[k] for k in keys}).decode()
+    if draw(st.integers(0, 5)) == 0:
+        i = draw(st.integers(0, len(text)))
+        text = text[:i] + draw(st.sampled_from([" ", "\\u0030", "}", '"', "]", ","])) + text[i:]
+    return text
+
+
+REST = '{"lastUpdateId":281916627,"bids":[["0.00006547","100.00000000"]],"asks":[]}'
+
+
+@given(rest_body(), st.sampled_from([(8, 8), (2, 0), (19, 19)]), st.booleans())
+@example(REST, (8, 8), False)
+def test_rest_scanner_is_the_reference_or_none(
+    kernel: ModuleType, body: str, decimals: tuple[int, int], as_bytes: bool
+) -> None:
+    data = body.encode() if as_bytes else body
+    got = kernel.scan_rest(data, *decimals)
+    if got is not None:
+        assert got == reference_rest(data, *decimals)
+
+
+def test_usual_rest_bodies(kernel: ModuleType) -> None:
+    assert kernel.scan_rest(REST, 8, 8) == (281916627, 0, [(6547, 10_000_000_000)], [])
+    futures = (
+        '{"lastUpdateId":6,"E":1626992741264,"T":1626992741261,"bids":[],"asks":[["1.5","2"]]}'
+    )
+    assert kernel.scan_rest(futures, 1, 0) == (6, 1626992741261, [], [(15, 2)])
+    for bent in (
+        REST.replace("281916627", "-"),
+        REST + " ",
+        REST.replace('"asks":[]', '"asks":[],"asks":[]'),
+        REST.replace(',"asks":[]', ""),
+        REST.replace("100.0", "1e2"),
+        REST.replace("lastUpdateId", "lastupdateid"),
+    ):
+        assert kernel.scan_rest(bent, 8, 8) is None, bent
+    assert kernel.scan_rest(REST, 8, 20) is None
+    assert kernel.scan_rest(REST, 1, 8) is None  # finer than 1 decimal
+    with pytest.raises(TypeError):
+        kernel.scan_rest(REST, "8", 8)
+    with pytest.raises(TypeError):
+        kernel.scan_rest(REST, 8)
 
 
 # -- the connectors: the fast path and the msgspec path give the same events and errors ---------
@@ -311,8 +390,11 @@ def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
 
 
 def _respaced(record: CaptureRecord) -> CaptureRecord:
-    """The same JSON with spaces: never the scanner's shape, so the msgspec path reads it."""
-    if record.kind is not RecordKind.RECV:
+    """The same JSON with spaces: never the scanners' shape, so the msgspec path reads it (the
+    frames and the REST depth snapshots)."""
+    if record.kind is not RecordKind.RECV and not (
+        record.kind is RecordKind.REST and "/depth" in record.url
+    ):
         return record
     assert isinstance(record.payload, str)
     text = json.dumps(json.loads(record.payload))

@@ -193,21 +193,24 @@ _Scan = Callable[
 ]
 
 
-def _scanner() -> _Scan | None:
+_ScanRest = Callable[[str | bytes, int, int], tuple[int, int, list[Level], list[Level]] | None]
+
+
+def _scanner() -> tuple[_Scan, _ScanRest] | tuple[None, None]:
     try:
         from orderscope import _binance
     except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-        return None
-    scan: _Scan = _binance.scan
-    return scan
+        return None, None
+    return _binance.scan, _binance.scan_rest
 
 
 #: ``orderscope._binance.scan`` (C): a ``depth`` or ``bookTicker`` combined-stream frame of the
 #: usual shape -> its fields and levels in one pass over the bytes, exactly what the msgspec path
 #: below makes of it; None for any other frame, which then takes that path (so its values and
 #: errors are unchanged). Without it a diff's bytes are walked three times (the envelope, the
-#: data, the levels) and a Python object is made per field.
-_SCAN = _scanner()
+#: data, the levels) and a Python object is made per field. ``orderscope._binance.scan_rest``:
+#: the same for a REST depth snapshot's body -> (lastUpdateId, T or E, bids, asks).
+_SCAN, _SCAN_REST = _scanner()
 #: The scanner's ``kind`` of a stream (``_stream_route`` routes a stream to it only while its
 #: channel's handler is the one the scanner stands in for).
 _SCANNED_DEPTH = 0
@@ -635,6 +638,10 @@ class BinanceSpot(Venue):
     ) -> tuple[list[Level], list[Level], int, int]:
         """A REST depth body's bids, asks, ``lastUpdateId`` and time (ns), or a FrameError."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
+        if _SCAN_REST is not None:  # the whole body in one pass
+            scanned = _SCAN_REST(body, pd, sd)
+            if scanned is not None:
+                return scanned[2], scanned[3], scanned[0], scanned[1] * MS
         if NATIVE_RAW is not None:  # the C kernel on the JSON bytes; the typed path otherwise
             try:
                 raw = _REST_DEPTH_RAW.decode(body)
