@@ -69,7 +69,9 @@ COMPILED: tuple[str, ...] = (
 #: ``orderscope._coinbase``, Coinbase ``l2update`` and snapshot frames (``venues.coinbase``'s
 #: msgspec path is the reference); ``orderscope._bitfinex``, Bitfinex's book-update, snapshot,
 #: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference);
-#: ``orderscope._binance``, Binance depth and bookTicker frames (``venues.binance``'s msgspec path).
+#: ``orderscope._binance``, Binance depth and bookTicker frames and REST depth snapshots
+#: (``venues.binance``'s msgspec path); ``orderscope._bitstamp``, Bitstamp diff frames and REST
+#: order books (``venues.bitstamp``'s msgspec path).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
@@ -77,6 +79,7 @@ NATIVE: dict[str, str] = {
     "orderscope._coinbase": "_coinbase.c",
     "orderscope._bitfinex": "_bitfinex.c",
     "orderscope._binance": "_binance.c",
+    "orderscope._bitstamp": "_bitstamp.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

@@ -1,9 +1,10 @@
-/* A cursor over one JSON frame for the one-pass frame scanners (_binance.c): header-only, like
- * _decimal.h (static inline, no symbol exported). Every reader is bounds-checked against the
- * frame's end and accepts only the plain, compact shape venues send (no whitespace, no escapes,
- * printable ASCII); anything else makes the scanner return None, and the connector's msgspec
- * path reads the frame (its values and errors are the reference). A change here rebuilds the
- * extensions (setup.py `depends`, the Makefile) and makes them stale (_compiled.stale). */
+/* A cursor over one JSON frame for the one-pass frame scanners (_binance.c, _bitstamp.c):
+ * header-only, like _decimal.h (static inline, no symbol exported). Every reader is
+ * bounds-checked against the frame's end and accepts only the plain shape venues send (compact,
+ * or with JSON whitespace where a reader says so; no escapes, printable ASCII); anything else
+ * makes the scanner return None, and the connector's msgspec path reads the frame (its values
+ * and errors are the reference). A change here rebuilds the extensions (setup.py `depends`, the
+ * Makefile) and makes them stale (_compiled.stale). */
 #ifndef ORDERSCOPE_JSONSCAN_H
 #define ORDERSCOPE_JSONSCAN_H
 
@@ -140,28 +141,50 @@ level_pair(int64_t price, int64_t size)
     return pair;
 }
 
+/* JSON whitespace skipped, for bodies written with it (REST responses: `, ` and `: `). */
+static inline void
+skip_space(Cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) {
+        c->p++;
+    }
+}
+
+/* The literal `lit` after optional whitespace when `spaced`, else right here. */
+static inline int
+take_spaced(Cursor *c, const char *lit, Py_ssize_t n, int spaced)
+{
+    if (spaced) {
+        skip_space(c);
+    }
+    return take(c, lit, n);
+}
+
+#define TAKE_SP(c, lit, spaced) take_spaced((c), (lit), (Py_ssize_t)(sizeof(lit) - 1), (spaced))
+
 /* `[["p","q"],...]` (possibly empty; exactly two decimal strings a level) as a new list of
  * (price, size) in *side: 1; 0 if any of it is not of that shape (*side NULL); -1 with an
- * exception set. */
+ * exception set. `spaced`: JSON whitespace allowed between the tokens (before the array too). */
 static inline int
-pair_levels(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject **side)
+pair_levels_in(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject **side, int spaced)
 {
     *side = NULL;
-    if (!TAKE(c, "[")) {
+    if (!TAKE_SP(c, "[", spaced)) {
         return 0;
     }
     PyObject *levels = PyList_New(0);
     if (levels == NULL) {
         return -1;
     }
-    if (TAKE(c, "]")) {
+    if (TAKE_SP(c, "]", spaced)) {
         *side = levels;
         return 1;
     }
     for (;;) {
         int64_t price, size;
-        if (!TAKE(c, "[\"") || !decimal(c, pd, &price) || !TAKE(c, ",\"") ||
-            !decimal(c, sd, &size) || !TAKE(c, "]")) {
+        if (!TAKE_SP(c, "[", spaced) || !TAKE_SP(c, "\"", spaced) || !decimal(c, pd, &price) ||
+            !TAKE_SP(c, ",", spaced) || !TAKE_SP(c, "\"", spaced) || !decimal(c, sd, &size) ||
+            !TAKE_SP(c, "]", spaced)) {
             Py_DECREF(levels);
             return 0;
         }
@@ -172,15 +195,22 @@ pair_levels(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject **side)
             return -1;
         }
         Py_DECREF(pair);
-        if (TAKE(c, "]")) {
+        if (TAKE_SP(c, "]", spaced)) {
             *side = levels;
             return 1;
         }
-        if (!TAKE(c, ",")) {
+        if (!TAKE_SP(c, ",", spaced)) {
             Py_DECREF(levels);
             return 0;
         }
     }
+}
+
+/* pair_levels_in for a compact frame. */
+static inline int
+pair_levels(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject **side)
+{
+    return pair_levels_in(c, pd, sd, side, 0);
 }
 
 /* A small table of strs made from frame text (stream names, channel names): a feed names a few
