@@ -234,19 +234,16 @@ static PyObject *streams[STR_SLOTS];
 static PyObject *
 scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "scan takes 2 arguments: (frame, routes)");
-        return NULL;
-    }
-    PyObject *routes = args[1];
-    if (!PyDict_Check(routes)) {
-        PyErr_SetString(PyExc_TypeError, "routes must be a dict");
-        return NULL;
-    }
     Cursor c;
+    PyObject *routes;
+    const int taken =
+        frame_args(args, nargs, "scan takes 2 arguments: (frame, routes: dict)", &c, &routes);
+    if (taken < 0) {
+        return NULL;
+    }
     const unsigned char *text;
     Py_ssize_t n;
-    if (!frame_cursor(args[0], &c) || !TAKE(&c, "{\"stream\":\"") ||
+    if (!taken || !TAKE(&c, "{\"stream\":\"") ||
         !string_body(&c, &text, &n) || !TAKE(&c, ",\"data\":{")) {
         Py_RETURN_NONE;
     }
@@ -352,21 +349,14 @@ rest_object(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, Data *d)
 static PyObject *
 scan_rest(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError,
-                        "scan_rest takes 3 arguments: (body, price_decimals, size_decimals)");
-        return NULL;
-    }
-    const Py_ssize_t pd = PyLong_AsSsize_t(args[1]);
-    if (pd == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    const Py_ssize_t sd = PyLong_AsSsize_t(args[2]);
-    if (sd == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     Cursor c;
-    if (pd < 0 || pd > 19 || sd < 0 || sd > 19 || !frame_cursor(args[0], &c) || !TAKE(&c, "{")) {
+    Py_ssize_t pd, sd;
+    const int taken = body_args(args, nargs, "scan_rest takes 3 arguments: (body, "
+                                "price_decimals, size_decimals)", &c, &pd, &sd);
+    if (taken < 0) {
+        return NULL;
+    }
+    if (!taken || !TAKE(&c, "{")) {
         Py_RETURN_NONE;
     }
     Data d = {0};

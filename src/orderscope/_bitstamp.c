@@ -36,29 +36,6 @@ static PyObject *pairs[STR_SLOTS];
 
 enum { K_TIMESTAMP = 1, K_MICRO = 2, K_BIDS = 4, K_ASKS = 8 };
 
-/* (price_decimals, size_decimals) of `pair` in `decimals`: 1 if found and both in 0..19, 0 if
- * not (the reference path then runs), -1 with an exception set. */
-static int
-pair_decimals(PyObject *decimals, PyObject *pair, Py_ssize_t *pd, Py_ssize_t *sd)
-{
-    PyObject *entry = PyDict_GetItemWithError(decimals, pair); /* borrowed */
-    if (entry == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
-    }
-    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2) {
-        return 0;
-    }
-    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0));
-    if (*pd == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 1));
-    if (*sd == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
-}
-
 /* The microtimestamp's text after its opening quote: 1 to 18 ASCII digits (int() of them, as
  * the connector's `text.isdigit() and text.isascii()` then int(text)), through the closing
  * quote. */
@@ -150,17 +127,14 @@ diff_data(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, int64_t *micro, PyObject **bi
 static PyObject *
 scan_diff(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "scan_diff takes 2 arguments: (frame, decimals)");
-        return NULL;
-    }
-    PyObject *decimals = args[1];
-    if (!PyDict_Check(decimals)) {
-        PyErr_SetString(PyExc_TypeError, "decimals must be a dict");
-        return NULL;
-    }
     Cursor c;
-    if (!frame_cursor(args[0], &c) || !TAKE(&c, "{\"data\":{")) {
+    PyObject *decimals;
+    const int taken = frame_args(args, nargs, "scan_diff takes 2 arguments: (frame, decimals: dict)",
+                                 &c, &decimals);
+    if (taken < 0) {
+        return NULL;
+    }
+    if (!taken || !TAKE(&c, "{\"data\":{")) {
         Py_RETURN_NONE;
     }
     /* The pair, from the end: `},"channel":"diff_order_book_PAIR","event":"data"}`. */
@@ -188,7 +162,7 @@ scan_diff(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_ssize_t pd = 0, sd = 0;
-    const int known = pair_decimals(decimals, pair, &pd, &sd);
+    const int known = key_decimals(decimals, pair, &pd, &sd);
     if (known <= 0) {
         Py_DECREF(pair);
         if (known < 0) {
@@ -228,22 +202,14 @@ scan_diff(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 scan_book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError,
-                        "scan_book takes 3 arguments: (body, price_decimals, size_decimals)");
-        return NULL;
-    }
-    const Py_ssize_t pd = PyLong_AsSsize_t(args[1]);
-    if (pd == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    const Py_ssize_t sd = PyLong_AsSsize_t(args[2]);
-    if (sd == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
     Cursor c;
-    if (pd < 0 || pd > 19 || sd < 0 || sd > 19 || !frame_cursor(args[0], &c) ||
-        !TAKE_SP(&c, "{", 1)) {
+    Py_ssize_t pd, sd;
+    const int taken = body_args(args, nargs, "scan_book takes 3 arguments: (body, "
+                                "price_decimals, size_decimals)", &c, &pd, &sd);
+    if (taken < 0) {
+        return NULL;
+    }
+    if (!taken || !TAKE_SP(&c, "{", 1)) {
         Py_RETURN_NONE;
     }
     int64_t micro = 0;

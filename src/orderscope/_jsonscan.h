@@ -213,6 +213,66 @@ pair_levels(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject **side)
     return pair_levels_in(c, pd, sd, side, 0);
 }
 
+/* (price_decimals, size_decimals) of `key` in `decimals` (a dict of 2-tuples): 1 if found and
+ * both in 0..19, 0 if not (the reference path then runs), -1 with an exception set. */
+static inline int
+key_decimals(PyObject *decimals, PyObject *key, Py_ssize_t *pd, Py_ssize_t *sd)
+{
+    PyObject *entry = PyDict_GetItemWithError(decimals, key); /* borrowed */
+    if (entry == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2) {
+        return 0;
+    }
+    *pd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 0));
+    if (*pd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *sd = PyLong_AsSsize_t(PyTuple_GET_ITEM(entry, 1));
+    if (*sd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
+}
+
+/* The arguments of a REST body scanner, (body, price_decimals, size_decimals): 1 with a cursor
+ * over the body and both decimals in 0..19; 0 if the scanner does not take them (it returns
+ * None); -1 with an exception set (`usage` the TypeError's message). */
+static inline int
+body_args(PyObject *const *args, Py_ssize_t nargs, const char *usage, Cursor *c, Py_ssize_t *pd,
+          Py_ssize_t *sd)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *pd = PyLong_AsSsize_t(args[1]);
+    if (*pd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    *sd = PyLong_AsSsize_t(args[2]);
+    if (*sd == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20 && frame_cursor(args[0], c);
+}
+
+/* The arguments of a frame scanner, (frame, table): 1 with a cursor over the frame (a str of
+ * ASCII or bytes) and the table (a dict, borrowed); 0 for another frame (the scanner returns
+ * None); -1 with a TypeError set (`usage` its message) for other arguments. */
+static inline int
+frame_args(PyObject *const *args, Py_ssize_t nargs, const char *usage, Cursor *c,
+           PyObject **table)
+{
+    if (nargs != 2 || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    *table = args[1];
+    return frame_cursor(args[0], c);
+}
+
 /* A small table of strs made from frame text (stream names, channel names): a feed names a few
  * over and over, and a str kept keeps its hash, so the dict lookups of the scanner and of the
  * connector do not hash it again. Indexed by a hash of the bytes; a colliding text replaces the

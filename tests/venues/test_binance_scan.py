@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -21,15 +19,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled
-from orderscope.bench.ours import LoadedCapture, load_capture
+from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
-from orderscope.errors import FrameError
 from orderscope.fixed import NumberFormatError, parse_fixed
-from orderscope.model import MarketEvent
-from orderscope.venues.base import feed
 from orderscope.venues.binance import _BOOK_TICKER, _DEPTH, _ENVELOPE, _REST_DEPTH
-from tests.native_kernel import PACKAGE, load_native
+from tests.native_kernel import (
+    decimal_text,
+    errors_either_way,
+    load_native,
+    scanner_modules,
+)
 
 Routes = dict[str, tuple[int, int, int, str]]
 
@@ -87,26 +86,13 @@ def agrees(kernel: ModuleType, frame: str | bytes, routes: Routes = ROUTES) -> o
 
 # -- frames -------------------------------------------------------------------------------------
 
-digits = st.text("0123456789", min_size=1, max_size=22)
-
-
-@st.composite
-def number(draw: st.DrawFn) -> str:
-    """Mostly plain decimals (some beyond int64 or too fine), sometimes a near miss."""
-    whole = draw(digits)
-    if draw(st.integers(0, 9)) == 0:
-        return draw(st.text('0123456789.,-+ eE\\"\u0663', max_size=12))
-    if draw(st.booleans()):
-        return whole
-    return f"{whole}.{draw(st.text('0123456789', max_size=12))}"
-
 
 integer = st.one_of(
     st.integers(-10, 2**63 + 10),
     st.integers(0, 10**18),
     st.sampled_from([0, -1, 10**17, 10**18 - 1, 10**18, 2**64, 1.5]),
 )
-levels = st.lists(st.tuples(number(), number()).map(list), max_size=4)
+levels = st.lists(st.tuples(decimal_text(), decimal_text()).map(list), max_size=4)
 
 
 @st.composite
@@ -129,10 +115,10 @@ def data_object(draw: st.DrawFn, kind: int) -> dict[str, object]:
             "e": draw(st.sampled_from(["bookTicker", "bookTicker", "depthUpdate"])),
             "u": draw(integer),
             "s": draw(st.sampled_from(["BTCUSDT", "X"])),
-            "b": draw(number()),
-            "B": draw(number()),
-            "a": draw(number()),
-            "A": draw(number()),
+            "b": draw(decimal_text()),
+            "B": draw(decimal_text()),
+            "a": draw(decimal_text()),
+            "A": draw(decimal_text()),
             "T": draw(integer),
             "E": draw(integer),
         }
@@ -362,33 +348,6 @@ def test_usual_rest_bodies(kernel: ModuleType) -> None:
 # -- the connectors: the fast path and the msgspec path give the same events and errors ---------
 
 
-def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
-    """Every event and error of a fresh connector fed ``records``, and its final state."""
-    venue = loaded.new_venue()
-    seen: list[object] = []
-    for record in records:
-        out: list[MarketEvent] = []
-        if record.kind is not RecordKind.RECV:
-            feed(venue, record, out)
-            continue
-        try:
-            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
-        except FrameError as exc:
-            seen.append(
-                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
-            )
-            out.clear()
-            venue.handle_error(exc, record.recv_ns, out)
-        seen.extend(out)
-    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
-    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
-    seen.append(sorted(venue.symbol_frames.items()))
-    seen.extend(
-        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
-    )
-    return seen
-
-
 def _respaced(record: CaptureRecord) -> CaptureRecord:
     """The same JSON with spaces: never the scanners' shape, so the msgspec path reads it (the
     frames and the REST depth snapshots)."""
@@ -422,32 +381,15 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path, prefix: 
     ]
     tickers = [i for i, r in enumerate(records) if '"B":"' in str(r.payload)]
     bent = [diffs[20 + 10 * n] for n in range(len(BENDS) - 1)] + [tickers[-1]]
-    for at, (old, new) in zip(bent, BENDS, strict=True):
-        r = records[at]
-        assert isinstance(r.payload, str) and old in r.payload
-        records[at] = CaptureRecord(
-            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
-        )
-    fast = _run(loaded, records)
-    assert fast == _run(loaded, [_respaced(r) for r in records])
-    errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
-    assert sorted(errors) == ["BadValue"] * 3 + ["UnknownSymbol"]
+    bends = [(at, old, new) for at, (old, new) in zip(bent, BENDS, strict=True)]
+    errors = errors_either_way(loaded, records, bends, _respaced)
+    assert errors == ["BadValue"] * 3 + ["UnknownSymbol"]
 
 
-def _scanner_module(env: dict[str, str]) -> str:
-    code = "from orderscope.venues import binance as b\nprint(b._SCAN and b._SCAN.__module__)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
-def test_the_compiled_build_runs_the_scanner() -> None:
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    assert _scanner_module(env) == "orderscope._binance"
+def test_the_compiled_build_runs_the_scanners() -> None:
+    names = ["_SCAN", "_SCAN_REST"]
+    assert scanner_modules("binance", names) == "orderscope._binance orderscope._binance"
 
 
 def test_orderscope_pure_runs_the_msgspec_path() -> None:
-    assert _scanner_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
+    assert scanner_modules("binance", ["_SCAN", "_SCAN_REST"], pure=True) == "None None"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -21,13 +19,17 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled
 from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.venues.bitstamp_wire import _DIFF, _ENVELOPE
-from tests.native_kernel import PACKAGE, load_native
-from tests.venues.test_binance_scan import _run
+from tests.native_kernel import (
+    decimal_text,
+    digits,
+    errors_either_way,
+    load_native,
+    scanner_modules,
+)
 
 DECIMALS = {"btcusd": (2, 8), "x": (0, 0), "wide": (19, 19)}
 
@@ -63,20 +65,7 @@ def reference(frame: str | bytes) -> tuple[object, ...] | None:
     return None if got is None else (pair, *got)
 
 
-digits = st.text("0123456789", min_size=1, max_size=22)
-
-
-@st.composite
-def number(draw: st.DrawFn) -> str:
-    whole = draw(digits)
-    if draw(st.integers(0, 9)) == 0:
-        return draw(st.text('0123456789.,-+ eE\\"\u0663', max_size=12))
-    if draw(st.booleans()):
-        return whole
-    return f"{whole}.{draw(st.text('0123456789', max_size=12))}"
-
-
-levels = st.lists(st.tuples(number(), number()).map(list), max_size=4)
+levels = st.lists(st.tuples(decimal_text(), decimal_text()).map(list), max_size=4)
 stamp = st.one_of(digits, st.sampled_from(["", "12a", "-1", "\u0663", "1" * 19, "0" * 18]))
 
 
@@ -263,36 +252,15 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
         for i, r in enumerate(records)
         if '"bids":[["' in str(r.payload) and '"asks":[["' in str(r.payload)
     ]
-    for n, (old, new) in enumerate(BENDS):
-        at = diffs[100 + 50 * n]
-        r = records[at]
-        assert isinstance(r.payload, str) and old in r.payload
-        records[at] = CaptureRecord(
-            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
-        )
-    fast = _run(loaded, records)
-    assert fast == _run(loaded, [_respaced(r) for r in records])
-    errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
-    assert sorted(errors) == ["BadValue"] * 3 + ["UnknownSymbol"]
-
-
-def _scanner_modules(env: dict[str, str]) -> str:
-    code = (
-        "from orderscope.venues import bitstamp as b\n"
-        "print(*[f and f.__module__ for f in (b._SCAN_DIFF, b._SCAN_BOOK)])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
+    bends = [(diffs[100 + 50 * n], old, new) for n, (old, new) in enumerate(BENDS)]
+    errors = errors_either_way(loaded, records, bends, _respaced)
+    assert errors == ["BadValue"] * 3 + ["UnknownSymbol"]
 
 
 def test_the_compiled_build_runs_the_scanners() -> None:
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    assert _scanner_modules(env) == "orderscope._bitstamp orderscope._bitstamp"
+    names = ["_SCAN_DIFF", "_SCAN_BOOK"]
+    assert scanner_modules("bitstamp", names) == "orderscope._bitstamp orderscope._bitstamp"
 
 
 def test_orderscope_pure_runs_the_msgspec_path() -> None:
-    assert _scanner_modules({**os.environ, _compiled.PURE_ENV: "1"}) == "None None"
+    assert scanner_modules("bitstamp", ["_SCAN_DIFF", "_SCAN_BOOK"], pure=True) == "None None"
