@@ -3,8 +3,8 @@
  * scan(frame, routes) -> tuple | None
  *
  * routes maps a stream name to (kind, price_decimals, size_decimals, venue_symbol), kind 0 for a
- * ``depth`` stream and 1 for a ``bookTicker`` stream (the connector fills it in for the streams
- * whose channel is that and whose symbol it knows). For a frame of exactly the shape the venue
+ * ``depth`` stream, 1 for a ``bookTicker`` and 2 for an ``aggTrade`` stream (the connector fills
+ * it in for the streams whose channel is that and whose symbol it knows). For a frame of exactly the shape the venue
  * sends, {"stream":"NAME","data":{...}} with NAME in routes, no whitespace, no escapes, the data
  * object's keys in any order but each once and only those listed:
  *
@@ -14,6 +14,9 @@
  *   bookTicker: "e":"bookTicker", "u", "s", "E", "T", "b", "B", "a", "A" (decimal strings);
  *               s, b, B, a, A required
  *               -> (venue_symbol, T or E, bid, bid_size, ask, ask_size)
+ *   aggTrade:   "e":"aggTrade", "E", "s", "a", "f", "l", "T" (ints), "p", "q" (decimal strings),
+ *               "m", "M" (true/false); s, p, q, T, m required; q not 0
+ *               -> (venue_symbol, T, price, size or -size if m (the aggressor sold), a or -1)
  *
  * returns what the connector's reference path (msgspec decoding of the envelope and of the data,
  * orderscope.fixed.parse_fixed per number) makes of it, the levels as lists of (price, size)
@@ -37,7 +40,7 @@
 
 #include "_jsonscan.h"
 
-enum { DEPTH = 0, BOOK_TICKER = 1 };
+enum { DEPTH = 0, BOOK_TICKER = 1, AGG_TRADE = 2 };
 
 /* The data object's keys (a bit each: present once). */
 enum {
@@ -52,6 +55,12 @@ enum {
     K_a = 1 << 8,
     K_B = 1 << 9,
     K_A = 1 << 10,
+    K_p = 1 << 11, /* aggTrade: price, quantity, first and last trade id, maker, best match */
+    K_q = 1 << 12,
+    K_f = 1 << 13,
+    K_l = 1 << 14,
+    K_m = 1 << 15,
+    K_M = 1 << 16,
 };
 
 static unsigned
@@ -79,6 +88,18 @@ key_bit(const unsigned char *s, Py_ssize_t n)
             return K_B;
         case 'A':
             return K_A;
+        case 'p':
+            return K_p;
+        case 'q':
+            return K_q;
+        case 'f':
+            return K_f;
+        case 'l':
+            return K_l;
+        case 'm':
+            return K_m;
+        case 'M':
+            return K_M;
         default:
             return 0;
         }
@@ -93,9 +114,21 @@ key_bit(const unsigned char *s, Py_ssize_t n)
 typedef struct {
     unsigned seen;
     int64_t E, T, U, u, pu;
-    int64_t bid, bid_size, ask, ask_size; /* bookTicker */
+    int64_t bid, bid_size, ask, ask_size; /* bookTicker; aggTrade: price, size, maker (0/1) */
     PyObject *bids, *asks;                /* depth: new references once read */
 } Data;
+
+/* A JSON true (1) or false (0) in *out: 1, or 0 if neither. */
+static int
+boolean(Cursor *c, int64_t *out)
+{
+    if (TAKE(c, "true")) {
+        *out = 1;
+        return 1;
+    }
+    *out = 0;
+    return TAKE(c, "false");
+}
 
 /* One value after `"KEY":`, into `d`: 1, 0 if not of the fast shape, -1 with an exception. */
 static int
@@ -105,7 +138,9 @@ value(Cursor *c, int kind, unsigned key, Py_ssize_t pd, Py_ssize_t sd, Data *d)
     Py_ssize_t n;
     switch (key) {
     case K_e:
-        return kind == DEPTH ? TAKE(c, "\"depthUpdate\"") : TAKE(c, "\"bookTicker\"");
+        return kind == DEPTH         ? TAKE(c, "\"depthUpdate\"")
+               : kind == AGG_TRADE ? TAKE(c, "\"aggTrade\"")
+                                   : TAKE(c, "\"bookTicker\"");
     case K_s:
         return TAKE(c, "\"") && string_body(c, &text, &n);
     case K_E:
@@ -125,6 +160,25 @@ value(Cursor *c, int kind, unsigned key, Py_ssize_t pd, Py_ssize_t sd, Data *d)
             return pair_levels(c, pd, sd, &d->bids);
         case K_a:
             return pair_levels(c, pd, sd, &d->asks);
+        }
+        return 0;
+    }
+    if (kind == AGG_TRADE) {
+        int64_t ignored;
+        switch (key) {
+        case K_a:
+            return integer(c, &d->U);
+        case K_p:
+            return TAKE(c, "\"") && decimal(c, pd, &d->bid);
+        case K_q:
+            return TAKE(c, "\"") && decimal(c, sd, &d->bid_size);
+        case K_f:
+        case K_l:
+            return integer(c, &ignored);
+        case K_m:
+            return boolean(c, &d->ask);
+        case K_M:
+            return boolean(c, &ignored);
         }
         return 0;
     }
@@ -168,8 +222,9 @@ data_object(Cursor *c, int kind, Py_ssize_t pd, Py_ssize_t sd, Data *d)
             return 0;
         }
     }
-    const unsigned required =
-        kind == DEPTH ? K_s | K_U | K_u | K_b | K_a : K_s | K_b | K_B | K_a | K_A;
+    const unsigned required = kind == DEPTH       ? K_s | K_U | K_u | K_b | K_a
+                              : kind == AGG_TRADE ? K_s | K_p | K_q | K_T | K_m
+                                                  : K_s | K_b | K_B | K_a | K_A;
     return (d->seen & required) == required && TAKE(c, "}") && c->p == c->end;
 }
 
@@ -226,7 +281,7 @@ route(PyObject *routes, PyObject *stream, int *kind, Py_ssize_t *pd, Py_ssize_t 
     }
     *kind = (int)k;
     *symbol = PyTuple_GET_ITEM(entry, 3);
-    return (k == DEPTH || k == BOOK_TICKER) && *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
+    return (k == DEPTH || k == BOOK_TICKER || k == AGG_TRADE) && *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
 }
 
 static PyObject *streams[STR_SLOTS];
@@ -266,7 +321,11 @@ scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_DECREF(stream);
     Data d = {0};
     d.pu = -1;
-    const int found = data_object(&c, kind, pd, sd, &d);
+    d.U = kind == AGG_TRADE ? -1 : 0; /* an aggTrade's id: -1 if absent */
+    int found = data_object(&c, kind, pd, sd, &d);
+    if (found > 0 && kind == AGG_TRADE && d.bid_size == 0) {
+        found = 0; /* a trade of size 0: the reference's BadValue */
+    }
     if (found <= 0) {
         Py_DECREF(symbol);
         Py_XDECREF(d.bids);
@@ -288,6 +347,16 @@ scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             d.asks,
         };
         return tuple_of(items, 7);
+    }
+    if (kind == AGG_TRADE) {
+        PyObject *items[5] = {
+            symbol,
+            PyLong_FromLongLong(d.T),
+            PyLong_FromLongLong(d.bid),
+            PyLong_FromLongLong(d.ask ? -d.bid_size : d.bid_size),
+            PyLong_FromLongLong(d.U),
+        };
+        return tuple_of(items, 5);
     }
     PyObject *items[6] = {
         symbol,

@@ -182,9 +182,11 @@ pair_levels_in(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject **side, int spa
     }
     for (;;) {
         int64_t price, size;
-        if (!TAKE_SP(c, "[", spaced) || !TAKE_SP(c, "\"", spaced) || !decimal(c, pd, &price) ||
-            !TAKE_SP(c, ",", spaced) || !TAKE_SP(c, "\"", spaced) || !decimal(c, sd, &size) ||
-            !TAKE_SP(c, "]", spaced)) {
+        /* compact: `["` and `,"` each in one comparison */
+        const int opened = spaced ? TAKE_SP(c, "[", 1) && TAKE_SP(c, "\"", 1) : TAKE(c, "[\"");
+        if (!opened || !decimal(c, pd, &price) ||
+            !(spaced ? TAKE_SP(c, ",", 1) && TAKE_SP(c, "\"", 1) : TAKE(c, ",\"")) ||
+            !decimal(c, sd, &size) || !TAKE_SP(c, "]", spaced)) {
             Py_DECREF(levels);
             return 0;
         }

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
-from orderscope.venues.binance import _BOOK_TICKER, _DEPTH, _ENVELOPE, _REST_DEPTH
+from orderscope.venues.binance import _AGG_TRADE, _BOOK_TICKER, _DEPTH, _ENVELOPE, _REST_DEPTH
 from tests.native_kernel import (
     decimal_text,
     errors_either_way,
@@ -44,6 +44,8 @@ ROUTES: Routes = {
     "wide@depth": (0, 19, 19, "WIDE"),
     "btcusdt@bookTicker": (1, 8, 8, "BTCUSDT"),
     "x@bookTicker": (1, 2, 0, "X"),
+    "btcusdt@aggTrade": (2, 8, 8, "BTCUSDT"),
+    "x@aggTrade": (2, 2, 0, "X"),
 }
 
 
@@ -62,6 +64,13 @@ def reference(frame: str | bytes, routes: Routes) -> tuple[object, ...] | None:
             bids = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in depth.b]
             asks = [(parse_fixed(p, pd), parse_fixed(q, sd)) for p, q in depth.a]
             return (symbol, depth.T or depth.E, depth.U, depth.u, depth.pu, bids, asks)
+        if kind == 2:
+            trade = _AGG_TRADE.decode(env.data)
+            size = parse_fixed(trade.q, sd)
+            if size == 0:  # the connector's BadValue
+                return None
+            price = parse_fixed(trade.p, pd)
+            return (symbol, trade.T, price, -size if trade.m else size, trade.a)
         ticker = _BOOK_TICKER.decode(env.data)
         return (
             symbol,
@@ -110,6 +119,20 @@ def data_object(draw: st.DrawFn, kind: int) -> dict[str, object]:
             "b": draw(levels),
             "a": draw(levels),
         }
+    elif kind == 2:
+        fields = {
+            "e": draw(st.sampled_from(["aggTrade", "aggTrade", "trade"])),
+            "E": draw(integer),
+            "s": draw(st.sampled_from(["BTCUSDT", "X"])),
+            "a": draw(integer),
+            "p": draw(decimal_text()),
+            "q": draw(st.one_of(decimal_text(), st.sampled_from(["0", "0.000"]))),
+            "f": draw(integer),
+            "l": draw(integer),
+            "T": draw(integer),
+            "m": draw(st.sampled_from([True, False, 1, None])),
+            "M": draw(st.sampled_from([True, False, "x"])),
+        }
     else:
         fields = {
             "e": draw(st.sampled_from(["bookTicker", "bookTicker", "depthUpdate"])),
@@ -136,8 +159,8 @@ def data_object(draw: st.DrawFn, kind: int) -> dict[str, object]:
 @st.composite
 def frame(draw: st.DrawFn) -> str:
     """A frame as the venue writes it (compact, keys in order), now and then bent."""
-    stream = draw(st.sampled_from([*ROUTES, "eth@depth", "", "btcusdt@aggTrade"]))
-    kind = ROUTES.get(stream, (draw(st.integers(0, 1)),))[0]
+    stream = draw(st.sampled_from([*ROUTES, "eth@depth", "", "btcusdt@trade"]))
+    kind = ROUTES.get(stream, (draw(st.integers(0, 2)),))[0]
     text = msgspec.json.encode({"stream": stream, "data": draw(data_object(kind))}).decode()
     if draw(st.integers(0, 5)) == 0:  # whitespace, an escape, a cut, trailing bytes
         i = draw(st.integers(0, len(text)))
@@ -159,6 +182,11 @@ SPOT_DEPTH = (
 TICKER = (
     '{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":600859600576,"s":"SUSHIUSDT",'
     '"b":"7.6110","B":"2","a":"7.6120","A":"297","T":1626992741012,"E":1626992741017}}'
+)
+AGG_TRADE = (
+    '{"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT",'
+    '"a":15683430,"p":"0.35280000","q":"58.00000000","f":19862790,"l":19862790,'
+    '"T":1633998523963,"m":true,"M":true}}'
 )
 SPOT_TICKER = (
     '{"stream":"x@bookTicker","data":{"u":499869768,"s":"NKNUSDT","b":"0.35","B":"672.0000",'
@@ -201,6 +229,11 @@ def test_usual_frames(kernel: ModuleType) -> None:
         29_700_000_000,
     )
     assert agrees(kernel, SPOT_TICKER) == ("X", 0, 35, 672, 36, 3199)
+    sold = ("BTCUSDT", 1633998523963, 35_280_000, -5_800_000_000, 15683430)
+    assert agrees(kernel, AGG_TRADE) == sold
+    bought = agrees(kernel, AGG_TRADE.replace('"m":true', '"m":false').replace(',"M":true', ""))
+    assert bought == (*sold[:3], 5_800_000_000, 15683430)
+    assert agrees(kernel, AGG_TRADE.replace('"a":15683430,', ""))[4] == -1
     # T 0: the event time E, as ``msg.T or msg.E``
     assert agrees(kernel, TICKER.replace('"T":1626992741012', '"T":0'))[1] == 1626992741017
 
@@ -228,6 +261,11 @@ def test_usual_frames(kernel: ModuleType) -> None:
         DEPTH[:-1],
         DEPTH.replace('{"stream":"btcusdt@depth@100ms",', "{").replace("}}", ',"stream":"x"}}'),
         TICKER.replace('"B":"2",', ""),
+        AGG_TRADE.replace('"q":"58.00000000"', '"q":"0.00"'),  # size 0: the reference's error
+        AGG_TRADE.replace('"m":true', '"m":1'),
+        AGG_TRADE.replace('"m":true,', ""),
+        AGG_TRADE.replace('"aggTrade","E"', '"trade","E"'),
+        AGG_TRADE.replace('"f":', '"t":'),
         TICKER.replace('"B":"2"', '"B":2'),
         "",
         "{",
@@ -367,6 +405,7 @@ BENDS = (
     ('"a":[["', '"a":[["0.0000000001","1"],["'),  # finer than the decimals
     ('"U":', '"U":-'),  # msgspec reads it; a gap
     ('"B":"', '"B":"-'),  # a bad bookTicker
+    ('"p":"', '"p":"-'),  # a bad aggTrade
 )
 
 
@@ -380,10 +419,11 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path, prefix: 
         if '"b":[["' in str(r.payload) and '"a":[["' in str(r.payload)
     ]
     tickers = [i for i, r in enumerate(records) if '"B":"' in str(r.payload)]
-    bent = [diffs[20 + 10 * n] for n in range(len(BENDS) - 1)] + [tickers[-1]]
+    trades = [i for i, r in enumerate(records) if '"e":"aggTrade"' in str(r.payload)]
+    bent = [diffs[20 + 10 * n] for n in range(len(BENDS) - 2)] + [tickers[-1], trades[-1]]
     bends = [(at, old, new) for at, (old, new) in zip(bent, BENDS, strict=True)]
     errors = errors_either_way(loaded, records, bends, _respaced)
-    assert errors == ["BadValue"] * 3 + ["UnknownSymbol"]
+    assert errors == ["BadValue"] * 4 + ["UnknownSymbol"]
 
 
 def test_the_compiled_build_runs_the_scanners() -> None:

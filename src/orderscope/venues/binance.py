@@ -188,8 +188,10 @@ _SYMBOL_IN_URL = re.compile(r"[?&]symbol=([A-Za-z0-9_]+)")
 
 _ScannedDepth = tuple[str, int, int, int, int, list[Level], list[Level]]
 _ScannedTicker = tuple[str, int, int, int, int, int]
+_ScannedTrade = tuple[str, int, int, int, int]
 _Scan = Callable[
-    [str | bytes, dict[str, tuple[int, int, int, str]]], _ScannedDepth | _ScannedTicker | None
+    [str | bytes, dict[str, tuple[int, int, int, str]]],
+    _ScannedDepth | _ScannedTicker | _ScannedTrade | None,
 ]
 
 
@@ -215,6 +217,7 @@ _SCAN, _SCAN_REST = _scanner()
 #: channel's handler is the one the scanner stands in for).
 _SCANNED_DEPTH = 0
 _SCANNED_BOOK_TICKER = 1
+_SCANNED_AGG_TRADE = 2
 
 
 def _channel_of(stream_suffix: str) -> str:
@@ -361,8 +364,10 @@ class BinanceSpot(Venue):
             if scanned is not None:
                 if len(scanned) == 7:
                     self._on_scanned_depth(scanned, frame, recv_ns, out)
-                else:
+                elif len(scanned) == 6:
                     self._on_scanned_book_ticker(scanned, frame, recv_ns, out)
+                else:
+                    self._on_scanned_trade(scanned, frame, recv_ns, out)
                 return
         try:  # not through self.decode: one call fewer on every frame
             env = _ENVELOPE.decode(frame)
@@ -405,6 +410,8 @@ class BinanceSpot(Venue):
             kind = _SCANNED_DEPTH
         elif handler is BinanceSpot._on_book_ticker:
             kind = _SCANNED_BOOK_TICKER
+        elif handler is BinanceSpot._on_trade and channel == "aggTrade":  # not ``trade``: its id
+            kind = _SCANNED_AGG_TRADE
         else:
             return route
         instrument = self.by_venue_symbol.get(symbol)
@@ -424,6 +431,28 @@ class BinanceSpot(Venue):
                 self.name, instrument.symbol, ms * MS, recv_ns, bids, asks, first, last
             )
             self._apply_diff(instrument, delta, prev_u, out)
+
+    def _on_scanned_trade(
+        self, scanned: _ScannedTrade, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """``_on_trade`` for an aggTrade the scanner read (``orderscope._binance``): the size
+        comes negative when the aggressor sold (the buyer was the maker), never 0."""
+        venue_symbol, ms, price, size, trade_id = scanned
+        instrument = self.attribute("aggTrade", venue_symbol, frame)
+        if instrument is not None:
+            side = _SELL if size < 0 else _BUY
+            out.append(
+                Trade(
+                    self.name,
+                    instrument.symbol,
+                    ms * MS,
+                    recv_ns,
+                    price,
+                    -size if size < 0 else size,
+                    side,
+                    str(trade_id),
+                )
+            )
 
     def _on_scanned_book_ticker(
         self, scanned: _ScannedTicker, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
