@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from hypothesis import strategies as st
 
-from orderscope import fixed
+from orderscope import _compiled, fixed
+from orderscope.bench.ours import LoadedCapture
+from orderscope.capture import CaptureRecord, RecordKind
+from orderscope.errors import FrameError
+from orderscope.model import MarketEvent
+from orderscope.venues.base import feed
 
 PACKAGE = Path(fixed.__file__ or "").parent
 
@@ -30,6 +39,76 @@ def load_native(stem: str) -> ModuleType:
     if not any(PACKAGE.glob("book.*.so")):
         pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1): no extension to test")
     pytest.fail(f"orderscope/{stem}.c is not built beside the compiled modules: `make native`")
+
+
+def scanner_modules(venue: str, names: Sequence[str], *, pure: bool = False) -> str:
+    """The modules of ``orderscope.venues.<venue>``'s scanners (its globals ``names``; "None"
+    for one that is None) in a fresh process: the compiled build (skipped in a pure build), or
+    with ORDERSCOPE_PURE=1."""
+    if pure:
+        env = {**os.environ, _compiled.PURE_ENV: "1"}
+    else:
+        if not any(PACKAGE.glob("book.*.so")):
+            pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
+        env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
+    found = ", ".join(f"v.{name}" for name in names)
+    code = (
+        f"from orderscope.venues import {venue} as v\n"
+        f"print(*[f and f.__module__ for f in ({found},)])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def fed(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
+    """Every event and error of a fresh connector fed ``records``, and its final state (to
+    compare a scanner's path with the msgspec path on the same records)."""
+    venue = loaded.new_venue()
+    seen: list[object] = []
+    for record in records:
+        out: list[MarketEvent] = []
+        if record.kind is not RecordKind.RECV:
+            feed(venue, record, out)
+            continue
+        try:
+            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
+        except FrameError as exc:
+            seen.append(
+                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
+            )
+            out.clear()
+            venue.handle_error(exc, record.recv_ns, out)
+        seen.extend(out)
+    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
+    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
+    seen.append(sorted(venue.symbol_frames.items()))
+    seen.extend(
+        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
+    )
+    return seen
+
+
+def errors_either_way(
+    loaded: LoadedCapture,
+    records: list[CaptureRecord],
+    bends: Sequence[tuple[int, str, str]],
+    respaced: Callable[[CaptureRecord], CaptureRecord],
+) -> list[str]:
+    """``records`` with each ``(at, old, new)`` of ``bends`` applied to a frame (frames a scanner
+    leaves to the reference, among the usual ones), fed as they are and ``respaced`` (never a
+    scanner's shape): the same events, errors and state both ways; the errors' names, sorted."""
+    records = list(records)
+    for at, old, new in bends:
+        r = records[at]
+        assert isinstance(r.payload, str) and old in r.payload
+        records[at] = CaptureRecord(
+            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
+        )
+    fast = fed(loaded, records)
+    assert fast == fed(loaded, [respaced(r) for r in records])
+    return sorted(str(e[1]) for e in fast if isinstance(e, tuple) and e[0] == "error")
 
 
 #: Digit runs for the frame scanners' property tests (some beyond int64).

@@ -72,8 +72,10 @@ COMPILED: tuple[str, ...] = (
 #: msgspec path is the reference); ``orderscope._bitfinex``, Bitfinex's book-update, snapshot,
 #: heartbeat and trade-snapshot frames (its connector's msgspec path is the reference);
 #: ``orderscope._okx``, OKX ``books`` frames, and ``orderscope._huobi``, HTX depth frames cut
-#: into their parts; ``orderscope._kraken``, Kraken's book update and snapshot frames (their
-#: connectors' msgspec paths are the references).
+#: into their parts; ``orderscope._kraken``, Kraken's book update and snapshot frames;
+#: ``orderscope._binance``, Binance depth and bookTicker frames and REST depth snapshots;
+#: ``orderscope._bitstamp``, Bitstamp diff frames and REST order books (their connectors'
+#: msgspec paths are the references).
 NATIVE: dict[str, str] = {
     "orderscope._levels": "_levels.c",
     "orderscope._checksum": "_checksum.c",
@@ -83,6 +85,8 @@ NATIVE: dict[str, str] = {
     "orderscope._okx": "_okx.c",
     "orderscope._huobi": "_huobi.c",
     "orderscope._kraken": "_kraken.c",
+    "orderscope._binance": "_binance.c",
+    "orderscope._bitstamp": "_bitstamp.c",
 }
 
 PURE_ENV = "ORDERSCOPE_PURE"

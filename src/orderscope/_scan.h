@@ -1,9 +1,9 @@
 /* A bounds-checked cursor over a frame's bytes and the level lists built from it, shared by the
- * hand-written frame scanners (_kraken.c, _okx.c, _huobi.c; _coinbase.c has the same helpers of
- * its own, which it can take from here): literals, plain strings, JSON integers, kept names,
- * (price, size) levels appended. Header-only (static inline, no symbol exported), like
- * _decimal.h. A change here rebuilds the extensions (setup.py `depends`, the Makefile) and makes
- * them stale (_compiled.stale). */
+ * hand-written frame scanners (_kraken.c, _okx.c, _huobi.c; _binance.c and _bitstamp.c through
+ * _jsonscan.h; _coinbase.c has the same helpers of its own, which it can take from here):
+ * literals, plain strings, JSON integers, kept names, (price, size) levels. Header-only (static
+ * inline, no symbol exported), like _decimal.h. A change here rebuilds the extensions (setup.py
+ * `depends`, the Makefile) and makes them stale (_compiled.stale). */
 #ifndef ORDERSCOPE_SCAN_H
 #define ORDERSCOPE_SCAN_H
 
@@ -117,30 +117,40 @@ cached_name(PyObject **table, uint32_t slots, const unsigned char *s, Py_ssize_t
     return name;
 }
 
-/* Append (price, size) to `side`: 0 on success, -1 with an exception set. */
-static inline int
-append_level(PyObject *side, int64_t price, int64_t size)
+/* (price, size) of two int64: a new tuple (untracked by the collector: two ints make no cycle,
+ * as _levels.c's pairs), or NULL with an exception set. */
+static inline PyObject *
+level_pair(int64_t price, int64_t size)
 {
     PyObject *p = PyLong_FromLongLong(price);
     if (p == NULL) {
-        return -1;
+        return NULL;
     }
     PyObject *q = PyLong_FromLongLong(size);
     if (q == NULL) {
         Py_DECREF(p);
-        return -1;
+        return NULL;
     }
-    PyObject *level = PyTuple_New(2);
-    if (level == NULL) {
+    PyObject *pair = PyTuple_New(2);
+    if (pair == NULL) {
         Py_DECREF(p);
         Py_DECREF(q);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(pair, 0, p);
+    PyTuple_SET_ITEM(pair, 1, q);
+    PyObject_GC_UnTrack(pair);
+    return pair;
+}
+
+/* Append (price, size) to `side`: 0 on success, -1 with an exception set. */
+static inline int
+append_level(PyObject *side, int64_t price, int64_t size)
+{
+    PyObject *level = level_pair(price, size);
+    if (level == NULL) {
         return -1;
     }
-    PyTuple_SET_ITEM(level, 0, p);
-    PyTuple_SET_ITEM(level, 1, q);
-    /* Two ints cannot be part of a cycle: untracked now, as the collector would do at its first
-     * pass, so the hundreds of a snapshot cost it nothing. */
-    PyObject_GC_UnTrack(level);
     const int status = PyList_Append(side, level);
     Py_DECREF(level);
     return status;

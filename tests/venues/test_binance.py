@@ -338,4 +338,6 @@ def test_the_kernel_gives_the_typed_path_s_events_and_errors(
     ]
     with_kernel = _outcomes(captures, rest_bodies)
     monkeypatch.setattr(binance, "NATIVE_RAW", None)
+    monkeypatch.setattr(binance, "_SCAN", None)  # the frame scanners (orderscope._binance) too
+    monkeypatch.setattr(binance, "_SCAN_REST", None)
     assert with_kernel == _outcomes(captures, rest_bodies)

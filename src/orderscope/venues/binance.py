@@ -186,6 +186,39 @@ _EVENT_TYPES = {
 }
 _SYMBOL_IN_URL = re.compile(r"[?&]symbol=([A-Za-z0-9_]+)")
 
+_ScannedDepth = tuple[str, int, int, int, int, list[Level], list[Level]]
+_ScannedTicker = tuple[str, int, int, int, int, int]
+_ScannedTrade = tuple[str, int, int, int, int]
+_Scan = Callable[
+    [str | bytes, dict[str, tuple[int, int, int, str]]],
+    _ScannedDepth | _ScannedTicker | _ScannedTrade | None,
+]
+
+
+_ScanRest = Callable[[str | bytes, int, int], tuple[int, int, list[Level], list[Level]] | None]
+
+
+def _scanner() -> tuple[_Scan, _ScanRest] | tuple[None, None]:
+    try:
+        from orderscope import _binance
+    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
+        return None, None
+    return _binance.scan, _binance.scan_rest
+
+
+#: ``orderscope._binance.scan`` (C): a ``depth`` or ``bookTicker`` combined-stream frame of the
+#: usual shape -> its fields and levels in one pass over the bytes, exactly what the msgspec path
+#: below makes of it; None for any other frame, which then takes that path (so its values and
+#: errors are unchanged). Without it a diff's bytes are walked three times (the envelope, the
+#: data, the levels) and a Python object is made per field. ``orderscope._binance.scan_rest``:
+#: the same for a REST depth snapshot's body -> (lastUpdateId, T or E, bids, asks).
+_SCAN, _SCAN_REST = _scanner()
+#: The scanner's ``kind`` of a stream (``_stream_route`` routes a stream to it only while its
+#: channel's handler is the one the scanner stands in for).
+_SCANNED_DEPTH = 0
+_SCANNED_BOOK_TICKER = 1
+_SCANNED_AGG_TRADE = 2
+
 
 def _channel_of(stream_suffix: str) -> str:
     """``depth@100ms`` -> ``depth``; ``kline_1m`` -> ``kline_1m`` (not normalized)."""
@@ -229,6 +262,8 @@ class BinanceSpot(Venue):
         super().__init__(instruments, symbols, endpoints=endpoints)
         self._sync: dict[str, _DepthSync] = {}
         self._streams: dict[str, tuple[str, str]] = {}  # stream name -> (symbol, channel)
+        #: stream name -> (kind, price decimals, size decimals, symbol): the scanner's routes
+        self._scan_routes: dict[str, tuple[int, int, int, str]] = {}
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -324,6 +359,16 @@ class BinanceSpot(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
+        if _SCAN is not None:
+            scanned = _SCAN(frame, self._scan_routes)
+            if scanned is not None:
+                if len(scanned) == 7:
+                    self._on_scanned_depth(scanned, frame, recv_ns, out)
+                elif len(scanned) == 6:
+                    self._on_scanned_book_ticker(scanned, frame, recv_ns, out)
+                else:
+                    self._on_scanned_trade(scanned, frame, recv_ns, out)
+                return
         try:  # not through self.decode: one call fewer on every frame
             env = _ENVELOPE.decode(frame)
         except msgspec.DecodeError as exc:
@@ -357,8 +402,77 @@ class BinanceSpot(Venue):
         venue_symbol, _, suffix = stream.partition("@")
         if len(self._streams) >= MAX_STREAMS:
             self._streams.clear()
+            self._scan_routes.clear()
         route = self._streams[stream] = (venue_symbol.upper(), _channel_of(suffix))
+        symbol, channel = route
+        handler = self.handlers.get(channel)
+        if handler is BinanceSpot._on_depth:
+            kind = _SCANNED_DEPTH
+        elif handler is BinanceSpot._on_book_ticker:
+            kind = _SCANNED_BOOK_TICKER
+        elif handler is BinanceSpot._on_trade and channel == "aggTrade":  # not ``trade``: its id
+            kind = _SCANNED_AGG_TRADE
+        else:
+            return route
+        instrument = self.by_venue_symbol.get(symbol)
+        if instrument is not None:  # an unknown symbol stays the reference path's error
+            pd, sd = instrument.price_decimals, instrument.size_decimals
+            self._scan_routes[stream] = (kind, pd, sd, symbol)
         return route
+
+    def _on_scanned_depth(
+        self, scanned: _ScannedDepth, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """``_on_depth`` for a diff the scanner read (``orderscope._binance``)."""
+        venue_symbol, ms, first, last, prev_u, bids, asks = scanned
+        instrument = self.attribute("depth", venue_symbol, frame)
+        if instrument is not None:
+            delta = BookDelta(
+                self.name, instrument.symbol, ms * MS, recv_ns, bids, asks, first, last
+            )
+            self._apply_diff(instrument, delta, prev_u, out)
+
+    def _on_scanned_trade(
+        self, scanned: _ScannedTrade, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """``_on_trade`` for an aggTrade the scanner read (``orderscope._binance``): the size
+        comes negative when the aggressor sold (the buyer was the maker), never 0."""
+        venue_symbol, ms, price, size, trade_id = scanned
+        instrument = self.attribute("aggTrade", venue_symbol, frame)
+        if instrument is not None:
+            side = _SELL if size < 0 else _BUY
+            out.append(
+                Trade(
+                    self.name,
+                    instrument.symbol,
+                    ms * MS,
+                    recv_ns,
+                    price,
+                    -size if size < 0 else size,
+                    side,
+                    str(trade_id),
+                )
+            )
+
+    def _on_scanned_book_ticker(
+        self, scanned: _ScannedTicker, frame: str | bytes, recv_ns: int, out: list[MarketEvent]
+    ) -> None:
+        """``_on_book_ticker`` for a frame the scanner read (``orderscope._binance``)."""
+        venue_symbol, ms, bid, bid_size, ask, ask_size = scanned
+        instrument = self.attribute("bookTicker", venue_symbol, frame)
+        if instrument is not None:
+            out.append(
+                BestBidOffer(
+                    self.name,
+                    instrument.symbol,
+                    ms * MS,
+                    recv_ns,
+                    bid,
+                    bid_size,
+                    ask,
+                    ask_size,
+                )
+            )
 
     def _control(self, env: _Envelope, frame: str | bytes) -> None:
         if env.code is not None:
@@ -553,6 +667,10 @@ class BinanceSpot(Venue):
     ) -> tuple[list[Level], list[Level], int, int]:
         """A REST depth body's bids, asks, ``lastUpdateId`` and time (ns), or a FrameError."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
+        if _SCAN_REST is not None:  # the whole body in one pass
+            scanned = _SCAN_REST(body, pd, sd)
+            if scanned is not None:
+                return scanned[2], scanned[3], scanned[0], scanned[1] * MS
         if NATIVE_RAW is not None:  # the C kernel on the JSON bytes; the typed path otherwise
             try:
                 raw = _REST_DEPTH_RAW.decode(body)

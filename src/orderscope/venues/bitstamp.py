@@ -36,9 +36,9 @@ one it followed is marked OUT_OF_SYNC and resynced from a new snapshot.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, cast
 
 import msgspec
 from mypy_extensions import mypyc_attr
@@ -80,6 +80,28 @@ MAX_BUFFERED_DIFFS: Final = 5_000  # per pair while waiting for a snapshot
 DIFF_CHANNEL: Final = "diff_order_book"
 TRADES_CHANNEL: Final = "live_trades"
 
+
+_Scanner = Callable[..., tuple[object, ...] | None]
+_ScannedDiff = tuple[str, int, list[Level], list[Level]]
+
+
+def _scanner(name: str) -> _Scanner | None:
+    try:
+        from orderscope import _bitstamp
+    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
+        return None
+    scanner: _Scanner = getattr(_bitstamp, name)
+    return scanner
+
+
+#: ``orderscope._bitstamp.scan_diff`` (C): a ``diff_order_book`` frame of the usual shape ->
+#: (pair, microtimestamp, bids, asks) in one pass over its bytes, exactly what ``_diff_frame``
+#: makes of it; None for any other frame, which then takes that path (so its values and errors
+#: are unchanged).
+_SCAN_DIFF: Final = _scanner("scan_diff")
+#: ``orderscope._bitstamp.scan_book``: the same for a REST order book's body (with its spaces)
+#: -> (microtimestamp, bids, asks), what ``_book_levels`` makes of it.
+_SCAN_BOOK: Final = _scanner("scan_book")
 
 _CONTROL_EVENTS = frozenset(
     {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}
@@ -123,6 +145,10 @@ class Bitstamp(Venue):
     ) -> None:
         super().__init__(instruments, symbols, endpoints=endpoints)
         self._sync: dict[str, _DiffSync] = {}
+        #: pair -> (price decimals, size decimals), the scanner's (``_SCAN_DIFF``)
+        self._scan_decimals: dict[str, tuple[int, int]] = {
+            pair: (i.price_decimals, i.size_decimals) for pair, i in self.by_venue_symbol.items()
+        }
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -189,8 +215,13 @@ class Bitstamp(Venue):
     # -- frames ----------------------------------------------------------------------------
 
     def on_frame(self, conn: int, frame: str | bytes, recv_ns: int, out: list[MarketEvent]) -> None:
-        # Nearly every frame is a diff: tried in one pass first (the usual path below for
-        # anything else, with nothing changed).
+        # Nearly every frame is a diff: read in one pass by the C scanner, else tried in one
+        # decode (the usual path below for anything else, with nothing changed).
+        if _SCAN_DIFF is not None:
+            scanned = _SCAN_DIFF(frame, self._scan_decimals)
+            if scanned is not None:
+                self._scanned_diff(conn, scanned, frame, recv_ns, out)
+                return
         if NATIVE_RAW is not None and self._diff_frame(conn, frame, recv_ns, out):
             return
         try:  # not through self.decode: one call fewer on every frame
@@ -251,6 +282,21 @@ class Bitstamp(Venue):
             stamp = self._microtimestamp(msg.microtimestamp, DIFF_CHANNEL, frame, instrument)
             self._diff(conn, instrument, stamp, bids, asks, recv_ns, out)
         return True
+
+    def _scanned_diff(
+        self,
+        conn: int,
+        scanned: tuple[object, ...],
+        frame: str | bytes,
+        recv_ns: int,
+        out: list[MarketEvent],
+    ) -> None:
+        """``_diff_frame`` for a diff the scanner read (its checks passed: the levels, the
+        microtimestamp's digits); the route is checked here, as there."""
+        pair, stamp, bids, asks = cast(_ScannedDiff, scanned)
+        instrument = self.attribute(DIFF_CHANNEL, pair, frame)
+        if instrument is not None:
+            self._diff(conn, instrument, stamp, bids, asks, recv_ns, out)
 
     def _on_diff(
         self,
@@ -327,6 +373,10 @@ class Bitstamp(Venue):
     ) -> tuple[int, list[Level], list[Level]]:
         """A diff's or REST snapshot's microtimestamp, bids and asks, or a FrameError."""
         pd, sd = instrument.price_decimals, instrument.size_decimals
+        if _SCAN_BOOK is not None and channel != DIFF_CHANNEL:  # a REST body in one pass
+            scanned = _SCAN_BOOK(data, pd, sd)
+            if scanned is not None:
+                return cast(tuple[int, list[Level], list[Level]], scanned)
         if NATIVE_RAW is not None:  # the C kernel on the JSON bytes (no str per number)
             try:
                 raw = _DIFF_RAW.decode(data)
