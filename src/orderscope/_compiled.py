@@ -40,6 +40,7 @@ from types import ModuleType
 #: at a cost to the interpreted ones (+0.3% to +6%: bytecode reading a native class's attributes).
 COMPILED: tuple[str, ...] = (
     "orderscope.book",
+    "orderscope.capture_record",
     "orderscope.fixed",
     "orderscope.flow.base",
     "orderscope.flow.book_tracker",

@@ -17,31 +17,17 @@ snapshots in the order the recording process saw them.
 from __future__ import annotations
 
 import ast
-import enum
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+# Re-exported: the record types live in a module of their own, compiled (capture_record).
+from orderscope.capture_record import CaptureRecord as CaptureRecord
+from orderscope.capture_record import RecordKind as RecordKind
 from orderscope.errors import ConfigError
 from orderscope.fixed import NumberFormatError, format_fixed, parse_fixed
-
-
-class RecordKind(enum.StrEnum):
-    OPEN = "open"  # a WebSocket connection was opened (payload empty)
-    SENT = "sent"  # a frame the client sent
-    RECV = "recv"  # a frame received
-    REST = "rest"  # a REST response; url is the request URL
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureRecord:
-    recv_ns: int
-    kind: RecordKind
-    url: str
-    payload: str | bytes
-    conn: int  # which connection (one per ws file); REST records have their own ids
 
 
 class CaptureFormatError(ConfigError):
