@@ -259,3 +259,67 @@ def test_the_compiled_book_uses_the_kernel() -> None:
         check=True,
     ).stdout.split()
     assert pure == ["False", str(Path(book.__file__ or "").with_name("book.py"))]
+
+
+def _replaced_by_reference(side: Side, levels: list[Any]) -> int:
+    """What L2Book.apply_snapshot does to a side without the kernel: empty it, load it."""
+    side.sizes.clear()
+    side.prices.clear()
+    return _load_levels(side.sizes, side.prices, levels)
+
+
+def _contents(side: Side) -> tuple[dict[Any, Any], list[Any]]:
+    """A side's levels and sorted prices; not the dict's order, which replace_side does not keep
+    (nothing reads it: every reader goes through the sorted prices or looks a price up)."""
+    return dict(side.sizes), list(side.prices)
+
+
+# Whole books as venues send them: strictly sorted (either way), mostly prices seen before.
+BOOK_PRICES = st.one_of(st.integers(0, 40), st.sampled_from(EDGES))
+WHOLE_BOOKS = st.tuples(
+    st.lists(st.tuples(BOOK_PRICES, st.integers(1, 5)), max_size=12, unique_by=lambda lv: lv[0]),
+    st.booleans(),
+).map(lambda book: sorted(book[0], reverse=book[1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(WHOLE_BOOKS, LEVELS), min_size=1, max_size=8))
+def test_replace_side_equals_clear_and_load(kernel: ModuleType, books: list[list[Any]]) -> None:
+    """Snapshot after snapshot on one side: the kernel's side (the reference's when it says
+    None, having changed nothing) holds what clearing and loading would have left."""
+    native, reference = Side(), Side()
+    for levels in books:
+        before = _contents(native)
+        expected = _outcome(_replaced_by_reference, reference, levels)
+        got = kernel.replace_side(native.sizes, native.prices, levels)
+        if got is None:
+            assert _contents(native) == before  # not taken: untouched
+            assert _outcome(_replaced_by_reference, native, levels) == expected
+        else:
+            assert ("ok", got) == expected
+        assert _contents(native) == _contents(reference)
+
+
+def test_replace_side_takes_whole_sorted_books_only(kernel: ModuleType) -> None:
+    side = Side()
+    _replaced_by_reference(side, [(5, 1), (3, 2), (1, 1)])
+    bids = [(6, 1), (5, 4), (1, 1)]  # best first: 3 gone, 6 new, 5 changed
+    assert kernel.replace_side(side.sizes, side.prices, bids) == 3
+    assert _contents(side) == ({1: 1, 5: 4, 6: 1}, [1, 5, 6])
+    assert kernel.replace_side(side.sizes, side.prices, [(1, 1), (7, 2)]) == 2  # ascending
+    assert _contents(side) == ({1: 1, 7: 2}, [1, 7])
+    for refused in (
+        [(7, 1), (1, 2), (4, 1)],  # not sorted
+        [(1, 1), (1, 2)],  # a price twice
+        [(1, 1), (2, 0)],  # a size 0
+        [(1, 1), (2**64, 1)],  # a price beyond int64
+        [(1, 1), [2, 1]],  # a list level
+        [(1, 1)],  # one level: the reference is as cheap
+        iter([(1, 1), (2, 1)]),  # an iterator
+    ):
+        assert kernel.replace_side(side.sizes, side.prices, refused) is None
+        assert _contents(side) == ({1: 1, 7: 2}, [1, 7])
+    empty = Side()
+    assert kernel.replace_side(empty.sizes, empty.prices, [(1, 1), (2, 1)]) is None  # load_side's
+    with pytest.raises(TypeError):
+        kernel.replace_side(side.sizes, side.prices)

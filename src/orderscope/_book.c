@@ -348,6 +348,118 @@ fail:
     return NULL;
 }
 
+/* replace_side(sizes, prices, levels): the side replaced by `levels` as `clear()` and
+ * book._load_levels leave it (sizes == dict(levels), prices == sorted(sizes)), without emptying
+ * it first: the prices the snapshot no longer has are deleted, its levels set, the sorted list
+ * replaced. A venue that sends whole books (HTX every frame) mostly sends the same prices again,
+ * so the dict keeps its table (no clear, no regrowth through every size on refill) and most
+ * sets find their key. Taken only for levels of two exact ints whose prices fit int64 and are
+ * strictly increasing or strictly decreasing (no price twice) with no size 0, over a side whose
+ * prices fit int64 too: then the result is the reference's by construction (dict order, the one
+ * difference, is never read). None, with nothing changed, for anything else: the caller clears
+ * the side and loads it. */
+static PyObject *
+replace_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "replace_side(sizes, prices, levels) takes 3 arguments");
+        return NULL;
+    }
+    PyObject *sizes = args[0];
+    PyObject *prices = args[1];
+    PyObject *levels = args[2];
+    if (!(PyList_CheckExact(levels) || PyTuple_CheckExact(levels)) || !PyDict_CheckExact(sizes) ||
+        !PyList_CheckExact(prices)) {
+        Py_RETURN_NONE;
+    }
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(levels);
+    const Py_ssize_t old_n = PyList_GET_SIZE(prices);
+    if (n < 2 || old_n == 0 || PyDict_GET_SIZE(sizes) != old_n) {
+        Py_RETURN_NONE; /* nothing to keep, or a shape the reference handles cheaply */
+    }
+    PyObject **items = PySequence_Fast_ITEMS(levels);
+    int64_t *values = PyMem_Malloc(sizeof(int64_t) * (size_t)n); /* ascending */
+    if (values == NULL) {
+        return PyErr_NoMemory();
+    }
+    int descending = 0;
+    for (Py_ssize_t i = 0; i < n; i++) { /* the whole input is checked before any change */
+        PyObject *level = items[i];
+        int64_t v;
+        if (!PyTuple_CheckExact(level) || PyTuple_GET_SIZE(level) != 2 ||
+            !PyLong_CheckExact(PyTuple_GET_ITEM(level, 1)) ||
+            Py_SIZE(PyTuple_GET_ITEM(level, 1)) == 0 || /* size 0: no level */
+            !small_int(PyTuple_GET_ITEM(level, 0), &v)) {
+            goto not_taken;
+        }
+        if (i == 1) {
+            descending = v < values[0];
+        }
+        if (i >= 1 && (descending ? v >= values[i - 1] : v <= values[i - 1])) {
+            goto not_taken;
+        }
+        values[i] = v;
+    }
+    if (descending) { /* the bids of a venue: best first */
+        for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
+            const int64_t t = values[i];
+            values[i] = values[j];
+            values[j] = t;
+        }
+    }
+    PyObject **old = PySequence_Fast_ITEMS(prices);
+    for (Py_ssize_t i = 0; i < old_n; i++) {
+        int64_t v;
+        if (!small_int(old[i], &v)) {
+            goto not_taken;
+        }
+    }
+    /* From here on the side changes. The prices it no longer has (a merge of two ascending
+     * sequences); then the new sorted list built before the dict changes, so that a failure
+     * leaves no half-made list. */
+    PyObject *ascending = PyList_New(n);
+    if (ascending == NULL) {
+        PyMem_Free(values);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *price = PyTuple_GET_ITEM(items[descending ? n - 1 - i : i], 0);
+        Py_INCREF(price);
+        PyList_SET_ITEM(ascending, i, price);
+    }
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < old_n; i++) {
+        int64_t v = 0;
+        small_int(old[i], &v); /* checked above */
+        while (k < n && values[k] < v) {
+            k++;
+        }
+        if ((k == n || values[k] != v) && PyDict_DelItem(sizes, old[i]) < 0) {
+            goto fail;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *level = items[i];
+        if (PyDict_SetItem(sizes, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1)) < 0) {
+            goto fail;
+        }
+    }
+    PyMem_Free(values);
+    const int replaced = PyList_SetSlice(prices, 0, old_n, ascending);
+    Py_DECREF(ascending);
+    if (replaced < 0) {
+        return NULL;
+    }
+    return PyLong_FromSsize_t(n);
+fail:
+    PyMem_Free(values);
+    Py_DECREF(ascending);
+    return NULL;
+not_taken:
+    PyMem_Free(values);
+    Py_RETURN_NONE;
+}
+
 /* The first level of `levels` deleting a price `sizes` has not: 1 (*found set, borrowed), 0
  * when there is none, -2 when a level is not a tuple of two exact ints, -1 on error. */
 static int
@@ -485,6 +597,8 @@ static PyMethodDef methods[] = {
      "Both sides of a delta, as book._apply_levels applies them; the level count."},
     {"load_side", (PyCFunction)(void (*)(void))load_side, METH_FASTCALL,
      "book._load_levels for tuples of two exact ints, else None."},
+    {"replace_side", (PyCFunction)(void (*)(void))replace_side, METH_FASTCALL,
+     "A side replaced by strictly sorted levels (clear() + book._load_levels), else None."},
     {"absent_deletion", (PyCFunction)(void (*)(void))absent_deletion, METH_FASTCALL,
      "L2Book.absent_deletion for tuples of two exact ints, else False."},
     {"top_levels", (PyCFunction)(void (*)(void))top_levels, METH_FASTCALL,

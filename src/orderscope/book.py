@@ -40,6 +40,7 @@ _ApplySides = Callable[
     [_Sizes, _Prices, _Sizes, _Prices, Iterable[Level], Iterable[Level], _Reference], int
 ]
 _LoadSide = Callable[[_Sizes, _Prices, Iterable[Level]], int | None]
+_ReplaceSide = _LoadSide
 _TopLevels = Callable[[_Sizes, _Prices, int | None, bool], list[Level] | None]
 _AbsentDeletion = Callable[
     [_Sizes, _Sizes, Iterable[Level], Iterable[Level]], tuple[str, int] | Literal[False] | None
@@ -47,13 +48,23 @@ _AbsentDeletion = Callable[
 
 
 def _native() -> tuple[
-    _ApplySides | None, _LoadSide | None, _TopLevels | None, _AbsentDeletion | None
+    _ApplySides | None,
+    _LoadSide | None,
+    _TopLevels | None,
+    _AbsentDeletion | None,
+    _ReplaceSide | None,
 ]:
     try:
         from orderscope import _book
     except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-        return None, None, None, None
-    return _book.apply_sides, _book.load_side, _book.top_levels, _book.absent_deletion
+        return None, None, None, None, None
+    return (
+        _book.apply_sides,
+        _book.load_side,
+        _book.top_levels,
+        _book.absent_deletion,
+        _book.replace_side,
+    )
 
 
 # Final: compiled, each is a C static (a module global would be a dict lookup per call).
@@ -68,6 +79,9 @@ NATIVE_TOP: Final = _NATIVE[2]
 #: ``orderscope._book.absent_deletion``: ``L2Book.absent_deletion``, or False when it did not
 #: take the levels.
 NATIVE_ABSENT: Final = _NATIVE[3]
+#: ``orderscope._book.replace_side``: a side emptied and refilled by ``_load_levels``, done in
+#: place (the prices no longer there deleted, the rest set), or None when it did not take them.
+NATIVE_REPLACE: Final = _NATIVE[4]
 
 
 @dataclass(slots=True)
@@ -147,6 +161,18 @@ def _absent_deletion(
     return None
 
 
+def _replace_side(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
+    """A side emptied and loaded with ``levels``: in place by the C kernel when it takes them
+    (venues that send whole books mostly send the same prices again), else cleared and loaded."""
+    if NATIVE_REPLACE is not None:
+        n = NATIVE_REPLACE(sizes, prices, levels)
+        if n is not None:
+            return n
+    sizes.clear()
+    prices.clear()
+    return _load_side(sizes, prices, levels)
+
+
 def _load_side(sizes: dict[int, int], prices: list[int], levels: Iterable[Level]) -> int:
     if NATIVE_LOAD is not None:
         n = NATIVE_LOAD(sizes, prices, levels)
@@ -208,12 +234,8 @@ class L2Book:
         self, bids: Iterable[Level], asks: Iterable[Level], sequence: int = 0
     ) -> None:
         """Replace the whole book. Restores an OUT_OF_SYNC book (counted as a resync)."""
-        self._bid_sizes.clear()
-        self._bid_prices.clear()
-        self._ask_sizes.clear()
-        self._ask_prices.clear()
-        n = _load_side(self._bid_sizes, self._bid_prices, bids)
-        n += _load_side(self._ask_sizes, self._ask_prices, asks)
+        n = _replace_side(self._bid_sizes, self._bid_prices, bids)
+        n += _replace_side(self._ask_sizes, self._ask_prices, asks)
         counters = self.counters
         counters.snapshots += 1
         counters.levels_applied += n
