@@ -439,8 +439,20 @@ replace_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *level = items[i];
-        if (PyDict_SetItem(sizes, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1)) < 0) {
+        PyObject *price = PyTuple_GET_ITEM(items[i], 0);
+        PyObject *size = PyTuple_GET_ITEM(items[i], 1);
+        /* A level the side has at this size already (the usual case) is left as it is: a
+         * lookup, not a store. An equal int of another identity counts as the same size. */
+        PyObject *known = PyDict_GetItemWithError(sizes, price); /* borrowed */
+        if (known == NULL && PyErr_Occurred()) {
+            goto fail;
+        }
+        int64_t was, now;
+        if (known == size || (known != NULL && small_int(known, &was) &&
+                              small_int(size, &now) && was == now)) {
+            continue;
+        }
+        if (PyDict_SetItem(sizes, price, size) < 0) {
             goto fail;
         }
     }
