@@ -15,6 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from orderscope.bench import cryptofeed_peer as peer
+from orderscope.bench.ours import load_capture, replay
 from orderscope.bench.render import print_report
 from orderscope.bench.runner import BenchOptions, plan, run, run_synthetic
 from orderscope.bench.synthetic import (
@@ -25,6 +26,7 @@ from orderscope.bench.synthetic import (
 )
 from orderscope.bench.timing import Contender, measure, measure_together
 from orderscope.book import L2Book
+from orderscope.capture import group_captures
 from orderscope.cli import app
 from orderscope.errors import ConfigError
 from orderscope.model import Instrument, MarketEvent
@@ -264,3 +266,17 @@ def test_a_connector_registered_later_is_benchmarked(
         assert venue.peer is not None and venue.peer.error is None, venue.peer
         assert venue.peer.checksum_validation
         assert venue.peer.counts is not None and venue.peer.counts.book_callbacks > 4000
+
+
+def test_each_pass_is_let_go_after_it(captures: Path) -> None:
+    """A sample's passes do not pile up: each contender's pass state leaves the list it was
+    prepared in (and is freed, untimed) once the pass is over."""
+    (binance,) = [c for c in group_captures([captures]) if c.prefix == "BINANCE"]
+    loaded = load_capture(binance)
+    venues = [loaded.new_venue() for _ in range(3)]
+    assert replay(venues, loaded.records) > 0
+    assert venues == []
+    capture = peer.load_peer(loaded)
+    passes = [peer.new_pass(capture) for _ in range(2)]
+    assert peer.drive(capture, passes) > 0
+    assert passes == []
