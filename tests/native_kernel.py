@@ -16,10 +16,8 @@ from hypothesis import strategies as st
 
 from orderscope import _compiled, fixed
 from orderscope.bench.ours import LoadedCapture
-from orderscope.capture import CaptureRecord, RecordKind
-from orderscope.errors import FrameError
-from orderscope.model import MarketEvent
-from orderscope.venues.base import feed
+from orderscope.capture import CaptureRecord
+from tests.venues.venue_testing import outcome
 
 PACKAGE = Path(fixed.__file__ or "").parent
 
@@ -65,29 +63,7 @@ def scanner_modules(venue: str, names: Sequence[str], *, pure: bool = False) -> 
 def fed(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
     """Every event and error of a fresh connector fed ``records``, and its final state (to
     compare a scanner's path with the msgspec path on the same records)."""
-    venue = loaded.new_venue()
-    seen: list[object] = []
-    for record in records:
-        out: list[MarketEvent] = []
-        if record.kind is not RecordKind.RECV:
-            feed(venue, record, out)
-            continue
-        try:
-            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
-        except FrameError as exc:
-            seen.append(
-                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
-            )
-            out.clear()
-            venue.handle_error(exc, record.recv_ns, out)
-        seen.extend(out)
-    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
-    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
-    seen.append(sorted(venue.symbol_frames.items()))
-    seen.extend(
-        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
-    )
-    return seen
+    return outcome(loaded.new_venue(), records)
 
 
 def errors_either_way(

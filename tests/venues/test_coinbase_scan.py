@@ -9,7 +9,6 @@ against the pure-Python reference.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import subprocess
 import sys
@@ -24,14 +23,12 @@ from hypothesis import strategies as st
 
 from orderscope import _compiled
 from orderscope.bench.ours import LoadedCapture, load_capture
-from orderscope.capture import CaptureRecord, RecordKind, group_captures
-from orderscope.errors import FrameError
+from orderscope.capture import CaptureRecord, group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
-from orderscope.model import MarketEvent
-from orderscope.venues.base import feed
 from orderscope.venues.coinbase import TimeFormatError, parse_iso8601_ns
 from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update, _Snapshot
 from tests.native_kernel import PACKAGE, load_native
+from tests.venues.venue_testing import outcome, respaced
 
 Scanned = tuple[str, list[tuple[int, int]], list[tuple[int, int]], int]
 
@@ -361,38 +358,7 @@ def test_usual_snapshots(kernel: ModuleType) -> None:
 
 def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
     """Every event and error of a fresh connector fed ``records``, and its final state."""
-    venue = loaded.new_venue()
-    seen: list[object] = []
-    for record in records:
-        out: list[MarketEvent] = []
-        if record.kind is not RecordKind.RECV:
-            feed(venue, record, out)
-            continue
-        try:
-            venue.on_frame(record.conn, record.payload, record.recv_ns, out)
-        except FrameError as exc:
-            seen.append(
-                ("error", type(exc).__name__, exc.channel, exc.reason, exc.symbol, exc.book)
-            )
-            out.clear()
-            venue.handle_error(exc, record.recv_ns, out)
-        seen.extend(out)
-    stats = venue.stats  # but its recent errors, whose frame clips differ by the spaces
-    seen.append((stats.frames, stats.control_frames, stats.ignored_frames, stats.errors))
-    seen.append(sorted(venue.symbol_frames.items()))
-    seen.extend(
-        (s, b.state, b.counters, b.bids(), b.asks()) for s, b in sorted(venue.books.items())
-    )
-    return seen
-
-
-def _respaced(record: CaptureRecord) -> CaptureRecord:
-    """The same JSON with spaces: never the scanner's shape, so the msgspec path reads it."""
-    if record.kind is not RecordKind.RECV:
-        return record
-    assert isinstance(record.payload, str)
-    text = json.dumps(json.loads(record.payload))
-    return CaptureRecord(record.recv_ns, record.kind, record.url, text, record.conn)
+    return outcome(loaded.new_venue(), records)
 
 
 #: Frames the scanner leaves to the reference, put among the capture's usual ones.
@@ -418,7 +384,7 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
             r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
         )
     fast = _run(loaded, records)
-    assert fast == _run(loaded, [_respaced(r) for r in records])
+    assert fast == _run(loaded, [respaced(r) for r in records])
     errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
     assert sorted(errors) == ["BadValue"] * 4 + ["UnknownSymbol"]
 
