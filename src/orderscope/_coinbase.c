@@ -35,47 +35,7 @@
 #include <string.h>
 
 #include "_decimal.h"
-
-/* A cursor over the frame: every read is bounds-checked against `end`. */
-typedef struct {
-    const unsigned char *p;
-    const unsigned char *end;
-} Cursor;
-
-/* Consume the literal `lit` (length n) if the frame continues with it. */
-static inline int
-take(Cursor *c, const char *lit, Py_ssize_t n)
-{
-    if (c->end - c->p < n || memcmp(c->p, lit, (size_t)n) != 0) {
-        return 0;
-    }
-    c->p += n;
-    return 1;
-}
-
-#define TAKE(c, lit) take((c), (lit), (Py_ssize_t)(sizeof(lit) - 1))
-
-/* The text of a JSON string whose opening quote was consumed, up to its closing quote (which is
- * consumed): only printable ASCII without a backslash, so the text is the string's value. */
-static inline int
-string_body(Cursor *c, const unsigned char **start, Py_ssize_t *n)
-{
-    const unsigned char *s = c->p;
-    const unsigned char *q = s;
-    while (q < c->end && *q != '"') {
-        if (*q < 0x20 || *q > 0x7e || *q == '\\') {
-            return 0;
-        }
-        q++;
-    }
-    if (q >= c->end) {
-        return 0;
-    }
-    *start = s;
-    *n = q - s;
-    c->p = q + 1;
-    return 1;
-}
+#include "_scan.h" /* the cursor, take/TAKE, string_body, frame_cursor, append_level */
 
 /* A JSON string whose opening quote was consumed, read through its closing quote as
  * parse_fixed(text, decimals) reads it, when that returns an int64 without raising
@@ -178,32 +138,6 @@ product_decimals(PyObject *decimals, PyObject *product, Py_ssize_t *pd, Py_ssize
     return *pd >= 0 && *pd < 20 && *sd >= 0 && *sd < 20;
 }
 
-/* Append (price, size) to `side`: 0 on success, -1 with an exception set. */
-static int
-append_level(PyObject *side, int64_t price, int64_t size)
-{
-    PyObject *p = PyLong_FromLongLong(price);
-    if (p == NULL) {
-        return -1;
-    }
-    PyObject *q = PyLong_FromLongLong(size);
-    if (q == NULL) {
-        Py_DECREF(p);
-        return -1;
-    }
-    PyObject *level = PyTuple_New(2);
-    if (level == NULL) {
-        Py_DECREF(p);
-        Py_DECREF(q);
-        return -1;
-    }
-    PyTuple_SET_ITEM(level, 0, p);
-    PyTuple_SET_ITEM(level, 1, q);
-    const int status = PyList_Append(side, level);
-    Py_DECREF(level);
-    return status;
-}
-
 /* `PRICE","SIZE"]` (after the price's opening quote) appended to `side`, then the list's `]`
  * (returns 1) or the `,` before its next level (2); 0 if any of it is not of the fast shape, -1
  * with an exception set. */
@@ -272,23 +206,6 @@ product_object(const unsigned char *s, Py_ssize_t n)
     }
     Py_XSETREF(*slot, Py_NewRef(product));
     return product;
-}
-
-/* The frame's text, if it is a str of ASCII or bytes (a cursor over it): 1, else 0. */
-static int
-frame_cursor(PyObject *frame, Cursor *c)
-{
-    if (PyUnicode_CheckExact(frame) && PyUnicode_IS_COMPACT_ASCII(frame)) {
-        c->p = (const unsigned char *)PyUnicode_DATA(frame);
-        c->end = c->p + PyUnicode_GET_LENGTH(frame);
-        return 1;
-    }
-    if (PyBytes_CheckExact(frame)) {
-        c->p = (const unsigned char *)PyBytes_AS_STRING(frame);
-        c->end = c->p + PyBytes_GET_SIZE(frame);
-        return 1;
-    }
-    return 0;
 }
 
 /* The product id after `"product_id":"` and its decimals: 1 with a new reference in *key (the

@@ -1,7 +1,7 @@
 /* A bounds-checked cursor over a frame's bytes and the level lists built from it, shared by the
- * hand-written frame scanners (_kraken.c, _okx.c, _huobi.c; _binance.c and _bitstamp.c through
- * _jsonscan.h; _coinbase.c has the same helpers of its own, which it can take from here):
- * literals, plain strings, JSON integers, kept names, (price, size) levels. Header-only (static
+ * hand-written frame scanners (_coinbase.c, _kraken.c, _okx.c, _huobi.c; _binance.c and
+ * _bitstamp.c through _jsonscan.h): literals, plain strings, JSON integers, kept names,
+ * (price, size) levels. Header-only (static
  * inline, no symbol exported), like _decimal.h. A change here rebuilds the extensions (setup.py
  * `depends`, the Makefile) and makes them stale (_compiled.stale). */
 #ifndef ORDERSCOPE_SCAN_H
