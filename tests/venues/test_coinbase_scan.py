@@ -9,8 +9,6 @@ against the pure-Python reference.
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +19,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled
 from orderscope.bench.ours import LoadedCapture, load_capture
 from orderscope.capture import CaptureRecord, group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.venues.coinbase import TimeFormatError, parse_iso8601_ns
 from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update, _Snapshot
-from tests.native_kernel import PACKAGE, load_native
+from tests.native_kernel import load_native, scanner_modules
 from tests.venues.venue_testing import outcome, respaced
 
 Scanned = tuple[str, list[tuple[int, int]], list[tuple[int, int]], int]
@@ -389,23 +386,12 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     assert sorted(errors) == ["BadValue"] * 4 + ["UnknownSymbol"]
 
 
-def _scanner_module(env: dict[str, str]) -> str:
-    code = (
-        "from orderscope.venues import coinbase as c\n"
-        "print(*[f and f.__module__ for f in (c._SCAN, c._SCAN_SNAPSHOT)])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
 def test_the_compiled_build_runs_the_scanner() -> None:
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    assert _scanner_module(env) == "orderscope._coinbase orderscope._coinbase"
+    assert (
+        scanner_modules("coinbase", ["_SCAN", "_SCAN_SNAPSHOT"])
+        == "orderscope._coinbase orderscope._coinbase"
+    )
 
 
 def test_orderscope_pure_runs_the_msgspec_path() -> None:
-    assert _scanner_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None None"
+    assert scanner_modules("coinbase", ["_SCAN", "_SCAN_SNAPSHOT"], pure=True) == "None None"

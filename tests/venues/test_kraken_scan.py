@@ -9,8 +9,6 @@ ORDERSCOPE_PURE=1, against the pure-Python reference.
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -20,13 +18,12 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope import _compiled
 from orderscope.capture import CaptureRecord, RecordKind, read_capture_file
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.model import Instrument
 from orderscope.venues.kraken import TIME_DECIMALS, Kraken, _frac_digits
 from orderscope.venues.kraken_wire import _BOOK_FRAME, _BookPayload
-from tests.native_kernel import PACKAGE, digits, load_native, number
+from tests.native_kernel import digits, load_native, number, scanner_modules
 from tests.venues.venue_testing import outcome, respaced
 
 Level = tuple[int, int]
@@ -369,22 +366,9 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     assert sum(b[2].checksums_failed for b in fast if isinstance(b, tuple) and len(b) == 5) == 1
 
 
-def _scanner_module(env: dict[str, str]) -> str:
-    code = (
-        "from orderscope.venues import kraken as k\nprint(k._SCAN_BOOK and k._SCAN_BOOK.__module__)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return out.stdout.strip()
-
-
 def test_the_compiled_build_runs_the_scanner() -> None:
-    if not any(PACKAGE.glob("book.*.so")):
-        pytest.skip("a pure-Python build (ORDERSCOPE_PURE_BUILD=1)")
-    env = {k: v for k, v in os.environ.items() if k != _compiled.PURE_ENV}
-    assert _scanner_module(env) == "orderscope._kraken"
+    assert scanner_modules("kraken", ["_SCAN_BOOK"]) == "orderscope._kraken"
 
 
 def test_orderscope_pure_runs_the_msgspec_path() -> None:
-    assert _scanner_module({**os.environ, _compiled.PURE_ENV: "1"}) == "None"
+    assert scanner_modules("kraken", ["_SCAN_BOOK"], pure=True) == "None"
