@@ -378,7 +378,8 @@ replace_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE; /* nothing to keep, or a shape the reference handles cheaply */
     }
     PyObject **items = PySequence_Fast_ITEMS(levels);
-    int64_t *values = PyMem_Malloc(sizeof(int64_t) * (size_t)n); /* ascending */
+    /* the levels' prices ascending, then the side's: each read once */
+    int64_t *values = PyMem_Malloc(sizeof(int64_t) * (size_t)(n + old_n));
     if (values == NULL) {
         return PyErr_NoMemory();
     }
@@ -408,9 +409,9 @@ replace_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     PyObject **old = PySequence_Fast_ITEMS(prices);
+    int64_t *const old_values = values + n;
     for (Py_ssize_t i = 0; i < old_n; i++) {
-        int64_t v;
-        if (!small_int(old[i], &v)) {
+        if (!small_int(old[i], &old_values[i])) {
             goto not_taken;
         }
     }
@@ -429,8 +430,7 @@ replace_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t k = 0;
     for (Py_ssize_t i = 0; i < old_n; i++) {
-        int64_t v = 0;
-        small_int(old[i], &v); /* checked above */
+        const int64_t v = old_values[i];
         while (k < n && values[k] < v) {
             k++;
         }
