@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from orderscope import _compiled, fixed
 from orderscope.bench.ours import LoadedCapture
 from orderscope.capture import CaptureRecord
-from tests.venues.venue_testing import outcome
+from tests.venues.venue_testing import bent, outcome
 
 PACKAGE = Path(fixed.__file__ or "").parent
 
@@ -75,13 +75,7 @@ def errors_either_way(
     """``records`` with each ``(at, old, new)`` of ``bends`` applied to a frame (frames a scanner
     leaves to the reference, among the usual ones), fed as they are and ``respaced`` (never a
     scanner's shape): the same events, errors and state both ways; the errors' names, sorted."""
-    records = list(records)
-    for at, old, new in bends:
-        r = records[at]
-        assert isinstance(r.payload, str) and old in r.payload
-        records[at] = CaptureRecord(
-            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
-        )
+    records = bent(records, bends)
     fast = fed(loaded, records)
     assert fast == fed(loaded, [respaced(r) for r in records])
     return sorted(str(e[1]) for e in fast if isinstance(e, tuple) and e[0] == "error")

@@ -19,13 +19,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope.bench.ours import LoadedCapture, load_capture
-from orderscope.capture import CaptureRecord, group_captures
+from orderscope.bench.ours import load_capture
+from orderscope.capture import group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.venues.coinbase import TimeFormatError, parse_iso8601_ns
 from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update, _Snapshot
-from tests.native_kernel import load_native, scanner_modules
-from tests.venues.venue_testing import outcome, respaced
+from tests.native_kernel import digits, errors_either_way, load_native, number, scanner_modules
+from tests.venues.venue_testing import respaced
 
 Scanned = tuple[str, list[tuple[int, int]], list[tuple[int, int]], int]
 
@@ -90,19 +90,6 @@ def agrees(kernel: ModuleType, frame: str | bytes) -> Scanned | None:
 
 
 # -- frames -------------------------------------------------------------------------------------
-
-digits = st.text("0123456789", min_size=1, max_size=22)
-
-
-@st.composite
-def number(draw: st.DrawFn) -> str:
-    """Mostly plain decimals (some beyond int64 or too fine), sometimes a near miss."""
-    whole = draw(digits)
-    if draw(st.integers(0, 9)) == 0:
-        return draw(st.text('0123456789.,-+ eE\\"\u0663', max_size=12))
-    if draw(st.booleans()):
-        return whole
-    return f"{whole}.{draw(st.text('0123456789', max_size=12))}"
 
 
 @st.composite
@@ -353,11 +340,6 @@ def test_usual_snapshots(kernel: ModuleType) -> None:
 # -- the connector: the fast path and the msgspec path give the same events and errors ----------
 
 
-def _run(loaded: LoadedCapture, records: list[CaptureRecord]) -> list[object]:
-    """Every event and error of a fresh connector fed ``records``, and its final state."""
-    return outcome(loaded.new_venue(), records)
-
-
 #: Frames the scanner leaves to the reference, put among the capture's usual ones.
 BENDS = (
     ('"changes":[', '"changes":[["buy","1.5x","1"],'),  # BadValue
@@ -373,16 +355,9 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     records = list(loaded.records[:4_000])
     updates = [i for i, r in enumerate(records) if "l2update" in str(r.payload)]
     snapshots = [i for i, r in enumerate(records) if '"snapshot"' in str(r.payload)]
-    bent = [updates[100 + 50 * n] for n in range(len(BENDS) - 1)] + [snapshots[-1]]
-    for at, (old, new) in zip(bent, BENDS, strict=True):
-        r = records[at]
-        assert isinstance(r.payload, str) and old in r.payload
-        records[at] = CaptureRecord(
-            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
-        )
-    fast = _run(loaded, records)
-    assert fast == _run(loaded, [respaced(r) for r in records])
-    errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]
+    where = [updates[100 + 50 * n] for n in range(len(BENDS) - 1)] + [snapshots[-1]]
+    bends = [(at, old, new) for at, (old, new) in zip(where, BENDS, strict=True)]
+    errors = errors_either_way(loaded, records, bends, respaced)
     assert sorted(errors) == ["BadValue"] * 4 + ["UnknownSymbol"]
 
 

@@ -18,13 +18,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from orderscope.capture import CaptureRecord, RecordKind, read_capture_file
+from orderscope.capture import RecordKind, read_capture_file
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.model import Instrument
 from orderscope.venues.kraken import TIME_DECIMALS, Kraken, _frac_digits
 from orderscope.venues.kraken_wire import _BOOK_FRAME, _BookPayload
 from tests.native_kernel import digits, load_native, number, scanner_modules
-from tests.venues.venue_testing import outcome, respaced
+from tests.venues.venue_testing import bent, outcome, respaced
 
 Level = tuple[int, int]
 Scanned = tuple[str, str, list[Level], list[Level], int, int, bool, int, int]
@@ -348,17 +348,12 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     updates = [i for i, r in enumerate(records) if '"c":"' in str(r.payload)]
     pairs = {i: str(records[i].payload).rsplit('"', 2)[-2] for i in updates}
     # each bend in another book: a bent frame takes its book out of sync until a snapshot
-    bent = [updates[100]]
+    where = [updates[100]]
     for _ in BENDS[1:]:
-        bent.append(
-            next(i for i in updates if i > bent[-1] and pairs[i] not in map(pairs.get, bent))
+        where.append(
+            next(i for i in updates if i > where[-1] and pairs[i] not in map(pairs.get, where))
         )
-    for at, (old, new) in zip(bent, BENDS, strict=True):
-        r = records[at]
-        assert isinstance(r.payload, str) and old in r.payload
-        records[at] = CaptureRecord(
-            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
-        )
+    records = bent(records, [(at, old, new) for at, (old, new) in zip(where, BENDS, strict=True)])
     fast = outcome(Kraken(instruments), records)
     assert fast == outcome(Kraken(instruments), [respaced(r) for r in records])
     errors = [e[1] for e in fast if isinstance(e, tuple) and e[0] == "error"]

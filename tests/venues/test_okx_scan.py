@@ -24,8 +24,9 @@ from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.venues.okx import _BOOK_FRAME, BOOK_CHANNELS, _ms
-from tests.native_kernel import PACKAGE, load_native
+from tests.native_kernel import PACKAGE, digits, load_native, number
 from tests.venues.scan_testing import loaded_module, outcomes
+from tests.venues.venue_testing import bent
 
 Level = tuple[int, int]
 Scanned = tuple[str, str, bool, list[Level], list[Level], int, int | None, int | None, int | None]
@@ -81,19 +82,6 @@ def agrees(kernel: ModuleType, frame: str | bytes, units: Units = UNITS) -> Scan
 
 
 # -- frames -------------------------------------------------------------------------------------
-
-digits = st.text("0123456789", min_size=1, max_size=22)
-
-
-@st.composite
-def number(draw: st.DrawFn) -> str:
-    """Mostly plain decimals (some beyond int64 or too fine), sometimes a near miss."""
-    whole = draw(digits)
-    if draw(st.integers(0, 9)) == 0:
-        return draw(st.text('0123456789.,-+ eE\\"\u0663', max_size=12))
-    if draw(st.booleans()):
-        return whole
-    return f"{whole}.{draw(st.text('0123456789', max_size=12))}"
 
 
 @st.composite
@@ -327,13 +315,8 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     [loaded] = [load_capture(c) for c in group_captures([captures]) if c.prefix == "OKX"]
     records = list(loaded.records)
     updates = [i for i, r in enumerate(records) if '"action":"update"' in str(r.payload)]
-    for n, (old, new) in enumerate(BENDS):
-        at = updates[-2 - 3 * n]  # late: a bad book frame leaves its book out of sync
-        r = records[at]
-        assert isinstance(r.payload, str) and old in r.payload
-        records[at] = CaptureRecord(
-            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
-        )
+    # late: a bad book frame leaves its book out of sync
+    records = bent(records, [(updates[-2 - 3 * n], old, new) for n, (old, new) in enumerate(BENDS)])
     # a checksum off by one, read by the scanner: out of sync until the next snapshot
     r = records[updates[-30]]
     assert isinstance(r.payload, str)

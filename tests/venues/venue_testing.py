@@ -99,6 +99,21 @@ def outcome(venue: Venue, records: Iterable[CaptureRecord]) -> list[object]:
     return seen
 
 
+def bent(
+    records: Sequence[CaptureRecord], bends: Iterable[tuple[int, str, str]]
+) -> list[CaptureRecord]:
+    """``records`` with each ``(at, old, new)`` of ``bends`` applied once to the frame at ``at``
+    (which must hold ``old``): frames a C scanner leaves to the reference, among the usual ones."""
+    records = list(records)
+    for at, old, new in bends:
+        r = records[at]
+        assert isinstance(r.payload, str) and old in r.payload
+        records[at] = CaptureRecord(
+            r.recv_ns, r.kind, r.url, r.payload.replace(old, new, 1), r.conn
+        )
+    return records
+
+
 def respaced(record: CaptureRecord) -> CaptureRecord:
     """The same JSON with spaces: never a C scanner's shape, so the msgspec path reads it."""
     if record.kind is not RecordKind.RECV:
