@@ -457,6 +457,38 @@ def test_the_capture_replays_the_same_with_the_scanner(
     assert len(scanned) == 42 + 1593 + 7
 
 
+def test_frames_counted_on_routes_reach_symbol_frames(
+    captures: Path, kernel: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-call path counts a symbol's frames on its channel's route: they are in
+    symbol_frames when it is read, and kept when a subscription change or a reconnection drops
+    the routes, as the general path (which counts them in the dict) has them."""
+    path = captures / "BITFINEX.ws.11.0"
+    records = list(read_capture_file(path))
+
+    def counts(scan: object, book_update: object) -> list[dict[str, int]]:
+        monkeypatch.setattr(bitfinex, "SCAN", scan)  # which routes a book channel
+        monkeypatch.setattr(bitfinex, "BOOK_UPDATE", book_update)
+        venue = load_venue(group_captures([path])[0])
+        out: list[MarketEvent] = []
+        seen: list[dict[str, int]] = []
+        for i, record in enumerate(records):
+            feed(venue, record, out)
+            if i == len(records) // 4:
+                seen.append(dict(venue.symbol_frames))  # read while the routes count
+            elif i == len(records) // 2:
+                venue.subscriptions.add(("book", "tNOTUSD"))  # the routes are dropped
+                seen.append(dict(venue.symbol_frames))
+            elif i == 3 * len(records) // 4:
+                venue.on_open(record.conn, "wss://api-pub.bitfinex.com/ws/2", record.recv_ns)
+        return [*seen, dict(venue.symbol_frames)]
+
+    fast = counts(kernel.scan, kernel.book_update)
+    assert fast == counts(None, None)
+    totals = [sum(frames.values()) for frames in fast]
+    assert totals[0] > 300 and totals[1] > totals[0] + 300 and totals[2] > totals[1] + 300
+
+
 # -- which path a process runs ------------------------------------------------------------------
 
 

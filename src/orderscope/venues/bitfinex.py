@@ -196,8 +196,10 @@ class _Route:
     #: tuple field is unboxed in compiled code and boxed again (a new tuple) on each read
     noisy_bids: dict[int, float]
     noisy_asks: dict[int, float]
-    frames: dict[str, int]  # the venue's symbol_frames
     tally: _Tally
+    #: frames counted here, not yet in the venue's ``_symbol_frames``: one field increment per
+    #: frame instead of a dict get and set; ``Bitfinex._fold_frame_counts`` adds them there
+    unfolded_frames: int = 0
 
 
 @dataclass(slots=True)
@@ -290,6 +292,12 @@ class Bitfinex(Venue):
         self._noisy: dict[str, tuple[dict[int, float], dict[int, float]]] = {}
         #: float -> ``_number(float)``: prices and amounts come back frame after frame
         self._numbers: dict[float, int] = {}
+        #: the connection of the last frame, and its state (``_connection``, ``on_open``)
+        self._last_conn = 0
+        self._last_state: _Connection | None = None
+        #: ``BOOK_UPDATE``, read once: a field read per frame, where a module global that is
+        #: not Final costs a dict lookup in compiled code (tests set the global before)
+        self._book_update = BOOK_UPDATE
 
     @property
     def sequenced_frames(self) -> int:
@@ -298,8 +306,21 @@ class Bitfinex(Venue):
 
     def _subscriptions_changed(self) -> None:
         self._routes.clear()
+        self._fold_frame_counts()
         for state in self._conns.values():
             state.routes.clear()
+
+    def _fold_frame_counts(self) -> None:
+        for state in self._conns.values():
+            for route in state.routes.values():
+                self._fold_route(route)
+
+    def _fold_route(self, route: _Route) -> None:
+        """The route's frame count into ``_symbol_frames`` (before a read, or the route goes)."""
+        if route.unfolded_frames:
+            frames = self._symbol_frames
+            frames[route.symbol] = frames.get(route.symbol, 0) + route.unfolded_frames
+            route.unfolded_frames = 0
 
     # -- instruments -----------------------------------------------------------------------
 
@@ -390,7 +411,14 @@ class Bitfinex(Venue):
     # -- connections and subscriptions -----------------------------------------------------
 
     def on_open(self, conn: int, url: str, recv_ns: int) -> None:
-        self._conns[conn] = _Connection()  # channel ids and sequence numbers start afresh
+        old = self._conns.get(conn)
+        if old is not None:
+            for route in old.routes.values():
+                self._fold_route(route)
+        # channel ids and sequence numbers start afresh
+        state = self._conns[conn] = _Connection()
+        if conn == self._last_conn:
+            self._last_state = state
 
     def on_sent(self, conn: int, text: str, recv_ns: int) -> None:
         try:
@@ -402,9 +430,13 @@ class Bitfinex(Venue):
             self.subscriptions.add((str(request.get("channel")), str(request.get("symbol"))))
 
     def _connection(self, conn: int) -> _Connection:
+        """The connection's state, made on its first frame if need be, and remembered as the
+        last connection's (``on_frame``)."""
         state = self._conns.get(conn)
         if state is None:
             state = self._conns[conn] = _Connection()
+        self._last_conn = conn
+        self._last_state = state
         return state
 
     # -- frames ----------------------------------------------------------------------------
@@ -415,14 +447,17 @@ class Bitfinex(Venue):
         # channel's route; what follows is attribute(), _sequence and _on_book's update branch,
         # inline, on the route's fields. Any other frame takes the paths below, which parse it
         # again: nothing changed yet.
-        state = self._conns.get(conn) or self._connection(conn)
-        book_update = BOOK_UPDATE
+        # The last frame's connection is the next one's too, nearly always: two field reads
+        # instead of boxing conn and a dict lookup.
+        state = self._last_state
+        if conn != self._last_conn or state is None:
+            state = self._connection(conn)
+        book_update = self._book_update
         hit = book_update(frame, state.routes) if book_update is not None else None
         if hit is not None:
             route, seq, bids, asks = hit
-            frames = route.frames
+            route.unfolded_frames += 1
             symbol = route.symbol
-            frames[symbol] = frames.get(symbol, 0) + 1
             if state.flags & FLAG_SEQ_ALL and state.sequenced and seq - 1 == state.last_seq:
                 state.last_seq = seq
                 route.tally.sequenced += 1
@@ -465,6 +500,9 @@ class Bitfinex(Venue):
                 else:
                     self._sequence(conn, state, seq_or_none, frame, recv_ns, out)
                     self._update(instrument, bids, asks, [], recv_ns, out)
+                old = state.routes.get(channel_id)
+                if old is not None:
+                    self._fold_route(old)
                 state.routes[channel_id] = self._route_of(instrument)
                 return
         try:
@@ -667,7 +705,6 @@ class Bitfinex(Venue):
             self.books[symbol],
             noisy_bids,
             noisy_asks,
-            self.symbol_frames,
             self._tally,
         )
 

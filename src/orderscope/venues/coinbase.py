@@ -343,7 +343,7 @@ class _Coinbase(Venue):
         instrument = routes.get(venue_symbol) if routes is not None else None
         if instrument is None:
             return self.attribute(channel, venue_symbol, frame)
-        frames = self.symbol_frames
+        frames = self._symbol_frames
         symbol = instrument.symbol
         frames[symbol] = frames.get(symbol, 0) + 1
         return instrument
@@ -633,7 +633,7 @@ class CoinbaseExchange(_Coinbase):
         pd, sd, key = self._l2_keys[product]
         if isinstance(key, _L2Route):
             return key
-        route = _L2Route(self.name, instrument, self.book(instrument), self.symbol_frames)
+        route = _L2Route(self.name, instrument, self.book(instrument), self._symbol_frames)
         self._l2_keys[product] = (pd, sd, route)
         return route
 

@@ -312,7 +312,7 @@ class Kraken(Venue):
             for venue_symbol, i in self.by_venue_symbol.items()
         }
         self._hot = _Hot(
-            self.name, decimals, self._routes, self.symbol_frames, self.books, self._wire
+            self.name, decimals, self._routes, self._symbol_frames, self.books, self._wire
         )
 
     # -- instruments -----------------------------------------------------------------------

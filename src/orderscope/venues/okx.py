@@ -979,7 +979,7 @@ class Okx(Venue):
                 events += self._liquidations(item, instrument, recv_ns)
             except NumberFormatError as exc:
                 raise BadValue(self.name, channel, frame, str(exc), symbol) from None
-            self.symbol_frames[symbol] = self.symbol_frames.get(symbol, 0) + 1
+            self._symbol_frames[symbol] = self._symbol_frames.get(symbol, 0) + 1
         if not events:
             self.stats.ignored_frames += 1
         out.extend(events)
