@@ -20,8 +20,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from orderscope.bench.ours import load_capture
-from orderscope.capture import group_captures
+from orderscope.capture import CaptureRecord, group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
+from orderscope.model import MarketEvent
+from orderscope.venues import coinbase
+from orderscope.venues.base import feed
 from orderscope.venues.coinbase import TimeFormatError, parse_iso8601_ns
 from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update, _Snapshot
 from tests.native_kernel import digits, errors_either_way, load_native, number, scanner_modules
@@ -359,6 +362,37 @@ def test_capture_frames_give_the_same_events_either_way(captures: Path) -> None:
     bends = [(at, old, new) for at, (old, new) in zip(where, BENDS, strict=True)]
     errors = errors_either_way(loaded, records, bends, respaced)
     assert sorted(errors) == ["BadValue"] * 4 + ["UnknownSymbol"]
+
+
+def test_frames_counted_on_routes_reach_symbol_frames(
+    captures: Path, kernel: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scanner's path counts a product's frames on its route: they are in symbol_frames
+    when it is read, and kept when a subscription change drops the routes, as the msgspec
+    path (the frames respaced) counts them in the dict."""
+    # the scanner in a pure run too (compiled, the module's own; a Final is not patched there)
+    monkeypatch.setattr(coinbase, "_SCAN", kernel.scan_l2update)
+    [loaded] = [load_capture(c) for c in group_captures([captures]) if c.prefix == "COINBASE"]
+    records = list(loaded.records[:3_000])
+
+    def counts(records: list[CaptureRecord]) -> list[dict[str, int]]:
+        venue = loaded.new_venue()
+        out: list[MarketEvent] = []
+        seen: list[dict[str, int]] = []
+        for i, record in enumerate(records):
+            feed(venue, record, out)
+            out.clear()
+            if i == 1_000:
+                seen.append(dict(venue.symbol_frames))  # read while the routes count
+            elif i == 2_000:
+                venue.subscriptions.add(("level2", "NOPE-USD"))  # the routes are dropped
+                seen.append(dict(venue.symbol_frames))
+        return [*seen, dict(venue.symbol_frames)]
+
+    fast = counts(records)
+    assert fast == counts([respaced(r) for r in records])
+    totals = [sum(frames.values()) for frames in fast]
+    assert totals[0] > 900 and totals[1] > totals[0] + 900 and totals[2] > totals[1] + 900
 
 
 def test_the_compiled_build_runs_the_scanner() -> None:

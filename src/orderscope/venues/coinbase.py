@@ -172,12 +172,14 @@ class _L2Route:
     attribute reads, while the connector's own attributes (its base class is interpreted) are
     generic lookups costing ~200 instructions each. Valid until the subscriptions change."""
 
-    def __init__(self, venue: str, instrument: Instrument, book: L2Book, frames: dict[str, int]):
+    def __init__(self, venue: str, instrument: Instrument, book: L2Book):
         self.venue = venue
         self.instrument = instrument
         self.symbol = instrument.symbol
         self.book = book
-        self.frames = frames  # the connector's symbol_frames
+        #: frames counted here, not yet in the connector's ``_symbol_frames``: a field
+        #: increment per frame instead of a dict get and set (``_fold_frame_counts``)
+        self.unfolded_frames = 0
 
 
 #: What the scanners find for a product: its id, or its route record once it has one.
@@ -622,10 +624,18 @@ class CoinbaseExchange(_Coinbase):
         self._forget_l2_routes()
 
     def _forget_l2_routes(self) -> None:
+        self._fold_frame_counts()  # the routes' counts, before the routes go
         self._l2_keys = {
             venue_symbol: (i.price_decimals, i.size_decimals, venue_symbol)
             for venue_symbol, i in self.by_venue_symbol.items()
         }
+
+    def _fold_frame_counts(self) -> None:
+        frames = self._symbol_frames
+        for _, _, key in self._l2_keys.values():
+            if isinstance(key, _L2Route) and key.unfolded_frames:
+                frames[key.symbol] = frames.get(key.symbol, 0) + key.unfolded_frames
+                key.unfolded_frames = 0
 
     def _l2_route(self, instrument: Instrument) -> _L2Route:
         """The route record of a product whose level2 frame was just attributed (made once)."""
@@ -633,7 +643,7 @@ class CoinbaseExchange(_Coinbase):
         pd, sd, key = self._l2_keys[product]
         if isinstance(key, _L2Route):
             return key
-        route = _L2Route(self.name, instrument, self.book(instrument), self._symbol_frames)
+        route = _L2Route(self.name, instrument, self.book(instrument))
         self._l2_keys[product] = (pd, sd, route)
         return route
 
@@ -732,11 +742,9 @@ class CoinbaseExchange(_Coinbase):
                 key, bids, asks, exch_ns = scanned
                 if isinstance(key, _L2Route):
                     # Routed by an earlier frame (most frames): what attribute() does, counting
-                    # the frame for its symbol, with no lookup but this one.
+                    # the frame for its symbol on the route, with no lookup but this one.
                     route = key
-                    frames = route.frames
-                    symbol = route.symbol
-                    frames[symbol] = frames.get(symbol, 0) + 1
+                    route.unfolded_frames += 1
                 else:
                     instrument = self.attribute("level2", key, frame)
                     if instrument is None:
