@@ -78,6 +78,17 @@ small_int(PyObject *o, int64_t *out)
     return 1;
 }
 
+/* An exact int's truth: 1 or 0 (-1 on error, on versions whose layout is not read here). */
+static inline int
+exact_int_is_nonzero(PyObject *o)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    return Py_SIZE(o) != 0; /* 3.11's layout: the digit count, 0 for zero */
+#else
+    return PyObject_IsTrue(o);
+#endif
+}
+
 /* a < b as Python compares them: -1 on error. ``a_small``: a's value when ``a_fits``. */
 static inline int
 less_than(PyObject *a, int a_fits, int64_t a_small, PyObject *b, int b_fits, int64_t b_small)
@@ -162,14 +173,10 @@ bisect(PyObject *list, PyObject *x, int right)
 static int
 apply_one(PyObject *sizes, PyObject *prices, PyObject *price, PyObject *size)
 {
-#if PY_VERSION_HEX < 0x030C0000
-    const int nonzero = Py_SIZE(size) != 0; /* an exact int's truth, on 3.11's layout */
-#else
-    const int nonzero = PyObject_IsTrue(size);
+    const int nonzero = exact_int_is_nonzero(size);
     if (nonzero < 0) {
         return -1;
     }
-#endif
     const Py_hash_t hash = PRICE_HASH(price);
     if (hash == -1 && PyErr_Occurred()) {
         return -1;
@@ -307,17 +314,35 @@ load_side(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     /* sizes.update(levels), then no level of size 0: exact ints, so no code runs here and
-     * `levels` cannot change under the loop. */
+     * `levels` cannot change under the loop. Up to 3.12 the levels go into a dict made at
+     * their size first, which the empty `sizes` then takes over whole (dict.update's copy of
+     * a dict into an empty one): filled one by one, `sizes` would regrow through every power
+     * of two on the way, rehashing what it holds each time (half a snapshot's cost). The
+     * same keys, values and order either way. */
+#if PY_VERSION_HEX < 0x030D0000
+    PyObject *target = _PyDict_NewPresized(n);
+    if (target == NULL) {
+        return NULL;
+    }
+#else
+    PyObject *target = Py_NewRef(sizes);
+#endif
     int any_zero = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *level = items[i];
-        const int nonzero = PyObject_IsTrue(PyTuple_GET_ITEM(level, 1));
+        const int nonzero = exact_int_is_nonzero(PyTuple_GET_ITEM(level, 1));
         if (nonzero < 0 ||
-            PyDict_SetItem(sizes, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1)) < 0) {
+            PyDict_SetItem(target, PyTuple_GET_ITEM(level, 0), PyTuple_GET_ITEM(level, 1)) < 0) {
+            Py_DECREF(target);
             return NULL;
         }
         any_zero |= !nonzero;
     }
+    if (target != sizes && PyDict_Update(sizes, target) < 0) {
+        Py_DECREF(target);
+        return NULL;
+    }
+    Py_DECREF(target);
     PyObject *keys = NULL;
     PyObject *zeros = NULL;
     if (!any_zero && PyDict_GET_SIZE(sizes) == n) {
