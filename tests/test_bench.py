@@ -132,6 +132,28 @@ def test_contenders_are_sampled_in_turn() -> None:
     assert a.samples == b.samples == (0.1, 0.1)
 
 
+def test_each_run_takes_its_samples_in_slices_in_turn() -> None:
+    order: list[str] = []
+    per_pass = {"a": iter([1.0, 3.0, 5.0, 7.0]), "b": iter([2.0, 4.0, 6.0, 8.0])}
+
+    def contender(name: str, first: float) -> Contender[int]:
+        def execute(n: int) -> float:
+            order.append(f"{name}{n}")
+            return next(per_pass[name]) * n
+
+        return Contender(lambda n: n, execute, first)
+
+    a, b = measure_together(
+        [contender("a", 0.1), contender("b", 0.3)], runs=2, min_time=0.5, slices=2
+    )
+    # 5 and 2 passes a sample, in slices of 3 and 1, the two contenders' slices in turn
+    assert order == ["a3", "b1", "a3", "b1"] * 2
+    assert (a.passes, b.passes) == (6, 2)
+    assert a.samples == (2.0, 6.0) and b.samples == (3.0, 7.0)  # each its slices' mean
+    with pytest.raises(ValueError, match="slices"):
+        measure_together([contender("a", 0.1)], runs=1, min_time=0.5, slices=0)
+
+
 def test_responses_serve_by_url_then_repeat_then_substitute() -> None:
     snapshots = peer._Responses([("u1", "a")])
     with pytest.raises(KeyError):  # a book snapshot is never served for another URL

@@ -42,6 +42,9 @@ class BenchOptions:
     runs: int = 5
     only: frozenset[str] = frozenset()  # venue names, capture prefixes or "synthetic"
     min_time: float = 0.2  # seconds per sample, at least
+    #: each capture run's samples taken in this many slices in turn, ours and cryptofeed's
+    #: (``timing.measure_together``): ~50 ms slices, finer than this VM's speed changes
+    slices: int = 4
     peers: bool = True
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
@@ -123,7 +126,7 @@ def _run_capture(capture: VenueCapture, options: BenchOptions, told: Step) -> Ve
             contenders.append(theirs)
     told(f"{capture.prefix}: warmed up")
     timing, *peer_timing = measure_together(
-        contenders, runs=options.runs, min_time=options.min_time
+        contenders, runs=options.runs, min_time=options.min_time, slices=options.slices
     )
     if peer_result is not None and peer_timing:
         peer_result = dataclasses.replace(peer_result, timing=peer_timing[0])

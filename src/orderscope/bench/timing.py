@@ -65,18 +65,30 @@ class Contender(Generic[T]):
 
 
 def measure_together(
-    contenders: Sequence[Contender[Any]], *, runs: int, min_time: float
+    contenders: Sequence[Contender[Any]], *, runs: int, min_time: float, slices: int = 1
 ) -> list[Measurement]:
     """``runs`` samples of each contender, taken in turn (A B A B ...), so that a machine whose
-    load changes during the benchmark weighs on all of them alike."""
+    load changes during the benchmark weighs on all of them alike.
+
+    With ``slices`` > 1 each run's samples are taken in that many slices, in turn
+    (A B A B ... within the run), a sample being its slices' passes together: a machine whose
+    speed changes faster than a whole sample lasts (a shared VM: see docs/PERFORMANCE.md,
+    Method) then weighs on each run's samples alike too, instead of slowing A's and sparing
+    B's."""
     if runs < 1:
         raise ValueError("runs must be >= 1")
-    passes = [c.passes(min_time) for c in contenders]
+    if slices < 1:
+        raise ValueError("slices must be >= 1")
+    passes = [math.ceil(c.passes(min_time) / slices) for c in contenders]  # per slice
     samples: list[list[float]] = [[] for _ in contenders]
     for _ in range(runs):
-        for contender, n, taken in zip(contenders, passes, samples, strict=True):
-            taken.append(contender.sample(n))
-    return [Measurement(tuple(t), n) for t, n in zip(samples, passes, strict=True)]
+        taken = [0.0] * len(contenders)
+        for _ in range(slices):
+            for i, (contender, n) in enumerate(zip(contenders, passes, strict=True)):
+                taken[i] += contender.sample(n)
+        for seconds, sample in zip(taken, samples, strict=True):
+            sample.append(seconds / slices)
+    return [Measurement(tuple(t), n * slices) for t, n in zip(samples, passes, strict=True)]
 
 
 def measure(
