@@ -199,7 +199,8 @@ def test_runner_on_one_capture(captures: Path) -> None:
     assert venue.counts.books == 4 and venue.counts.snapshots == 4
     assert venue.counts.gaps == 0 and venue.counts.errors == 0
     assert venue.counts.levels > 4 * 500  # the REST snapshots alone
-    assert venue.timing.passes == 1 and len(venue.timing.samples) == 2
+    # min_time 0: one pass a slice, so a sample is the 4 slices' passes
+    assert venue.timing.passes == options.slices == 4 and len(venue.timing.samples) == 2
     assert venue.peer is None and venue.ratio is None
     data = msgspec.json.decode(msgspec.json.encode(report.as_dict()))
     assert data["format"] == "orderscope.bench/1"
@@ -234,6 +235,15 @@ def test_cli_json(captures: Path) -> None:
     assert data["venues"] == []
     assert data["synthetic"]["deltas"] == 500
     assert data["synthetic"]["levels"] > 500
+
+
+def test_cli_slices_reach_the_capture_samples(captures: Path) -> None:
+    args = ["bench", "--captures", str(captures), "--runs", "1", "--min-time", "0"]
+    args += ["--only", "BINANCE", "--no-peers", "--slices", "3", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [venue] = msgspec.json.decode(result.stdout)["venues"]
+    assert venue["orderscope"]["passes_per_sample"] == 3  # a pass a slice
 
 
 @pytest.mark.skipif(

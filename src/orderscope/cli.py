@@ -320,6 +320,9 @@ def bench(
     ] = None,
     deltas: Annotated[int, typer.Option(min=1, help="deltas in the synthetic stream")] = 1_000_000,
     min_time: Annotated[float, typer.Option(help="seconds a sample lasts at least")] = 0.2,
+    slices: Annotated[
+        int, typer.Option(min=1, help="slices a capture sample is taken in, in turn with the peer")
+    ] = 4,
     peers: Annotated[bool, typer.Option(help="also run cryptofeed on the captures")] = True,
 ) -> None:
     """Replay throughput per capture beside cryptofeed, and L2Book on a synthetic stream."""
@@ -333,6 +336,7 @@ def bench(
             only=only or [],
             deltas=deltas,
             min_time=min_time,
+            slices=slices,
             peers=peers,
         )
     except OrderscopeError as error:

@@ -24,12 +24,14 @@ def run_bench(
     deltas: int,
     min_time: float,
     peers: bool,
+    slices: int = 4,
 ) -> None:
     options = BenchOptions(
         captures=captures,
         runs=runs,
         only=frozenset(only),
         min_time=min_time,
+        slices=slices,
         peers=peers,
         synthetic=SyntheticConfig(deltas=deltas),
     )
