@@ -77,6 +77,26 @@ static const int64_t POW10[MANTISSA_DIGITS + 1] = {
     100000000000000000LL,
 };
 
+/* VALUE_LIMIT / 10**k for k < VALUE_DIGITS: a table, where dividing by a 10**k not known at
+ * compile time is a hardware divide (tens of cycles) on every number read. */
+static const int64_t VALUE_LIMIT_BY_POW10[VALUE_DIGITS] = {
+    VALUE_LIMIT / 1LL,
+    VALUE_LIMIT / 10LL,
+    VALUE_LIMIT / 100LL,
+    VALUE_LIMIT / 1000LL,
+    VALUE_LIMIT / 10000LL,
+    VALUE_LIMIT / 100000LL,
+    VALUE_LIMIT / 1000000LL,
+    VALUE_LIMIT / 10000000LL,
+    VALUE_LIMIT / 100000000LL,
+    VALUE_LIMIT / 1000000000LL,
+    VALUE_LIMIT / 10000000000LL,
+    VALUE_LIMIT / 100000000000LL,
+    VALUE_LIMIT / 1000000000000LL,
+    VALUE_LIMIT / 10000000000000LL,
+    VALUE_LIMIT / 100000000000000LL,
+};
+
 /* A digit run at s[*i] (no leading zero unless it is "0"): 1 and *out set, *i past it; else 0. */
 static inline int
 scan_int(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *out)
@@ -158,7 +178,7 @@ scan_decimal(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *out)
     const Py_ssize_t shift = FRACTION_DIGITS + exponent - fraction;
     int64_t value;
     if (shift >= 0) {
-        if (shift >= VALUE_DIGITS || mantissa >= VALUE_LIMIT / POW10[shift]) {
+        if (shift >= VALUE_DIGITS || mantissa >= VALUE_LIMIT_BY_POW10[shift]) {
             return 0;
         }
         value = mantissa * POW10[shift];

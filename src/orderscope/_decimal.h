@@ -32,6 +32,32 @@ static const uint64_t POW10[20] = {
     10000000000000000000ULL,
 };
 
+/* INT64_MAX / 10**k, the largest value that scaled by 10**k still fits int64: a table, since
+ * a division by a 10**k not known at compile time is a hardware divide (tens of cycles) on
+ * every number read. */
+static const uint64_t INT64_MAX_BY_POW10[20] = {
+    (uint64_t)INT64_MAX / 1ULL,
+    (uint64_t)INT64_MAX / 10ULL,
+    (uint64_t)INT64_MAX / 100ULL,
+    (uint64_t)INT64_MAX / 1000ULL,
+    (uint64_t)INT64_MAX / 10000ULL,
+    (uint64_t)INT64_MAX / 100000ULL,
+    (uint64_t)INT64_MAX / 1000000ULL,
+    (uint64_t)INT64_MAX / 10000000ULL,
+    (uint64_t)INT64_MAX / 100000000ULL,
+    (uint64_t)INT64_MAX / 1000000000ULL,
+    (uint64_t)INT64_MAX / 10000000000ULL,
+    (uint64_t)INT64_MAX / 100000000000ULL,
+    (uint64_t)INT64_MAX / 1000000000000ULL,
+    (uint64_t)INT64_MAX / 10000000000000ULL,
+    (uint64_t)INT64_MAX / 100000000000000ULL,
+    (uint64_t)INT64_MAX / 1000000000000000ULL,
+    (uint64_t)INT64_MAX / 10000000000000000ULL,
+    (uint64_t)INT64_MAX / 100000000000000000ULL,
+    (uint64_t)INT64_MAX / 1000000000000000000ULL,
+    (uint64_t)INT64_MAX / 10000000000000000000ULL,
+};
+
 /* A decimal string's content at p (just after its opening quote) up to the closing quote, read
  * in one pass: digits with at most one '.', at least one digit, no non-zero digit beyond
  * `decimals`, at most 19 digits kept (so no uint64 overflow) and a scaled value within int64.
@@ -79,7 +105,7 @@ scan_decimal(const unsigned char *p, const unsigned char *end, Py_ssize_t decima
         return NULL;
     }
     const Py_ssize_t shift = decimals - frac;
-    if (acc > (uint64_t)INT64_MAX / POW10[shift]) {
+    if (acc > INT64_MAX_BY_POW10[shift]) {
         return NULL;
     }
     *out = (int64_t)(acc * POW10[shift]);

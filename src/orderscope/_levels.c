@@ -96,7 +96,7 @@ parse_digits(const unsigned char *s, Py_ssize_t n, Py_ssize_t decimals, int64_t 
         return 0; /* "", ".": parse_fixed's error */
     }
     const Py_ssize_t shift = decimals - (frac < 0 ? 0 : frac);
-    if (acc > (uint64_t)INT64_MAX / POW10[shift]) {
+    if (acc > INT64_MAX_BY_POW10[shift]) {
         return 0;
     }
     *out = (int64_t)(acc * POW10[shift]);
@@ -577,7 +577,7 @@ float_fast(const number_text *n, Py_ssize_t decimals, int rounded, int64_t *out)
     }
     const Py_ssize_t shift = decimals - n->places;
     if (shift >= 0) {
-        if (shift >= 20 || n->digits > (uint64_t)INT64_MAX / POW10[shift]) {
+        if (shift >= 20 || n->digits > INT64_MAX_BY_POW10[shift]) {
             return 0;
         }
         *out = (int64_t)(n->digits * POW10[shift]);
