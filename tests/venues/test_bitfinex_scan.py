@@ -390,6 +390,27 @@ def test_scan_trades_takes_the_capture_snapshots(captures: Path, kernel: ModuleT
         assert kernel.scan_trades(text) == trades_reference(text)
 
 
+def test_book_update_finds_routes_whatever_int_objects_key_them(kernel: ModuleType) -> None:
+    """book_update remembers the routes dict's own key object per channel id (a lookup by
+    identity): a channel keyed by another equal int, one sharing its slot, one gone, or another
+    dict all still give what the dict holds."""
+
+    def route(chan: int, routes: dict[int, str]) -> str | None:
+        hit = kernel.book_update(f"[{chan},[9000,1,0.5],7]", routes)
+        return None if hit is None else hit[0]
+
+    first, second = int("232955"), int("232955") + 64  # new int objects, one cache slot
+    routes = {first: "first", second: "second"}
+    for _ in range(2):
+        assert route(232955, routes) == "first" and route(232955 + 64, routes) == "second"
+    del routes[first]
+    routes[int("232955")] = "keyed again"  # an equal int, not the object remembered
+    assert route(232955, routes) == "keyed again"
+    assert route(232955, {int("232955"): "another dict"}) == "another dict"
+    del routes[232955]
+    assert route(232955, routes) is None and route(232955 + 64, routes) == "second"
+
+
 # -- the connector with and without the scanner -----------------------------------------------
 
 
