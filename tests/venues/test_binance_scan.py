@@ -8,9 +8,7 @@ ORDERSCOPE_PURE=1, against the pure-Python reference.
 
 from __future__ import annotations
 
-import gc
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -25,6 +23,7 @@ from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.venues.binance import _AGG_TRADE, _BOOK_TICKER, _DEPTH, _ENVELOPE, _REST_DEPTH
 from tests.native_kernel import (
     errors_either_way,
+    leaked_blocks,
     load_native,
     number,
     scanner_modules,
@@ -293,23 +292,16 @@ REST_FUTURES = '{"lastUpdateId":6,"E":1,"T":2,"bids":[["1.5","2"]],"asks":[["1.6
 
 
 def test_no_reference_leaks(kernel: ModuleType) -> None:
-    # a leak of one object per call would show as thousands of blocks; other tests' threads
-    # may allocate a few meanwhile
     frames = [DEPTH, TICKER, SPOT_TICKER, DEPTH.replace("1563.5", "1x"), DEPTH[:-1], "{"]
     bodies = [REST_FUTURES, REST_FUTURES.replace('"2"]]', '"2x"]]'), REST_FUTURES[:-1]]
-    for text in frames:
-        kernel.scan(text, ROUTES)
-    for body in bodies:
-        kernel.scan_rest(body, 8, 8)
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5_000):
+
+    def calls() -> None:
         for text in frames:
             kernel.scan(text, ROUTES)
         for body in bodies:
             kernel.scan_rest(body, 8, 8)
-    gc.collect()
-    assert sys.getallocatedblocks() - before < 500
+
+    assert leaked_blocks(calls) < 500
 
 
 # -- REST depth snapshots ----------------------------------------------------------------------

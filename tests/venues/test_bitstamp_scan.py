@@ -8,9 +8,7 @@ tests also run under ORDERSCOPE_PURE=1, against the pure-Python reference.
 
 from __future__ import annotations
 
-import gc
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -26,6 +24,7 @@ from orderscope.venues.bitstamp_wire import _DIFF, _ENVELOPE
 from tests.native_kernel import (
     digits,
     errors_either_way,
+    leaked_blocks,
     load_native,
     number,
     scanner_modules,
@@ -204,19 +203,14 @@ def test_bad_arguments(kernel: ModuleType) -> None:
 def test_no_reference_leaks(kernel: ModuleType) -> None:
     frames = [DIFF, DIFF.replace("1.15", "1.1x"), DIFF[:-1], "{"]
     bodies = [BOOK, BOOK.replace("3.23948640", "3.2x"), BOOK[:-1]]
-    for text in frames:
-        kernel.scan_diff(text, DECIMALS)
-    for body in bodies:
-        kernel.scan_book(body, 2, 8)
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5_000):
+
+    def calls() -> None:
         for text in frames:
             kernel.scan_diff(text, DECIMALS)
         for body in bodies:
             kernel.scan_book(body, 2, 8)
-    gc.collect()
-    assert sys.getallocatedblocks() - before < 500
+
+    assert leaked_blocks(calls) < 500
 
 
 # -- the connector: the fast path and the msgspec path give the same events and errors ----------

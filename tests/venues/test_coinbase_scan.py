@@ -8,7 +8,6 @@ against the pure-Python reference.
 
 from __future__ import annotations
 
-import gc
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,14 @@ from orderscope.venues import coinbase
 from orderscope.venues.base import feed
 from orderscope.venues.coinbase import TimeFormatError, parse_iso8601_ns
 from orderscope.venues.coinbase_wire import _EXCHANGE_MESSAGE, _L2Update, _Snapshot
-from tests.native_kernel import digits, errors_either_way, load_native, number, scanner_modules
+from tests.native_kernel import (
+    digits,
+    errors_either_way,
+    leaked_blocks,
+    load_native,
+    number,
+    scanner_modules,
+)
 from tests.venues.venue_testing import respaced
 
 Scanned = tuple[str, list[tuple[int, int]], list[tuple[int, int]], int]
@@ -267,18 +273,8 @@ def test_bad_arguments(kernel: ModuleType) -> None:
 
 
 def test_no_reference_leaks(kernel: ModuleType) -> None:
-    # a leak of one object per call would show as thousands of blocks; other tests' threads
-    # may allocate a few meanwhile
     frames = [GOOD, GOOD.replace("BTC-USD", "SKL-BTC"), GOOD.replace("0.16", "0.1x"), "{"]
-    for frame in frames:
-        kernel.scan_l2update(frame, DECIMALS)
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5_000):
-        for frame in frames:
-            kernel.scan_l2update(frame, DECIMALS)
-    gc.collect()
-    assert sys.getallocatedblocks() - before < 500
+    assert leaked_blocks(lambda: [kernel.scan_l2update(f, DECIMALS) for f in frames]) < 500
 
 
 @st.composite

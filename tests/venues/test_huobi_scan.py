@@ -8,9 +8,7 @@ loaded from their files, so these tests also run under ORDERSCOPE_PURE=1.
 
 from __future__ import annotations
 
-import gc
 import json
-import sys
 import zlib
 from pathlib import Path
 from types import ModuleType
@@ -23,7 +21,7 @@ from hypothesis import strategies as st
 from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.venues.huobi import _GZIP_WBITS, _RAW_DEPTH_FRAME, DEPTH_CHANNEL, _split_topic
-from tests.native_kernel import PACKAGE, load_native
+from tests.native_kernel import PACKAGE, leaked_blocks, load_native
 from tests.venues.scan_testing import loaded_module, outcomes
 
 Cut = tuple[str, bytes, bytes, int, int, int]
@@ -194,15 +192,7 @@ def test_bad_arguments(kernel: ModuleType) -> None:
 
 def test_no_reference_leaks(kernel: ModuleType) -> None:
     frames = [GOOD, GOOD.replace(b"step0", b"step1"), GOOD[:-1], GOOD.replace(b"trioeth", b"x")]
-    for frame in frames:
-        kernel.scan_depth(frame)
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5_000):
-        for frame in frames:
-            kernel.scan_depth(frame)
-    gc.collect()
-    assert sys.getallocatedblocks() - before < 500
+    assert leaked_blocks(lambda: [kernel.scan_depth(frame) for frame in frames]) < 500
 
 
 # -- reuse_levels: the previous frame's levels again ----------------------------------------------
@@ -280,15 +270,8 @@ def test_reuse_leaks_nothing(kernel: ModuleType, levels: ModuleType) -> None:
     old_raw = b"[[1,2],[3,4],[5,6]]"
     old = parse(old_raw, 0, 0)
     sides = [b"[[1,2],[3,5],[5,6]]", b"[[1,2]]", b"[[1,-2]]", b"[[1,2],[3,4],[5,6],[7,8]]"]
-    for raw in sides:
-        kernel.reuse_levels(raw, old_raw, old, 0, 0, parse)
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5_000):
-        for raw in sides:
-            kernel.reuse_levels(raw, old_raw, old, 0, 0, parse)
-    gc.collect()
-    assert sys.getallocatedblocks() - before < 500
+    calls = [(raw, old_raw, old, 0, 0, parse) for raw in sides]
+    assert leaked_blocks(lambda: [kernel.reuse_levels(*args) for args in calls]) < 500
 
 
 # -- the connector: the cut and the msgspec path give the same events and errors ----------------

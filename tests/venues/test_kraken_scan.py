@@ -8,8 +8,6 @@ ORDERSCOPE_PURE=1, against the pure-Python reference.
 
 from __future__ import annotations
 
-import gc
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,7 +21,7 @@ from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.model import Instrument
 from orderscope.venues.kraken import TIME_DECIMALS, Kraken, _frac_digits
 from orderscope.venues.kraken_wire import _BOOK_FRAME, _BookPayload
-from tests.native_kernel import digits, load_native, number, scanner_modules
+from tests.native_kernel import digits, leaked_blocks, load_native, number, scanner_modules
 from tests.venues.venue_testing import bent, outcome, respaced
 
 Level = tuple[int, int]
@@ -310,18 +308,8 @@ def test_bad_arguments(kernel: ModuleType) -> None:
 
 
 def test_no_reference_leaks(kernel: ModuleType) -> None:
-    # a leak of one object per call would show as thousands of blocks; other tests' threads
-    # may allocate a few meanwhile
     frames = [UPDATE, SNAPSHOT, UPDATE.replace("5.00000000", "5.0x"), UPDATE[:-1], "{"]
-    for frame in frames:
-        kernel.scan_book(frame, DECIMALS)
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5_000):
-        for frame in frames:
-            kernel.scan_book(frame, DECIMALS)
-    gc.collect()
-    assert sys.getallocatedblocks() - before < 500
+    assert leaked_blocks(lambda: [kernel.scan_book(frame, DECIMALS) for frame in frames]) < 500
 
 
 # -- the connector: the fast path and the msgspec path give the same events and errors ----------

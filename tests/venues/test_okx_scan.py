@@ -8,10 +8,8 @@ against the pure-Python reference.
 
 from __future__ import annotations
 
-import gc
 import json
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -24,7 +22,7 @@ from orderscope.bench.ours import load_capture
 from orderscope.capture import CaptureRecord, RecordKind, group_captures
 from orderscope.fixed import NumberFormatError, parse_fixed
 from orderscope.venues.okx import _BOOK_FRAME, BOOK_CHANNELS, _ms
-from tests.native_kernel import PACKAGE, digits, load_native, number
+from tests.native_kernel import PACKAGE, digits, leaked_blocks, load_native, number
 from tests.venues.scan_testing import loaded_module, outcomes
 from tests.venues.venue_testing import bent
 
@@ -277,15 +275,7 @@ def test_no_reference_leaks(kernel: ModuleType) -> None:
         GOOD.replace('"ts"', '"tz"'),
         "{",
     ]
-    for frame in frames:
-        kernel.scan_books(frame, UNITS)
-    gc.collect()
-    before = sys.getallocatedblocks()
-    for _ in range(5_000):
-        for frame in frames:
-            kernel.scan_books(frame, UNITS)
-    gc.collect()
-    assert sys.getallocatedblocks() - before < 500
+    assert leaked_blocks(lambda: [kernel.scan_books(frame, UNITS) for frame in frames]) < 500
 
 
 # -- the connector: the fast path and the msgspec path give the same events and errors ----------
