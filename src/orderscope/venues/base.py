@@ -256,10 +256,10 @@ class Venue(ABC):
         return self._symbol_frames
 
     def _fold_frame_counts(self) -> None:  # noqa: B027 - optional hook
-        """Add to ``_symbol_frames`` the frames a connector counted elsewhere. Bitfinex counts
-        its hot frames on their channel's route (a field increment, where a dict get and set
-        cost about 430 instructions a frame) and folds them here, and before it drops a
-        route."""
+        """Add to ``_symbol_frames`` the frames a connector counted elsewhere. Bitfinex and
+        Coinbase count their hot frames on the route record of the channel or product (a
+        field increment, where a dict get and set cost about 430 instructions a frame) and
+        fold them here, and before they drop a route."""
 
     # -- the inputs ------------------------------------------------------------------------
 
