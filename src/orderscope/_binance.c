@@ -228,31 +228,6 @@ data_object(Cursor *c, int kind, Py_ssize_t pd, Py_ssize_t sd, Data *d)
     return (d->seen & required) == required && TAKE(c, "}") && c->p == c->end;
 }
 
-/* A tuple of `n` new references (stolen: released if the tuple cannot be made; any NULL among
- * them means an exception is set). */
-static PyObject *
-tuple_of(PyObject **items, Py_ssize_t n)
-{
-    PyObject *result = NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (items[i] == NULL) {
-            goto done;
-        }
-    }
-    result = PyTuple_New(n);
-    if (result != NULL) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            PyTuple_SET_ITEM(result, i, items[i]);
-        }
-        return result;
-    }
-done:
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_XDECREF(items[i]);
-    }
-    return NULL;
-}
-
 /* The route of a stream: (kind, pd, sd, venue_symbol) with pd and sd in 0..19 and a str
  * symbol: 1; 0 if not (the reference path then runs); -1 with an exception set. */
 static int

@@ -46,6 +46,8 @@
 #include <Python.h>
 #include <stdint.h>
 
+#include "_scan.h" /* tuple_of */
+
 #define SCALE 100000000LL          /* 10**8: Bitfinex numbers are kept at 8 decimals */
 #define FRACTION_DIGITS 8
 #define VALUE_LIMIT 1000000000000000LL /* 10**15: below, the float path is exact (see above) */
@@ -236,7 +238,8 @@ scan_level(const unsigned char *s, Py_ssize_t n, Py_ssize_t *i, int64_t *price, 
 }
 
 /* A new (price, size) tuple, or NULL with an exception; *price_obj (if not NULL) gets a new
- * reference to its price. */
+ * reference to its price. Unlike _scan.h's level_pair, left tracked by the collector: untracking
+ * each costs ~60 instructions a Bitfinex frame, and the book update path makes one a frame. */
 static inline PyObject *
 level_tuple(int64_t price, int64_t size, PyObject **price_obj)
 {
@@ -268,31 +271,9 @@ static PyObject *
 result(int64_t chan_id, PyObject *seq, PyObject *price, int side, PyObject *bids,
        PyObject *asks)
 {
-    PyObject *out = price == NULL ? NULL : PyTuple_New(6);
-    if (out == NULL) {
-        Py_DECREF(seq);
-        Py_XDECREF(price);
-        Py_DECREF(bids);
-        Py_DECREF(asks);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 1, seq);
-    PyTuple_SET_ITEM(out, 2, price);
-    PyTuple_SET_ITEM(out, 4, bids);
-    PyTuple_SET_ITEM(out, 5, asks);
-    PyObject *c = PyLong_FromLongLong(chan_id);
-    if (c == NULL) {
-        Py_DECREF(out);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 0, c);
-    PyObject *d = PyLong_FromLong(side);
-    if (d == NULL) {
-        Py_DECREF(out);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 3, d);
-    return out;
+    PyObject *items[6] = {PyLong_FromLongLong(chan_id), seq, price, PyLong_FromLong(side), bids,
+                          asks};
+    return tuple_of(items, 6);
 }
 
 /* The frame's tail after its payload: "]" or ",SEQ]". 1 with *seq set (None without one, a
@@ -656,22 +637,6 @@ trade_snapshot(PyObject *frame, PyObject *rows, PyObject **seq, int64_t *newest)
     return scan_tail(s, n, i, seq);
 }
 
-/* A new (first, second) tuple that steals both (also on failure: NULL, first and second
- * released). */
-static PyObject *
-pair(PyObject *first, PyObject *second)
-{
-    PyObject *out = PyTuple_New(2);
-    if (out == NULL) {
-        Py_DECREF(first);
-        Py_DECREF(second);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(out, 0, first);
-    PyTuple_SET_ITEM(out, 1, second);
-    return out;
-}
-
 /* scan_trades(frame) -> (seq, rows) for a trade snapshot in its plain shape, else None. */
 static PyObject *
 scan_trades(PyObject *module, PyObject *frame)
@@ -687,7 +652,8 @@ scan_trades(PyObject *module, PyObject *frame)
         Py_DECREF(rows);
         return found < 0 ? NULL : Py_NewRef(Py_None);
     }
-    return pair(seq, rows);
+    PyObject *items[2] = {seq, rows};
+    return tuple_of(items, 2);
 }
 
 /* trade_ids(frame) -> (seq, newest id or None) for a trade snapshot in its plain shape (every
@@ -702,12 +668,8 @@ trade_ids(PyObject *module, PyObject *frame)
     if (found <= 0) {
         return found < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *id = newest < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(newest);
-    if (id == NULL) {
-        Py_DECREF(seq);
-        return NULL;
-    }
-    return pair(seq, id);
+    PyObject *items[2] = {seq, newest < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(newest)};
+    return tuple_of(items, 2);
 }
 
 static PyMethodDef methods[] = {

@@ -175,20 +175,8 @@ scan_diff(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *bids = NULL, *asks = NULL;
     const int found = diff_data(&data, pd, sd, &micro, &bids, &asks, 0);
     if (found > 0 && data.p == data.end) {
-        PyObject *time = PyLong_FromLongLong(micro);
-        PyObject *result = time == NULL ? NULL : PyTuple_New(4);
-        if (result == NULL) {
-            Py_XDECREF(time);
-            Py_DECREF(pair);
-            Py_DECREF(bids);
-            Py_DECREF(asks);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(result, 0, pair);
-        PyTuple_SET_ITEM(result, 1, time);
-        PyTuple_SET_ITEM(result, 2, bids);
-        PyTuple_SET_ITEM(result, 3, asks);
-        return result;
+        PyObject *items[4] = {pair, PyLong_FromLongLong(micro), bids, asks};
+        return tuple_of(items, 4);
     }
     Py_DECREF(pair);
     Py_XDECREF(bids);
@@ -217,18 +205,8 @@ scan_book(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     const int found = diff_data(&c, pd, sd, &micro, &bids, &asks, 1);
     skip_space(&c);
     if (found > 0 && c.p == c.end) {
-        PyObject *time = PyLong_FromLongLong(micro);
-        PyObject *result = time == NULL ? NULL : PyTuple_New(3);
-        if (result == NULL) {
-            Py_XDECREF(time);
-            Py_DECREF(bids);
-            Py_DECREF(asks);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(result, 0, time);
-        PyTuple_SET_ITEM(result, 1, bids);
-        PyTuple_SET_ITEM(result, 2, asks);
-        return result;
+        PyObject *items[3] = {PyLong_FromLongLong(micro), bids, asks};
+        return tuple_of(items, 3);
     }
     Py_XDECREF(bids);
     Py_XDECREF(asks);

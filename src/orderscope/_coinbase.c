@@ -180,33 +180,11 @@ scan_changes(Cursor *c, Py_ssize_t pd, Py_ssize_t sd, PyObject *bids, PyObject *
     }
 }
 
-/* Product ids read, each made a str once: a feed names a few products over and over, and a str
- * kept keeps its hash, so the dict lookups of the scanner and the connector do not hash it
- * again. A small table by a hash of the bytes; a colliding product replaces the entry. Holds one
- * reference per entry (bounded: PRODUCT_SLOTS short strs); the GIL serialises access. */
+/* Product ids read, each made a str once (_scan.h cached_name): a feed names a few products
+ * over and over, and a str kept keeps its hash, so the dict lookups of the scanner and the
+ * connector do not hash it again. */
 #define PRODUCT_SLOTS 256
 static PyObject *products[PRODUCT_SLOTS];
-
-static PyObject *
-product_object(const unsigned char *s, Py_ssize_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        h = (h ^ s[i]) * 16777619u;
-    }
-    PyObject **slot = &products[h % PRODUCT_SLOTS];
-    PyObject *known = *slot;
-    if (known != NULL && PyUnicode_GET_LENGTH(known) == n &&
-        memcmp(PyUnicode_DATA(known), s, (size_t)n) == 0) {
-        return Py_NewRef(known);
-    }
-    PyObject *product = PyUnicode_DecodeASCII((const char *)s, n, NULL);
-    if (product == NULL) {
-        return NULL;
-    }
-    Py_XSETREF(*slot, Py_NewRef(product));
-    return product;
-}
 
 /* The product id after `"product_id":"` and its decimals: 1 with a new reference in *key (the
  * product's key in `decimals`, product_decimals); 0 if it is not a plain string or not in
@@ -220,7 +198,7 @@ scan_product(Cursor *c, PyObject *decimals, PyObject **key, Py_ssize_t *pd, Py_s
     if (!string_body(c, &text, &n) || n == 0) {
         return 0;
     }
-    PyObject *product = product_object(text, n);
+    PyObject *product = cached_name(products, PRODUCT_SLOTS, text, n);
     if (product == NULL) {
         return -1;
     }
@@ -261,20 +239,8 @@ scan_end(Cursor *c, int optional, int64_t *ns)
 static PyObject *
 scanned(PyObject *key, PyObject *bids, PyObject *asks, int64_t ns)
 {
-    PyObject *time_ns = PyLong_FromLongLong(ns);
-    PyObject *result = time_ns == NULL ? NULL : PyTuple_New(4);
-    if (result == NULL) {
-        Py_XDECREF(time_ns);
-        Py_DECREF(key);
-        Py_DECREF(bids);
-        Py_DECREF(asks);
-        return NULL;
-    }
-    PyTuple_SET_ITEM(result, 0, key);
-    PyTuple_SET_ITEM(result, 1, bids);
-    PyTuple_SET_ITEM(result, 2, asks);
-    PyTuple_SET_ITEM(result, 3, time_ns);
-    return result;
+    PyObject *items[4] = {key, bids, asks, PyLong_FromLongLong(ns)};
+    return tuple_of(items, 4);
 }
 
 /* `[["p","q"],...]` (possibly empty) appended to `side`: 1 if all of the fast shape, 0 if not,

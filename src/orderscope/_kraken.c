@@ -273,20 +273,7 @@ scanned(PyObject *channel, PyObject *pair, PyObject *asks, PyObject *bids, const
     PyObject *items[9] = {channel, pair, asks, bids, PyLong_FromLongLong(lv->newest),
                           PyLong_FromLongLong(checksum), Py_NewRef(snapshot ? Py_True : Py_False),
                           PyLong_FromSsize_t(lv->price_frac), PyLong_FromSsize_t(lv->size_frac)};
-    PyObject *result = NULL;
-    if (items[4] != NULL && items[5] != NULL && items[7] != NULL && items[8] != NULL) {
-        result = PyTuple_New(9);
-    }
-    if (result == NULL) {
-        for (int i = 0; i < 9; i++) {
-            Py_XDECREF(items[i]);
-        }
-        return NULL;
-    }
-    for (int i = 0; i < 9; i++) {
-        PyTuple_SET_ITEM(result, i, items[i]);
-    }
-    return result;
+    return tuple_of(items, 9);
 }
 
 static PyObject *

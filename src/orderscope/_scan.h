@@ -1,9 +1,9 @@
 /* A bounds-checked cursor over a frame's bytes and the level lists built from it, shared by the
- * hand-written frame scanners (_coinbase.c, _kraken.c, _okx.c, _huobi.c; _binance.c and
- * _bitstamp.c through _jsonscan.h): literals, plain strings, JSON integers, kept names,
- * (price, size) levels. Header-only (static
- * inline, no symbol exported), like _decimal.h. A change here rebuilds the extensions (setup.py
- * `depends`, the Makefile) and makes them stale (_compiled.stale). */
+ * hand-written frame scanners (_coinbase.c, _kraken.c, _okx.c, _huobi.c, _bitfinex.c;
+ * _binance.c and _bitstamp.c through _jsonscan.h): literals, plain strings, JSON integers, kept
+ * names, (price, size) levels, result tuples. Header-only (static inline, no symbol exported),
+ * like _decimal.h. A change here rebuilds the extensions (setup.py `depends`, the Makefile) and
+ * makes them stale (_compiled.stale). */
 #ifndef ORDERSCOPE_SCAN_H
 #define ORDERSCOPE_SCAN_H
 
@@ -115,6 +115,31 @@ cached_name(PyObject **table, uint32_t slots, const unsigned char *s, Py_ssize_t
     }
     Py_XSETREF(*slot, Py_NewRef(name));
     return name;
+}
+
+/* A tuple of `n` new references (stolen: released if the tuple cannot be made; any NULL among
+ * them means an exception is set). */
+static inline PyObject *
+tuple_of(PyObject **items, Py_ssize_t n)
+{
+    PyObject *result = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (items[i] == NULL) {
+            goto done;
+        }
+    }
+    result = PyTuple_New(n);
+    if (result != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyTuple_SET_ITEM(result, i, items[i]);
+        }
+        return result;
+    }
+done:
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_XDECREF(items[i]);
+    }
+    return NULL;
 }
 
 /* (price, size) of two int64: a new tuple (untracked by the collector: two ints make no cycle,
