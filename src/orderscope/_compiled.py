@@ -18,6 +18,7 @@ loaded from source next to stale compiled ones would not be used by them.
 
 from __future__ import annotations
 
+import importlib
 import importlib.machinery
 import os
 import sys
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 #: Compiled by mypyc: the streaming order-flow path (issue 4), with the book and the number
 #: parser it builds on, and the Coinbase connector, whose msgspec Structs live in the
@@ -113,6 +115,17 @@ class _SourceFinder:
             if spec is not None:
                 return spec
         return None
+
+
+def kernel(module: str, name: str) -> Any:
+    """``orderscope.<module>.<name>``, a function of a hand-written C extension (``NATIVE``), or
+    None where the extension does not load: a pure build, ``ORDERSCOPE_PURE=1`` or a stale
+    build (then the caller's pure-Python path runs). The caller declares its type."""
+    try:
+        extension = importlib.import_module(f"orderscope.{module}")
+    except ImportError:
+        return None
+    return getattr(extension, name)
 
 
 def stale(package: Path = _PACKAGE) -> list[str]:

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
+from orderscope._compiled import kernel
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, UnsubscribedChannel, VenueErrorMessage
 from orderscope.fixed import NATIVE_RAW, NumberFormatError, decimals_of, parse_fixed
@@ -198,21 +199,14 @@ _Scan = Callable[
 _ScanRest = Callable[[str | bytes, int, int], tuple[int, int, list[Level], list[Level]] | None]
 
 
-def _scanner() -> tuple[_Scan, _ScanRest] | tuple[None, None]:
-    try:
-        from orderscope import _binance
-    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-        return None, None
-    return _binance.scan, _binance.scan_rest
-
-
 #: ``orderscope._binance.scan`` (C): a ``depth`` or ``bookTicker`` combined-stream frame of the
 #: usual shape -> its fields and levels in one pass over the bytes, exactly what the msgspec path
 #: below makes of it; None for any other frame, which then takes that path (so its values and
 #: errors are unchanged). Without it a diff's bytes are walked three times (the envelope, the
 #: data, the levels) and a Python object is made per field. ``orderscope._binance.scan_rest``:
 #: the same for a REST depth snapshot's body -> (lastUpdateId, T or E, bids, asks).
-_SCAN, _SCAN_REST = _scanner()
+_SCAN: _Scan | None = kernel("_binance", "scan")
+_SCAN_REST: _ScanRest | None = kernel("_binance", "scan_rest")
 #: The scanner's ``kind`` of a stream (``_stream_route`` routes a stream to it only while its
 #: channel's handler is the one the scanner stands in for).
 _SCANNED_DEPTH = 0

@@ -49,6 +49,7 @@ from typing import ClassVar, Final
 
 import msgspec
 
+from orderscope._compiled import kernel
 from orderscope.book import L2Book
 from orderscope.errors import (
     BadValue,
@@ -110,27 +111,24 @@ _Scanned = tuple[
 #: shape -> ``(chan_id, seq, price, side, bids, asks)``, side 2 for a snapshot, bids None for a
 #: heartbeat; None for anything else), or None in a pure build or run. What it returns is what
 #: the msgspec path below makes of the same frame.
-SCAN: Callable[[str | bytes], _Scanned | None] | None
+SCAN: Callable[[str | bytes], _Scanned | None] | None = kernel("_bitfinex", "scan")
 #: ``orderscope._bitfinex.scan_trades`` (C: a trade snapshot in its plain shape -> ``(seq, rows)``
 #: of ``(id, mts, price, size, buy)`` as ``_trade`` reads them; None otherwise), or None.
-SCAN_TRADES: Callable[[str | bytes], tuple[int | None, list[_TradeInts]] | None] | None
+SCAN_TRADES: Callable[[str | bytes], tuple[int | None, list[_TradeInts]] | None] | None = kernel(
+    "_bitfinex", "scan_trades"
+)
 #: ``orderscope._bitfinex.trade_ids`` (C: a trade snapshot checked as ``SCAN_TRADES`` checks it ->
 #: ``(seq, newest id or None)``; None otherwise), or None: a first subscription's history.
-TRADE_IDS: Callable[[str | bytes], tuple[int | None, int | None] | None] | None
+TRADE_IDS: Callable[[str | bytes], tuple[int | None, int | None] | None] | None = kernel(
+    "_bitfinex", "trade_ids"
+)
 #: ``orderscope._bitfinex.book_update`` (C: a one-level book update with its sequence number, in
 #: its plain shape, on a routed channel -> ``(route, seq, bids, asks)`` as ``SCAN`` reads it; None
 #: otherwise), or None.
 BOOK_UPDATE: (
     Callable[[str | bytes, dict[int, _Route]], tuple[_Route, int, list[Level], list[Level]] | None]
     | None
-)
-try:
-    from orderscope._bitfinex import book_update as BOOK_UPDATE
-    from orderscope._bitfinex import scan as SCAN
-    from orderscope._bitfinex import scan_trades as SCAN_TRADES
-    from orderscope._bitfinex import trade_ids as TRADE_IDS
-except ImportError:  # a pure build, ORDERSCOPE_PURE=1 or a stale build
-    SCAN = SCAN_TRADES = BOOK_UPDATE = TRADE_IDS = None
+) = kernel("_bitfinex", "book_update")
 
 # Enum members as module constants: on Python 3.11 ``BookState.SYNCED`` goes through
 # EnumType.__getattr__ (a Python-level lookup, ~0.3 us a time); a global is a dict read.

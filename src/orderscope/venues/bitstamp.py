@@ -43,6 +43,7 @@ from typing import Final, cast
 import msgspec
 from mypy_extensions import mypyc_attr
 
+from orderscope._compiled import kernel
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
 from orderscope.fixed import NATIVE_RAW
@@ -85,23 +86,14 @@ _Scanner = Callable[..., tuple[object, ...] | None]
 _ScannedDiff = tuple[str, int, list[Level], list[Level]]
 
 
-def _scanner(name: str) -> _Scanner | None:
-    try:
-        from orderscope import _bitstamp
-    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-        return None
-    scanner: _Scanner = getattr(_bitstamp, name)
-    return scanner
-
-
 #: ``orderscope._bitstamp.scan_diff`` (C): a ``diff_order_book`` frame of the usual shape ->
 #: (pair, microtimestamp, bids, asks) in one pass over its bytes, exactly what ``_diff_frame``
 #: makes of it; None for any other frame, which then takes that path (so its values and errors
 #: are unchanged).
-_SCAN_DIFF: Final = _scanner("scan_diff")
+_SCAN_DIFF: Final[_Scanner | None] = kernel("_bitstamp", "scan_diff")
 #: ``orderscope._bitstamp.scan_book``: the same for a REST order book's body (with its spaces)
 #: -> (microtimestamp, bids, asks), what ``_book_levels`` makes of it.
-_SCAN_BOOK: Final = _scanner("scan_book")
+_SCAN_BOOK: Final[_Scanner | None] = kernel("_bitstamp", "scan_book")
 
 _CONTROL_EVENTS = frozenset(
     {"bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"}

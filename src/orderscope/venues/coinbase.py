@@ -96,6 +96,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from orderscope._compiled import kernel
 from orderscope.book import L2Book
 from orderscope.errors import BadValue, FrameError, MalformedFrame, VenueErrorMessage
 from orderscope.fixed import (
@@ -192,24 +193,15 @@ _Scanned = tuple[_L2Key, list[Level], list[Level], _Ns]
 _Scanner = Callable[[str | bytes, dict[str, tuple[int, int, _L2Key]]], _Scanned | None]
 
 
-def _scanner(name: str) -> _Scanner | None:
-    try:
-        from orderscope import _coinbase
-    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-        return None
-    scanner: _Scanner = getattr(_coinbase, name)
-    return scanner
-
-
 #: ``orderscope._coinbase.scan_l2update`` (C): an ``l2update`` frame of the usual shape ->
 #: (product id or its route record, bids, asks, time ns), exactly what the msgspec path below
 #: makes of it; None for any other frame, which then takes that path (so its values and errors
 #: are unchanged). Without it, a frame costs ~9 k instructions of msgspec decoding and freeing,
 #: ~3 k of level parsing and ~3 k of time parsing (docs/PERFORMANCE.md, "Coinbase l2update
 #: frames in C").
-_SCAN: Final = _scanner("scan_l2update")
+_SCAN: Final[_Scanner | None] = kernel("_coinbase", "scan_l2update")
 #: ``orderscope._coinbase.scan_snapshot``: the same for a level2 ``snapshot``.
-_SCAN_SNAPSHOT: Final = _scanner("scan_snapshot")
+_SCAN_SNAPSHOT: Final[_Scanner | None] = kernel("_coinbase", "scan_snapshot")
 
 # -- exact ISO 8601 timestamps -------------------------------------------------------------------
 

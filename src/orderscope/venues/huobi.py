@@ -36,6 +36,7 @@ from typing import ClassVar, cast
 
 import msgspec
 
+from orderscope._compiled import kernel
 from orderscope.errors import BadValue, MalformedFrame, VenueErrorMessage
 from orderscope.fixed import (
     NATIVE_RAW_FLOATS,
@@ -159,7 +160,7 @@ _Cut = tuple[str, bytes, bytes, int, int, int]
 #: ``orderscope._huobi.scan_depth`` (C): a depth frame of the usual shape cut into what
 #: ``_RAW_DEPTH_FRAME`` decodes from it, without msgspec's pass over the levels (which
 #: ``NATIVE_RAW_FLOATS`` then reads anyway); None for any other frame, which msgspec decodes.
-_CUT: Callable[[bytes], _Cut | None] | None
+_CUT: Callable[[bytes], _Cut | None] | None = kernel("_huobi", "scan_depth")
 #: ``orderscope._huobi.reuse_levels`` (C): a side's levels from its bytes and the previous
 #: frame's (bytes, levels) of the same side, only the levels not sent before parsed (by
 #: ``NATIVE_RAW_FLOATS``); None when it does not take them (they are then parsed whole).
@@ -169,13 +170,7 @@ _REUSE: (
         list[Level] | None,
     ]
     | None
-)
-try:
-    from orderscope import _huobi
-except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-    _CUT = _REUSE = None
-else:
-    _CUT, _REUSE = _huobi.scan_depth, _huobi.reuse_levels
+) = kernel("_huobi", "reuse_levels")
 #: ``NATIVE_RAW_FLOATS`` as ``orderscope._levels`` types it: it reads bytes as well as a Raw.
 _RAW_FLOATS = cast(
     Callable[[bytes | msgspec.Raw, int, int], list[Level] | None] | None, NATIVE_RAW_FLOATS

@@ -51,6 +51,7 @@ from typing import Final, TypeVar, cast
 import msgspec
 from mypy_extensions import mypyc_attr
 
+from orderscope._compiled import kernel
 from orderscope.book import L2Book
 from orderscope.errors import (
     BadValue,
@@ -126,20 +127,11 @@ _Scanned = tuple[str, str, list[Level], list[Level], int, int, bool, int, int]
 _Scanner = Callable[[str | bytes, dict[str, tuple[int, int]]], _Scanned | None]
 
 
-def _scanner() -> _Scanner | None:
-    try:
-        from orderscope import _kraken
-    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-        return None
-    scanner: _Scanner = _kraken.scan_book
-    return scanner
-
-
 #: ``orderscope._kraken.scan_book`` (C): a book update or snapshot of the usual shape, read in
 #: one pass -> exactly what the msgspec path (``_on_book``) makes of it; None for any other frame,
 #: which then takes that path (so its values and errors are unchanged). Without it, msgspec
 #: builds a str per price, volume and time, ``_levels`` parses them and they are freed.
-_SCAN_BOOK: Final = _scanner()
+_SCAN_BOOK: Final[_Scanner | None] = kernel("_kraken", "scan_book")
 
 
 # -- symbols and checksum --------------------------------------------------------------------

@@ -43,6 +43,7 @@ from typing import ClassVar, Final, cast
 
 import msgspec
 
+from orderscope._compiled import kernel
 from orderscope.book import L2Book
 from orderscope.errors import (
     BadValue,
@@ -253,21 +254,12 @@ _Scanned = tuple[str, str, bool, list[Level], list[Level], int, int | None, int 
 _Scanner = Callable[[str | bytes, dict[str, tuple[int, int, int]]], _Scanned | None]
 
 
-def _scanner() -> _Scanner | None:
-    try:
-        from orderscope import _okx
-    except ImportError:  # a pure build or run (orderscope._compiled): the msgspec path only
-        return None
-    scanner: _Scanner = _okx.scan_books
-    return scanner
-
-
 #: ``orderscope._okx.scan_books`` (C): a books frame of the usual shape read in one pass ->
 #: exactly what the msgspec path below makes of it (sizes times the contract multiplier); None
 #: for any other frame, which then takes that path (so its values and errors are unchanged).
 #: Without it, msgspec walks the frame (skipping the levels) and ``_levels`` walks the levels
 #: again (docs/PERFORMANCE.md, "Round 3: OKX books frames in one pass").
-_SCAN: Final = _scanner()
+_SCAN: Final[_Scanner | None] = kernel("_okx", "scan_books")
 
 
 # -- numbers -----------------------------------------------------------------------------------
